@@ -1,0 +1,68 @@
+import type { RecordBatch } from 'apache-arrow';
+import type { HybridTime } from '../common/hybrid-time.js';
+import type { ScanSpec } from '../common/scan-spec.js';
+import type { RowError, WriteOpKind } from '../common/storage-api.js';
+import type { Row, Schema, Value } from '../common/types.js';
+
+/**
+ * The contract between one tablet's storage (src/tablet, src/rowset) and whatever drives it:
+ * the local replica of the embedded default today, the Raft TabletReplica later. The driver
+ * owns the log: it appends an op (with its OpId and hybrid timestamp) durably, then calls
+ * applyWrite in log order. The tablet records, per MemRowSet / DeltaMemStore, the highest
+ * OpId whose effects it holds, so after a flush the driver may drop log segments below
+ * durableOpIndex() and bootstrap replays only what lies above it.
+ */
+
+export interface OpId {
+  readonly term: number;
+  readonly index: number;
+}
+
+export interface WriteOp {
+  readonly kind: WriteOpKind;
+  /** Aligned with the tablet schema; undefined = not given (default / unchanged). */
+  readonly row: Row;
+}
+
+export interface ApplyResult {
+  readonly appliedCount: number;
+  readonly rowErrors: readonly RowError[];
+}
+
+export interface TabletStats {
+  readonly rowCountEstimate: number;
+  readonly memRowSetBytes: number;
+  readonly deltaMemStoreBytes: number;
+  readonly diskRowSetCount: number;
+  readonly onDiskBytes: number;
+}
+
+export interface Tablet {
+  readonly tabletId: string;
+  readonly schema: Schema;
+
+  /**
+   * Validates ops without changing anything: type, nullability, key and cell size errors are
+   * reported per row so the driver can leave bad rows out of the log entry.
+   */
+  validate(ops: readonly WriteOp[]): readonly RowError[];
+  /** Applies one logged op batch at its timestamp. Deterministic: replicas applying the same log agree. */
+  applyWrite(opId: OpId, timestamp: HybridTime, ops: readonly WriteOp[]): ApplyResult;
+
+  /** Scan at a snapshot (readMode) with projection and predicates pushed into rowset iteration. */
+  scan(spec: ScanSpec): Iterable<RecordBatch>;
+  lookup(key: readonly Value[], snapshot: HybridTime, projection?: readonly string[]): Row | undefined;
+
+  /** Flushes the MemRowSet and DeltaMemStores; afterwards durableOpIndex() covers all applied ops. */
+  flush(): void;
+  /** Runs compactions chosen by policy within the I/O budget; returns whether anything was done. */
+  compact(options?: { readonly budgetBytes?: number; readonly major?: boolean }): boolean;
+  /** Drops history older than the retention window (relative to `now`). */
+  gcHistory(now: HybridTime): void;
+  /** The highest op index whose effects are all in durable rowset / delta files. */
+  durableOpIndex(): number;
+  /** Largest op index applied so far (durable or in memory). */
+  lastAppliedOpIndex(): number;
+  stats(): TabletStats;
+  close(): void;
+}
