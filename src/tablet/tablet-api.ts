@@ -49,6 +49,12 @@ export interface Tablet {
   /** Applies one logged op batch at its timestamp. Deterministic: replicas applying the same log agree. */
   applyWrite(opId: OpId, timestamp: HybridTime, ops: readonly WriteOp[]): ApplyResult;
 
+  /**
+   * Changes the schema (add / drop / rename non-key columns) as a logged op. Existing rowsets
+   * keep their old layout; reads map them to the new schema (added columns read as default).
+   */
+  alterSchema(opId: OpId, schema: Schema): void;
+
   /** Scan at a snapshot (readMode) with projection and predicates pushed into rowset iteration. */
   scan(spec: ScanSpec): Iterable<RecordBatch>;
   lookup(key: readonly Value[], snapshot: HybridTime, projection?: readonly string[]): Row | undefined;
