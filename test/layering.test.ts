@@ -16,11 +16,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   tablet: ['common', 'columnar', 'rowset'],
   wal: ['common'],
   replication: ['common', 'wal'],
-  query: ['common', 'columnar'],
+  query: ['common', 'columnar', 'parquet'],
   master: ['common', 'columnar', 'rowset', 'tablet', 'wal', 'replication'],
   tserver: ['common', 'columnar', 'rowset', 'tablet', 'wal', 'replication', 'query', 'master'],
   client: ['common', 'columnar', 'rowset', 'tablet', 'wal', 'replication', 'query', 'master', 'tserver'],
-  parquet: ['common', 'columnar', 'query'],
+  parquet: ['common', 'columnar'],
   server: ['common', 'columnar', 'rowset', 'tablet', 'wal', 'replication', 'query', 'master', 'tserver', 'client', 'parquet'],
   cli: ['common', 'columnar', 'rowset', 'tablet', 'wal', 'replication', 'query', 'master', 'tserver', 'client', 'parquet', 'server'],
 };
