@@ -1,0 +1,175 @@
+import { appendFileSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { isSaigaError, SaigaError } from '../common/errors.js';
+import type { RunResult, SqlConnection } from './connection.js';
+import { EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { formatDelimited, formatPretty } from './output.js';
+import { isCompleteStatement, parseSetVar, splitStatements, substituteVariables, type ScriptStatement } from './script.js';
+
+export interface SqlCommandOptions {
+  readonly delimited: boolean;
+  readonly delimiter: string;
+  readonly printHeader: boolean;
+  /** Appends every result set here instead of stdout. */
+  readonly outputFile?: string;
+  readonly continueOnError: boolean;
+  readonly vars: Map<string, string>;
+  /** Progress and timing lines go to stderr on a terminal. */
+  readonly interactiveTerminal: boolean;
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+function renderResult(r: RunResult, options: SqlCommandOptions): string {
+  if (r.kind === 'ok') return '';
+  const text = options.delimited
+    ? formatDelimited(r.result, options.delimiter, options.printHeader)
+    : formatPretty(r.result);
+  return text.length > 0 ? text + '\n' : '';
+}
+
+function summary(r: RunResult, elapsedMs: number): string {
+  const secs = (elapsedMs / 1000).toFixed(2);
+  if (r.kind === 'rows') return `Fetched ${r.result.rows.length} row(s) in ${secs}s`;
+  return `${r.info !== undefined && r.info.length > 0 ? r.info + '; ' : ''}Modified ${r.affectedRows} row(s) in ${secs}s`;
+}
+
+/** Runs one statement (after variable handling); returns false when it failed. */
+async function runOne(
+  conn: SqlConnection,
+  stmt: ScriptStatement,
+  options: SqlCommandOptions,
+  io: Io,
+  signal?: AbortSignal,
+): Promise<{ ok: boolean; code: number }> {
+  try {
+    const setVar = parseSetVar(stmt.sql);
+    if (setVar !== undefined) {
+      options.vars.set(setVar[0], substituteVariables(setVar[1], options.vars));
+      if (!options.delimited) io.err(`Variable ${setVar[0].toUpperCase()} set to ${options.vars.get(setVar[0])}\n`);
+      return { ok: true, code: EXIT_OK };
+    }
+    const sql = substituteVariables(stmt.sql, options.vars);
+    const started = performance.now();
+    let ticker: NodeJS.Timeout | undefined;
+    if (options.interactiveTerminal) {
+      ticker = setInterval(() => {
+        io.err(`\r  running ${((performance.now() - started) / 1000).toFixed(1)}s (Ctrl-C cancels the query)`);
+      }, 500);
+      ticker.unref();
+    }
+    let results: RunResult[];
+    try {
+      results = await conn.run(sql, signal);
+    } finally {
+      if (ticker !== undefined) {
+        clearInterval(ticker);
+        io.err('\r\x1b[K');
+      }
+    }
+    const elapsed = performance.now() - started;
+    for (const r of results) {
+      const text = renderResult(r, options);
+      if (options.outputFile !== undefined) appendFileSync(options.outputFile, text);
+      else io.out(text);
+      if (!options.delimited) io.err(summary(r, elapsed) + '\n');
+    }
+    return { ok: true, code: EXIT_OK };
+  } catch (e) {
+    const code = isSaigaError(e) ? e.code : undefined;
+    const message = e instanceof Error ? e.message : String(e);
+    io.err(`ERROR: ${message}\n`);
+    io.err(`Could not execute statement at line ${stmt.line}: ${stmt.sql.split('\n')[0]}${stmt.sql.includes('\n') ? ' ...' : ''}\n`);
+    if (isSaigaError(e, 'Cancelled')) return { ok: false, code: EXIT_INTERRUPTED };
+    return { ok: false, code: exitCodeFor(code) };
+  }
+}
+
+/** Runs a whole script (`-f` or `-q`); returns the process exit code. */
+export async function runScript(conn: SqlConnection, script: string, options: SqlCommandOptions, io: Io = processIo): Promise<number> {
+  let exitCode = EXIT_OK;
+  for (const stmt of splitStatements(script)) {
+    const r = await runOne(conn, stmt, options, io);
+    if (!r.ok) {
+      exitCode = r.code;
+      if (!options.continueOnError) return exitCode;
+    }
+  }
+  return exitCode;
+}
+
+export function readScript(path: string): string {
+  try {
+    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new SaigaError('InvalidArgument', `cannot read script ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The interactive shell: a prompt naming the server and database, multi-line statements ended
+ * by `;`, history in ~/.saiga_history, Ctrl-C cancels the running query (a second Ctrl-C at an
+ * empty prompt, or `quit;`, exits).
+ */
+export async function interactiveShell(conn: SqlConnection, options: SqlCommandOptions): Promise<number> {
+  const historyFile = join(homedir(), '.saiga_history');
+  let history: string[] = [];
+  try {
+    history = readFileSync(historyFile, 'utf8').split('\n').filter((l) => l.length > 0).reverse().slice(0, 1000);
+  } catch {
+    history = [];
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true, history, historySize: 1000 });
+  const prompt = (): string => `[${conn.target}] ${conn.currentDatabase() ?? '(none)'}> `;
+  let buffer = '';
+  let running: AbortController | undefined;
+  rl.on('SIGINT', () => {
+    if (running !== undefined) {
+      running.abort();
+      return;
+    }
+    if (buffer.length > 0) {
+      buffer = '';
+      process.stdout.write('\n');
+      rl.setPrompt(prompt());
+      rl.prompt();
+      return;
+    }
+    rl.close();
+  });
+  rl.setPrompt(prompt());
+  rl.prompt();
+  for await (const line of rl) {
+    buffer += (buffer.length > 0 ? '\n' : '') + line;
+    if (!isCompleteStatement(buffer)) {
+      rl.setPrompt('   > ');
+      rl.prompt();
+      continue;
+    }
+    const text = buffer;
+    buffer = '';
+    if (text.trim().length > 0) appendFileSync(historyFile, text.replace(/\n/g, ' ') + '\n');
+    for (const stmt of splitStatements(text)) {
+      if (/^(quit|exit)$/i.test(stmt.sql)) {
+        rl.close();
+        return EXIT_OK;
+      }
+      running = new AbortController();
+      await runOne(conn, stmt, { ...options, interactiveTerminal: true }, processIo, running.signal);
+      running = undefined;
+    }
+    rl.setPrompt(prompt());
+    rl.prompt();
+  }
+  return EXIT_OK;
+}
