@@ -1,0 +1,387 @@
+import * as arrow from 'apache-arrow';
+import { assert } from '../common/assert.js';
+import { SaigaError } from '../common/errors.js';
+import type { ColumnSchema, DataType, Value } from '../common/types.js';
+
+/**
+ * Arrow column helpers for the storage path: building columns from row values, reading one
+ * value, gathering selected rows, constants. Hot paths work on `data.values` typed arrays;
+ * nothing here calls Vector.get.
+ */
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+const TWO32 = 4294967296;
+
+export function arrowType(col: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>): arrow.DataType {
+  switch (col.type) {
+    case 'bool': return new arrow.Bool();
+    case 'int8': return new arrow.Int8();
+    case 'int16': return new arrow.Int16();
+    case 'int32': return new arrow.Int32();
+    case 'int64': return new arrow.Int64();
+    case 'float': return new arrow.Float32();
+    case 'double': return new arrow.Float64();
+    case 'decimal': return new arrow.Decimal(col.scale ?? 0, col.precision ?? 38, 128);
+    case 'string': return new arrow.Utf8();
+    case 'binary': return new arrow.Binary();
+    case 'date': return new arrow.DateDay();
+    case 'timestamp': return new arrow.TimestampMicrosecond();
+  }
+}
+
+export function arrowField(col: ColumnSchema): arrow.Field {
+  return new arrow.Field(col.name, arrowType(col), col.nullable);
+}
+
+export function arrowSchema(cols: readonly ColumnSchema[]): arrow.Schema {
+  return new arrow.Schema(cols.map(arrowField));
+}
+
+export function utf8(s: string): Uint8Array {
+  return textEncoder.encode(s);
+}
+
+/** Splits an int64 given as number or bigint into (hi signed 32, lo unsigned 32). */
+export function int64Parts(v: number | bigint): [number, number] {
+  if (typeof v === 'bigint') return [Number(BigInt.asIntN(32, v >> 32n)), Number(v & 0xffffffffn)];
+  const hi = Math.floor(v / TWO32);
+  return [hi | 0, v - hi * TWO32];
+}
+
+/** Writes a 128-bit two's complement bigint as four little-endian uint32 words at words[4*i..]. */
+export function writeDecimal(words: Uint32Array, i: number, v: bigint): void {
+  if (v >= -9007199254740991n && v <= 9007199254740991n) {
+    const n = Number(v);
+    const hi = Math.floor(n / TWO32);
+    words[4 * i] = n - hi * TWO32;
+    words[4 * i + 1] = hi >>> 0;
+    const ext = hi < 0 ? 0xffffffff : 0;
+    words[4 * i + 2] = ext;
+    words[4 * i + 3] = ext;
+    return;
+  }
+  let u = BigInt.asUintN(128, v);
+  for (let k = 0; k < 4; k++) {
+    words[4 * i + k] = Number(u & 0xffffffffn);
+    u >>= 32n;
+  }
+}
+
+export function readDecimal(words: Uint32Array, i: number): bigint {
+  const w0 = words[4 * i] as number;
+  const w1 = words[4 * i + 1] as number;
+  const w2 = words[4 * i + 2] as number;
+  const w3 = words[4 * i + 3] as number;
+  if ((w3 === 0 && w2 === 0 && w1 < 0x200000) || (w3 === 0xffffffff && w2 === 0xffffffff && w1 >= 0xffe00000)) {
+    return BigInt((w1 | 0) * TWO32 + w0);
+  }
+  const u = (BigInt(w3) << 96n) | (BigInt(w2) << 64n) | (BigInt(w1) << 32n) | BigInt(w0);
+  return BigInt.asIntN(128, u);
+}
+
+function isValid(bitmap: Uint8Array | undefined, i: number): boolean {
+  return bitmap === undefined || ((bitmap[i >> 3] as number) & (1 << (i & 7))) !== 0;
+}
+
+export function hasNulls(data: arrow.Data): boolean {
+  return data.nullBitmap !== undefined && data.nullBitmap.length > 0 && data.nullCount > 0;
+}
+
+/** Reads one value (not for hot loops). */
+export function readValue(type: DataType, data: arrow.Data, i: number): Value {
+  assert(data.offset === 0, 'storage columns have offset 0');
+  if (hasNulls(data) && !isValid(data.nullBitmap, i)) return null;
+  const values = data.values as unknown;
+  switch (type) {
+    case 'bool': return (((values as Uint8Array)[i >> 3] as number) & (1 << (i & 7))) !== 0;
+    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double':
+      return (values as Int32Array)[i] as number;
+    case 'int64': return (values as BigInt64Array)[i] as bigint;
+    case 'timestamp': return Number((values as BigInt64Array)[i] as bigint);
+    case 'decimal': return readDecimal(values as Uint32Array, i);
+    case 'string': case 'binary': {
+      const off = data.valueOffsets as Int32Array;
+      const bytes = (values as Uint8Array).subarray(off[i] as number, off[i + 1] as number);
+      return type === 'string' ? textDecoder.decode(bytes) : bytes.slice();
+    }
+  }
+}
+
+function typedCtor(type: DataType): { new (n: number): ArrayBufferView & { length: number } } {
+  switch (type) {
+    case 'int8': return Int8Array;
+    case 'int16': return Int16Array;
+    case 'int32': case 'date': return Int32Array;
+    case 'float': return Float32Array;
+    case 'double': return Float64Array;
+    default: return Float64Array;
+  }
+}
+
+function makeColumnData(col: ColumnSchema, n: number, nullCount: number, bitmap: Uint8Array | undefined,
+  values: ArrayBufferView, offsets?: Int32Array): arrow.Data {
+  const type = arrowType(col);
+  const props: Record<string, unknown> = { type, length: n, nullCount, data: values };
+  if (nullCount > 0 && bitmap !== undefined) props['nullBitmap'] = bitmap;
+  if (offsets !== undefined) props['valueOffsets'] = offsets;
+  return arrow.makeData(props as never) as arrow.Data;
+}
+
+/** Builds an Arrow column from `n` values (index i read via get(i)); null = SQL NULL. */
+export function buildColumn(col: ColumnSchema, n: number, get: (i: number) => Value | undefined): arrow.Data {
+  let nullCount = 0;
+  let bitmap: Uint8Array | undefined;
+  const markNull = (i: number): void => {
+    if (bitmap === undefined) bitmap = new Uint8Array((n + 7) >> 3).fill(0xff);
+    bitmap[i >> 3] = (bitmap[i >> 3] as number) & ~(1 << (i & 7));
+    nullCount++;
+  };
+  switch (col.type) {
+    case 'bool': {
+      const bits = new Uint8Array((n + 7) >> 3);
+      for (let i = 0; i < n; i++) {
+        const v = get(i);
+        if (v === null || v === undefined) markNull(i);
+        else if (v) bits[i >> 3] = (bits[i >> 3] as number) | (1 << (i & 7));
+      }
+      return makeColumnData(col, n, nullCount, bitmap, bits);
+    }
+    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double': {
+      const Ctor = typedCtor(col.type);
+      const arr = new Ctor(n) as unknown as Float64Array;
+      for (let i = 0; i < n; i++) {
+        const v = get(i);
+        if (v === null || v === undefined) markNull(i);
+        else arr[i] = Number(v);
+      }
+      return makeColumnData(col, n, nullCount, bitmap, arr);
+    }
+    case 'int64': case 'timestamp': {
+      const buf = new ArrayBuffer(n * 8);
+      const w = new Int32Array(buf);
+      for (let i = 0; i < n; i++) {
+        const v = get(i);
+        if (v === null || v === undefined) { markNull(i); continue; }
+        const [hi, lo] = int64Parts(v as number | bigint);
+        w[2 * i] = lo | 0;
+        w[2 * i + 1] = hi;
+      }
+      return makeColumnData(col, n, nullCount, bitmap, new BigInt64Array(buf));
+    }
+    case 'decimal': {
+      const words = new Uint32Array(n * 4);
+      for (let i = 0; i < n; i++) {
+        const v = get(i);
+        if (v === null || v === undefined) { markNull(i); continue; }
+        writeDecimal(words, i, typeof v === 'bigint' ? v : BigInt(v as number));
+      }
+      return makeColumnData(col, n, nullCount, bitmap, words);
+    }
+    case 'string': case 'binary': {
+      const offsets = new Int32Array(n + 1);
+      let buf = new Uint8Array(Math.max(64, n * 8));
+      let len = 0;
+      for (let i = 0; i < n; i++) {
+        const v = get(i);
+        if (v === null || v === undefined) { markNull(i); offsets[i + 1] = len; continue; }
+        if (typeof v === 'string') {
+          const need = len + v.length * 3;
+          if (need > buf.length) { const nb = new Uint8Array(Math.max(need, buf.length * 2)); nb.set(buf.subarray(0, len)); buf = nb; }
+          len += textEncoder.encodeInto(v, buf.subarray(len)).written;
+        } else {
+          const b = v as Uint8Array;
+          if (len + b.length > buf.length) { const nb = new Uint8Array(Math.max(len + b.length, buf.length * 2)); nb.set(buf.subarray(0, len)); buf = nb; }
+          buf.set(b, len);
+          len += b.length;
+        }
+        offsets[i + 1] = len;
+      }
+      return makeColumnData(col, n, nullCount, bitmap, buf.subarray(0, len), offsets);
+    }
+  }
+}
+
+export function constantColumn(col: ColumnSchema, n: number, v: Value): arrow.Data {
+  return buildColumn(col, n, () => v);
+}
+
+/** Copies the rows sel[0..count) of `data` into a new column. */
+export function gather(col: ColumnSchema, data: arrow.Data, sel: Int32Array, count: number): arrow.Data {
+  assert(data.offset === 0, 'storage columns have offset 0');
+  const nulls = hasNulls(data) ? data.nullBitmap : undefined;
+  let bitmap: Uint8Array | undefined;
+  let nullCount = 0;
+  if (nulls !== undefined) {
+    bitmap = new Uint8Array((count + 7) >> 3);
+    for (let k = 0; k < count; k++) {
+      const i = sel[k] as number;
+      if (((nulls[i >> 3] as number) & (1 << (i & 7))) !== 0) bitmap[k >> 3] = (bitmap[k >> 3] as number) | (1 << (k & 7));
+      else nullCount++;
+    }
+  }
+  switch (col.type) {
+    case 'bool': {
+      const src = data.values as Uint8Array;
+      const bits = new Uint8Array((count + 7) >> 3);
+      for (let k = 0; k < count; k++) {
+        const i = sel[k] as number;
+        if (((src[i >> 3] as number) & (1 << (i & 7))) !== 0) bits[k >> 3] = (bits[k >> 3] as number) | (1 << (k & 7));
+      }
+      return makeColumnData(col, count, nullCount, bitmap, bits);
+    }
+    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double': {
+      const src = data.values as Float64Array;
+      const Ctor = typedCtor(col.type);
+      const out = new Ctor(count) as unknown as Float64Array;
+      for (let k = 0; k < count; k++) out[k] = src[sel[k] as number] as number;
+      return makeColumnData(col, count, nullCount, bitmap, out);
+    }
+    case 'int64': case 'timestamp': case 'decimal': {
+      const v = data.values as unknown as ArrayBufferView;
+      const src = new Int32Array(v.buffer, v.byteOffset, v.byteLength >> 2);
+      const stride = col.type === 'decimal' ? 4 : 2;
+      const out = new Int32Array(count * stride);
+      for (let k = 0; k < count; k++) {
+        const i = (sel[k] as number) * stride;
+        for (let s = 0; s < stride; s++) out[k * stride + s] = src[i + s] as number;
+      }
+      const values = col.type === 'decimal' ? new Uint32Array(out.buffer) : new BigInt64Array(out.buffer);
+      return makeColumnData(col, count, nullCount, bitmap, values);
+    }
+    case 'string': case 'binary': {
+      const off = data.valueOffsets as Int32Array;
+      const src = data.values as Uint8Array;
+      let total = 0;
+      for (let k = 0; k < count; k++) { const i = sel[k] as number; total += (off[i + 1] as number) - (off[i] as number); }
+      const out = new Uint8Array(total);
+      const offsets = new Int32Array(count + 1);
+      let p = 0;
+      for (let k = 0; k < count; k++) {
+        const i = sel[k] as number;
+        const s = off[i] as number;
+        const e = off[i + 1] as number;
+        out.set(src.subarray(s, e), p);
+        p += e - s;
+        offsets[k + 1] = p;
+      }
+      return makeColumnData(col, count, nullCount, bitmap, out, offsets);
+    }
+  }
+}
+
+/** Normalizes an API value to the column type's canonical representation, or throws InvalidArgument. */
+export function coerceValue(col: ColumnSchema, v: Value): Value {
+  if (v === null) return null;
+  const bad = (): SaigaError =>
+    new SaigaError('InvalidArgument', `column ${col.name} expects ${col.type}, got ${typeof v === 'object' ? 'binary' : typeof v} ${typeof v === 'bigint' || typeof v === 'number' ? String(v) : ''}`.trim());
+  switch (col.type) {
+    case 'bool':
+      if (typeof v === 'boolean') return v;
+      if (v === 0 || v === 1) return v === 1;
+      throw bad();
+    case 'int8': case 'int16': case 'int32': case 'date': {
+      const n = typeof v === 'bigint' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n)) throw bad();
+      const lim = col.type === 'int8' ? 0x80 : col.type === 'int16' ? 0x8000 : 0x80000000;
+      if (n < -lim || n >= lim) throw new SaigaError('InvalidArgument', `value ${n} out of range for ${col.type} column ${col.name}`);
+      return n;
+    }
+    case 'int64': {
+      if (typeof v === 'bigint') {
+        if (v < -(1n << 63n) || v >= 1n << 63n) throw new SaigaError('InvalidArgument', `value ${v} out of range for int64 column ${col.name}`);
+        return v;
+      }
+      if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+      throw bad();
+    }
+    case 'timestamp': {
+      const n = typeof v === 'bigint' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw bad();
+      return n;
+    }
+    case 'float': case 'double':
+      if (typeof v === 'number') return col.type === 'float' ? Math.fround(v) : v;
+      if (typeof v === 'bigint') return Number(v);
+      throw bad();
+    case 'decimal': {
+      let b: bigint;
+      if (typeof v === 'bigint') b = v;
+      else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
+      else throw bad();
+      const p = col.precision ?? 38;
+      const lim = 10n ** BigInt(p);
+      if (b >= lim || b <= -lim) throw new SaigaError('InvalidArgument', `unscaled value ${b} exceeds precision ${p} of column ${col.name}`);
+      return b;
+    }
+    case 'string':
+      if (typeof v === 'string') return v;
+      throw bad();
+    case 'binary':
+      if (v instanceof Uint8Array) return v;
+      if (typeof v === 'string') return textEncoder.encode(v);
+      throw bad();
+  }
+}
+
+/** Total order on canonical non-null values of one type (strings in UTF-8 byte order). */
+export function compareValues(type: DataType, a: Value, b: Value): number {
+  switch (type) {
+    case 'bool': return (a ? 1 : 0) - (b ? 1 : 0);
+    case 'int64': case 'decimal': {
+      const x = a as bigint;
+      const y = b as bigint;
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    case 'string': {
+      const x = a as string;
+      const y = b as string;
+      if (x === y) return 0;
+      return compareUtf8(x, y);
+    }
+    case 'binary': {
+      const x = a as Uint8Array;
+      const y = b as Uint8Array;
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+      return x.length - y.length;
+    }
+    default: {
+      const x = a as number;
+      const y = b as number;
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+  }
+}
+
+/** Compares strings by UTF-8 bytes (= code points), which differs from UTF-16 order for astral characters. */
+export function compareUtf8(x: string, y: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) {
+    const a = x.codePointAt(i) as number;
+    const b = y.codePointAt(j) as number;
+    if (a !== b) return a - b;
+    i += a > 0xffff ? 2 : 1;
+    j += b > 0xffff ? 2 : 1;
+  }
+  return (x.length - i) - (y.length - j);
+}
+
+export function cellSizeBytes(v: Value): number {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; encode only when the bound could matter.
+  if (typeof v === 'string') return v.length * 3 <= 65536 ? v.length : textEncoder.encode(v).length;
+  if (v instanceof Uint8Array) return v.length;
+  return 8;
+}
+
+/** Rough in-memory size of a row, for flush thresholds. */
+export function rowSizeBytes(row: ReadonlyArray<Value | undefined>): number {
+  let s = 48;
+  for (const v of row) {
+    if (typeof v === 'string') s += 16 + v.length * 2;
+    else if (v instanceof Uint8Array) s += 64 + v.length;
+    else s += 8;
+  }
+  return s;
+}

@@ -1,0 +1,709 @@
+import * as arrow from 'apache-arrow';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { assert } from '../common/assert.js';
+import { corruption } from '../common/errors.js';
+import { HT_MAX, type HybridTime } from '../common/hybrid-time.js';
+import { compareBytes, startsWith } from '../common/key-encoding.js';
+import type { Value } from '../common/types.js';
+import { BloomFilter } from './bloom-filter.js';
+import { arrowType, buildColumn, compareValues, constantColumn, gather, readValue } from './column-data.js';
+import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValue } from './delta-file.js';
+import type { RowVersion } from './mem-rowset.js';
+import { allRows, filterColumn, statsCanMatch, type ColumnStats } from './predicate-eval.js';
+import { missingColumnValue, type ScanChunk, type ScanPlan, type StoredColumn } from './scan-plan.js';
+
+/**
+ * DiskRowSet file layout (all integers little-endian):
+ * | part    | content                                                                      |
+ * |---------|------------------------------------------------------------------------------|
+ * | header  | "SAIGADRS" (8 bytes), format version u32, reserved u32                       |
+ * | blocks  | per batch: Arrow IPC stream of the base data, the encoded-key block, the    |
+ * |         | insert-timestamp block; then the bloom filter. Each block = payload, crc32 u32 |
+ * | footer  | JSON: columns (with ids), batches (offsets, row ranges, first/last key,     |
+ * |         | per-column min/max/nullCount, max insert ts), bloom parameters               |
+ * | trailer | footer length u32, footer crc32 u32, "SAIGAEND" (8 bytes)                   |
+ * Key block: count u32, Int32 offsets[count+1], key bytes. Insert-ts block: u64 per row.
+ */
+
+const HEADER_MAGIC = 'SAIGADRS';
+const TRAILER_MAGIC = 'SAIGAEND';
+const HEADER_BYTES = 16;
+const TRAILER_BYTES = 16;
+
+interface BlockRef { readonly offset: number; readonly length: number }
+
+interface BatchMeta {
+  readonly rowStart: number;
+  readonly rowCount: number;
+  readonly data: BlockRef;
+  readonly keys: BlockRef;
+  readonly insertTs: BlockRef;
+  readonly firstKey: Uint8Array;
+  readonly lastKey: Uint8Array;
+  readonly maxInsertTs: HybridTime;
+  /** Per file column. */
+  readonly stats: readonly ColumnStats[];
+}
+
+interface FooterJson {
+  version: 1;
+  keyColumnCount: number;
+  rowCount: number;
+  columns: StoredColumnJson[];
+  batches: Array<{
+    rowStart: number; rowCount: number; data: BlockRef; keys: BlockRef; insertTs: BlockRef;
+    firstKey: string; lastKey: string; maxInsertTs: string;
+    stats: Array<[JsonValue, JsonValue, number]>;
+  }>;
+  bloom: BlockRef & { hashCount: number };
+}
+
+type StoredColumnJson = Omit<StoredColumn, 'defaultValue'> & { defaultValue?: JsonValue };
+
+function columnToJson(c: StoredColumn): StoredColumnJson {
+  const { defaultValue, ...rest } = c;
+  return defaultValue === undefined ? rest : { ...rest, defaultValue: valueToJson(defaultValue) };
+}
+
+function columnFromJson(c: StoredColumnJson): StoredColumn {
+  const { defaultValue, ...rest } = c;
+  return defaultValue === undefined ? rest : { ...rest, defaultValue: valueFromJson(defaultValue) };
+}
+
+const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+
+/** The full history of one row, oldest version first; versions[0] is the insert (non-null). */
+export interface RowHistory {
+  readonly key: Uint8Array;
+  readonly versions: readonly RowVersion[];
+}
+
+export interface WriteResult {
+  readonly rowCount: number;
+  readonly fileBytes: number;
+  /** History before each row's base data (empty when no row has any). */
+  readonly undo: DeltaIndex;
+  /** Mutations after the base data: a trailing delete of a row whose last version is deleted. */
+  readonly redo: DeltaIndex;
+}
+
+function diffCells(columns: readonly StoredColumn[], from: readonly Value[], to: readonly Value[]): Array<readonly [number, Value]> {
+  const cells: Array<readonly [number, Value]> = [];
+  for (let i = 0; i < columns.length; i++) {
+    const a = from[i] as Value;
+    const b = to[i] as Value;
+    const same = a === b || (a !== null && b !== null && compareValues((columns[i] as StoredColumn).type, a, b) === 0);
+    if (!same) cells.push([(columns[i] as StoredColumn).id, a]);
+  }
+  return cells;
+}
+
+/**
+ * Writes rows (in strictly increasing key order) to a new DiskRowSet file. Base data = each
+ * row's last live version; earlier versions become UNDO records, a trailing delete a REDO record.
+ */
+export function writeDiskRowSet(path: string, columns: readonly StoredColumn[], keyColumnCount: number,
+  rows: Iterable<RowHistory>, rowsPerBatch: number): WriteResult {
+  const fd = openSync(path, 'w');
+  let pos = 0;
+  const write = (b: Uint8Array): void => {
+    let done = 0;
+    while (done < b.length) done += writeSync(fd, b, done, b.length - done, pos + done);
+    pos += b.length;
+  };
+  const writeBlock = (payload: Uint8Array): BlockRef => {
+    const ref = { offset: pos, length: payload.length };
+    write(payload);
+    const c = Buffer.alloc(4);
+    c.writeUInt32LE(crc32(payload), 0);
+    write(c);
+    return ref;
+  };
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.write(HEADER_MAGIC, 0, 'latin1');
+  header.writeUInt32LE(1, 8);
+  write(header);
+
+  const undo = new DeltaIndex();
+  const redo = new DeltaIndex();
+  const batches: FooterJson['batches'] = [];
+  const allKeys: Uint8Array[] = [];
+  const schema = new arrow.Schema(columns.map((c) => new arrow.Field(`c${c.id}`, arrowType(c), c.nullable)));
+  let baseRows: (readonly Value[])[] = [];
+  let keys: Uint8Array[] = [];
+  let insertTs: HybridTime[] = [];
+  let rowCount = 0;
+  let prevKey: Uint8Array | undefined;
+
+  const flushBatch = (): void => {
+    const n = baseRows.length;
+    if (n === 0) return;
+    const datas = columns.map((c, ci) => buildColumn(c, n, (i) => (baseRows[i] as readonly Value[])[ci]));
+    const stats = columns.map((c, ci): [JsonValue, JsonValue, number] => {
+      let min: Value = null;
+      let max: Value = null;
+      let nulls = 0;
+      for (let i = 0; i < n; i++) {
+        const v = (baseRows[i] as readonly Value[])[ci] as Value;
+        if (v === null) { nulls++; continue; }
+        if (min === null || compareValues(c.type, v, min) < 0) min = v;
+        if (max === null || compareValues(c.type, v, max) > 0) max = v;
+      }
+      return [valueToJson(min), valueToJson(max), nulls];
+    });
+    const batch = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: n, nullCount: 0, children: datas }));
+    const ipc = arrow.RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
+    const data = writeBlock(ipc);
+    let keyBytes = 0;
+    for (const k of keys) keyBytes += k.length;
+    const kb = new Uint8Array(4 + 4 * (n + 1) + keyBytes);
+    const kdv = new DataView(kb.buffer);
+    kdv.setUint32(0, n, true);
+    let p = 4 + 4 * (n + 1);
+    const base = p;
+    for (let i = 0; i < n; i++) {
+      kdv.setInt32(4 + 4 * i, p - base, true);
+      kb.set(keys[i] as Uint8Array, p);
+      p += (keys[i] as Uint8Array).length;
+    }
+    kdv.setInt32(4 + 4 * n, p - base, true);
+    const keysRef = writeBlock(kb);
+    const ts = new BigUint64Array(n);
+    let maxTs = 0n;
+    for (let i = 0; i < n; i++) {
+      const t = insertTs[i] as bigint;
+      ts[i] = t;
+      if (t > maxTs) maxTs = t;
+    }
+    const tsRef = writeBlock(new Uint8Array(ts.buffer));
+    batches.push({
+      rowStart: rowCount - n, rowCount: n, data, keys: keysRef, insertTs: tsRef,
+      firstKey: b64(keys[0] as Uint8Array), lastKey: b64(keys[n - 1] as Uint8Array), maxInsertTs: maxTs.toString(), stats,
+    });
+    baseRows = [];
+    keys = [];
+    insertTs = [];
+  };
+
+  try {
+    for (const h of rows) {
+      assert(prevKey === undefined || compareBytes(prevKey, h.key) < 0, 'DiskRowSet rows arrive in strictly increasing key order');
+      prevKey = h.key;
+      const v = h.versions;
+      assert(v.length > 0 && (v[0] as RowVersion).row !== null, 'a row history starts with its insert');
+      let j = v.length - 1;
+      while ((v[j] as RowVersion).row === null) j--;
+      const ord = rowCount;
+      const undos: DeltaRecord[] = [];
+      for (let i = 1; i <= j; i++) {
+        const cur = (v[i] as RowVersion).row;
+        const prev = (v[i - 1] as RowVersion).row;
+        const ts = (v[i] as RowVersion).ts;
+        if (prev !== null && cur !== null) undos.push({ ts, kind: 'update', cells: diffCells(columns, prev, cur) });
+        else if (prev === null && cur !== null) undos.push({ ts, kind: 'delete', cells: [] });
+        else if (prev !== null && cur === null) undos.push({ ts, kind: 'reinsert', cells: prev.map((x, ci) => [(columns[ci] as StoredColumn).id, x] as const) });
+        else assert(false, 'a deleted row is not deleted again');
+      }
+      for (const u of undos) undo.add(ord, u);
+      assert(j >= v.length - 2, 'at most one trailing delete after the last live version');
+      const trailing = v[j + 1];
+      if (trailing !== undefined) redo.add(ord, { ts: trailing.ts, kind: 'delete', cells: [] });
+      baseRows.push((v[j] as RowVersion).row as readonly Value[]);
+      keys.push(h.key);
+      allKeys.push(h.key);
+      insertTs.push((v[0] as RowVersion).ts);
+      rowCount++;
+      if (baseRows.length >= rowsPerBatch) flushBatch();
+    }
+    flushBatch();
+    const bloom = BloomFilter.forKeys(allKeys.length);
+    for (const k of allKeys) bloom.add(k);
+    const bloomRef = writeBlock(bloom.bits);
+    const footer: FooterJson = {
+      version: 1, keyColumnCount, rowCount, columns: columns.map(columnToJson), batches,
+      bloom: { ...bloomRef, hashCount: bloom.hashCount },
+    };
+    const fb = Buffer.from(JSON.stringify(footer), 'utf8');
+    write(fb);
+    const trailer = Buffer.alloc(TRAILER_BYTES);
+    trailer.writeUInt32LE(fb.length, 0);
+    trailer.writeUInt32LE(crc32(fb), 4);
+    trailer.write(TRAILER_MAGIC, 8, 'latin1');
+    write(trailer);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return { rowCount, fileBytes: pos, undo, redo };
+}
+
+interface KeyBlock { readonly offsets: Int32Array; readonly bytes: Uint8Array; readonly count: number }
+
+/** A row's state at a snapshot: absent, or its values as overrides over the base data. */
+export interface RowState {
+  readonly exists: boolean;
+  /** column id -> value, overriding the base data. */
+  readonly cells: ReadonlyMap<number, Value>;
+}
+
+/**
+ * An open DiskRowSet: immutable base data plus its delta stores (UNDO records loaded from
+ * files, REDO records from files and from the DeltaMemStore).
+ */
+export class DiskRowSet {
+  readonly columns: readonly StoredColumn[];
+  readonly rowCount: number;
+  readonly minKey: Uint8Array;
+  readonly maxKey: Uint8Array;
+  readonly fileBytes: number;
+  readonly undo = new DeltaIndex();
+  /** Flushed and unflushed REDO records together (what reads use). */
+  readonly redo = new DeltaIndex();
+  /** The DeltaMemStore: REDO records not yet in a delta file. */
+  dms = new DeltaIndex();
+  /** Highest op index whose effects the DeltaMemStore holds. */
+  dmsMaxOpIndex = 0;
+  private readonly batches: BatchMeta[];
+  private readonly bloom: BloomFilter;
+  private readonly colById = new Map<number, number>();
+  private readonly batchCache: (arrow.RecordBatch | undefined)[];
+  private readonly keyCache: (KeyBlock | undefined)[];
+  private readonly tsCache: (Uint32Array | undefined)[];
+  private readonly deltaOrds: Set<number>[];
+  private readonly undoMaxTs: HybridTime[];
+  private readonly redoMinTs: HybridTime[];
+  private fd: number;
+
+  private constructor(readonly path: string, fd: number, fileBytes: number, footer: FooterJson, bloom: BloomFilter) {
+    this.fd = fd;
+    this.fileBytes = fileBytes;
+    this.columns = footer.columns.map(columnFromJson);
+    this.columns.forEach((c, i) => this.colById.set(c.id, i));
+    this.rowCount = footer.rowCount;
+    this.batches = footer.batches.map((b) => ({
+      rowStart: b.rowStart, rowCount: b.rowCount, data: b.data, keys: b.keys, insertTs: b.insertTs,
+      firstKey: unb64(b.firstKey), lastKey: unb64(b.lastKey), maxInsertTs: BigInt(b.maxInsertTs),
+      stats: b.stats.map(([min, max, nullCount]) => ({ min: valueFromJson(min), max: valueFromJson(max), nullCount, rowCount: b.rowCount })),
+    }));
+    assert(this.batches.length > 0, 'a DiskRowSet holds at least one row');
+    this.minKey = (this.batches[0] as BatchMeta).firstKey;
+    this.maxKey = (this.batches[this.batches.length - 1] as BatchMeta).lastKey;
+    this.bloom = bloom;
+    const nb = this.batches.length;
+    this.batchCache = new Array<arrow.RecordBatch | undefined>(nb);
+    this.keyCache = new Array<KeyBlock | undefined>(nb);
+    this.tsCache = new Array<Uint32Array | undefined>(nb);
+    this.deltaOrds = Array.from({ length: nb }, () => new Set<number>());
+    this.undoMaxTs = this.batches.map((b) => b.maxInsertTs);
+    this.redoMinTs = this.batches.map(() => HT_MAX);
+  }
+
+  static open(path: string): DiskRowSet {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size < HEADER_BYTES + TRAILER_BYTES) throw corruption(path, 0, `file of ${size} bytes is too short for a DiskRowSet`);
+      const header = readAt(fd, 0, HEADER_BYTES);
+      if (Buffer.from(header.subarray(0, 8)).toString('latin1') !== HEADER_MAGIC) throw corruption(path, 0, 'bad DiskRowSet header magic');
+      const trailer = Buffer.from(readAt(fd, size - TRAILER_BYTES, TRAILER_BYTES));
+      if (trailer.toString('latin1', 8, 16) !== TRAILER_MAGIC) throw corruption(path, size - 8, 'bad DiskRowSet trailer magic');
+      const flen = trailer.readUInt32LE(0);
+      const foff = size - TRAILER_BYTES - flen;
+      if (flen === 0 || foff < HEADER_BYTES) throw corruption(path, size - TRAILER_BYTES, `footer length ${flen} does not fit the file`);
+      const fb = readAt(fd, foff, flen);
+      const want = trailer.readUInt32LE(4);
+      const got = crc32(fb);
+      if (want !== got) throw corruption(path, foff, `footer checksum mismatch (expected ${want}, found ${got})`);
+      const footer = JSON.parse(Buffer.from(fb).toString('utf8')) as FooterJson;
+      const bloomBits = readBlock(path, fd, footer.bloom, false);
+      const drs = new DiskRowSet(path, fd, size, footer, new BloomFilter(bloomBits, footer.bloom.hashCount));
+      return drs;
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  get batchCount(): number {
+    return this.batches.length;
+  }
+
+  private batchOf(ord: number): number {
+    let lo = 0;
+    let hi = this.batches.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.batches[mid] as BatchMeta).rowStart <= ord) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Registers a delta record (UNDO when undo, else REDO; dms: also into the DeltaMemStore). */
+  addDelta(ord: number, rec: DeltaRecord, which: 'undo' | 'redo' | 'dms'): void {
+    assert(ord >= 0 && ord < this.rowCount, () => `ordinal ${ord} within ${this.rowCount} rows`);
+    const b = this.batchOf(ord);
+    this.deltaOrds[b]?.add(ord);
+    if (which === 'undo') {
+      this.undo.add(ord, rec);
+      if (rec.ts > (this.undoMaxTs[b] as bigint)) this.undoMaxTs[b] = rec.ts;
+    } else {
+      this.redo.add(ord, rec);
+      if (which === 'dms') this.dms.add(ord, rec);
+      if (rec.ts < (this.redoMinTs[b] as bigint)) this.redoMinTs[b] = rec.ts;
+    }
+  }
+
+  /** Loads delta records (read from files) into this rowset's indexes. */
+  addDeltas(index: DeltaIndex, which: 'undo' | 'redo'): void {
+    for (const [o, recs] of index.byOrdinal) for (const r of recs) this.addDelta(o, r, which);
+  }
+
+  /** After the DeltaMemStore is written to a REDO file: its records stay in `redo`. */
+  clearDms(): void {
+    this.dms = new DeltaIndex();
+    this.dmsMaxOpIndex = 0;
+  }
+
+  mayContainKey(key: Uint8Array): boolean {
+    return compareBytes(key, this.minKey) >= 0 && compareBytes(key, this.maxKey) <= 0 && this.bloom.mayContain(key);
+  }
+
+  /** The ordinal of the row with this key, or -1. */
+  findOrdinal(key: Uint8Array): number {
+    if (!this.mayContainKey(key)) return -1;
+    let lo = 0;
+    let hi = this.batches.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (compareBytes((this.batches[mid] as BatchMeta).firstKey, key) <= 0) lo = mid;
+      else hi = mid - 1;
+    }
+    const kb = this.keyBlock(lo);
+    let a = 0;
+    let z = kb.count - 1;
+    while (a <= z) {
+      const m = (a + z) >> 1;
+      const c = compareRange(kb.bytes, kb.offsets[m] as number, kb.offsets[m + 1] as number, key);
+      if (c === 0) return (this.batches[lo] as BatchMeta).rowStart + m;
+      if (c < 0) a = m + 1;
+      else z = m - 1;
+    }
+    return -1;
+  }
+
+  keyAt(ord: number): Uint8Array {
+    const b = this.batchOf(ord);
+    const kb = this.keyBlock(b);
+    const i = ord - (this.batches[b] as BatchMeta).rowStart;
+    return kb.bytes.slice(kb.offsets[i] as number, kb.offsets[i + 1] as number);
+  }
+
+  insertTsAt(ord: number): HybridTime {
+    const b = this.batchOf(ord);
+    const ts = this.insertTsBlock(b);
+    const i = ord - (this.batches[b] as BatchMeta).rowStart;
+    return (BigInt(ts[2 * i + 1] as number) << 32n) | BigInt(ts[2 * i] as number);
+  }
+
+  /** True when the row's latest state is deleted (a REDO delete). */
+  isDeletedLatest(ord: number): boolean {
+    const r = this.redo.get(ord);
+    return r !== undefined && r.length > 0 && (r[r.length - 1] as DeltaRecord).kind === 'delete';
+  }
+
+  rowStateAt(ord: number, t: HybridTime): RowState {
+    let exists = true;
+    const cells = new Map<number, Value>();
+    const undos = this.undo.get(ord);
+    if (undos !== undefined) {
+      for (let i = undos.length - 1; i >= 0; i--) {
+        const u = undos[i] as DeltaRecord;
+        if (u.ts <= t) break;
+        if (u.kind === 'delete') exists = false;
+        else {
+          if (u.kind === 'reinsert') exists = true;
+          for (const [c, v] of u.cells) cells.set(c, v);
+        }
+      }
+    }
+    if (this.insertTsAt(ord) > t) return { exists: false, cells };
+    const redos = this.redo.get(ord);
+    if (redos !== undefined) {
+      for (const r of redos) {
+        if (r.ts > t) break;
+        if (r.kind === 'delete') exists = false;
+        else for (const [c, v] of r.cells) cells.set(c, v);
+      }
+    }
+    return { exists, cells };
+  }
+
+  /** The row's values in the layout of `columns` at snapshot t, or undefined when absent. */
+  rowAt(ord: number, t: HybridTime, columns: readonly StoredColumn[]): Value[] | undefined {
+    const st = this.rowStateAt(ord, t);
+    if (!st.exists) return undefined;
+    return this.materialize(ord, st.cells, columns);
+  }
+
+  private materialize(ord: number, cells: ReadonlyMap<number, Value>, columns: readonly StoredColumn[]): Value[] {
+    const b = this.batchOf(ord);
+    const rb = this.batch(b);
+    const i = ord - (this.batches[b] as BatchMeta).rowStart;
+    return columns.map((c) => {
+      if (cells.has(c.id)) return cells.get(c.id) as Value;
+      const fi = this.colById.get(c.id);
+      if (fi === undefined) return missingColumnValue(c) as Value;
+      return readValue((this.columns[fi] as StoredColumn).type, (rb.data.children[fi] as arrow.Data), i);
+    });
+  }
+
+  /** Full history of a row in the layout of `columns` (for compactions). */
+  historyOf(ord: number, columns: readonly StoredColumn[]): RowVersion[] {
+    const base = this.materialize(ord, new Map(), columns);
+    const idx = new Map<number, number>();
+    columns.forEach((c, i) => idx.set(c.id, i));
+    const apply = (row: Value[], cells: DeltaRecord['cells']): Value[] => {
+      const out = row.slice();
+      for (const [c, v] of cells) {
+        const i = idx.get(c);
+        if (i !== undefined) out[i] = v;
+      }
+      return out;
+    };
+    const back: RowVersion[] = [];
+    let cur: Value[] | null = base;
+    const undos = this.undo.get(ord) ?? [];
+    for (let i = undos.length - 1; i >= 0; i--) {
+      const u = undos[i] as DeltaRecord;
+      back.push({ ts: u.ts, row: cur });
+      if (u.kind === 'delete') cur = null;
+      else if (u.kind === 'reinsert') cur = apply(base, u.cells);
+      else {
+        assert(cur !== null, 'an UNDO update applies to a live row');
+        cur = apply(cur, u.cells);
+      }
+    }
+    assert(cur !== null, 'a row exists at its insert time');
+    back.push({ ts: this.insertTsAt(ord), row: cur });
+    back.reverse();
+    let last: Value[] | null = base;
+    for (const r of this.redo.get(ord) ?? []) {
+      if (r.kind === 'delete') last = null;
+      else {
+        assert(last !== null, 'a REDO update applies to a live row');
+        last = apply(last, r.cells);
+      }
+      back.push({ ts: r.ts, row: last });
+    }
+    return back;
+  }
+
+  /** Decoded base data of batch b; buffers are views on a SharedArrayBuffer (cached). */
+  batch(b: number): arrow.RecordBatch {
+    const cached = this.batchCache[b];
+    if (cached !== undefined) return cached;
+    const meta = this.batches[b];
+    assert(meta !== undefined, `batch ${b} of ${this.batches.length}`);
+    const bytes = readBlock(this.path, this.fd, meta.data, true);
+    const table = arrow.tableFromIPC(bytes);
+    const rb = table.batches[0];
+    if (rb === undefined || rb.numRows !== meta.rowCount || rb.numCols !== this.columns.length) {
+      throw corruption(this.path, meta.data.offset, `base data block decodes to ${rb?.numRows ?? 0} rows x ${rb?.numCols ?? 0} columns, expected ${meta.rowCount} x ${this.columns.length}`);
+    }
+    this.batchCache[b] = rb;
+    return rb;
+  }
+
+  private keyBlock(b: number): KeyBlock {
+    const cached = this.keyCache[b];
+    if (cached !== undefined) return cached;
+    const meta = this.batches[b] as BatchMeta;
+    const bytes = readBlock(this.path, this.fd, meta.keys, true);
+    const count = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+    if (count !== meta.rowCount) throw corruption(this.path, meta.keys.offset, `key block holds ${count} keys, expected ${meta.rowCount}`);
+    const offsets = new Int32Array(bytes.buffer, bytes.byteOffset + 4, count + 1);
+    const kb = { offsets, bytes: bytes.subarray(4 + 4 * (count + 1)), count };
+    this.keyCache[b] = kb;
+    return kb;
+  }
+
+  private insertTsBlock(b: number): Uint32Array {
+    const cached = this.tsCache[b];
+    if (cached !== undefined) return cached;
+    const meta = this.batches[b] as BatchMeta;
+    const bytes = readBlock(this.path, this.fd, meta.insertTs, true);
+    if (bytes.length !== meta.rowCount * 8) throw corruption(this.path, meta.insertTs.offset, `insert-ts block of ${bytes.length} bytes, expected ${meta.rowCount * 8}`);
+    const ts = new Uint32Array(bytes.buffer, bytes.byteOffset, meta.rowCount * 2);
+    this.tsCache[b] = ts;
+    return ts;
+  }
+
+  /** Range of batches that may hold keys within the plan's first-key-column bounds. */
+  private batchRange(plan: ScanPlan): [number, number] {
+    let start = 0;
+    let end = this.batches.length;
+    if (plan.lowerKey !== undefined) {
+      const lower = plan.lowerKey;
+      let lo = 0;
+      let hi = this.batches.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (compareBytes((this.batches[mid] as BatchMeta).firstKey, lower) <= 0) lo = mid;
+        else hi = mid - 1;
+      }
+      start = lo;
+    }
+    if (plan.upperPrefix !== undefined) {
+      const up = plan.upperPrefix;
+      while (end > start) {
+        const first = (this.batches[end - 1] as BatchMeta).firstKey;
+        if (compareBytes(first, up) > 0 && !startsWith(first, up)) end--;
+        else break;
+      }
+    }
+    return [start, end];
+  }
+
+  /** Scans the rowset at the plan's snapshot, batch by batch, in key order. */
+  *scan(plan: ScanPlan): Generator<ScanChunk> {
+    const [start, end] = this.batchRange(plan);
+    const fileIdx = plan.columns.map((c) => this.colById.get(c.id) ?? -1);
+    for (let b = start; b < end; b++) {
+      const meta = this.batches[b] as BatchMeta;
+      let skip = false;
+      for (const p of plan.predicates) {
+        const fi = fileIdx[p.columnIndex] as number;
+        if (fi < 0) continue;
+        if (!statsCanMatch(p, meta.stats[fi] as ColumnStats)) { skip = true; break; }
+      }
+      // Stats describe base data only: a batch with deltas visible at the snapshot is read anyway.
+      if (skip && !this.needsDeltas(b, plan.snapshot)) continue;
+      const chunk = this.scanBatch(b, plan, fileIdx);
+      if (chunk !== undefined) yield chunk;
+    }
+  }
+
+  private needsDeltas(b: number, t: HybridTime): boolean {
+    return (this.undoMaxTs[b] as bigint) > t || (this.redoMinTs[b] as bigint) <= t;
+  }
+
+  private scanBatch(b: number, plan: ScanPlan, fileIdx: readonly number[]): ScanChunk | undefined {
+    const meta = this.batches[b] as BatchMeta;
+    const n = meta.rowCount;
+    const rb = this.batch(b);
+    const t = plan.snapshot;
+    const needsDeltas = this.needsDeltas(b, t);
+    let sel: Int32Array;
+    let count: number;
+    const cols = new Map<number, arrow.Data>();
+    const column = (si: number): arrow.Data => {
+      let d = cols.get(si);
+      if (d === undefined) {
+        const fi = fileIdx[si] as number;
+        const c = plan.columns[si] as StoredColumn;
+        d = fi >= 0 ? (rb.data.children[fi] as arrow.Data) : constantColumn(c, n, missingColumnValue(c) as Value);
+        cols.set(si, d);
+      }
+      return d;
+    };
+    if (!needsDeltas) {
+      sel = allRows(n);
+      count = n;
+    } else {
+      const visible = new Uint8Array(n).fill(1);
+      if (meta.maxInsertTs > t) {
+        const ts = this.insertTsBlock(b);
+        const thi = Number(t >> 32n);
+        const tlo = Number(t & 0xffffffffn);
+        for (let i = 0; i < n; i++) {
+          const hi = ts[2 * i + 1] as number;
+          if (hi > thi || (hi === thi && (ts[2 * i] as number) > tlo)) visible[i] = 0;
+        }
+      }
+      const patches = new Map<number, Map<number, Value>>(); // column id -> (row -> value)
+      for (const ord of this.deltaOrds[b] ?? []) {
+        const i = ord - meta.rowStart;
+        const st = this.rowStateAt(ord, t);
+        visible[i] = st.exists ? 1 : 0;
+        if (!st.exists) continue;
+        for (const [cid, v] of st.cells) {
+          let m = patches.get(cid);
+          if (m === undefined) patches.set(cid, (m = new Map()));
+          m.set(i, v);
+        }
+      }
+      for (let si = 0; si < plan.columns.length; si++) {
+        const c = plan.columns[si] as StoredColumn;
+        const m = patches.get(c.id);
+        if (m === undefined) continue;
+        const base = column(si);
+        cols.set(si, buildColumn(c, n, (i) => (m.has(i) ? (m.get(i) as Value) : readValue(c.type, base, i))));
+      }
+      sel = new Int32Array(n);
+      count = 0;
+      for (let i = 0; i < n; i++) if (visible[i] === 1) sel[count++] = i;
+    }
+    for (const p of plan.predicates) {
+      if (count === 0) break;
+      count = filterColumn(p, column(p.columnIndex), sel, count);
+    }
+    if (count === 0) return undefined;
+    const all = count === n;
+    const out = plan.output.map((si) => (all ? column(si) : gather(plan.columns[si] as StoredColumn, column(si), sel, count)));
+    let keys: Uint8Array[] | undefined;
+    if (plan.wantKeys) {
+      const kb = this.keyBlock(b);
+      keys = [];
+      for (let k = 0; k < count; k++) {
+        const i = sel[k] as number;
+        keys.push(kb.bytes.subarray(kb.offsets[i] as number, kb.offsets[i + 1] as number));
+      }
+    }
+    return keys === undefined ? { columns: out, length: count } : { columns: out, length: count, keys };
+  }
+
+  /** Ordinals in key order (for compactions). */
+  *ordinals(): Generator<number> {
+    for (let i = 0; i < this.rowCount; i++) yield i;
+  }
+}
+
+function readAt(fd: number, offset: number, length: number, shared = false): Uint8Array {
+  const out = shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, length - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? out : out.subarray(0, done);
+}
+
+/** Reads a block and its crc32 straight into (shared) memory and verifies it. */
+function readBlock(path: string, fd: number, ref: BlockRef, shared: boolean): Uint8Array {
+  const raw = readAt(fd, ref.offset, ref.length + 4, shared);
+  if (raw.length !== ref.length + 4) throw corruption(path, ref.offset, `block of ${ref.length} bytes runs past the end of the file`);
+  const payload = raw.subarray(0, ref.length);
+  const want = new DataView(raw.buffer, raw.byteOffset + ref.length, 4).getUint32(0, true);
+  const got = crc32(payload);
+  if (want !== got) throw corruption(path, ref.offset, `block checksum mismatch (expected ${want}, found ${got})`);
+  return payload;
+}
+
+function compareRange(buf: Uint8Array, s: number, e: number, key: Uint8Array): number {
+  const len = e - s;
+  const n = len < key.length ? len : key.length;
+  for (let j = 0; j < n; j++) {
+    const d = (buf[s + j] as number) - (key[j] as number);
+    if (d !== 0) return d;
+  }
+  return len - key.length;
+}

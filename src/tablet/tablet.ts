@@ -1,0 +1,735 @@
+import * as arrow from 'apache-arrow';
+import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { assert } from '../common/assert.js';
+import { SaigaError, isSaigaError } from '../common/errors.js';
+import { HT_MAX, HT_MIN, htFromPhysical, htPhysicalMicros, type HybridTime } from '../common/hybrid-time.js';
+import { compareBytes, encodeFirstKeyColumn, encodeKey, startsWith } from '../common/key-encoding.js';
+import { DEFAULT_LIMITS, validateLimits, type Limits } from '../common/limits.js';
+import type { ScanSpec } from '../common/scan-spec.js';
+import type { RowError } from '../common/storage-api.js';
+import { MAX_CELL_SIZE_BYTES, MAX_KEY_SIZE_BYTES, columnIndex, type Row, type Schema, type Value } from '../common/types.js';
+import { arrowField, buildColumn, cellSizeBytes, coerceValue, compareValues, readValue } from '../rowset/column-data.js';
+import { DeltaIndex, readDeltaFile, writeDeltaFile, type DeltaRecord } from '../rowset/delta-file.js';
+import { DiskRowSet, writeDiskRowSet, type RowHistory } from '../rowset/disk-rowset.js';
+import { MemRowSet, versionAt, type MrsEntry, type RowVersion } from '../rowset/mem-rowset.js';
+import { bindPredicate, valueMatches, type BoundPredicate } from '../rowset/predicate-eval.js';
+import type { ScanChunk, ScanPlan, StoredColumn } from '../rowset/scan-plan.js';
+import type { ApplyResult, OpId, Tablet, TabletStats, WriteOp } from './tablet-api.js';
+import { META_FILE, fsyncDir, readMeta, writeMeta, type RowSetMeta, type TabletMeta } from './tablet-metadata.js';
+
+export interface OpenTabletOptions {
+  readonly dir: string;
+  readonly tabletId: string;
+  readonly schema: Schema;
+  readonly limits?: Partial<Limits>;
+}
+
+interface OpenRowSet {
+  readonly meta: RowSetMeta;
+  readonly drs: DiskRowSet;
+}
+
+/** A validated op: canonical values; `given[i]` false = column not given (default / unchanged). */
+interface PreparedOp {
+  readonly key: Uint8Array;
+  readonly row: Value[];
+  readonly given: boolean[];
+}
+
+type Location =
+  | { readonly kind: 'mrs'; readonly entry: MrsEntry; readonly row: readonly Value[] }
+  | { readonly kind: 'drs'; readonly rs: OpenRowSet; readonly ord: number };
+
+export class TabletImpl implements Tablet {
+  readonly tabletId: string;
+  private columns: StoredColumn[];
+  private keyColumnCount: number;
+  private schemaCache: Schema;
+  private mrs = new MemRowSet();
+  private rowsets: OpenRowSet[] = [];
+  private nextColumnId: number;
+  private nextFileId: number;
+  private durable: number;
+  private lastApplied: number;
+  private horizon: HybridTime = HT_MIN;
+  private readonly limits: Limits;
+  private closed = false;
+
+  constructor(private readonly dir: string, tabletId: string, schema: Schema, limits: Partial<Limits> | undefined) {
+    this.tabletId = tabletId;
+    this.limits = validateLimits({ ...DEFAULT_LIMITS, ...(limits ?? {}) });
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    const meta = readMeta(dir);
+    if (meta === undefined) {
+      validateSchema(schema);
+      this.columns = schema.columns.map((c, i) => ({ ...c, id: i }));
+      this.keyColumnCount = schema.keyColumnCount;
+      this.nextColumnId = schema.columns.length;
+      this.nextFileId = 1;
+      this.durable = 0;
+      this.writeMetadata();
+    } else {
+      if (meta.tabletId !== tabletId) {
+        throw new SaigaError('IllegalState', `directory ${dir} holds tablet ${meta.tabletId}, expected ${tabletId}`);
+      }
+      this.columns = [...meta.columns];
+      this.keyColumnCount = meta.keyColumnCount;
+      this.nextColumnId = meta.nextColumnId;
+      this.nextFileId = meta.nextFileId;
+      this.durable = meta.durableOpIndex;
+      for (const rm of meta.rowsets) this.rowsets.push(this.openRowSet(rm));
+      this.removeUnreferencedFiles(meta);
+    }
+    this.lastApplied = this.durable;
+    this.schemaCache = this.makeSchema();
+  }
+
+  get schema(): Schema {
+    return this.schemaCache;
+  }
+
+  private makeSchema(): Schema {
+    return { columns: this.columns.map(({ id: _id, ...c }) => c), keyColumnCount: this.keyColumnCount };
+  }
+
+  private openRowSet(rm: RowSetMeta): OpenRowSet {
+    const drs = DiskRowSet.open(join(this.dir, rm.file));
+    try {
+      for (const f of rm.undoFiles) {
+        const idx = new DeltaIndex();
+        readDeltaFile(join(this.dir, f), idx);
+        drs.addDeltas(idx, 'undo');
+      }
+      for (const f of rm.redoFiles) {
+        const idx = new DeltaIndex();
+        readDeltaFile(join(this.dir, f), idx);
+        drs.addDeltas(idx, 'redo');
+      }
+    } catch (e) {
+      drs.close();
+      throw e;
+    }
+    return { meta: rm, drs };
+  }
+
+  private removeUnreferencedFiles(meta: TabletMeta): void {
+    const keep = new Set<string>([META_FILE]);
+    for (const r of meta.rowsets) {
+      keep.add(r.file);
+      for (const f of [...r.undoFiles, ...r.redoFiles]) keep.add(f);
+    }
+    for (const name of readdirSync(this.dir)) {
+      if (!keep.has(name) && /^rs-\d+\./.test(name)) unlinkSync(join(this.dir, name));
+    }
+  }
+
+  private writeMetadata(): void {
+    writeMeta(this.dir, {
+      version: 1,
+      tabletId: this.tabletId,
+      columns: this.columns,
+      keyColumnCount: this.keyColumnCount,
+      nextColumnId: this.nextColumnId,
+      nextFileId: this.nextFileId,
+      durableOpIndex: this.durable,
+      rowsets: this.rowsets.map((r) => r.meta),
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SaigaError('IllegalState', `tablet ${this.tabletId} is closed`);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  private prepare(op: WriteOp, rowIndex: number): PreparedOp | RowError {
+    const cols = this.columns;
+    const err = (code: RowError['code'], message: string): RowError => ({ rowIndex, code, message });
+    if (op.row.length > cols.length) return err('InvalidArgument', `row has ${op.row.length} values, the schema has ${cols.length} columns`);
+    const row: Value[] = new Array<Value>(cols.length).fill(null);
+    const given: boolean[] = new Array<boolean>(cols.length).fill(false);
+    const isInsertLike = op.kind === 'insert' || op.kind === 'insert_ignore' || op.kind === 'upsert';
+    const isDelete = op.kind === 'delete' || op.kind === 'delete_ignore';
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i] as StoredColumn;
+      const v = op.row[i];
+      const isKey = i < this.keyColumnCount;
+      if (v === undefined) {
+        if (isKey) return err('InvalidArgument', `key column ${c.name} is not given`);
+        if (isInsertLike) {
+          const d = c.defaultValue === undefined ? null : c.defaultValue;
+          if (d === null && !c.nullable && op.kind !== 'upsert') return err('InvalidArgument', `column ${c.name} is not nullable and has no default`);
+          row[i] = d;
+        }
+        continue;
+      }
+      if (isDelete && !isKey) continue;
+      if (v === null) {
+        if (!c.nullable || isKey) return err('InvalidArgument', `column ${c.name} is not nullable, got NULL`);
+        row[i] = null;
+        given[i] = true;
+        continue;
+      }
+      let cv: Value;
+      try {
+        cv = coerceValue(c, v);
+      } catch (e) {
+        if (isSaigaError(e)) return err('InvalidArgument', e.message);
+        throw e;
+      }
+      if ((c.type === 'string' || c.type === 'binary') && cellSizeBytes(cv) > MAX_CELL_SIZE_BYTES) {
+        return err('InvalidArgument', `cell of column ${c.name} is larger than ${MAX_CELL_SIZE_BYTES} bytes`);
+      }
+      row[i] = cv;
+      given[i] = true;
+    }
+    const key = encodeKey(this.schemaCache, row);
+    if (key.length > MAX_KEY_SIZE_BYTES) return err('InvalidArgument', `encoded key of ${key.length} bytes is larger than ${MAX_KEY_SIZE_BYTES}`);
+    if (op.kind === 'upsert') {
+      // An upsert that inserts needs every non-nullable column without default.
+      for (let i = this.keyColumnCount; i < cols.length; i++) {
+        const c = cols[i] as StoredColumn;
+        if (!given[i] && !c.nullable && c.defaultValue === undefined) {
+          return err('InvalidArgument', `column ${c.name} is not nullable and has no default`);
+        }
+      }
+    }
+    return { key, row, given };
+  }
+
+  validate(ops: readonly WriteOp[]): readonly RowError[] {
+    const errors: RowError[] = [];
+    ops.forEach((op, i) => {
+      const p = this.prepare(op, i);
+      if ('code' in p) errors.push(p);
+    });
+    return errors;
+  }
+
+  /** Where the row with this key lives at the latest state, if it exists; and its MemRowSet entry. */
+  private locate(key: Uint8Array): { live: Location | undefined; entry: MrsEntry | undefined } {
+    const entry = this.mrs.find(key);
+    if (entry !== undefined) {
+      const last = entry.versions[entry.versions.length - 1] as RowVersion;
+      if (last.row !== null) return { live: { kind: 'mrs', entry, row: last.row }, entry };
+    }
+    for (let r = this.rowsets.length - 1; r >= 0; r--) {
+      const rs = this.rowsets[r] as OpenRowSet;
+      const ord = rs.drs.findOrdinal(key);
+      if (ord >= 0 && !rs.drs.isDeletedLatest(ord)) return { live: { kind: 'drs', rs, ord }, entry };
+    }
+    return { live: undefined, entry };
+  }
+
+  applyWrite(opId: OpId, timestamp: HybridTime, ops: readonly WriteOp[]): ApplyResult {
+    this.checkOpen();
+    assert(opId.index > this.lastApplied, () => `op index ${opId.index} follows the last applied ${this.lastApplied}`);
+    const rowErrors: RowError[] = [];
+    let applied = 0;
+    const touched = new Set<DiskRowSet>();
+    ops.forEach((op, i) => {
+      const p = this.prepare(op, i);
+      if ('code' in p) {
+        rowErrors.push(p);
+        return;
+      }
+      const { live, entry } = this.locate(p.key);
+      const err = (code: RowError['code'], message: string): void => {
+        rowErrors.push({ rowIndex: i, code, message });
+      };
+      const changedCells = (): Array<readonly [number, Value]> => {
+        const cells: Array<readonly [number, Value]> = [];
+        for (let c = this.keyColumnCount; c < this.columns.length; c++) if (p.given[c]) cells.push([(this.columns[c] as StoredColumn).id, p.row[c] as Value]);
+        return cells;
+      };
+      const mergeInto = (cur: readonly Value[]): Value[] => cur.map((v, c) => (p.given[c] && c >= this.keyColumnCount ? (p.row[c] as Value) : v));
+      const update = (loc: Location): void => {
+        if (loc.kind === 'mrs') this.mrs.addVersion(loc.entry, timestamp, mergeInto(loc.row));
+        else {
+          loc.rs.drs.addDelta(loc.ord, { ts: timestamp, kind: 'update', cells: changedCells() }, 'dms');
+          touched.add(loc.rs.drs);
+        }
+        applied++;
+      };
+      const insert = (): void => {
+        if (entry !== undefined) this.mrs.addVersion(entry, timestamp, p.row);
+        else this.mrs.insert(p.key, timestamp, p.row);
+        applied++;
+      };
+      switch (op.kind) {
+        case 'insert':
+        case 'insert_ignore':
+          if (live !== undefined) {
+            if (op.kind === 'insert') err('AlreadyPresent', 'a row with this primary key already exists');
+          } else insert();
+          break;
+        case 'upsert':
+          if (live !== undefined) update(live);
+          else insert();
+          break;
+        case 'update':
+        case 'update_ignore':
+          if (live === undefined) {
+            if (op.kind === 'update') err('NotFound', 'no row with this primary key');
+          } else update(live);
+          break;
+        case 'delete':
+        case 'delete_ignore':
+          if (live === undefined) {
+            if (op.kind === 'delete') err('NotFound', 'no row with this primary key');
+          } else {
+            if (live.kind === 'mrs') this.mrs.addVersion(live.entry, timestamp, null);
+            else {
+              live.rs.drs.addDelta(live.ord, { ts: timestamp, kind: 'delete', cells: [] }, 'dms');
+              touched.add(live.rs.drs);
+            }
+            applied++;
+          }
+          break;
+      }
+    });
+    this.mrs.maxOpIndex = opId.index;
+    for (const d of touched) d.dmsMaxOpIndex = opId.index;
+    this.lastApplied = opId.index;
+    if (this.memoryBytes() >= this.limits.memRowSetFlushBytes) this.flush();
+    return { appliedCount: applied, rowErrors };
+  }
+
+  private memoryBytes(): number {
+    let s = this.mrs.sizeBytes;
+    for (const r of this.rowsets) s += r.drs.dms.sizeBytes;
+    return s;
+  }
+
+  // ---------------------------------------------------------------- flush and compaction
+
+  private newFile(suffix: string): { id: number; name: string } {
+    const id = this.nextFileId++;
+    return { id, name: `rs-${id}.${suffix}` };
+  }
+
+  /** Writes a new DiskRowSet (and its delta files) from row histories; undefined when empty. */
+  private writeRowSet(rows: Iterable<RowHistory>): OpenRowSet | undefined {
+    const { id, name } = this.newFile('drs');
+    const path = join(this.dir, name);
+    const res = writeDiskRowSet(path, this.columns, this.keyColumnCount, rows, this.limits.rowsPerBatchMax);
+    if (res.rowCount === 0) {
+      unlinkSync(path);
+      return undefined;
+    }
+    const undoFiles: string[] = [];
+    const redoFiles: string[] = [];
+    if (res.undo.recordCount > 0) {
+      const f = `rs-${id}.undo-${this.nextFileId++}`;
+      writeDeltaFile(join(this.dir, f), res.undo);
+      undoFiles.push(f);
+    }
+    if (res.redo.recordCount > 0) {
+      const f = `rs-${id}.redo-${this.nextFileId++}`;
+      writeDeltaFile(join(this.dir, f), res.redo);
+      redoFiles.push(f);
+    }
+    const drs = DiskRowSet.open(path);
+    drs.addDeltas(res.undo, 'undo');
+    drs.addDeltas(res.redo, 'redo');
+    return { meta: { id, file: name, undoFiles, redoFiles }, drs };
+  }
+
+  flush(): void {
+    this.checkOpen();
+    let changed = false;
+    if (this.mrs.size > 0) {
+      const mrs = this.mrs;
+      const rows = function* (): Generator<RowHistory> {
+        for (const e of mrs.entries()) yield { key: e.key, versions: e.versions };
+      };
+      const rs = this.writeRowSet(rows());
+      if (rs !== undefined) this.rowsets.push(rs);
+      this.mrs = new MemRowSet();
+      changed = true;
+    }
+    this.rowsets = this.rowsets.map((r) => {
+      if (r.drs.dms.recordCount === 0) return r;
+      const f = `rs-${r.meta.id}.redo-${this.nextFileId++}`;
+      writeDeltaFile(join(this.dir, f), r.drs.dms);
+      r.drs.clearDms();
+      changed = true;
+      return { meta: { ...r.meta, redoFiles: [...r.meta.redoFiles, f] }, drs: r.drs };
+    });
+    if (changed || this.durable !== this.lastApplied) {
+      fsyncDir(this.dir);
+      this.durable = this.lastApplied;
+      this.writeMetadata();
+    }
+  }
+
+  /** Rewrites `inputs` into one new rowset (merging by key, dropping history before the horizon). */
+  private rewrite(inputs: readonly OpenRowSet[]): void {
+    const columns = this.columns;
+    const horizon = this.horizon;
+    const sources = inputs.map((r) => ({ drs: r.drs, ord: 0 }));
+    const merged = function* (): Generator<RowHistory> {
+      for (;;) {
+        let best: Uint8Array | undefined;
+        for (const s of sources) {
+          if (s.ord >= s.drs.rowCount) continue;
+          const k = s.drs.keyAt(s.ord);
+          if (best === undefined || compareBytes(k, best) < 0) best = k;
+        }
+        if (best === undefined) return;
+        let versions: RowVersion[] = [];
+        for (const s of sources) {
+          if (s.ord < s.drs.rowCount && compareBytes(s.drs.keyAt(s.ord), best) === 0) {
+            versions.push(...s.drs.historyOf(s.ord, columns));
+            s.ord++;
+          }
+        }
+        versions = versions.map((v, i) => ({ v, i })).sort((a, b) => (a.v.ts < b.v.ts ? -1 : a.v.ts > b.v.ts ? 1 : a.i - b.i)).map((x) => x.v);
+        const gced = gcVersions(versions, horizon);
+        if (gced.length > 0) yield { key: best, versions: gced };
+      }
+    };
+    const out = this.writeRowSet(merged());
+    const inputSet = new Set(inputs);
+    const at = this.rowsets.findIndex((r) => inputSet.has(r));
+    const rest = this.rowsets.filter((r) => !inputSet.has(r));
+    if (out !== undefined) rest.splice(Math.min(at, rest.length), 0, out);
+    this.rowsets = rest;
+    fsyncDir(this.dir);
+    this.writeMetadata();
+    for (const r of inputs) {
+      r.drs.close();
+      for (const f of [r.meta.file, ...r.meta.undoFiles, ...r.meta.redoFiles]) unlinkSync(join(this.dir, f));
+    }
+  }
+
+  compact(options?: { readonly budgetBytes?: number; readonly major?: boolean }): boolean {
+    this.checkOpen();
+    this.flush();
+    const budget = options?.budgetBytes ?? this.limits.compactionBudgetBytes;
+    // Rowset compaction: the largest group of rowsets with overlapping key ranges, within budget.
+    const sorted = [...this.rowsets].sort((a, b) => compareBytes(a.drs.minKey, b.drs.minKey));
+    let best: OpenRowSet[] = [];
+    let group: OpenRowSet[] = [];
+    let groupMax: Uint8Array | undefined;
+    for (const r of sorted) {
+      if (groupMax !== undefined && compareBytes(r.drs.minKey, groupMax) <= 0) {
+        group.push(r);
+        if (compareBytes(r.drs.maxKey, groupMax) > 0) groupMax = r.drs.maxKey;
+      } else {
+        group = [r];
+        groupMax = r.drs.maxKey;
+      }
+      if (group.length > best.length) best = [...group];
+    }
+    if (best.length >= 2) {
+      best.sort((a, b) => a.drs.fileBytes - b.drs.fileBytes);
+      const pick: OpenRowSet[] = [];
+      let bytes = 0;
+      for (const r of best) {
+        if (pick.length >= 2 && bytes + r.drs.fileBytes > budget) break;
+        pick.push(r);
+        bytes += r.drs.fileBytes;
+      }
+      this.rewrite(pick);
+      return true;
+    }
+    // Major delta compaction folds REDOs into base data; minor merges REDO files.
+    for (const r of this.rowsets) {
+      if (options?.major === true && r.drs.redo.recordCount > 0 && r.drs.fileBytes <= budget) {
+        this.rewrite([r]);
+        return true;
+      }
+      if (r.meta.redoFiles.length >= 2) {
+        const f = `rs-${r.meta.id}.redo-${this.nextFileId++}`;
+        writeDeltaFile(join(this.dir, f), r.drs.redo);
+        const old = r.meta.redoFiles;
+        const i = this.rowsets.indexOf(r);
+        this.rowsets[i] = { meta: { ...r.meta, redoFiles: [f] }, drs: r.drs };
+        fsyncDir(this.dir);
+        this.writeMetadata();
+        for (const o of old) unlinkSync(join(this.dir, o));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  gcHistory(now: HybridTime): void {
+    this.checkOpen();
+    const micros = htPhysicalMicros(now) - this.limits.historyRetentionMs * 1000;
+    if (micros <= 0) return;
+    const horizon = htFromPhysical(micros);
+    if (horizon <= this.horizon) return;
+    this.horizon = horizon;
+    this.flush();
+    for (const r of [...this.rowsets]) {
+      let old = false;
+      for (const recs of r.drs.undo.byOrdinal.values()) if ((recs[0] as DeltaRecord).ts <= horizon) { old = true; break; }
+      if (!old) for (const recs of r.drs.redo.byOrdinal.values()) if ((recs[recs.length - 1] as DeltaRecord).kind === 'delete' && (recs[recs.length - 1] as DeltaRecord).ts <= horizon) { old = true; break; }
+      if (old) this.rewrite([r]);
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private bind(spec: ScanSpec): ScanPlan {
+    const cols = this.columns;
+    const find = (name: string): number => {
+      const i = columnIndex(this.schemaCache, name);
+      if (i < 0) throw new SaigaError('UnknownColumn', `unknown column ${name} in tablet ${this.tabletId}`);
+      return i;
+    };
+    const output = spec.projection === undefined ? cols.map((_, i) => i) : spec.projection.map(find);
+    const predicates = (spec.predicates ?? []).map((p) => {
+      const i = find(p.column);
+      return bindPredicate(p, cols[i] as StoredColumn, i);
+    });
+    const snapshot = spec.readMode?.kind === 'snapshot' ? spec.readMode.timestamp : HT_MAX;
+    let lowerKey: Uint8Array | undefined;
+    let upperPrefix: Uint8Array | undefined;
+    const first = cols[0] as StoredColumn;
+    for (const p of predicates) {
+      if (p.columnIndex !== 0 || p.never || p.values.length === 0) continue;
+      const vs = [...p.values].sort((a, b) => compareValues(first.type, a, b));
+      const lo = vs[0] as Value;
+      const hi = vs[vs.length - 1] as Value;
+      if (p.kind === 'in' || (p.mask & 4) !== 0 || p.mask === 2) {
+        if (p.kind === 'in' || p.mask === 2 || (p.mask & 1) === 0) {
+          const k = encodeFirstKeyColumn(this.schemaCache, lo);
+          if (lowerKey === undefined || compareBytes(k, lowerKey) > 0) lowerKey = k;
+        }
+      }
+      if (p.kind === 'in' || (p.mask & 4) === 0) {
+        const k = encodeFirstKeyColumn(this.schemaCache, hi);
+        if (upperPrefix === undefined || compareBytes(k, upperPrefix) < 0) upperPrefix = k;
+      }
+    }
+    const batchRowCount = Math.max(1, Math.min(spec.batchRowCount ?? this.limits.rowsPerBatchMax, this.limits.rowsPerBatchMax));
+    return {
+      columns: cols, keyColumnCount: this.keyColumnCount, output, predicates, snapshot,
+      wantKeys: spec.ordered === true, batchRowCount,
+      ...(lowerKey !== undefined ? { lowerKey } : {}),
+      ...(upperPrefix !== undefined ? { upperPrefix } : {}),
+    };
+  }
+
+  *scan(spec: ScanSpec): Iterable<arrow.RecordBatch> {
+    this.checkOpen();
+    const plan = this.bind(spec);
+    const schema = new arrow.Schema(plan.output.map((i) => arrowField(this.schemaCache.columns[i] as StoredColumn)));
+    let remaining = spec.limit ?? Infinity;
+    if (remaining <= 0) return;
+    const chunks = spec.ordered === true ? this.orderedChunks(plan) : this.unorderedChunks(plan);
+    for (const c of chunks) {
+      let rb = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: c.length, nullCount: 0, children: [...c.columns] }));
+      if (rb.numRows > remaining) rb = rb.slice(0, remaining);
+      for (let s = 0; s < rb.numRows; s += plan.batchRowCount) {
+        yield s === 0 && rb.numRows <= plan.batchRowCount ? rb : rb.slice(s, Math.min(rb.numRows, s + plan.batchRowCount));
+      }
+      remaining -= rb.numRows;
+      if (remaining <= 0) return;
+    }
+  }
+
+  private *unorderedChunks(plan: ScanPlan): Generator<ScanChunk> {
+    for (const r of [...this.rowsets]) yield* r.drs.scan(plan);
+    yield* scanMemRowSet(this.mrs, plan);
+  }
+
+  private *orderedChunks(plan: ScanPlan): Generator<ScanChunk> {
+    const sources: Array<Iterator<ScanChunk>> = [...this.rowsets.map((r) => r.drs.scan(plan)), scanMemRowSet(this.mrs, plan)];
+    interface Cursor { it: Iterator<ScanChunk>; chunk: ScanChunk; row: number }
+    const cursors: Cursor[] = [];
+    for (const it of sources) {
+      const n = it.next();
+      if (n.done !== true) cursors.push({ it, chunk: n.value, row: 0 });
+    }
+    if (cursors.length === 1) {
+      const c = cursors[0] as Cursor;
+      yield c.chunk;
+      for (let n = c.it.next(); n.done !== true; n = c.it.next()) yield n.value;
+      return;
+    }
+    const outCols = plan.output.map((i) => plan.columns[i] as StoredColumn);
+    let pending: Array<[ScanChunk, number]> = [];
+    const emit = (): ScanChunk => {
+      const rows = pending;
+      pending = [];
+      return {
+        columns: outCols.map((c, oi) => buildColumn(c, rows.length, (k) => {
+          const [ch, r] = rows[k] as [ScanChunk, number];
+          return readValue(c.type, ch.columns[oi] as arrow.Data, r);
+        })),
+        length: rows.length,
+      };
+    };
+    while (cursors.length > 0) {
+      let bi = 0;
+      for (let i = 1; i < cursors.length; i++) {
+        const a = cursors[i] as Cursor;
+        const b = cursors[bi] as Cursor;
+        if (compareBytes((a.chunk.keys as Uint8Array[])[a.row] as Uint8Array, (b.chunk.keys as Uint8Array[])[b.row] as Uint8Array) < 0) bi = i;
+      }
+      const c = cursors[bi] as Cursor;
+      pending.push([c.chunk, c.row]);
+      if (pending.length >= plan.batchRowCount) yield emit();
+      c.row++;
+      if (c.row >= c.chunk.length) {
+        const n = c.it.next();
+        if (n.done === true) cursors.splice(bi, 1);
+        else {
+          c.chunk = n.value;
+          c.row = 0;
+        }
+      }
+    }
+    if (pending.length > 0) yield emit();
+  }
+
+  lookup(key: readonly Value[], snapshot: HybridTime, projection?: readonly string[]): Row | undefined {
+    this.checkOpen();
+    const keyVals: Value[] = [];
+    for (let i = 0; i < this.keyColumnCount; i++) {
+      const v = key[i];
+      if (v === undefined || v === null) throw new SaigaError('InvalidArgument', `lookup needs ${this.keyColumnCount} key values, got ${key.length}`);
+      keyVals.push(coerceValue(this.columns[i] as StoredColumn, v));
+    }
+    const k = encodeKey(this.schemaCache, keyVals);
+    const proj = projection === undefined ? undefined : projection.map((name) => {
+      const i = columnIndex(this.schemaCache, name);
+      if (i < 0) throw new SaigaError('UnknownColumn', `unknown column ${name} in tablet ${this.tabletId}`);
+      return i;
+    });
+    const project = (row: readonly Value[]): Row => (proj === undefined ? row.slice() : proj.map((i) => row[i] as Value));
+    const entry = this.mrs.find(k);
+    if (entry !== undefined) {
+      const r = versionAt(entry.versions, snapshot);
+      if (r !== undefined && r !== null) return project(r);
+    }
+    for (let i = this.rowsets.length - 1; i >= 0; i--) {
+      const drs = (this.rowsets[i] as OpenRowSet).drs;
+      const ord = drs.findOrdinal(k);
+      if (ord < 0) continue;
+      const row = drs.rowAt(ord, snapshot, this.columns);
+      if (row !== undefined) return project(row);
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- schema and status
+
+  alterSchema(opId: OpId, schema: Schema, renamed?: Readonly<Record<string, string>>): void {
+    this.checkOpen();
+    assert(opId.index > this.lastApplied, () => `op index ${opId.index} follows the last applied ${this.lastApplied}`);
+    validateSchema(schema);
+    if (schema.keyColumnCount !== this.keyColumnCount) throw new SaigaError('InvalidArgument', 'alterSchema cannot change the primary key');
+    this.flush();
+    const old = this.columns;
+    const used = new Set<number>();
+    const byName = (n: string): StoredColumn | undefined => old.find((c) => c.name.toLowerCase() === n.toLowerCase());
+    const next: StoredColumn[] = schema.columns.map((c, i) => {
+      let prev = byName(renamed?.[c.name] ?? c.name);
+      // A single column whose name changed in place, with the same type, is a rename.
+      if (prev === undefined && renamed === undefined && schema.columns.length === old.length) {
+        const cand = old[i];
+        if (cand !== undefined && cand.type === c.type && schema.columns.findIndex((x) => x.name.toLowerCase() === cand.name.toLowerCase()) < 0) prev = cand;
+      }
+      if (i < this.keyColumnCount) {
+        const k = old[i] as StoredColumn;
+        if (prev !== k || k.type !== c.type) throw new SaigaError('InvalidArgument', `alterSchema cannot change key column ${k.name}`);
+      }
+      if (prev !== undefined && !used.has(prev.id)) {
+        if (prev.type !== c.type || (prev.precision ?? 0) !== (c.precision ?? 0) || (prev.scale ?? 0) !== (c.scale ?? 0)) {
+          throw new SaigaError('NotSupported', `changing the type of column ${prev.name} is not supported`);
+        }
+        used.add(prev.id);
+        return { ...c, id: prev.id };
+      }
+      return { ...c, id: this.nextColumnId++ };
+    });
+    this.columns = next;
+    this.schemaCache = this.makeSchema();
+    this.lastApplied = opId.index;
+    this.durable = opId.index;
+    this.writeMetadata();
+  }
+
+  durableOpIndex(): number {
+    return this.durable;
+  }
+
+  lastAppliedOpIndex(): number {
+    return this.lastApplied;
+  }
+
+  stats(): TabletStats {
+    let rows = this.mrs.size;
+    let disk = 0;
+    let dms = 0;
+    for (const r of this.rowsets) {
+      rows += r.drs.rowCount;
+      disk += r.drs.fileBytes;
+      dms += r.drs.dms.sizeBytes;
+    }
+    return { rowCountEstimate: rows, memRowSetBytes: this.mrs.sizeBytes, deltaMemStoreBytes: dms, diskRowSetCount: this.rowsets.length, onDiskBytes: disk };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const r of this.rowsets) r.drs.close();
+  }
+}
+
+function validateSchema(schema: Schema): void {
+  if (schema.keyColumnCount < 1 || schema.keyColumnCount > schema.columns.length) {
+    throw new SaigaError('InvalidArgument', `a tablet schema needs 1..${schema.columns.length} key columns, got ${schema.keyColumnCount}`);
+  }
+  const names = new Set<string>();
+  schema.columns.forEach((c, i) => {
+    const n = c.name.toLowerCase();
+    if (names.has(n)) throw new SaigaError('InvalidArgument', `duplicate column ${c.name}`);
+    names.add(n);
+    if (i < schema.keyColumnCount && c.nullable) throw new SaigaError('InvalidArgument', `key column ${c.name} cannot be nullable`);
+  });
+}
+
+/** Drops history no snapshot at or after `horizon` can see; [] when the row is gone for good. */
+function gcVersions(versions: readonly RowVersion[], horizon: HybridTime): RowVersion[] {
+  let cut = -1;
+  for (let i = 0; i < versions.length; i++) if ((versions[i] as RowVersion).ts <= horizon) cut = i;
+  if (cut < 0) return [...versions];
+  let rest = versions.slice(cut);
+  if ((rest[0] as RowVersion).row === null) rest = rest.slice(1);
+  return rest;
+}
+
+/** Scans the MemRowSet row by row (it is small and in memory). */
+function* scanMemRowSet(mrs: MemRowSet, plan: ScanPlan): Generator<ScanChunk> {
+  const outCols = plan.output.map((i) => plan.columns[i] as StoredColumn);
+  let rows: (readonly Value[])[] = [];
+  let keys: Uint8Array[] = [];
+  const emit = (): ScanChunk => {
+    const r = rows;
+    const k = keys;
+    rows = [];
+    keys = [];
+    const columns = outCols.map((c, oi) => buildColumn(c, r.length, (i) => (r[i] as readonly Value[])[plan.output[oi] as number]));
+    return plan.wantKeys ? { columns, length: r.length, keys: k } : { columns, length: r.length };
+  };
+  const preds: readonly BoundPredicate[] = plan.predicates;
+  for (const e of mrs.entries(plan.lowerKey)) {
+    if (plan.upperPrefix !== undefined && compareBytes(e.key, plan.upperPrefix) > 0 && !startsWith(e.key, plan.upperPrefix)) break;
+    const row = versionAt(e.versions, plan.snapshot);
+    if (row === undefined || row === null) continue;
+    let ok = true;
+    for (const p of preds) if (!valueMatches(p, row[p.columnIndex] as Value)) { ok = false; break; }
+    if (!ok) continue;
+    rows.push(row);
+    keys.push(e.key);
+    if (rows.length >= plan.batchRowCount) yield emit();
+  }
+  if (rows.length > 0) yield emit();
+}
