@@ -378,14 +378,17 @@ export class TabletImpl implements Tablet {
           if (best === undefined || compareBytes(k, best) < 0) best = k;
         }
         if (best === undefined) return;
-        let versions: RowVersion[] = [];
+        // A key lives in at most one rowset at a time: each rowset holds one stretch of its
+        // history, every stretch but the newest ending in a delete. Order stretches in time.
+        const blocks: RowVersion[][] = [];
         for (const s of sources) {
           if (s.ord < s.drs.rowCount && compareBytes(s.drs.keyAt(s.ord), best) === 0) {
-            versions.push(...s.drs.historyOf(s.ord, columns));
+            blocks.push(s.drs.historyOf(s.ord, columns));
             s.ord++;
           }
         }
-        versions = versions.map((v, i) => ({ v, i })).sort((a, b) => (a.v.ts < b.v.ts ? -1 : a.v.ts > b.v.ts ? 1 : a.i - b.i)).map((x) => x.v);
+        blocks.sort(compareStretches);
+        const versions = blocks.flat();
         const gced = gcVersions(versions, horizon);
         if (gced.length > 0) yield { key: best, versions: gced };
       }
@@ -694,6 +697,15 @@ function validateSchema(schema: Schema): void {
     names.add(n);
     if (i < schema.keyColumnCount && c.nullable) throw new SaigaError('InvalidArgument', `key column ${c.name} cannot be nullable`);
   });
+}
+
+function compareStretches(a: readonly RowVersion[], b: readonly RowVersion[]): number {
+  const c = (x: bigint, y: bigint): number => (x < y ? -1 : x > y ? 1 : 0);
+  const fa = (a[0] as RowVersion).ts;
+  const fb = (b[0] as RowVersion).ts;
+  const la = a[a.length - 1] as RowVersion;
+  const lb = b[b.length - 1] as RowVersion;
+  return c(fa, fb) || c(la.ts, lb.ts) || (la.row === null ? 0 : 1) - (lb.row === null ? 0 : 1);
 }
 
 /** Drops history no snapshot at or after `horizon` can see; [] when the row is gone for good. */
