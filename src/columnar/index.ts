@@ -15,3 +15,6 @@ export * from './string-fns.js';
 export * from './date-fns.js';
 export * from './math-fns.js';
 export * from './datetime.js';
+export * from './hash-table.js';
+export * from './aggregate.js';
+export * from './hash-aggregate.js';
