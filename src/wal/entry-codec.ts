@@ -1,0 +1,164 @@
+import { crc32 } from 'node:zlib';
+import { assert } from '../common/assert.js';
+
+/**
+ * Pure encoding of log records and segment headers (no I/O). A log segment is a header followed
+ * by records; every record is framed so a reader can tell a torn tail (a crash mid-append) from
+ * corruption in the middle:
+ *
+ * | bytes | field                                                        |
+ * |-------|--------------------------------------------------------------|
+ * | 4     | body length (u32 LE)                                         |
+ * | 4     | CRC32 of the body                                            |
+ * | 4     | CRC32 of the 8 bytes above (a corrupted length is detected)  |
+ * | n     | body: entry type u8, 3 zero bytes, term u64, index u64, payload |
+ */
+
+export type EntryType = 'write' | 'alterSchema' | 'noop' | 'configChange';
+
+const ENTRY_TYPE_CODES: Record<EntryType, number> = { write: 1, alterSchema: 2, noop: 3, configChange: 4 };
+const ENTRY_TYPES_BY_CODE: readonly (EntryType | undefined)[] = [undefined, 'write', 'alterSchema', 'noop', 'configChange'];
+
+export interface LogEntry {
+  readonly term: number;
+  readonly index: number;
+  readonly type: EntryType;
+  readonly payload: Uint8Array;
+}
+
+export const RECORD_HEADER_BYTES = 12;
+export const ENTRY_BODY_HEADER_BYTES = 20;
+/** A record larger than this is corruption, not data (a write batch is bounded well below it). */
+export const RECORD_BODY_BYTES_MAX = 1024 * 1024 * 1024;
+
+export const SEGMENT_MAGIC = 'SAIGAWAL';
+export const SEGMENT_VERSION = 1;
+/** magic (8), version u32, first index u64, CRC32 of the first 20 bytes. */
+export const SEGMENT_HEADER_BYTES = 24;
+
+function writeU64(view: DataView, at: number, v: number): void {
+  assert(Number.isSafeInteger(v) && v >= 0, `u64 field must be a non-negative safe integer, got ${v}`);
+  view.setUint32(at, v % 0x1_0000_0000, true);
+  view.setUint32(at + 4, Math.floor(v / 0x1_0000_0000), true);
+}
+
+function readU64(view: DataView, at: number): number {
+  return view.getUint32(at, true) + view.getUint32(at + 4, true) * 0x1_0000_0000;
+}
+
+export function encodedEntryBytes(e: LogEntry): number {
+  return RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES + e.payload.byteLength;
+}
+
+/** Encodes one entry as a framed record into `out` at `at`; returns the bytes written. */
+export function encodeEntryInto(e: LogEntry, out: Uint8Array, at: number): number {
+  const bodyBytes = ENTRY_BODY_HEADER_BYTES + e.payload.byteLength;
+  const total = RECORD_HEADER_BYTES + bodyBytes;
+  assert(at + total <= out.byteLength, `record of ${total} bytes does not fit at ${at} in ${out.byteLength}`);
+  const view = new DataView(out.buffer, out.byteOffset + at, total);
+  const bodyAt = at + RECORD_HEADER_BYTES;
+  view.setUint8(RECORD_HEADER_BYTES, ENTRY_TYPE_CODES[e.type]);
+  view.setUint8(RECORD_HEADER_BYTES + 1, 0);
+  view.setUint16(RECORD_HEADER_BYTES + 2, 0, true);
+  writeU64(view, RECORD_HEADER_BYTES + 4, e.term);
+  writeU64(view, RECORD_HEADER_BYTES + 12, e.index);
+  out.set(e.payload, bodyAt + ENTRY_BODY_HEADER_BYTES);
+  view.setUint32(0, bodyBytes, true);
+  view.setUint32(4, crc32(out.subarray(bodyAt, bodyAt + bodyBytes)), true);
+  view.setUint32(8, crc32(out.subarray(at, at + 8)), true);
+  return total;
+}
+
+export function encodeEntries(entries: readonly LogEntry[]): Uint8Array {
+  let total = 0;
+  for (const e of entries) total += encodedEntryBytes(e);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const e of entries) at += encodeEntryInto(e, out, at);
+  return out;
+}
+
+/** What the decoder found at an offset. `torn`: the bytes end before the record does. */
+export type DecodeResult =
+  | { readonly kind: 'entry'; readonly entry: LogEntry; readonly recordBytes: number }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'torn'; readonly why: string }
+  | { readonly kind: 'corrupt'; readonly why: string };
+
+/**
+ * Decodes the record at `at`. The payload is a copy only when `copyPayload` is set; otherwise it
+ * is a view on `bytes`.
+ */
+export function decodeRecord(bytes: Uint8Array, at: number, copyPayload = false): DecodeResult {
+  const remaining = bytes.byteLength - at;
+  if (remaining === 0) return { kind: 'end' };
+  if (remaining < RECORD_HEADER_BYTES) return { kind: 'torn', why: `${remaining} bytes left, a record header needs ${RECORD_HEADER_BYTES}` };
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, RECORD_HEADER_BYTES);
+  const bodyBytes = view.getUint32(0, true);
+  const bodyCrc = view.getUint32(4, true);
+  const headerCrc = view.getUint32(8, true);
+  if (bodyBytes === 0 && bodyCrc === 0 && headerCrc === 0) {
+    // Zero-filled tail: the file was extended but the data never reached the disk.
+    return allZero(bytes, at) ? { kind: 'torn', why: 'zero-filled tail' } : { kind: 'corrupt', why: 'zero record header followed by data' };
+  }
+  const expectHeaderCrc = crc32(bytes.subarray(at, at + 8));
+  if (expectHeaderCrc !== headerCrc) {
+    return { kind: 'corrupt', why: `record header checksum mismatch (expected ${expectHeaderCrc.toString(16)}, found ${headerCrc.toString(16)})` };
+  }
+  if (bodyBytes < ENTRY_BODY_HEADER_BYTES || bodyBytes > RECORD_BODY_BYTES_MAX) {
+    return { kind: 'corrupt', why: `record body length ${bodyBytes} outside [${ENTRY_BODY_HEADER_BYTES}, ${RECORD_BODY_BYTES_MAX}]` };
+  }
+  if (remaining < RECORD_HEADER_BYTES + bodyBytes) {
+    return { kind: 'torn', why: `record of ${RECORD_HEADER_BYTES + bodyBytes} bytes but only ${remaining} left` };
+  }
+  const bodyAt = at + RECORD_HEADER_BYTES;
+  const body = bytes.subarray(bodyAt, bodyAt + bodyBytes);
+  const actualCrc = crc32(body);
+  if (actualCrc !== bodyCrc) {
+    return { kind: 'corrupt', why: `record body checksum mismatch (expected ${bodyCrc.toString(16)}, found ${actualCrc.toString(16)})` };
+  }
+  const bv = new DataView(body.buffer, body.byteOffset, ENTRY_BODY_HEADER_BYTES);
+  const type = ENTRY_TYPES_BY_CODE[bv.getUint8(0)];
+  if (type === undefined) return { kind: 'corrupt', why: `unknown entry type ${bv.getUint8(0)}` };
+  const payloadView = body.subarray(ENTRY_BODY_HEADER_BYTES);
+  const entry: LogEntry = {
+    term: readU64(bv, 4),
+    index: readU64(bv, 12),
+    type,
+    payload: copyPayload ? payloadView.slice() : payloadView,
+  };
+  return { kind: 'entry', entry, recordBytes: RECORD_HEADER_BYTES + bodyBytes };
+}
+
+function allZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.byteLength; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+export function encodeSegmentHeader(firstIndex: number): Uint8Array {
+  const out = new Uint8Array(SEGMENT_HEADER_BYTES);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < 8; i++) out[i] = SEGMENT_MAGIC.charCodeAt(i);
+  view.setUint32(8, SEGMENT_VERSION, true);
+  writeU64(view, 12, firstIndex);
+  view.setUint32(20, crc32(out.subarray(0, 20)), true);
+  return out;
+}
+
+export type SegmentHeaderResult =
+  | { readonly kind: 'ok'; readonly firstIndex: number }
+  | { readonly kind: 'torn' }
+  | { readonly kind: 'corrupt'; readonly why: string };
+
+export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeaderResult {
+  if (bytes.byteLength < SEGMENT_HEADER_BYTES) return { kind: 'torn' };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, SEGMENT_HEADER_BYTES);
+  for (let i = 0; i < 8; i++) {
+    if (bytes[i] !== SEGMENT_MAGIC.charCodeAt(i)) return { kind: 'corrupt', why: 'bad segment magic' };
+  }
+  const crc = crc32(bytes.subarray(0, 20));
+  if (crc !== view.getUint32(20, true)) return { kind: 'corrupt', why: 'segment header checksum mismatch' };
+  const version = view.getUint32(8, true);
+  if (version !== SEGMENT_VERSION) return { kind: 'corrupt', why: `segment version ${version}, expected ${SEGMENT_VERSION}` };
+  return { kind: 'ok', firstIndex: readU64(view, 12) };
+}

@@ -1,0 +1,566 @@
+import { closeSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert } from '../common/assert.js';
+import { corruption, SaigaError } from '../common/errors.js';
+import { DEFAULT_LIMITS } from '../common/limits.js';
+import {
+  decodeRecord,
+  decodeSegmentHeader,
+  encodedEntryBytes,
+  encodeEntryInto,
+  encodeSegmentHeader,
+  SEGMENT_HEADER_BYTES,
+  type LogEntry,
+} from './entry-codec.js';
+import { MetaFile, syncDir } from './meta-file.js';
+
+/**
+ * A tablet's write-ahead log, usable as Raft's log storage: entries with term and index,
+ * appended durably with group commit, read by range, truncated from an index on conflict, a
+ * hard state (term, vote, commit) and a snapshot marker persisted atomically, and segments
+ * garbage-collected below the lowest anchor.
+ */
+
+export interface HardState {
+  readonly term: number;
+  /** The candidate voted for in `term`; '' = none. */
+  readonly vote: string;
+  readonly commit: number;
+}
+
+/** The log's base after a snapshot was installed: entries up to `index` live in the snapshot. */
+export interface SnapshotMarker {
+  readonly index: number;
+  readonly term: number;
+}
+
+interface MetaRecord {
+  readonly hardState: HardState;
+  readonly snapshot: SnapshotMarker;
+  /** Segments with a smaller sequence number predate the snapshot and are discarded on open. */
+  readonly firstValidSeq: number;
+}
+
+/** The minimum index each owner still needs (a MemRowSet's first op, a lagging follower, ...). */
+export class LogAnchorRegistry {
+  private readonly anchors = new Map<string, number>();
+
+  set(owner: string, index: number): void {
+    this.anchors.set(owner, index);
+  }
+
+  release(owner: string): void {
+    this.anchors.delete(owner);
+  }
+
+  /** Infinity when nothing anchors the log. */
+  min(): number {
+    let m = Infinity;
+    for (const v of this.anchors.values()) if (v < m) m = v;
+    return m;
+  }
+}
+
+export interface LogOptions {
+  readonly dir: string;
+  readonly segmentBytes?: number;
+}
+
+interface Segment {
+  readonly seq: number;
+  readonly path: string;
+  readonly firstIndex: number;
+  /** Byte offset of each entry's record, and its term. */
+  offsets: number[];
+  terms: number[];
+  sizeBytes: number;
+  readFd: number | undefined;
+}
+
+interface PendingAppend {
+  readonly entries: readonly LogEntry[];
+  readonly bytes: Uint8Array;
+  /** Offset of each entry's record within `bytes`. */
+  readonly recordOffsets: readonly number[];
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+const SEGMENT_RE = /^seg-(\d{10})\.wal$/;
+const META_FILE = 'log-meta';
+
+function segmentName(seq: number): string {
+  return `seg-${String(seq).padStart(10, '0')}.wal`;
+}
+
+export class Log {
+  readonly anchors = new LogAnchorRegistry();
+  private readonly segments: Segment[] = [];
+  private activeFh: FileHandle | undefined;
+  /** Entries appended but not yet durable (their offsets are registered after the fsync). */
+  private unsynced: LogEntry[] = [];
+  private queue: PendingAppend[] = [];
+  private flushing = false;
+  private lastIdx: number;
+  private lastTrm: number;
+  private durableIdx: number;
+  private failed: unknown;
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly segmentBytes: number,
+    private readonly meta: MetaFile<MetaRecord>,
+  ) {
+    this.lastIdx = meta.value.snapshot.index;
+    this.lastTrm = meta.value.snapshot.term;
+    this.durableIdx = this.lastIdx;
+  }
+
+  static async open(options: LogOptions): Promise<Log> {
+    mkdirSync(options.dir, { recursive: true });
+    const meta = MetaFile.open<MetaRecord>(join(options.dir, META_FILE), {
+      hardState: { term: 0, vote: '', commit: 0 },
+      snapshot: { index: 0, term: 0 },
+      firstValidSeq: 0,
+    });
+    const log = new Log(options.dir, options.segmentBytes ?? DEFAULT_LIMITS.logSegmentBytes, meta);
+    log.load();
+    await log.openActive();
+    return log;
+  }
+
+  /** Reads and verifies every segment; truncates a torn tail of the last one. */
+  private load(): void {
+    const names = readdirSync(this.dir)
+      .map((n) => ({ n, m: SEGMENT_RE.exec(n) }))
+      .filter((x) => x.m !== null)
+      .map((x) => ({ name: x.n, seq: Number(x.m?.[1]) }))
+      .sort((a, b) => a.seq - b.seq);
+    let removedStale = false;
+    for (const { name, seq } of names) {
+      if (seq < this.meta.value.firstValidSeq) {
+        unlinkSync(join(this.dir, name));
+        removedStale = true;
+      }
+    }
+    if (removedStale) syncDir(this.dir);
+    const live = names.filter((x) => x.seq >= this.meta.value.firstValidSeq);
+    for (let i = 0; i < live.length; i++) {
+      const { name, seq } = live[i] as { name: string; seq: number };
+      const path = join(this.dir, name);
+      const isLast = i === live.length - 1;
+      const bytes = readFileSync(path);
+      const header = decodeSegmentHeader(bytes);
+      if (header.kind === 'torn' && isLast) {
+        // Crashed while creating the segment: it holds nothing.
+        unlinkSync(path);
+        syncDir(this.dir);
+        continue;
+      }
+      if (header.kind !== 'ok') {
+        throw corruption(path, 0, header.kind === 'torn' ? 'truncated segment header' : header.why);
+      }
+      const expectFirst = this.lastIdx + 1;
+      // The first segment may start later: the ones before it were garbage-collected.
+      const gcdPrefix = this.segments.length === 0 && header.firstIndex > expectFirst;
+      if (gcdPrefix) this.lastIdx = header.firstIndex - 1;
+      else if (header.firstIndex !== expectFirst) {
+        throw corruption(path, 0, `segment starts at index ${header.firstIndex}, expected ${expectFirst}`);
+      }
+      const seg: Segment = { seq, path, firstIndex: header.firstIndex, offsets: [], terms: [], sizeBytes: bytes.byteLength, readFd: undefined };
+      let at = SEGMENT_HEADER_BYTES;
+      for (;;) {
+        const r = decodeRecord(bytes, at);
+        if (r.kind === 'end') break;
+        if (r.kind === 'torn' && isLast) {
+          const fd = openSync(path, 'r+');
+          try {
+            ftruncateSync(fd, at);
+            fsyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
+          seg.sizeBytes = at;
+          break;
+        }
+        if (r.kind !== 'entry') throw corruption(path, at, r.why);
+        const e = r.entry;
+        if (e.index !== this.lastIdx + 1) {
+          throw corruption(path, at, `entry index ${e.index}, expected ${this.lastIdx + 1}`);
+        }
+        if (e.term < this.lastTrm) throw corruption(path, at, `entry term ${e.term} below the previous term ${this.lastTrm}`);
+        seg.offsets.push(at);
+        seg.terms.push(e.term);
+        this.lastIdx = e.index;
+        this.lastTrm = e.term;
+        at += r.recordBytes;
+      }
+      this.segments.push(seg);
+    }
+    this.durableIdx = this.lastIdx;
+  }
+
+  private async openActive(): Promise<void> {
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined) {
+      const seq = Math.max(this.meta.value.firstValidSeq, 1);
+      await this.createSegment(seq, this.lastIdx + 1);
+      return;
+    }
+    this.activeFh = await open(last.path, 'r+');
+  }
+
+  private async createSegment(seq: number, firstIndex: number): Promise<void> {
+    const path = join(this.dir, segmentName(seq));
+    const fh = await open(path, 'w+');
+    const header = encodeSegmentHeader(firstIndex);
+    await fh.write(header, 0, header.byteLength, 0);
+    await fh.datasync();
+    syncDir(this.dir);
+    if (this.activeFh !== undefined) await this.activeFh.close();
+    this.activeFh = fh;
+    this.segments.push({ seq, path, firstIndex, offsets: [], terms: [], sizeBytes: SEGMENT_HEADER_BYTES, readFd: undefined });
+  }
+
+  // --- positions ---
+
+  /** First index still in the log (snapshot index + 1 when the log is empty). */
+  firstIndex(): number {
+    const first = this.segments[0];
+    return first === undefined ? this.meta.value.snapshot.index + 1 : first.firstIndex;
+  }
+
+  /** Last appended index, durable or not. */
+  lastIndex(): number {
+    return this.lastIdx;
+  }
+
+  lastTerm(): number {
+    return this.lastTrm;
+  }
+
+  /** Last index whose append was fsynced. */
+  durableIndex(): number {
+    return this.durableIdx;
+  }
+
+  /** Term of the entry at `index`; undefined when it was garbage-collected or is beyond the end. */
+  term(index: number): number | undefined {
+    const snap = this.meta.value.snapshot;
+    if (index === snap.index) return snap.term;
+    if (index > this.lastIdx || index < this.firstIndex()) return undefined;
+    if (index > this.durableIdx) return this.unsynced[index - this.durableIdx - 1]?.term;
+    const seg = this.segmentFor(index);
+    return seg?.terms[index - seg.firstIndex];
+  }
+
+  private segmentFor(index: number): Segment | undefined {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.segments[mid] as Segment;
+      if (index < s.firstIndex) hi = mid - 1;
+      else if (index >= s.firstIndex + s.offsets.length) lo = mid + 1;
+      else return s;
+    }
+    return undefined;
+  }
+
+  // --- append (group commit) ---
+
+  /**
+   * Appends entries, which must continue the log (index = lastIndex + 1, terms not decreasing).
+   * The promise resolves once the entries are fsynced; concurrent appends share one write and
+   * one fdatasync.
+   */
+  append(entries: readonly LogEntry[]): Promise<void> {
+    if (this.closed) return Promise.reject(new SaigaError('IllegalState', `log ${this.dir} is closed`));
+    if (this.failed !== undefined) return Promise.reject(this.failedError());
+    if (entries.length === 0) return this.sync();
+    let total = 0;
+    let expect = this.lastIdx + 1;
+    let prevTerm = this.lastTrm;
+    for (const e of entries) {
+      assert(e.index === expect, `log append must continue at index ${expect}, got ${e.index}`);
+      assert(e.term >= prevTerm, `log append term ${e.term} below the previous term ${prevTerm}`);
+      expect++;
+      prevTerm = e.term;
+      total += encodedEntryBytes(e);
+    }
+    const bytes = new Uint8Array(total);
+    const recordOffsets: number[] = [];
+    let at = 0;
+    for (const e of entries) {
+      recordOffsets.push(at);
+      at += encodeEntryInto(e, bytes, at);
+    }
+    for (const e of entries) this.unsynced.push(e);
+    this.lastIdx = expect - 1;
+    this.lastTrm = prevTerm;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ entries, bytes, recordOffsets, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Resolves when everything appended so far is durable. */
+  sync(): Promise<void> {
+    if (this.failed !== undefined) return Promise.reject(this.failedError());
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ entries: [], bytes: new Uint8Array(0), recordOffsets: [], resolve, reject });
+      this.kick();
+    });
+  }
+
+  private failedError(): SaigaError {
+    return new SaigaError('IOError', `log ${this.dir} failed earlier and accepts no more writes: ${String(this.failed)}`);
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    void this.flushLoop();
+  }
+
+  private async flushLoop(): Promise<void> {
+    for (;;) {
+      // The flag clears in the same synchronous step that sees the queue empty, so an append
+      // made by a continuation of a resolved append is never stranded.
+      if (this.queue.length === 0) {
+        this.flushing = false;
+        return;
+      }
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.writeBatch(batch);
+      } catch (e) {
+        // After a failed write or fsync the file state is unknown (fsyncgate): stop accepting writes.
+        this.failed = e;
+        for (const p of batch) p.reject(e);
+        for (const p of this.queue) p.reject(e);
+        this.queue = [];
+        this.flushing = false;
+        return;
+      }
+      for (const p of batch) p.resolve();
+    }
+  }
+
+  private async writeBatch(batch: readonly PendingAppend[]): Promise<void> {
+    let chunk: PendingAppend[] = [];
+    let chunkBytes = 0;
+    for (const p of batch) {
+      const active = this.segments[this.segments.length - 1] as Segment;
+      if (p.bytes.byteLength > 0 && active.offsets.length + chunk.length > 0 && active.sizeBytes + chunkBytes + p.bytes.byteLength > this.segmentBytes) {
+        await this.writeChunk(chunk);
+        chunk = [];
+        chunkBytes = 0;
+        await this.createSegment(active.seq + 1, this.durableIdx + 1);
+      }
+      chunk.push(p);
+      chunkBytes += p.bytes.byteLength;
+    }
+    await this.writeChunk(chunk);
+  }
+
+  private async writeChunk(chunk: readonly PendingAppend[]): Promise<void> {
+    const buffers = chunk.filter((p) => p.bytes.byteLength > 0).map((p) => p.bytes);
+    if (buffers.length === 0) return;
+    const active = this.segments[this.segments.length - 1] as Segment;
+    const fh = this.activeFh;
+    assert(fh !== undefined, 'the log has an active segment');
+    let position = active.sizeBytes;
+    const { bytesWritten } = await fh.writev(buffers, position);
+    const expectBytes = buffers.reduce((s, b) => s + b.byteLength, 0);
+    if (bytesWritten !== expectBytes) throw new SaigaError('IOError', `short write to ${active.path}: ${bytesWritten} of ${expectBytes} bytes`);
+    await fh.datasync();
+    let n = 0;
+    for (const p of chunk) {
+      for (let i = 0; i < p.entries.length; i++) {
+        const e = p.entries[i] as LogEntry;
+        assert(e.index === active.firstIndex + active.offsets.length, `entry ${e.index} lands at its slot in ${active.path}`);
+        active.offsets.push(position + (p.recordOffsets[i] as number));
+        active.terms.push(e.term);
+        n++;
+      }
+      position += p.bytes.byteLength;
+    }
+    active.sizeBytes = position;
+    this.unsynced.splice(0, n);
+    this.durableIdx += n;
+  }
+
+  // --- read ---
+
+  /** Entries [from, toExclusive), stopping early once `maxBytes` of payload were read (at least one entry). */
+  read(from: number, toExclusive: number, maxBytes = Infinity): LogEntry[] {
+    if (from < this.firstIndex()) {
+      throw new SaigaError('NotFound', `log entry ${from} was compacted away; the log starts at ${this.firstIndex()}`);
+    }
+    const to = Math.min(toExclusive, this.lastIdx + 1);
+    const out: LogEntry[] = [];
+    let bytes = 0;
+    let i = from;
+    while (i < to && (out.length === 0 || bytes < maxBytes)) {
+      if (i > this.durableIdx) {
+        const e = this.unsynced[i - this.durableIdx - 1];
+        assert(e !== undefined, `unsynced entry ${i} is held in memory`);
+        out.push(e);
+        bytes += e.payload.byteLength;
+        i++;
+        continue;
+      }
+      const seg = this.segmentFor(i);
+      assert(seg !== undefined, `entry ${i} lies in a segment`);
+      const k0 = i - seg.firstIndex;
+      const k1 = Math.min(seg.offsets.length, to - seg.firstIndex);
+      const start = seg.offsets[k0] as number;
+      const end = k1 < seg.offsets.length ? (seg.offsets[k1] as number) : seg.sizeBytes;
+      if (seg.readFd === undefined) seg.readFd = openSync(seg.path, 'r');
+      const buf = Buffer.allocUnsafe(end - start);
+      const got = readSync(seg.readFd, buf, 0, buf.byteLength, start);
+      if (got !== buf.byteLength) throw corruption(seg.path, start + got, `log segment ends early (wanted ${buf.byteLength} bytes)`);
+      let at = 0;
+      for (let k = k0; k < k1 && (out.length === 0 || bytes < maxBytes); k++) {
+        const r = decodeRecord(buf, at);
+        if (r.kind !== 'entry') throw corruption(seg.path, start + at, r.kind === 'end' ? 'missing record' : r.why);
+        if (r.entry.index !== i) throw corruption(seg.path, start + at, `entry index ${r.entry.index}, expected ${i}`);
+        out.push(r.entry);
+        bytes += r.entry.payload.byteLength;
+        at += r.recordBytes;
+        i++;
+      }
+    }
+    return out;
+  }
+
+  // --- truncate, snapshot, hard state ---
+
+  /** Removes entries with index >= fromIndex (Raft log conflict). Waits for in-flight appends first. */
+  async truncateSuffix(fromIndex: number): Promise<void> {
+    await this.sync();
+    if (fromIndex > this.lastIdx) return;
+    assert(fromIndex > this.meta.value.hardState.commit, `truncating from ${fromIndex} would drop committed entries (commit ${this.meta.value.hardState.commit})`);
+    if (fromIndex < this.firstIndex()) {
+      throw new SaigaError('IllegalState', `cannot truncate from ${fromIndex}: the log starts at ${this.firstIndex()}`);
+    }
+    let removed = false;
+    for (;;) {
+      const last = this.segments[this.segments.length - 1] as Segment;
+      if (last.firstIndex <= fromIndex || this.segments.length === 1) break;
+      this.segments.pop();
+      if (last.readFd !== undefined) closeSync(last.readFd);
+      unlinkSync(last.path);
+      removed = true;
+    }
+    const seg = this.segments[this.segments.length - 1] as Segment;
+    const k = fromIndex - seg.firstIndex;
+    const cut = seg.offsets[k] ?? seg.sizeBytes;
+    if (this.activeFh !== undefined) await this.activeFh.close();
+    const fd = openSync(seg.path, 'r+');
+    try {
+      ftruncateSync(fd, cut);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (removed) syncDir(this.dir);
+    seg.offsets.length = k;
+    seg.terms.length = k;
+    seg.sizeBytes = cut;
+    this.activeFh = await open(seg.path, 'r+');
+    this.lastIdx = fromIndex - 1;
+    this.durableIdx = this.lastIdx;
+    const lastTerm = this.term(this.lastIdx);
+    this.lastTrm = lastTerm ?? this.meta.value.snapshot.term;
+  }
+
+  hardState(): HardState {
+    return this.meta.value.hardState;
+  }
+
+  /** Persists (term, vote, commit) atomically: one write + fdatasync. */
+  async setHardState(hs: HardState): Promise<void> {
+    await this.meta.write({ ...this.meta.value, hardState: hs });
+  }
+
+  snapshotMarker(): SnapshotMarker {
+    return this.meta.value.snapshot;
+  }
+
+  /**
+   * Discards the whole log after a snapshot covering entries up to marker.index was installed;
+   * the next append must be marker.index + 1. Crash-safe: the new segment is created first, the
+   * marker names it, then the old segments go.
+   */
+  async resetToSnapshot(marker: SnapshotMarker): Promise<void> {
+    await this.sync();
+    const last = this.segments[this.segments.length - 1] as Segment;
+    const seq = last.seq + 1;
+    const old = this.segments.splice(0);
+    await this.createSegment(seq, marker.index + 1);
+    await this.meta.write({ ...this.meta.value, snapshot: marker, firstValidSeq: seq });
+    for (const s of old) {
+      if (s.readFd !== undefined) closeSync(s.readFd);
+      unlinkSync(s.path);
+    }
+    syncDir(this.dir);
+    this.lastIdx = marker.index;
+    this.lastTrm = marker.term;
+    this.durableIdx = marker.index;
+  }
+
+  // --- GC ---
+
+  /**
+   * Deletes the oldest segments whose entries all lie below the lowest anchor (and below
+   * `limitIndex`, when given). The active segment always stays. Returns the segments deleted.
+   */
+  gc(limitIndex = Infinity): number {
+    const keepFrom = Math.min(this.anchors.min(), limitIndex);
+    let n = 0;
+    while (this.segments.length > 1) {
+      const s = this.segments[0] as Segment;
+      const lastIndex = s.firstIndex + s.offsets.length - 1;
+      if (lastIndex >= keepFrom) break;
+      this.segments.shift();
+      if (s.readFd !== undefined) closeSync(s.readFd);
+      unlinkSync(s.path);
+      n++;
+    }
+    if (n > 0) syncDir(this.dir);
+    return n;
+  }
+
+  sizeBytes(): number {
+    return this.segments.reduce((s, x) => s + x.sizeBytes, 0);
+  }
+
+  segmentPaths(): string[] {
+    return this.segments.map((s) => s.path);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (this.failed === undefined) await this.sync();
+    } finally {
+      this.closed = true;
+      for (const s of this.segments) {
+        if (s.readFd !== undefined) closeSync(s.readFd);
+        s.readFd = undefined;
+      }
+      if (this.activeFh !== undefined) await this.activeFh.close();
+      this.activeFh = undefined;
+    }
+  }
+}
+
+export function openLog(options: LogOptions): Promise<Log> {
+  return Log.open(options);
+}

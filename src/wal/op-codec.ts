@@ -1,0 +1,200 @@
+import { assert } from '../common/assert.js';
+import type { HybridTime } from '../common/hybrid-time.js';
+import type { WriteOpKind } from '../common/storage-api.js';
+import type { Row, Schema, Value } from '../common/types.js';
+
+/**
+ * Payload codecs of log entries (pure functions over bytes).
+ *
+ * 'write' entry payload:
+ * | bytes | field                                            |
+ * |-------|--------------------------------------------------|
+ * | 8     | hybrid timestamp (u64 LE)                        |
+ * | 4     | op count (u32 LE)                                |
+ * | per op| kind u8, cell count u16 LE, cells               |
+ * | cell  | tag u8, then by tag: number f64 / bigint: sign u8 + byte count u8 + LE magnitude / string, binary: u32 length + bytes |
+ *
+ * 'alterSchema' entry payload: the schema as JSON (values through toJsonValue).
+ */
+
+export interface LoggedWriteOp {
+  readonly kind: WriteOpKind;
+  readonly row: Row;
+}
+
+export interface WriteBatchPayload {
+  readonly timestamp: HybridTime;
+  readonly ops: readonly LoggedWriteOp[];
+}
+
+const KINDS: readonly WriteOpKind[] = ['insert', 'insert_ignore', 'upsert', 'update', 'update_ignore', 'delete', 'delete_ignore'];
+const KIND_CODES = new Map<WriteOpKind, number>(KINDS.map((k, i) => [k, i]));
+
+const T_UNDEFINED = 0;
+const T_NULL = 1;
+const T_FALSE = 2;
+const T_TRUE = 3;
+const T_NUMBER = 4;
+const T_BIGINT = 5;
+const T_STRING = 6;
+const T_BINARY = 7;
+
+class Writer {
+  buf = Buffer.allocUnsafe(4096);
+  at = 0;
+
+  ensure(n: number): void {
+    if (this.at + n <= this.buf.byteLength) return;
+    let size = this.buf.byteLength * 2;
+    while (size < this.at + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
+  }
+}
+
+export function encodeWriteBatch(p: WriteBatchPayload): Uint8Array {
+  const w = new Writer();
+  w.ensure(12);
+  w.buf.writeBigUInt64LE(p.timestamp, 0);
+  w.buf.writeUInt32LE(p.ops.length, 8);
+  w.at = 12;
+  for (const op of p.ops) {
+    const code = KIND_CODES.get(op.kind);
+    assert(code !== undefined, `unknown write op kind ${op.kind}`);
+    assert(op.row.length < 0x10000, `row of ${op.row.length} cells fits a u16 count`);
+    w.ensure(3);
+    w.buf[w.at] = code;
+    w.buf.writeUInt16LE(op.row.length, w.at + 1);
+    w.at += 3;
+    for (let i = 0; i < op.row.length; i++) writeValue(w, op.row[i]);
+  }
+  return w.buf.subarray(0, w.at);
+}
+
+function writeValue(w: Writer, v: Value | undefined): void {
+  if (v === undefined) {
+    w.ensure(1);
+    w.buf[w.at++] = T_UNDEFINED;
+  } else if (v === null) {
+    w.ensure(1);
+    w.buf[w.at++] = T_NULL;
+  } else if (typeof v === 'boolean') {
+    w.ensure(1);
+    w.buf[w.at++] = v ? T_TRUE : T_FALSE;
+  } else if (typeof v === 'number') {
+    w.ensure(9);
+    w.buf[w.at] = T_NUMBER;
+    w.buf.writeDoubleLE(v, w.at + 1);
+    w.at += 9;
+  } else if (typeof v === 'bigint') {
+    let mag = v < 0n ? -v : v;
+    const bytes: number[] = [];
+    while (mag > 0n) {
+      bytes.push(Number(mag & 0xffn));
+      mag >>= 8n;
+    }
+    assert(bytes.length < 256, 'bigint magnitude fits 255 bytes');
+    w.ensure(3 + bytes.length);
+    w.buf[w.at] = T_BIGINT;
+    w.buf[w.at + 1] = v < 0n ? 1 : 0;
+    w.buf[w.at + 2] = bytes.length;
+    for (let i = 0; i < bytes.length; i++) w.buf[w.at + 3 + i] = bytes[i] as number;
+    w.at += 3 + bytes.length;
+  } else if (typeof v === 'string') {
+    const max = v.length * 3;
+    w.ensure(5 + max);
+    w.buf[w.at] = T_STRING;
+    const n = w.buf.write(v, w.at + 5, 'utf8');
+    w.buf.writeUInt32LE(n, w.at + 1);
+    w.at += 5 + n;
+  } else {
+    w.ensure(5 + v.byteLength);
+    w.buf[w.at] = T_BINARY;
+    w.buf.writeUInt32LE(v.byteLength, w.at + 1);
+    w.buf.set(v, w.at + 5);
+    w.at += 5 + v.byteLength;
+  }
+}
+
+export function decodeWriteBatch(bytes: Uint8Array): WriteBatchPayload {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert(buf.byteLength >= 12, `write batch payload of ${buf.byteLength} bytes has a 12-byte header`);
+  const timestamp = buf.readBigUInt64LE(0);
+  const count = buf.readUInt32LE(8);
+  let at = 12;
+  const ops: LoggedWriteOp[] = new Array<LoggedWriteOp>(count);
+  for (let o = 0; o < count; o++) {
+    const kind = KINDS[buf[at] as number];
+    assert(kind !== undefined, `write op kind code ${buf[at]} at ${at}`);
+    const cells = buf.readUInt16LE(at + 1);
+    at += 3;
+    const row = new Array<Value | undefined>(cells);
+    for (let i = 0; i < cells; i++) {
+      const tag = buf[at] as number;
+      switch (tag) {
+        case T_UNDEFINED: row[i] = undefined; at += 1; break;
+        case T_NULL: row[i] = null; at += 1; break;
+        case T_FALSE: row[i] = false; at += 1; break;
+        case T_TRUE: row[i] = true; at += 1; break;
+        case T_NUMBER: row[i] = buf.readDoubleLE(at + 1); at += 9; break;
+        case T_BIGINT: {
+          const neg = buf[at + 1] === 1;
+          const n = buf[at + 2] as number;
+          let mag = 0n;
+          for (let k = n - 1; k >= 0; k--) mag = (mag << 8n) | BigInt(buf[at + 3 + k] as number);
+          row[i] = neg ? -mag : mag;
+          at += 3 + n;
+          break;
+        }
+        case T_STRING: {
+          const n = buf.readUInt32LE(at + 1);
+          row[i] = buf.toString('utf8', at + 5, at + 5 + n);
+          at += 5 + n;
+          break;
+        }
+        case T_BINARY: {
+          const n = buf.readUInt32LE(at + 1);
+          row[i] = Uint8Array.prototype.slice.call(buf, at + 5, at + 5 + n);
+          at += 5 + n;
+          break;
+        }
+        default:
+          assert(false, `value tag ${tag} at ${at} in a write batch payload`);
+      }
+    }
+    ops[o] = { kind, row };
+  }
+  assert(at === buf.byteLength, `write batch payload ends at ${at}, length ${buf.byteLength}`);
+  return { timestamp, ops };
+}
+
+// --- JSON for values (schemas, catalog, range bounds) ---
+
+export type JsonValue = null | boolean | number | string | { $bigint: string } | { $binary: string } | { $undefined: true } | JsonValue[] | { [k: string]: JsonValue };
+
+/** JSON.stringify replacer keeping bigint and Uint8Array. */
+export function jsonReplacer(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return { $bigint: v.toString() };
+  if (v instanceof Uint8Array) return { $binary: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  return v;
+}
+
+/** JSON.parse reviver undoing jsonReplacer. */
+export function jsonReviver(_key: string, v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && typeof o['$bigint'] === 'string') return BigInt(o['$bigint']);
+    if (keys.length === 1 && typeof o['$binary'] === 'string') return new Uint8Array(Buffer.from(o['$binary'], 'base64'));
+  }
+  return v;
+}
+
+export function encodeSchema(schema: Schema): Uint8Array {
+  return Buffer.from(JSON.stringify(schema, jsonReplacer), 'utf8');
+}
+
+export function decodeSchema(bytes: Uint8Array): Schema {
+  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), jsonReviver) as Schema;
+}
