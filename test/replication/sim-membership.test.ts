@@ -1,0 +1,7 @@
+import { describe } from 'vitest';
+import { runSeeds } from './sim-seeds.js';
+
+/** As sim.test.ts, plus one-server membership changes (learners, promotions, removals) with two spare replicas. */
+describe('raft simulation with membership changes', () => {
+  runSeeds('membership', { membership: true, spares: 2, transfers: true }, 300, 100_001);
+});
