@@ -131,7 +131,10 @@ class MiniSession implements Session {
         if (p >= params.length) throw new SaigaError('InvalidArgument', 'too few parameters');
         return params[p++] ?? null;
       }
-      if (t.kind === 'number') return neg ? -Number(t.text) : Number(t.text);
+      if (t.kind === 'number') {
+        if (/^\d+$/.test(t.text) && !Number.isSafeInteger(Number(t.text))) return neg ? -BigInt(t.text) : BigInt(t.text);
+        return neg ? -Number(t.text) : Number(t.text);
+      }
       if (t.kind === 'string') return t.text;
       if (t.kind === 'ident' && /^NULL$/i.test(t.text)) return null;
       if (t.kind === 'ident' && /^(TRUE|FALSE)$/i.test(t.text)) return /^TRUE$/i.test(t.text);

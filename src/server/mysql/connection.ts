@@ -204,7 +204,10 @@ export class MysqlConnection {
   private async fail(e: unknown): Promise<void> {
     if (e instanceof ConnectionClosed || this.closed) return;
     let err: ErrPacket;
-    if (e instanceof PacketTooLargeError) err = { ...SERVER_ERRORS.packetTooLarge, message: e.message };
+    if (e instanceof PacketTooLargeError) {
+      err = { ...SERVER_ERRORS.packetTooLarge, message: e.message };
+      if (e.seq >= 0) this.w.seq = (e.seq + 1) & 0xff;
+    }
     else if (e instanceof MalformedPacketError) {
       err = e.message.startsWith('packets out of order')
         ? { ...SERVER_ERRORS.packetsOutOfOrder, message: `Got packets out of order: ${e.message}` }

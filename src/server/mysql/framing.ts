@@ -19,7 +19,8 @@ export interface LogicalPacket {
 
 /** A logical packet above the limit (MySQL ER_NET_PACKET_TOO_LARGE). */
 export class PacketTooLargeError extends SaigaError {
-  constructor(readonly sizeBytes: number, readonly limitBytes: number) {
+  /** seq: sequence id of the oversized packet (the error answers with seq + 1). */
+  constructor(readonly sizeBytes: number, readonly limitBytes: number, readonly seq = -1) {
     super('ResourceExhausted', `Got a packet bigger than 'max_allowed_packet' bytes (${sizeBytes} > ${limitBytes})`);
     this.name = 'PacketTooLargeError';
   }
@@ -59,7 +60,7 @@ export class PacketFramer {
       const len = (header[0] as number) | ((header[1] as number) << 8) | ((header[2] as number) << 16);
       const seq = header[3] as number;
       const total = this.partsBytes + len;
-      if (total > this.packetBytesMax) throw new PacketTooLargeError(total, this.packetBytesMax);
+      if (total > this.packetBytesMax) throw new PacketTooLargeError(total, this.packetBytesMax, seq);
       if (this.buffered < 4 + len) return null;
       this.skip(4);
       const payload = this.take(len);

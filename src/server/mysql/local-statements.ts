@@ -202,30 +202,34 @@ function parseError(text: string, near: Token | undefined): never {
 function answerSet(text: string, ctx: LocalContext): StatementResult | null {
   const c = new TokenCursor(tokenize(text));
   c.keyword('SET');
-  if (c.keyword('NAMES')) {
-    const cs = readWord(c, text);
-    let collation: string | null = null;
-    if (c.keyword('COLLATE')) collation = readWord(c, text);
-    checkCharset(cs);
-    const name = cs.toLowerCase() === 'utf8' ? 'utf8mb3' : cs.toLowerCase();
-    for (const v of ['character_set_client', 'character_set_connection', 'character_set_results']) ctx.session.variables.set(v, name);
-    ctx.session.variables.set('collation_connection', collation ?? (name === 'binary' ? 'binary' : `${name}_general_ci`));
-    if (!c.done()) parseError(text, c.peek());
-    return okResult();
-  }
-  if (c.keyword('CHARACTER', 'SET') || c.keyword('CHARSET')) {
-    const cs = readWord(c, text);
-    checkCharset(cs);
-    for (const v of ['character_set_client', 'character_set_results']) ctx.session.variables.set(v, cs.toLowerCase());
-    return okResult();
-  }
   if (c.keyword('PASSWORD')) return answerSetPassword(c, text, ctx);
   const save = c.pos;
   c.keyword('SESSION') || c.keyword('LOCAL') || c.keyword('GLOBAL');
   if (c.keyword('TRANSACTION')) return answerSetTransaction(c, text, ctx);
   c.pos = save;
   const assignments: Array<{ name: string; global: boolean; user: boolean; value: LocalCell | 'DEFAULT' }> = [];
+  const deferred: Array<() => void> = [];
   do {
+    if (c.keyword('NAMES')) {
+      const cs = readWord(c, text);
+      let collation: string | null = null;
+      if (c.keyword('COLLATE')) collation = readWord(c, text);
+      checkCharset(cs);
+      const csName = cs.toLowerCase() === 'utf8' ? 'utf8mb3' : cs.toLowerCase();
+      deferred.push(() => {
+        for (const v of ['character_set_client', 'character_set_connection', 'character_set_results']) ctx.session.variables.set(v, csName);
+        ctx.session.variables.set('collation_connection', collation ?? (csName === 'binary' ? 'binary' : `${csName}_general_ci`));
+      });
+      continue;
+    }
+    if (c.keyword('CHARACTER', 'SET') || c.keyword('CHARSET')) {
+      const cs = readWord(c, text);
+      checkCharset(cs);
+      deferred.push(() => {
+        for (const v of ['character_set_client', 'character_set_results']) ctx.session.variables.set(v, cs.toLowerCase());
+      });
+      continue;
+    }
     let global = false;
     let user = false;
     let name: string;
@@ -254,6 +258,7 @@ function answerSet(text: string, ctx: LocalContext): StatementResult | null {
     assignments.push({ name: user ? name : canonicalName(name), global, user, value });
   } while (c.punct(','));
   if (!c.done()) return null; // an expression we do not evaluate: let the engine try
+  for (const d of deferred) d();
   for (const a of assignments) {
     if (a.user) {
       if (a.value === 'DEFAULT') parseError(text, undefined);
