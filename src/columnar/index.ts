@@ -18,3 +18,6 @@ export * from './datetime.js';
 export * from './hash-table.js';
 export * from './aggregate.js';
 export * from './hash-aggregate.js';
+export * from './join.js';
+export * from './sort.js';
+export * from './window.js';
