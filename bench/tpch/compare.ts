@@ -111,9 +111,12 @@ export function arrowToCells(columns: readonly ColumnTypeInfo[], batches: readon
     columns.forEach((col, c) => {
       const vec = batch.getChildAt(c);
       if (vec === null) throw new Error(`batch has no column ${c} (${col.name})`);
+      // The batch's own decimal scale wins over the declared one.
+      const arrowScale = (vec.type as { scale?: unknown }).scale;
+      const info = col.type === 'decimal' && typeof arrowScale === 'number' ? { ...col, scale: arrowScale } : col;
       let r = base;
       for (const d of vec.data) {
-        for (let i = 0; i < d.length; i++) (rows[r++] as Cell[])[c] = cellFromData(d, i, col);
+        for (let i = 0; i < d.length; i++) (rows[r++] as Cell[])[c] = cellFromData(d, i, info);
       }
     });
   }
