@@ -26,6 +26,8 @@ import { decodeUtf8, MalformedPacketError, PacketWriter, PayloadReader } from '.
 export const PREPARED_STATEMENTS_PER_CONNECTION_MAX = 1024;
 /** Bytes of COM_STMT_SEND_LONG_DATA one statement may accumulate (bounded by the packet limit too). */
 const FLUSH_BYTES = 64 * 1024;
+/** RSA modulus size of the key generated at start (2048 bits). */
+export const RSA_KEY_BYTES = 256;
 /** Time a client has to finish the handshake. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -297,22 +299,37 @@ export class MysqlConnection {
       writeAuthMoreData(this.w, Buffer.from(this.ctx.publicKeyPem, 'ascii'));
       packet = await this.readAuthPacket();
     }
-    let password: string;
-    try {
-      const plain = privateDecrypt(
-        { key: this.ctx.privateKey, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
-        packet,
-      );
-      const xored = xorBytes(plain, nonce);
-      const end = xored.indexOf(0);
-      password = xored.subarray(0, end < 0 ? xored.length : end).toString('utf8');
-    } catch {
+    const password = this.fullAuthPassword(packet, nonce);
+    if (password === null) {
       return deny(
-        'caching_sha2_password full authentication needs the password RSA-encrypted: this server has no TLS, so the client must ' +
-          'request the server public key (e.g. --get-server-public-key) or be given it',
+        'caching_sha2_password full authentication needs the password RSA-encrypted: this server has no TLS, so a client ' +
+          'connecting from another host must request the server public key (mysql2 and PyMySQL do; mysql CLI: --get-server-public-key)',
       );
     }
     return this.ctx.users.verifyPassword(user, password) ? true : deny();
+  }
+
+  /**
+   * The password of a caching_sha2_password full authentication: RSA-OAEP ciphertext (XORed
+   * with the nonce), or - only from a loopback peer, whose traffic never leaves the host - the
+   * NUL-terminated cleartext that clients send on connections they deem secure (MariaDB
+   * Connector/C treats loopback TCP as secure). Null when neither applies.
+   */
+  private fullAuthPassword(packet: Buffer, nonce: Uint8Array): string | null {
+    if (packet.length === RSA_KEY_BYTES) {
+      try {
+        const plain = privateDecrypt({ key: this.ctx.privateKey, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, packet);
+        const xored = xorBytes(plain, nonce);
+        const end = xored.indexOf(0);
+        return xored.subarray(0, end < 0 ? xored.length : end).toString('utf8');
+      } catch {
+        // not a ciphertext; maybe a 256-byte cleartext password below
+      }
+    }
+    if (isLoopback(this.remoteAddress) && packet.length > 0 && packet[packet.length - 1] === 0) {
+      return packet.subarray(0, packet.length - 1).toString('utf8');
+    }
+    return null;
   }
 
   private async startSession(user: string, database: string | null): Promise<void> {
@@ -678,6 +695,11 @@ export class MysqlConnection {
       else await this.sendRows(result, 'binary', false);
     });
   }
+}
+
+function isLoopback(addr: string): boolean {
+  const a = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+  return a === '::1' || a.startsWith('127.');
 }
 
 function paramDefinition(): ColumnDefinition {
