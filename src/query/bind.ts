@@ -1,0 +1,1433 @@
+import { assert } from '../common/assert.js';
+import { SaigaError } from '../common/errors.js';
+import type { StorageApi, TableInfo } from '../common/storage-api.js';
+import { AUTO_INCREMENT_COLUMN, type ColumnSchema, type Value } from '../common/types.js';
+import { parseDate, parseTimestamp } from './dates.js';
+import { evalExpr, pow10 } from './eval.js';
+import {
+  BOOL, DATE, DOUBLE, INT64, NULLTYPE, STRING, TIMESTAMP, andAll, arithmeticType, col, columnsUsed, commonType,
+  decimalType, exprToString, hasInner, hasOuter, isFloatType, isIntType, isNumericType, lit, mapExpr, remapColumns,
+  sameType, scaleOf, splitConjuncts, type Expr, type LitValue,
+} from './expr.js';
+import { estimateRows, type AggCall, type AggFn, type JoinType, type LogicalPlan, type SortKey, type WindowCall, type WindowFn } from './logical-plan.js';
+import { cellValue, type SqlType } from './vector.js';
+
+/**
+ * Binder: node-sql-parser AST -> logical plan. Resolves names against the catalog, settles
+ * types (inserting casts), folds constants, decorrelates subqueries into semi / anti / left
+ * joins, and orders inner joins greedily from table statistics.
+ */
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Ast = any;
+
+export interface BoundCol {
+  readonly qualifier: string | null;
+  readonly name: string;
+  readonly type: SqlType;
+  readonly nullable: boolean;
+  readonly db?: string;
+  readonly table?: string;
+  readonly originalName?: string;
+  /** Hidden columns (auto-increment key) are not expanded by `*`. */
+  readonly hidden?: boolean;
+}
+
+export interface Rel {
+  readonly plan: LogicalPlan;
+  readonly cols: readonly BoundCol[];
+}
+
+export interface BindEnv {
+  readonly storage: StorageApi;
+  readonly database: string | null;
+  readonly sql: string;
+  /** Session-level values for DATABASE(), USER(), CONNECTION_ID(), LAST_INSERT_ID(), @@vars, @vars. */
+  readonly sessionValue: (name: string) => { value: LitValue; type: SqlType } | undefined;
+  readonly ctes: Map<string, { ast: Ast; columns: string[] | null }>;
+}
+
+export function unsupported(what: string): never {
+  throw new SaigaError('NotSupported', `${what} is not supported`);
+}
+
+function bindError(msg: string): never {
+  throw new SaigaError('BindError', msg);
+}
+
+// ---------- plan constructors (settle names/types) ----------
+
+export function mkProject(input: LogicalPlan, exprs: readonly Expr[], names: readonly string[]): LogicalPlan {
+  return { kind: 'Project', input, exprs, names, types: exprs.map((e) => e.type) };
+}
+
+export function mkFilter(input: LogicalPlan, cond: Expr | null): LogicalPlan {
+  if (cond === null) return input;
+  return { kind: 'Filter', input, cond, names: input.names, types: input.types };
+}
+
+export function mkJoin(joinType: JoinType, left: LogicalPlan, right: LogicalPlan, leftKeys: readonly Expr[], rightKeys: readonly Expr[], residual: Expr | null, nullAware = false): LogicalPlan {
+  const semi = joinType === 'semi' || joinType === 'anti';
+  return {
+    kind: 'Join', joinType, left, right, leftKeys, rightKeys, residual, nullAware,
+    names: semi ? left.names : [...left.names, ...right.names],
+    types: semi ? left.types : [...left.types, ...right.types],
+  };
+}
+
+function relProject(rel: Rel, exprs: readonly Expr[], cols: readonly BoundCol[]): Rel {
+  return { plan: mkProject(rel.plan, exprs, cols.map((c) => c.name)), cols };
+}
+
+// ---------- literals and types ----------
+
+export function columnType(c: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>): SqlType {
+  return c.type === 'decimal' ? { type: 'decimal', precision: c.precision ?? 38, scale: c.scale ?? 0 } : { type: c.type };
+}
+
+/** API value (storage representation) -> executor literal. */
+export function valueToLit(v: Value | undefined, t: SqlType): LitValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && t.type !== 'string') {
+    if (t.type === 'date') return parseDate(v);
+    if (t.type === 'timestamp') return parseTimestamp(v);
+  }
+  return v;
+}
+
+export function numberLiteral(text: string): Expr {
+  if (/^-?\d+$/.test(text)) return lit(Number(text), INT64);
+  if (/[eE]/.test(text)) return lit(Number(text), DOUBLE);
+  const m = /^(-?)(\d*)\.(\d*)$/.exec(text);
+  if (m === null) return lit(Number(text), DOUBLE);
+  const scale = m[3]!.length;
+  const digits = (m[2]! + m[3]!).replace(/^0+/, '') || '0';
+  const unscaled = Number(`${m[1]}${digits}`);
+  return lit(unscaled, decimalType(Math.max(digits.length, scale + 1), scale));
+}
+
+/** Casts an expression to a type, folding literals. */
+export function coerce(e: Expr, t: SqlType): Expr {
+  if (sameType(e.type, t)) return e.type === t ? e : e.kind === 'lit' ? { ...e, type: t } : e;
+  if (e.kind === 'lit' && e.value === null) return lit(null, t);
+  return fold({ kind: 'cast', arg: e, type: t });
+}
+
+const ONE_ROW = { columns: [], length: 1 };
+
+/** Constant folding: a node whose children are all literals becomes a literal. */
+export function fold(e: Expr): Expr {
+  if (e.kind === 'lit' || e.kind === 'col' || e.kind === 'outer' || e.kind === 'subquery') return e;
+  let allLit = true;
+  mapExpr(e, (x) => { if (x.kind === 'col' || x.kind === 'outer' || x.kind === 'subquery') allLit = false; return x; });
+  if (!allLit) return e;
+  try {
+    const v = evalExpr(e, ONE_ROW);
+    if (v.valid !== null && v.valid[0] !== 1) return lit(null, e.type);
+    return lit(v.values[0] as LitValue, e.type);
+  } catch (err) {
+    if (err instanceof SaigaError && err.code === 'NotSupported') throw err;
+    return e;
+  }
+}
+
+function call(fn: string, args: readonly Expr[], type: SqlType): Expr {
+  return fold({ kind: 'call', fn, args, type });
+}
+
+/** Same executor representation: hash keys and comparisons need no cast. */
+export function keyCompatible(a: SqlType, b: SqlType): boolean {
+  if (sameType(a, b)) return true;
+  const an = isNumericType(a.type), bn = isNumericType(b.type);
+  return an && bn && scaleOf(a) === scaleOf(b) && a.type !== 'bool' && b.type !== 'bool';
+}
+
+function compare(op: string, a: Expr, b: Expr): Expr {
+  if (keyCompatible(a.type, b.type)) {
+    const a2: Expr = a.kind === 'lit' && b.kind !== 'lit' ? { ...a, type: b.type } : a;
+    const b2: Expr = b.kind === 'lit' && a.kind !== 'lit' ? { ...b, type: a.type } : b;
+    return call(op, [a2, b2], BOOL);
+  }
+  // date vs string literal, numeric vs string: settle in a common type
+  const t = commonType(a.type, b.type);
+  return call(op, [coerce(a, t), coerce(b, t)], BOOL);
+}
+
+function arith(op: string, a: Expr, b: Expr): Expr {
+  if (!isNumericType(a.type.type) && a.type.type !== 'string') bindError(`expected a number for '${op}' but found ${a.type.type}`);
+  if (!isNumericType(b.type.type) && b.type.type !== 'string') bindError(`expected a number for '${op}' but found ${b.type.type}`);
+  const rt = arithmeticType(op, a.type, b.type);
+  if (rt.type === 'double') return call(op, [coerce(a, DOUBLE), coerce(b, DOUBLE)], DOUBLE);
+  if (op === '+' || op === '-' || op === '%') {
+    const s = scaleOf(rt);
+    const at = a.type.type === 'decimal' || s > 0 ? decimalType(38, s) : INT64;
+    return call(op, [coerce(a, at.type === 'int64' && isIntType(a.type.type) ? a.type : at), coerce(b, at.type === 'int64' && isIntType(b.type.type) ? b.type : at)], rt);
+  }
+  return call(op, [a, b], rt);
+}
+
+// ---------- scopes ----------
+
+interface Scope {
+  readonly cols: readonly BoundCol[];
+  /** The enclosing query's scope (correlated references). */
+  readonly outer: Scope | null;
+}
+
+interface AggContext {
+  readonly pre: Rel;
+  readonly groupKeys: Map<string, number>;
+  readonly groupCount: number;
+  readonly aggs: AggCall[];
+  readonly aggKeys: Map<string, number>;
+}
+
+interface ExprContext {
+  readonly env: BindEnv;
+  readonly scope: Scope;
+  readonly agg: AggContext | null;
+  /** Called for subqueries in expressions; returns the expression that replaces them. */
+  readonly subquery: ((ast: Ast, kind: 'scalar' | 'exists' | 'in', ctx: ExprContext, lhs?: Expr, negated?: boolean) => Expr) | null;
+  /** Aliases of the select list (usable in HAVING / ORDER BY / GROUP BY). */
+  readonly aliases?: Map<string, Ast>;
+  readonly windows?: WindowCall[];
+  readonly windowBase?: number;
+}
+
+function lookupColumn(scope: Scope, table: string | null, name: string): { index: number; depth: number; col: BoundCol } | null {
+  const lname = name.toLowerCase();
+  const lt = table?.toLowerCase() ?? null;
+  let s: Scope | null = scope;
+  let depth = 0;
+  while (s !== null) {
+    let found = -1;
+    for (let i = 0; i < s.cols.length; i++) {
+      const c = s.cols[i]!;
+      if (c.name.toLowerCase() !== lname) continue;
+      if (lt !== null && c.qualifier?.toLowerCase() !== lt) continue;
+      if (found >= 0) {
+        if (lt === null) bindError(`column '${name}' is ambiguous`);
+        continue;
+      }
+      found = i;
+    }
+    if (found >= 0) return { index: found, depth, col: s.cols[found]! };
+    s = s.outer;
+    depth++;
+  }
+  return null;
+}
+
+function columnName(ast: Ast): string {
+  const c = ast.column;
+  if (typeof c === 'string') return c;
+  if (c && typeof c === 'object' && c.expr) return String(c.expr.value);
+  return String(c);
+}
+
+function fnName(ast: Ast): string {
+  const n = ast.name;
+  if (typeof n === 'string') return n.toLowerCase();
+  if (n && Array.isArray(n.name)) return n.name.map((x: Ast) => x.value).join('.').toLowerCase();
+  return String(n).toLowerCase();
+}
+
+function fnArgs(ast: Ast): Ast[] {
+  const a = ast.args;
+  if (a === null || a === undefined) return [];
+  if (Array.isArray(a)) return a;
+  if (Array.isArray(a.value)) return a.value;
+  if (a.expr !== undefined) return [a.expr];
+  return [a];
+}
+
+function isSubqueryAst(ast: Ast): boolean {
+  return ast !== null && typeof ast === 'object' && ast.ast !== undefined && (ast.ast.type === 'select' || Array.isArray(ast.ast));
+}
+
+function subqueryAst(ast: Ast): Ast {
+  return Array.isArray(ast.ast) ? ast.ast[0] : ast.ast;
+}
+
+function containsAggregate(ast: Ast): boolean {
+  if (ast === null || typeof ast !== 'object') return false;
+  if (ast.type === 'aggr_func' && !ast.over) return true;
+  if (isSubqueryAst(ast)) return false;
+  if (ast.type === 'function' && ast.over) return false;
+  for (const k of Object.keys(ast)) {
+    if (k === 'loc' || k === 'over') continue;
+    const v = ast[k];
+    if (Array.isArray(v)) { if (v.some((x) => containsAggregate(x))) return true; }
+    else if (v && typeof v === 'object' && containsAggregate(v)) return true;
+  }
+  return false;
+}
+
+export function exprText(ast: Ast, env: BindEnv): string {
+  if (ast?.loc?.start !== undefined && ast.loc.end !== undefined) return env.sql.slice(ast.loc.start.offset, ast.loc.end.offset);
+  switch (ast?.type) {
+    case 'number': return String(ast.value);
+    case 'single_quote_string': case 'string': case 'double_quote_string': return String(ast.value);
+    case 'column_ref': return columnName(ast);
+    case 'null': return 'NULL';
+    case 'bool': return ast.value ? 'TRUE' : 'FALSE';
+    case 'var': return `${ast.prefix}${[ast.name, ...(ast.members ?? [])].join('.')}`;
+    case 'function': return `${fnName(ast)}()`;
+    default: return ast?.type ?? '?';
+  }
+}
+
+function intervalParts(ast: Ast, ctx: ExprContext): { fn: string; amount: Expr } {
+  let amount = bindExpr(ast.expr, ctx);
+  if (amount.type.type === 'string') amount = coerce(amount, INT64);
+  const unit = String(ast.unit).toLowerCase();
+  const mul = (k: number): Expr => (k === 1 ? amount : arith('*', amount, lit(k, INT64)));
+  switch (unit) {
+    case 'day': return { fn: 'add_days', amount: mul(1) };
+    case 'week': return { fn: 'add_days', amount: mul(7) };
+    case 'month': return { fn: 'add_months', amount: mul(1) };
+    case 'quarter': return { fn: 'add_months', amount: mul(3) };
+    case 'year': return { fn: 'add_months', amount: mul(12) };
+    case 'hour': return { fn: 'add_us', amount: mul(3600e6) };
+    case 'minute': return { fn: 'add_us', amount: mul(60e6) };
+    case 'second': return { fn: 'add_us', amount: mul(1e6) };
+    default: unsupported(`INTERVAL unit ${unit.toUpperCase()}`);
+  }
+}
+
+function dateArith(base: Expr, ast: Ast, ctx: ExprContext, sign: 1 | -1): Expr {
+  let b = base;
+  if (b.type.type === 'string') b = coerce(b, b.kind === 'lit' && typeof b.value === 'string' && b.value.length > 10 ? TIMESTAMP : DATE);
+  if (b.type.type !== 'date' && b.type.type !== 'timestamp') bindError(`expected a DATE or TIMESTAMP before INTERVAL but found ${b.type.type}`);
+  const { fn, amount } = intervalParts(ast, ctx);
+  const amt = sign === 1 ? coerce(amount, INT64) : call('neg', [coerce(amount, INT64)], INT64);
+  const rt = fn === 'add_us' ? TIMESTAMP : b.type;
+  return call(fn, [fn === 'add_us' ? coerce(b, TIMESTAMP) : b, amt], rt);
+}
+
+function aggKey(fn: string, arg: Expr | null): string {
+  return `${fn}(${arg === null ? '*' : exprToString(arg)}:${arg?.type.type ?? ''})`;
+}
+
+function addAgg(agg: AggContext, fn: AggFn, arg: Expr | null, type: SqlType): Expr {
+  const key = aggKey(fn, arg);
+  let idx = agg.aggKeys.get(key);
+  if (idx === undefined) {
+    idx = agg.aggs.length;
+    agg.aggs.push({ fn, arg, type });
+    agg.aggKeys.set(key, idx);
+  }
+  return col(agg.groupCount + idx, type);
+}
+
+export function aggResultType(fn: AggFn, arg: Expr | null): SqlType {
+  switch (fn) {
+    case 'count': case 'count_star': case 'count_distinct': return INT64;
+    case 'sum': case 'sum_distinct': {
+      const t = arg!.type;
+      if (t.type === 'decimal') return decimalType(38, scaleOf(t));
+      if (isIntType(t.type)) return INT64;
+      return DOUBLE;
+    }
+    case 'avg': case 'avg_distinct': {
+      const t = arg!.type;
+      if (t.type === 'decimal') return decimalType(38, Math.min(38, scaleOf(t) + 4));
+      if (isIntType(t.type)) return decimalType(38, 4);
+      return DOUBLE;
+    }
+    case 'min': case 'max': case 'any_value': return arg!.type;
+    case 'group_concat': return STRING;
+    case 'stddev': case 'variance': case 'stddev_samp': case 'var_samp': return DOUBLE;
+  }
+}
+
+function bindAggregate(ast: Ast, ctx: ExprContext): Expr {
+  const agg = ctx.agg;
+  if (agg === null) bindError(`aggregate ${String(ast.name)}() is not allowed here`);
+  const name = String(ast.name).toLowerCase();
+  const argAst = ast.args?.expr;
+  const distinct = ast.args?.distinct === 'DISTINCT';
+  const inner: ExprContext = { ...ctx, scope: { cols: agg.pre.cols, outer: ctx.scope.outer }, agg: null };
+  if (name === 'count' && (argAst === undefined || argAst?.type === 'star')) return addAgg(agg, 'count_star', null, INT64);
+  if (argAst === undefined) bindError(`${name.toUpperCase()}() needs an argument`);
+  let arg = bindExpr(argAst, inner);
+  let fn: AggFn;
+  switch (name) {
+    case 'count': fn = distinct ? 'count_distinct' : 'count'; break;
+    case 'sum': fn = distinct ? 'sum_distinct' : 'sum'; break;
+    case 'avg': fn = distinct ? 'avg_distinct' : 'avg'; break;
+    case 'min': fn = 'min'; break;
+    case 'max': fn = 'max'; break;
+    case 'any_value': fn = 'any_value'; break;
+    case 'group_concat': fn = 'group_concat'; arg = coerce(arg, STRING); break;
+    case 'stddev': case 'std': case 'stddev_pop': fn = 'stddev'; break;
+    case 'variance': case 'var_pop': fn = 'variance'; break;
+    case 'stddev_samp': fn = 'stddev_samp'; break;
+    case 'var_samp': fn = 'var_samp'; break;
+    default: unsupported(`aggregate function ${name.toUpperCase()}`);
+  }
+  if ((fn === 'sum' || fn === 'avg' || fn === 'sum_distinct' || fn === 'avg_distinct') && arg.type.type === 'string') arg = coerce(arg, DOUBLE);
+  if (fn === 'stddev' || fn === 'variance' || fn === 'stddev_samp' || fn === 'var_samp') arg = coerce(arg, DOUBLE);
+  return addAgg(agg, fn, arg, aggResultType(fn, arg));
+}
+
+const WINDOW_FNS = new Set(['row_number', 'rank', 'dense_rank', 'lag', 'lead']);
+
+function bindWindow(ast: Ast, ctx: ExprContext): Expr {
+  if (ctx.windows === undefined || ctx.windowBase === undefined) unsupported('a window function here');
+  const name = (ast.type === 'aggr_func' ? String(ast.name) : fnName(ast)).toLowerCase();
+  const spec = ast.over?.as_window_specification?.window_specification;
+  if (spec === undefined) unsupported('named windows');
+  if (spec.window_frame_clause) unsupported('window frame clauses');
+  const inner: ExprContext = { ...ctx, windows: undefined as never, windowBase: undefined as never };
+  const partitionBy = (spec.partitionby ?? []).map((p: Ast) => bindExpr(p.expr, inner));
+  const orderBy: SortKey[] = (spec.orderby ?? []).map((o: Ast) => ({ expr: bindExpr(o.expr, inner), desc: String(o.type).toUpperCase() === 'DESC' }));
+  let fn: WindowFn;
+  let arg: Expr | null = null;
+  let type: SqlType = INT64;
+  let offset: number | undefined;
+  if (ast.type === 'aggr_func') {
+    const argAst = ast.args?.expr;
+    if (name === 'count' && (argAst === undefined || argAst.type === 'star')) fn = 'count_star';
+    else {
+      if (!['sum', 'avg', 'count', 'min', 'max'].includes(name)) unsupported(`window function ${name.toUpperCase()}`);
+      fn = name as WindowFn;
+      arg = bindExpr(argAst, inner);
+      if ((fn === 'sum' || fn === 'avg') && arg.type.type === 'string') arg = coerce(arg, DOUBLE);
+      type = aggResultType(fn as AggFn, arg);
+    }
+  } else {
+    if (!WINDOW_FNS.has(name)) unsupported(`window function ${name.toUpperCase()}`);
+    fn = name as WindowFn;
+    if (fn === 'lag' || fn === 'lead') {
+      const args = fnArgs(ast);
+      arg = bindExpr(args[0], inner);
+      type = arg.type;
+      offset = args[1] === undefined ? 1 : Number(args[1].value);
+    }
+  }
+  const call: WindowCall = offset === undefined ? { fn, arg, partitionBy, orderBy, type } : { fn, arg, partitionBy, orderBy, type, offset };
+  ctx.windows.push(call);
+  return col(ctx.windowBase + ctx.windows.length - 1, type);
+}
+
+export function bindExpr(ast: Ast, ctx: ExprContext): Expr {
+  // In an aggregate query, a whole expression equal to a GROUP BY expression reads the group column.
+  if (ctx.agg !== null && !containsAggregate(ast) && ast?.type !== 'number' && !isSubqueryAst(ast)) {
+    if (!(ast?.type === 'function' && ast.over) && !(ast?.type === 'aggr_func')) {
+      try {
+        const pre = bindExpr(ast, { ...ctx, scope: { cols: ctx.agg.pre.cols, outer: ctx.scope.outer }, agg: null, subquery: null });
+        const gi = ctx.agg.groupKeys.get(exprToString(pre));
+        if (gi !== undefined) return col(gi, pre.type);
+        if (pre.kind === 'col') return addAgg(ctx.agg, 'any_value', pre, pre.type);
+        if (pre.kind === 'lit') return pre;
+      } catch (e) {
+        if (!(e instanceof SaigaError)) throw e;
+      }
+    }
+  }
+  const e = bindExprInner(ast, ctx);
+  return fold(e);
+}
+
+function bindExprInner(ast: Ast, ctx: ExprContext): Expr {
+  if (ast === null || ast === undefined) bindError('missing expression');
+  if (isSubqueryAst(ast)) {
+    if (ctx.subquery === null) unsupported('a subquery in this position');
+    return ctx.subquery(subqueryAst(ast), 'scalar', ctx);
+  }
+  switch (ast.type) {
+    case 'column_ref': {
+      const name = columnName(ast);
+      if (name === '*') bindError("'*' is only allowed in the select list or COUNT(*)");
+      if (ast.table === null && /^\d+(\.\d*)?[eE][-+]?\d+$/.test(name)) return lit(Number(name), DOUBLE);
+      const r = lookupColumn(ctx.scope, ast.table ?? null, name);
+      if (r === null) {
+        const alias = ast.table == null ? ctx.aliases?.get(name.toLowerCase()) : undefined;
+        if (alias !== undefined) return bindExpr(alias, { ...ctx, aliases: new Map() });
+        throw new SaigaError('UnknownColumn', `unknown column '${ast.table ? `${ast.table}.` : ''}${name}'`);
+      }
+      if (r.depth === 0) return col(r.index, r.col.type);
+      if (r.depth === 1) return { kind: 'outer', index: r.index, type: r.col.type };
+      unsupported('correlation across more than one query level');
+    }
+    case 'number': {
+      const v = ast.value;
+      if (typeof v === 'number') return Number.isInteger(v) && !String(v).includes('.') ? lit(v, INT64) : numberLiteral(String(v));
+      return numberLiteral(String(v));
+    }
+    case 'single_quote_string': case 'string': case 'double_quote_string': case 'natural_string': case 'regex_string':
+      return lit(String(ast.value), STRING);
+    case 'hex_string': case 'full_hex_string': return lit(new Uint8Array(Buffer.from(String(ast.value), 'hex')), { type: 'binary' });
+    case 'bool': return lit(ast.value ? 1 : 0, BOOL);
+    case 'null': return lit(null, NULLTYPE);
+    case 'date': return lit(parseDate(String(ast.value)), DATE);
+    case 'datetime': case 'timestamp': return lit(parseTimestamp(String(ast.value)), TIMESTAMP);
+    case 'time': unsupported('TIME literals');
+    case 'origin': {
+      if (ast.value === '?') bindError('a ? placeholder was not bound to a value');
+      return bindSpecialKeyword(String(ast.value), ctx);
+    }
+    case 'var': {
+      const name = [ast.name, ...(ast.members ?? [])].join('.').toLowerCase().replace(/^(session|global|local)\./, '');
+      const key = ast.prefix === '@@' ? `@@${name}` : `@${name}`;
+      const v = ctx.env.sessionValue(key);
+      if (v === undefined) {
+        if (ast.prefix === '@') return lit(null, NULLTYPE);
+        throw new SaigaError('UnknownColumn', `unknown system variable '${name}'`);
+      }
+      return lit(v.value, v.type);
+    }
+    case 'param': bindError('named parameters are not supported');
+    case 'expr_list': {
+      const vals = ast.value as Ast[];
+      if (vals.length === 1) return bindExpr(vals[0], ctx);
+      unsupported('row value expressions');
+    }
+    case 'interval': bindError('INTERVAL is only allowed in date arithmetic');
+    case 'unary_expr': {
+      const op = String(ast.operator).toUpperCase();
+      if (op === 'NOT EXISTS' || op === 'EXISTS') {
+        if (ctx.subquery === null) unsupported('EXISTS in this position');
+        return ctx.subquery(subqueryAst(ast.expr), 'exists', ctx, undefined, op === 'NOT EXISTS');
+      }
+      const arg = bindExpr(ast.expr, ctx);
+      if (op === '-') {
+        if (arg.type.type === 'string') return call('neg', [coerce(arg, DOUBLE)], DOUBLE);
+        return call('neg', [arg], arg.type.type === 'bool' ? INT64 : arg.type);
+      }
+      if (op === '+') return arg;
+      if (op === 'NOT' || op === '!') return fold({ kind: 'not', arg: toBool(arg), type: BOOL });
+      unsupported(`unary operator ${op}`);
+    }
+    case 'binary_expr': return bindBinary(ast, ctx);
+    case 'function': return bindFunction(ast, ctx);
+    case 'aggr_func': {
+      if (ast.over) return bindWindow(ast, ctx);
+      return bindAggregate(ast, ctx);
+    }
+    case 'case': {
+      const subject = ast.expr ? bindExpr(ast.expr, ctx) : null;
+      const whens: [Expr, Expr][] = [];
+      let otherwise: Expr | null = null;
+      for (const a of ast.args as Ast[]) {
+        if (a.type === 'when') {
+          const c = bindExpr(a.cond, ctx);
+          whens.push([subject === null ? toBool(c) : compare('=', subject, c), bindExpr(a.result, ctx)]);
+        } else {
+          otherwise = bindExpr(a.result, ctx);
+        }
+      }
+      let t: SqlType = NULLTYPE;
+      for (const [, r] of whens) t = commonType(t, r.type);
+      if (otherwise !== null) t = commonType(t, otherwise.type);
+      return fold({
+        kind: 'case',
+        whens: whens.map(([w, r]) => [w, coerce(r, t)] as const),
+        otherwise: otherwise === null ? null : coerce(otherwise, t),
+        type: t,
+      });
+    }
+    case 'cast': {
+      const arg = bindExpr(ast.expr, ctx);
+      const target = Array.isArray(ast.target) ? ast.target[0] : ast.target;
+      return coerce(arg, castTarget(target));
+    }
+    case 'extract': {
+      const field = String(ast.args.field).toLowerCase();
+      const src = bindExpr(ast.args.source, ctx);
+      return dateFn(field, [src]);
+    }
+    case 'star': bindError("'*' is not allowed here");
+    default:
+      unsupported(`expression type '${String(ast.type)}'`);
+  }
+}
+
+function bindSpecialKeyword(word: string, ctx: ExprContext): Expr {
+  const w = word.toLowerCase();
+  const v = ctx.env.sessionValue(w);
+  if (v !== undefined) return lit(v.value, v.type);
+  unsupported(`keyword ${word}`);
+}
+
+function castTarget(t: Ast): SqlType {
+  const dt = String(t.dataType ?? t.type ?? '').toUpperCase();
+  switch (dt) {
+    case 'SIGNED': case 'INT': case 'INTEGER': case 'BIGINT': case 'UNSIGNED': return INT64;
+    case 'DECIMAL': case 'NUMERIC': case 'DEC': return decimalType(t.length ?? 10, t.scale ?? 0);
+    case 'CHAR': case 'VARCHAR': case 'STRING': case 'TEXT': return STRING;
+    case 'BINARY': case 'VARBINARY': return { type: 'binary' };
+    case 'DATE': return DATE;
+    case 'DATETIME': case 'TIMESTAMP': return TIMESTAMP;
+    case 'DOUBLE': case 'REAL': return DOUBLE;
+    case 'FLOAT': return { type: 'float' };
+    case 'BOOLEAN': case 'BOOL': return BOOL;
+    case 'TINYINT': return { type: 'int8' };
+    case 'SMALLINT': return { type: 'int16' };
+    default: unsupported(`CAST to ${dt}`);
+  }
+}
+
+function toBool(e: Expr): Expr {
+  if (e.type.type === 'bool') return e;
+  if (e.type.type === 'string') return call('<>', [coerce(e, DOUBLE), lit(0, DOUBLE)], BOOL);
+  return call('<>', [e, lit(0, e.type)], BOOL);
+}
+
+function dateFn(field: string, args: Expr[]): Expr {
+  let a = args[0]!;
+  if (a.type.type === 'string') a = coerce(a, a.kind === 'lit' && typeof a.value === 'string' && a.value.length > 10 ? TIMESTAMP : DATE);
+  if (a.type.type !== 'date' && a.type.type !== 'timestamp') bindError(`expected a DATE or TIMESTAMP for ${field.toUpperCase()} but found ${a.type.type}`);
+  const map: Record<string, string> = { year: 'year', month: 'month', day: 'day', dayofmonth: 'day', quarter: 'quarter', dayofweek: 'dayofweek', dayofyear: 'dayofyear', hour: 'hour', minute: 'minute', second: 'second' };
+  const fn = map[field];
+  if (fn === undefined) unsupported(`EXTRACT(${field.toUpperCase()})`);
+  return call(fn, [a], INT64);
+}
+
+function bindBinary(ast: Ast, ctx: ExprContext): Expr {
+  const op = String(ast.operator).toUpperCase();
+  switch (op) {
+    case 'AND': case '&&': case 'OR': case '||': case 'XOR': {
+      if (op === '||' && false) break;
+      const l = toBool(bindExpr(ast.left, ctx));
+      const r = toBool(bindExpr(ast.right, ctx));
+      if (op === 'XOR') return call('<>', [l, r], BOOL);
+      const kind = op === 'AND' || op === '&&' ? 'and' : 'or';
+      const args = [...(l.kind === kind ? l.args : [l]), ...(r.kind === kind ? r.args : [r])];
+      return { kind, args, type: BOOL };
+    }
+    case 'IN': case 'NOT IN': {
+      const negated = op === 'NOT IN';
+      const right = ast.right;
+      const items: Ast[] = right?.type === 'expr_list' ? right.value : [right];
+      if (items.length === 1 && isSubqueryAst(items[0])) {
+        if (ctx.subquery === null) unsupported('IN (subquery) in this position');
+        const lhs = bindExpr(ast.left, ctx);
+        return ctx.subquery(subqueryAst(items[0]), 'in', ctx, lhs, negated);
+      }
+      const arg = bindExpr(ast.left, ctx);
+      const list = items.map((x) => bindExpr(x, ctx));
+      let t = arg.type;
+      for (const x of list) t = commonType(t, x.type);
+      return fold({ kind: 'in', arg: coerce(arg, t), list: list.map((x) => coerce(x, t)), negated, type: BOOL });
+    }
+    case 'BETWEEN': case 'NOT BETWEEN': {
+      const a = bindExpr(ast.left, ctx);
+      const lo = bindExpr(ast.right.value[0], ctx);
+      const hi = bindExpr(ast.right.value[1], ctx);
+      const e: Expr = { kind: 'and', args: [compare('>=', a, lo), compare('<=', a, hi)], type: BOOL };
+      return op === 'BETWEEN' ? e : { kind: 'not', arg: e, type: BOOL };
+    }
+    case 'LIKE': case 'NOT LIKE': {
+      const a = coerce(bindExpr(ast.left, ctx), STRING);
+      const p = coerce(bindExpr(ast.right, ctx), STRING);
+      return { kind: 'like', arg: a, pattern: p, negated: op === 'NOT LIKE', type: BOOL };
+    }
+    case 'IS': case 'IS NOT': {
+      const r = ast.right;
+      const a = bindExpr(ast.left, ctx);
+      if (r?.type === 'null') return { kind: 'isNull', arg: a, negated: op === 'IS NOT', type: BOOL };
+      if (r?.type === 'bool') {
+        const cmp = call('<=>', [toBool(a), lit(r.value ? 1 : 0, BOOL)], BOOL);
+        return op === 'IS' ? cmp : { kind: 'not', arg: cmp, type: BOOL };
+      }
+      unsupported(`IS ${JSON.stringify(r?.value)}`);
+    }
+    case '=': case '<>': case '!=': case '<': case '<=': case '>': case '>=': case '<=>': {
+      const l = bindExpr(ast.left, ctx);
+      const r = bindExpr(ast.right, ctx);
+      const o = op === '!=' ? '<>' : op;
+      return compare(o, l, r);
+    }
+    case '+': case '-': {
+      if (ast.right?.type === 'interval') return dateArith(bindExpr(ast.left, ctx), ast.right, ctx, op === '+' ? 1 : -1);
+      if (ast.left?.type === 'interval' && op === '+') return dateArith(bindExpr(ast.right, ctx), ast.left, ctx, 1);
+      const l = bindExpr(ast.left, ctx);
+      const r = bindExpr(ast.right, ctx);
+      if ((l.type.type === 'date' || l.type.type === 'timestamp') && isIntType(r.type.type)) {
+        return call('add_days', [l, op === '+' ? r : call('neg', [r], INT64)], l.type);
+      }
+      return arith(op, l, r);
+    }
+    case '*': case '/': case '%': case 'MOD': case 'DIV': {
+      const l = bindExpr(ast.left, ctx);
+      const r = bindExpr(ast.right, ctx);
+      if (op === 'DIV') return call('div', [l, r], INT64);
+      return arith(op === 'MOD' ? '%' : op, l, r);
+    }
+    case 'REGEXP': case 'RLIKE': case 'NOT REGEXP':
+      unsupported('REGEXP');
+    default:
+      unsupported(`operator ${op}`);
+  }
+  unsupported(`operator ${op}`);
+}
+
+function bindFunction(ast: Ast, ctx: ExprContext): Expr {
+  const name = fnName(ast);
+  if (ast.over) return bindWindow(ast, ctx);
+  const argAsts = fnArgs(ast);
+  if (name === 'exists' || name === 'not exists') {
+    if (ctx.subquery === null) unsupported('EXISTS in this position');
+    return ctx.subquery(subqueryAst(argAsts[0]), 'exists', ctx, undefined, name === 'not exists');
+  }
+  if (name === 'not') return fold({ kind: 'not', arg: toBool(bindExpr(argAsts[0], ctx)), type: BOOL });
+  if (name === 'date_add' || name === 'date_sub' || name === 'adddate' || name === 'subdate') {
+    const base = bindExpr(argAsts[0], ctx);
+    const sign = name === 'date_add' || name === 'adddate' ? 1 : -1;
+    if (argAsts[1]?.type === 'interval') return dateArith(base, argAsts[1], ctx, sign);
+    const days = coerce(bindExpr(argAsts[1], ctx), INT64);
+    const b = base.type.type === 'string' ? coerce(base, DATE) : base;
+    return call('add_days', [b, sign === 1 ? days : call('neg', [days], INT64)], b.type);
+  }
+  const sv = ctx.env.sessionValue(`${name}()`);
+  if (sv !== undefined && argAsts.length === 0) return lit(sv.value, sv.type);
+  const args = argAsts.map((a) => bindExpr(a, ctx));
+  const a0 = args[0];
+  const need = (k: number): void => {
+    if (args.length < k) bindError(`${name.toUpperCase()}() expects at least ${k} argument(s) but got ${args.length}`);
+  };
+  switch (name) {
+    case 'year': case 'month': case 'day': case 'dayofmonth': case 'quarter': case 'dayofweek': case 'dayofyear': case 'hour': case 'minute': case 'second':
+      need(1); return dateFn(name, args);
+    case 'date': need(1); return coerce(a0!.type.type === 'string' ? coerce(a0!, TIMESTAMP) : a0!, DATE);
+    case 'datediff': {
+      need(2);
+      const x = a0!.type.type === 'string' ? coerce(a0!, DATE) : a0!;
+      const y = args[1]!.type.type === 'string' ? coerce(args[1]!, DATE) : args[1]!;
+      return call('datediff', [x, y], INT64);
+    }
+    case 'date_format': need(2); return call('date_format', [a0!.type.type === 'string' ? coerce(a0!, TIMESTAMP) : a0!, coerce(args[1]!, STRING)], STRING);
+    case 'substring': case 'substr': case 'mid':
+      need(2);
+      return call('substring', [coerce(a0!, STRING), coerce(args[1]!, INT64), ...(args[2] ? [coerce(args[2], INT64)] : [])], STRING);
+    case 'upper': case 'ucase': need(1); return call('upper', [coerce(a0!, STRING)], STRING);
+    case 'lower': case 'lcase': need(1); return call('lower', [coerce(a0!, STRING)], STRING);
+    case 'trim': case 'ltrim': case 'rtrim': case 'reverse': need(1); return call(name, [coerce(a0!, STRING)], STRING);
+    case 'length': case 'octet_length': need(1); return call('length', [a0!.type.type === 'binary' ? a0! : coerce(a0!, STRING)], INT64);
+    case 'char_length': case 'character_length': need(1); return call('char_length', [coerce(a0!, STRING)], INT64);
+    case 'concat': need(1); return call('concat', args.map((a) => coerce(a, STRING)), STRING);
+    case 'concat_ws': {
+      need(2);
+      const sep = coerce(a0!, STRING);
+      const parts: Expr[] = [];
+      args.slice(1).forEach((a, i) => { if (i > 0) parts.push(sep); parts.push(coerce(a, STRING)); });
+      return call('concat', parts, STRING);
+    }
+    case 'replace': need(3); return call('replace', args.map((a) => coerce(a, STRING)), STRING);
+    case 'left': case 'right': need(2); return call(name, [coerce(a0!, STRING), coerce(args[1]!, INT64)], STRING);
+    case 'locate': case 'position': need(2); return call('locate', [coerce(a0!, STRING), coerce(args[1]!, STRING)], INT64);
+    case 'instr': need(2); return call('locate', [coerce(args[1]!, STRING), coerce(a0!, STRING)], INT64);
+    case 'abs': need(1); return call('abs', [a0!], a0!.type.type === 'string' ? DOUBLE : a0!.type);
+    case 'sign': need(1); return call('sign', [a0!], INT64);
+    case 'floor': case 'ceil': case 'ceiling': {
+      need(1);
+      const fn = name === 'floor' ? 'floor' : 'ceil';
+      if (isFloatType(a0!.type.type) || a0!.type.type === 'string') return call(fn, [coerce(a0!, DOUBLE)], DOUBLE);
+      return call(fn, [a0!], INT64);
+    }
+    case 'round': case 'truncate': {
+      need(1);
+      const d = args[1] === undefined ? 0 : args[1].kind === 'lit' && typeof args[1].value === 'number' ? args[1].value : unsupported(`${name.toUpperCase()} with a non-constant number of digits`);
+      if (a0!.type.type === 'decimal' || isIntType(a0!.type.type)) {
+        const s = scaleOf(a0!.type);
+        const rs = Math.max(0, Math.min(d, s));
+        const rt = a0!.type.type === 'decimal' ? decimalType(a0!.type.precision ?? 38, rs) : INT64;
+        return call(name, [a0!, lit(d, INT64)], rt);
+      }
+      return call(name, [coerce(a0!, DOUBLE), lit(d, INT64)], DOUBLE);
+    }
+    case 'sqrt': case 'exp': case 'ln': case 'log10': need(1); return call(name, [a0!], DOUBLE);
+    case 'log': need(1); return call('ln', [a0!], DOUBLE);
+    case 'pow': case 'power': need(2); return call('power', [coerce(a0!, DOUBLE), coerce(args[1]!, DOUBLE)], DOUBLE);
+    case 'mod': need(2); return arith('%', a0!, args[1]!);
+    case 'coalesce': case 'ifnull': case 'nvl': {
+      need(1);
+      let t: SqlType = NULLTYPE;
+      for (const a of args) t = commonType(t, a.type);
+      return call('coalesce', args.map((a) => coerce(a, t)), t);
+    }
+    case 'nullif': need(2); { const t = commonType(a0!.type, args[1]!.type); return call('nullif', [coerce(a0!, t), coerce(args[1]!, t)], t); }
+    case 'if': {
+      need(3);
+      const t = commonType(args[1]!.type, args[2]!.type);
+      return fold({ kind: 'case', whens: [[toBool(a0!), coerce(args[1]!, t)]], otherwise: coerce(args[2]!, t), type: t });
+    }
+    case 'greatest': case 'least': {
+      need(1);
+      let t: SqlType = args[0]!.type;
+      for (const a of args) t = commonType(t, a.type);
+      if (!isNumericType(t.type) && t.type !== 'date' && t.type !== 'timestamp') unsupported(`${name.toUpperCase()} over ${t.type}`);
+      return call(name, args.map((a) => coerce(a, t)), t);
+    }
+    case 'now': case 'current_timestamp': case 'sysdate': case 'localtimestamp': {
+      return lit(Math.floor(Date.now() * 1000), TIMESTAMP);
+    }
+    case 'curdate': case 'current_date': return lit(Math.floor(Date.now() / 86400000), DATE);
+    default:
+      unsupported(`function ${name.toUpperCase()}`);
+  }
+}
+
+// ---------- FROM ----------
+
+interface Cluster {
+  rels: Rel[];
+  conjuncts: Expr[];
+}
+
+function clusterCols(c: Cluster): BoundCol[] {
+  return c.rels.flatMap((r) => r.cols);
+}
+
+function scanRel(env: BindEnv, db: string, info: TableInfo, alias: string): Rel {
+  const cols: BoundCol[] = info.schema.columns.map((c) => {
+    const base: BoundCol = { qualifier: alias, name: c.name, type: columnType(c), nullable: c.nullable, db, table: info.name, originalName: c.name };
+    return c.name === AUTO_INCREMENT_COLUMN ? { ...base, hidden: true } : base;
+  });
+  let rows = 1000;
+  try { rows = env.storage.tableStats(db, info.name).rowCount; } catch { /* stats are optional */ }
+  const plan: LogicalPlan = {
+    kind: 'Scan', db, table: info, columns: info.schema.columns.map((c) => c.name),
+    names: cols.map((c) => c.name), types: cols.map((c) => c.type),
+    predicates: [], filter: null, limit: null, estimatedRows: Math.max(1, rows),
+  };
+  return { plan, cols };
+}
+
+function requireDb(env: BindEnv, db: string | null): string {
+  const d = db ?? env.database;
+  if (d === null) throw new SaigaError('NoDatabaseSelected', 'no database selected: USE a database or qualify the table name');
+  return d;
+}
+
+export function lookupTable(env: BindEnv, db: string | null, name: string): { db: string; info: TableInfo } {
+  const d = requireDb(env, db);
+  if (!env.storage.listDatabases().some((x) => x.toLowerCase() === d.toLowerCase())) {
+    throw new SaigaError('UnknownDatabase', `unknown database '${d}'`);
+  }
+  const actualDb = env.storage.listDatabases().find((x) => x.toLowerCase() === d.toLowerCase())!;
+  const actual = env.storage.listTables(actualDb).find((t) => t.toLowerCase() === name.toLowerCase());
+  if (actual === undefined) throw new SaigaError('UnknownTable', `table '${actualDb}.${name}' doesn't exist`);
+  return { db: actualDb, info: env.storage.getTable(actualDb, actual) };
+}
+
+function bindFromItem(item: Ast, env: BindEnv, outer: Scope | null): Rel {
+  const alias: string | null = item.as ?? null;
+  if (item.expr !== undefined && isSubqueryAst(item.expr)) {
+    const rel = bindQuery(subqueryAst(item.expr), env, outer);
+    const q = alias ?? `derived`;
+    return { plan: rel.plan, cols: rel.cols.map((c) => ({ ...c, qualifier: q })) };
+  }
+  if (item.expr !== undefined && item.expr.type === 'values') unsupported('VALUES as a table');
+  if (item.table === undefined) unsupported(`FROM item ${JSON.stringify(item).slice(0, 60)}`);
+  const tname = String(item.table);
+  if (item.db == null && tname.toLowerCase() === 'dual') {
+    return { plan: { kind: 'Values', rows: [[]], names: [], types: [] }, cols: [] };
+  }
+  if (item.db == null) {
+    const cte = env.ctes.get(tname.toLowerCase());
+    if (cte !== undefined) {
+      const rel = bindQuery(cte.ast, { ...env, ctes: new Map([...env.ctes].filter(([k]) => k !== tname.toLowerCase())) }, null);
+      const q = alias ?? tname;
+      return {
+        plan: rel.plan,
+        cols: rel.cols.map((c, i) => ({ ...c, qualifier: q, name: cte.columns?.[i] ?? c.name })),
+      };
+    }
+  }
+  if (item.db != null && String(item.db).toLowerCase() === 'information_schema') unsupported('information_schema queries');
+  const { db, info } = lookupTable(env, item.db ?? null, tname);
+  return scanRel(env, db, info, alias ?? info.name);
+}
+
+/** Equi-join key extraction: conjunct a = b with a over `leftCols` and b over the rest (or vice versa). */
+function splitEqui(conj: Expr, leftWidth: number): { l: Expr; r: Expr } | null {
+  if (conj.kind !== 'call' || conj.fn !== '=') return null;
+  const [a, b] = conj.args as [Expr, Expr];
+  const ua = columnsUsed(a), ub = columnsUsed(b);
+  if (ua.size === 0 || ub.size === 0) return null;
+  const aLeft = [...ua].every((i) => i < leftWidth), aRight = [...ua].every((i) => i >= leftWidth);
+  const bLeft = [...ub].every((i) => i < leftWidth), bRight = [...ub].every((i) => i >= leftWidth);
+  if (aLeft && bRight) return { l: a, r: remapColumns(b, (i) => i - leftWidth) };
+  if (bLeft && aRight) return { l: b, r: remapColumns(a, (i) => i - leftWidth) };
+  return null;
+}
+
+/**
+ * Greedy join ordering for a cluster of inner-joined relations: start from the largest
+ * relation (the probe side), then repeatedly hash-join the smallest relation connected to what
+ * is joined so far by an equality. Returns a Rel whose columns are in the cluster's order.
+ */
+function buildCluster(c: Cluster): Rel {
+  const offsets: number[] = [];
+  let w = 0;
+  for (const r of c.rels) { offsets.push(w); w += r.cols.length; }
+  const relOf = (colIdx: number): number => {
+    for (let k = offsets.length - 1; k >= 0; k--) if (colIdx >= offsets[k]!) return k;
+    return 0;
+  };
+  // Push single-relation conjuncts into their relation.
+  const rels = c.rels.map((r) => r.plan);
+  const multi: Expr[] = [];
+  for (const conj of c.conjuncts) {
+    const used = [...columnsUsed(conj)];
+    const rs = new Set(used.map(relOf));
+    if (rs.size === 1 && !hasOuter(conj)) {
+      const k = [...rs][0]!;
+      rels[k] = mkFilter(rels[k]!, remapColumns(conj, (i) => i - offsets[k]!));
+    } else if (rs.size === 0 && !hasOuter(conj)) {
+      rels[0] = mkFilter(rels[0]!, conj);
+    } else {
+      multi.push(conj);
+    }
+  }
+  if (rels.length === 1) return { plan: mkFilter(rels[0]!, andAll(multi)), cols: c.rels[0]!.cols };
+  const sizes = rels.map(estimateRows);
+  const remaining = new Set(rels.map((_, i) => i));
+  const connects = (joined: Set<number>, k: number): boolean => multi.some((conj) => {
+    if (conj.kind !== 'call' || conj.fn !== '=') return false;
+    const rs = new Set([...columnsUsed(conj)].map(relOf));
+    return rs.has(k) && [...rs].every((x) => x === k || joined.has(x));
+  });
+  let start = 0;
+  for (const k of remaining) if (sizes[k]! > sizes[start]!) start = k;
+  const order = [start];
+  remaining.delete(start);
+  const joined = new Set([start]);
+  while (remaining.size > 0) {
+    let best = -1;
+    for (const k of remaining) {
+      if (!connects(joined, k)) continue;
+      if (best < 0 || sizes[k]! < sizes[best]!) best = k;
+    }
+    if (best < 0) { for (const k of remaining) if (best < 0 || sizes[k]! < sizes[best]!) best = k; }
+    order.push(best);
+    remaining.delete(best);
+    joined.add(best);
+  }
+  // Build the left-deep tree; track where each original column now sits.
+  const pos = new Map<number, number>();
+  let plan = rels[order[0]!]!;
+  let width = 0;
+  const place = (k: number): void => {
+    for (let i = 0; i < c.rels[k]!.cols.length; i++) pos.set(offsets[k]! + i, width + i);
+    width += c.rels[k]!.cols.length;
+  };
+  place(order[0]!);
+  const done = new Set([order[0]!]);
+  let pending = multi.slice();
+  for (let s = 1; s < order.length; s++) {
+    const k = order[s]!;
+    const leftWidth = width;
+    const rightOff = offsets[k]!;
+    done.add(k);
+    const lk: Expr[] = [], rk: Expr[] = [], residual: Expr[] = [];
+    const next: Expr[] = [];
+    for (const conj of pending) {
+      const rs = new Set([...columnsUsed(conj)].map(relOf));
+      if (![...rs].every((x) => done.has(x)) || hasOuter(conj)) { next.push(conj); continue; }
+      // Rewrite into (joined-so-far ++ relation k) positions.
+      const local = remapColumns(conj, (i) => (relOf(i) === k ? leftWidth + (i - rightOff) : pos.get(i)!));
+      const eq = splitEqui(local, leftWidth);
+      if (eq !== null && keyCompatible(eq.l.type, eq.r.type)) { lk.push(eq.l); rk.push(eq.r); }
+      else residual.push(local);
+    }
+    pending = next;
+    plan = mkJoin(lk.length > 0 ? 'inner' : 'cross', plan, rels[k]!, lk, rk, andAll(residual));
+    place(k);
+  }
+  if (pending.length > 0) {
+    plan = mkFilter(plan, andAll(pending.map((conj) => remapColumns(conj, (i) => pos.get(i)!))));
+  }
+  const cols = clusterCols(c);
+  const identity = cols.every((_, i) => pos.get(i) === i);
+  if (identity) return { plan, cols };
+  return relProject({ plan, cols }, cols.map((cc, i) => col(pos.get(i)!, cc.type)), cols);
+}
+
+function bindFrom(from: Ast[] | null, env: BindEnv, outer: Scope | null): Cluster {
+  if (from === null || from.length === 0) {
+    return { rels: [{ plan: { kind: 'Values', rows: [[]], names: [], types: [] }, cols: [] }], conjuncts: [] };
+  }
+  let cluster: Cluster = { rels: [], conjuncts: [] };
+  for (const item of from) {
+    const join = item.join ? String(item.join).toUpperCase() : null;
+    const rel = bindFromItem(item, env, outer);
+    if (item.using) unsupported('JOIN ... USING');
+    if (join === null || join === 'INNER JOIN' || join === 'JOIN' || join === 'CROSS JOIN' || join === 'STRAIGHT_JOIN') {
+      cluster.rels.push(rel);
+      if (item.on) {
+        const scope: Scope = { cols: clusterCols(cluster), outer };
+        const on = bindExpr(item.on, { env, scope, agg: null, subquery: null });
+        cluster.conjuncts.push(...splitConjuncts(toBool(on)));
+      }
+      continue;
+    }
+    const type: JoinType = join.startsWith('LEFT') ? 'left' : join.startsWith('RIGHT') ? 'right' : join.startsWith('FULL') ? 'full' : unsupported(`join type ${join}`);
+    if (cluster.rels.length === 0) bindError(`${join} needs a table on its left`);
+    const left = buildCluster(cluster);
+    const cols = [...left.cols, ...rel.cols.map((c) => ({ ...c, nullable: true }))];
+    const leftWidth = left.cols.length;
+    const lk: Expr[] = [], rk: Expr[] = [], residual: Expr[] = [];
+    let rightPlan = rel.plan;
+    let leftPlan = left.plan;
+    if (item.on) {
+      const on = toBool(bindExpr(item.on, { env, scope: { cols, outer }, agg: null, subquery: null }));
+      for (const conj of splitConjuncts(on)) {
+        const used = [...columnsUsed(conj)];
+        const eq = splitEqui(conj, leftWidth);
+        if (eq !== null && keyCompatible(eq.l.type, eq.r.type)) { lk.push(eq.l); rk.push(eq.r); continue; }
+        if (type === 'left' && used.length > 0 && used.every((i) => i >= leftWidth) && !hasOuter(conj)) {
+          rightPlan = mkFilter(rightPlan, remapColumns(conj, (i) => i - leftWidth));
+          continue;
+        }
+        if (type === 'right' && used.length > 0 && used.every((i) => i < leftWidth) && !hasOuter(conj)) {
+          leftPlan = mkFilter(leftPlan, conj);
+          continue;
+        }
+        residual.push(conj);
+      }
+    }
+    const outCols = type === 'right' || type === 'full' ? cols.map((c, i) => (i < leftWidth ? { ...c, nullable: true } : c)) : cols;
+    cluster = { rels: [{ plan: mkJoin(type, leftPlan, rightPlan, lk, rk, andAll(residual)), cols: outCols }], conjuncts: [] };
+  }
+  return cluster;
+}
+
+// ---------- subqueries ----------
+
+interface Correlation {
+  /** Inner-side key expressions (over the subquery's relation) and outer-side ones (over the outer relation). */
+  innerKeys: Expr[];
+  outerKeys: Expr[];
+  /** Conjuncts mixing both sides: over outer cols ++ inner cols. */
+  residual: Expr[];
+}
+
+function outerToCol(e: Expr): Expr {
+  return mapExpr(e, (x) => (x.kind === 'outer' ? col(x.index, x.type) : x));
+}
+
+/** Splits correlated conjuncts off a subquery's WHERE; the rest filters the subquery. */
+function extractCorrelation(conjuncts: Expr[], outerWidth: number): { local: Expr[]; corr: Correlation } {
+  const corr: Correlation = { innerKeys: [], outerKeys: [], residual: [] };
+  const local: Expr[] = [];
+  for (const conj of conjuncts) {
+    if (!hasOuter(conj)) { local.push(conj); continue; }
+    if (conj.kind === 'call' && conj.fn === '=') {
+      const [a, b] = conj.args as [Expr, Expr];
+      if (!hasOuter(a) && hasInner(a) && hasOuter(b) && !hasInner(b) && keyCompatible(a.type, b.type)) { corr.innerKeys.push(a); corr.outerKeys.push(outerToCol(b)); continue; }
+      if (!hasOuter(b) && hasInner(b) && hasOuter(a) && !hasInner(a) && keyCompatible(a.type, b.type)) { corr.innerKeys.push(b); corr.outerKeys.push(outerToCol(a)); continue; }
+    }
+    // over outer ++ inner
+    corr.residual.push(mapExpr(conj, (x) => (x.kind === 'col' ? col(outerWidth + x.index, x.type) : x.kind === 'outer' ? col(x.index, x.type) : x)));
+  }
+  return { local, corr };
+}
+
+interface QueryParts {
+  rel: Rel;
+  corr: Correlation;
+}
+
+/**
+ * Binds a subquery with the outer relation's columns visible. Correlated conjuncts are lifted
+ * out of its WHERE; `extraGroupKeys` makes an aggregate subquery group by its correlation keys.
+ */
+function bindCorrelatedSubquery(ast: Ast, env: BindEnv, outer: Scope, mode: 'exists' | 'in' | 'scalar'): QueryParts {
+  if (ast._next) {
+    if (mode === 'scalar' || mode === 'in') return { rel: bindQuery(ast, env, outer), corr: { innerKeys: [], outerKeys: [], residual: [] } };
+    unsupported('UNION inside EXISTS');
+  }
+  const cluster = bindFrom(ast.from ?? null, env, outer);
+  const scope: Scope = { cols: clusterCols(cluster), outer };
+  const subq = makeSubqueryHandler(env);
+  let whereConj: Expr[] = [];
+  const pendingSub: Ast[] = [];
+  if (ast.where) {
+    for (const cAst of splitAstConjuncts(ast.where)) {
+      if (astHasSubquery(cAst)) { pendingSub.push(cAst); continue; }
+      whereConj.push(...splitConjuncts(toBool(bindExpr(cAst, { env, scope, agg: null, subquery: null }))));
+    }
+  }
+  const { local, corr } = extractCorrelation(whereConj, outer.cols.length);
+  whereConj = local;
+  cluster.conjuncts.push(...whereConj);
+  let rel = buildCluster(cluster);
+  const cctx = { rel };
+  for (const cAst of pendingSub) {
+    const e = bindExpr(cAst, { env, scope: { cols: cctx.rel.cols, outer }, agg: null, subquery: subq(cctx) });
+    if (hasOuter(e)) unsupported('a correlated subquery nested inside a correlated subquery condition');
+    if (!(e.kind === 'lit' && e.value === 1)) cctx.rel = { plan: mkFilter(cctx.rel.plan, toBool(e)), cols: cctx.rel.cols };
+  }
+  rel = cctx.rel;
+  if (mode === 'exists') {
+    if (ast.groupby || ast.having) {
+      // EXISTS over an aggregate: keep the aggregate, correlation on group keys is not supported
+      if (corr.innerKeys.length > 0 || corr.residual.length > 0) unsupported('correlated EXISTS over GROUP BY');
+      return { rel: finishSelect(ast, rel, env, outer), corr };
+    }
+    return { rel, corr };
+  }
+  if (corr.innerKeys.length === 0 && corr.residual.length === 0) {
+    return { rel: finishSelect(ast, rel, env, outer), corr };
+  }
+  if (mode === 'scalar') {
+    if (corr.residual.length > 0) unsupported('a correlated scalar subquery with a non-equality correlation');
+    if (!selectItems(ast).some((it) => containsAggregate(it.expr)) || ast.groupby) unsupported('a correlated scalar subquery without an aggregate (or with GROUP BY)');
+    const r = finishSelect(ast, rel, env, outer, corr.innerKeys);
+    return { rel: r, corr };
+  }
+  // IN with correlation: select list plus correlation residual handled by the join
+  if (ast.groupby || containsAggregate(ast.columns)) unsupported('a correlated IN subquery with aggregates');
+  return { rel: finishSelect(ast, rel, env, outer, corr.innerKeys, true), corr };
+}
+
+function splitAstConjuncts(ast: Ast): Ast[] {
+  if (ast?.type === 'binary_expr' && String(ast.operator).toUpperCase() === 'AND' && !ast.parentheses) {
+    return [...splitAstConjuncts(ast.left), ...splitAstConjuncts(ast.right)];
+  }
+  if (ast?.type === 'binary_expr' && String(ast.operator).toUpperCase() === 'AND') {
+    return [...splitAstConjuncts(ast.left), ...splitAstConjuncts(ast.right)];
+  }
+  return [ast];
+}
+
+function astHasSubquery(ast: Ast): boolean {
+  if (ast === null || typeof ast !== 'object') return false;
+  if (isSubqueryAst(ast)) return true;
+  for (const k of Object.keys(ast)) {
+    if (k === 'loc') continue;
+    const v = ast[k];
+    if (Array.isArray(v)) { if (v.some(astHasSubquery)) return true; }
+    else if (v && typeof v === 'object' && astHasSubquery(v)) return true;
+  }
+  return false;
+}
+
+/**
+ * The subquery handler used while binding a WHERE / HAVING: EXISTS and IN become semi / anti
+ * joins applied to the current relation (ctx.rel, which it replaces); correlated scalar
+ * subqueries become left joins against an aggregate grouped by the correlation keys;
+ * uncorrelated scalar subqueries stay as 'subquery' expressions run once by the executor.
+ */
+function makeSubqueryHandler(env: BindEnv) {
+  return (holder: { rel: Rel }) => (ast: Ast, kind: 'scalar' | 'exists' | 'in', ctx: ExprContext, lhs?: Expr, negated?: boolean): Expr => {
+    const outerScope: Scope = { cols: holder.rel.cols, outer: null };
+    const { rel: sub, corr } = bindCorrelatedSubquery(ast, env, outerScope, kind);
+    const outerWidth = holder.rel.cols.length;
+    if (kind === 'scalar') {
+      if (sub.cols.length - corr.innerKeys.length !== 1) bindError(`a scalar subquery must return one column but returns ${sub.cols.length - corr.innerKeys.length}`);
+      if (corr.innerKeys.length === 0) {
+        const t = sub.cols[0]!.type;
+        return { kind: 'subquery', plan: sub.plan, type: t };
+      }
+      // sub = [keys..., value]; left join on outer keys
+      const nk = corr.innerKeys.length;
+      const rightKeys = corr.innerKeys.map((k, i) => col(i, k.type));
+      const joined = mkJoin('left', holder.rel.plan, sub.plan, corr.outerKeys, rightKeys, null);
+      const cols = [...holder.rel.cols, ...sub.cols.map((c) => ({ ...c, qualifier: '__sub', nullable: true }))];
+      holder.rel = { plan: joined, cols };
+      const vcol = sub.cols[nk]!;
+      return col(outerWidth + nk, vcol.type);
+    }
+    let outerKeys = corr.outerKeys;
+    let innerKeys = corr.innerKeys;
+    let residual = corr.residual;
+    let nullAware = false;
+    if (kind === 'in') {
+      if (sub.cols.length < 1) bindError('IN (subquery) needs one column');
+      const v = col(0, sub.cols[0]!.type);
+      const t = commonType(lhs!.type, v.type);
+      if (hasOuter(lhs!)) unsupported('IN with an outer reference on its left');
+      // innerKeys were bound over the subquery's FROM relation; with the select list on top
+      // (finishSelect appended them as extra columns after the select columns), remap.
+      const extra = corr.innerKeys.length;
+      const selWidth = sub.cols.length - extra;
+      if (selWidth !== 1) bindError(`IN (subquery) must return one column but returns ${selWidth}`);
+      innerKeys = corr.innerKeys.map((k, i) => col(selWidth + i, k.type));
+      outerKeys = [coerce(lhs!, t), ...corr.outerKeys];
+      innerKeys = [coerce(v, t), ...innerKeys];
+      if (residual.length > 0) unsupported('IN (subquery) with a non-equality correlation');
+      nullAware = negated === true;
+    }
+    const joinType: JoinType = negated ? 'anti' : 'semi';
+    // residual is over outer ++ inner (the FROM relation of the subquery, which for EXISTS is `sub`)
+    const plan = mkJoin(joinType, holder.rel.plan, sub.plan, outerKeys, innerKeys, andAll(residual), nullAware);
+    holder.rel = { plan, cols: holder.rel.cols };
+    void outerWidth;
+    return lit(1, BOOL);
+  };
+}
+
+// ---------- SELECT ----------
+
+function selectItems(ast: Ast): Ast[] {
+  const c = ast.columns;
+  if (c === '*' ) return [{ expr: { type: 'column_ref', table: null, column: '*' }, as: null }];
+  return c as Ast[];
+}
+
+/**
+ * Everything after FROM/WHERE: GROUP BY, HAVING, select list, window functions, DISTINCT,
+ * ORDER BY, LIMIT. `extraGroupKeys` (correlated scalar subqueries) are prepended to the output.
+ */
+function finishSelect(ast: Ast, input: Rel, env: BindEnv, outer: Scope | null, extraGroupKeys: readonly Expr[] = [], appendKeys = false): Rel {
+  const holder = { rel: input };
+  const subq = makeSubqueryHandler(env);
+  const items = selectItems(ast);
+  const aliases = new Map<string, Ast>();
+  for (const it of items) if (it.as) aliases.set(String(it.as).toLowerCase(), it.expr);
+  const hasAgg = ast.groupby?.columns?.length > 0 || items.some((it) => containsAggregate(it.expr)) || (ast.having != null) || extraGroupKeys.length > 0 && items.some((it) => containsAggregate(it.expr));
+  let rel = holder.rel;
+  let agg: AggContext | null = null;
+  let groupExprs: Expr[] = [];
+  if (hasAgg) {
+    const baseCtx: ExprContext = { env, scope: { cols: rel.cols, outer }, agg: null, subquery: null };
+    const groupAsts: Ast[] = ast.groupby?.columns ?? [];
+    groupExprs = [...extraGroupKeys];
+    for (const g of groupAsts) {
+      let gAst = g;
+      if (g.type === 'number') {
+        const k = Number(g.value);
+        const it = items[k - 1];
+        if (it === undefined) bindError(`GROUP BY position ${k} is out of range`);
+        gAst = it.expr;
+      } else if (g.type === 'column_ref' && g.table == null && lookupColumn({ cols: rel.cols, outer: null }, null, columnName(g)) === null && aliases.has(columnName(g).toLowerCase())) {
+        gAst = aliases.get(columnName(g).toLowerCase());
+      }
+      groupExprs.push(bindExpr(gAst, baseCtx));
+    }
+    const groupKeys = new Map<string, number>();
+    groupExprs.forEach((g, i) => { if (!groupKeys.has(exprToString(g))) groupKeys.set(exprToString(g), i); });
+    agg = { pre: rel, groupKeys, groupCount: groupExprs.length, aggs: [], aggKeys: new Map() };
+  }
+  // Bind the select list (and HAVING / ORDER BY) over the aggregate output (or the input).
+  const windows: WindowCall[] = [];
+  const postCols = (): BoundCol[] => (agg === null ? rel.cols.slice() : [
+    ...groupExprs.map((g, i) => ({ qualifier: null, name: `group${i}`, type: g.type, nullable: true })),
+    ...agg.aggs.map((a, i) => ({ qualifier: null, name: `agg${i}`, type: a.type, nullable: true })),
+  ]);
+  const mkCtx = (): ExprContext => ({
+    env, scope: { cols: agg === null ? rel.cols : [], outer }, agg,
+    subquery: null, aliases, windows, windowBase: 1 << 20,
+  });
+  const outExprs: Expr[] = [];
+  const outCols: BoundCol[] = [];
+  for (const it of items) {
+    const e = it.expr;
+    if (e.type === 'column_ref' && columnName(e) === '*') {
+      const srcCols = agg === null ? rel.cols : agg.pre.cols;
+      let any = false;
+      srcCols.forEach((c, i) => {
+        if (c.hidden) return;
+        if (e.table != null && c.qualifier?.toLowerCase() !== String(e.table).toLowerCase()) return;
+        any = true;
+        outExprs.push(agg === null ? col(i, c.type) : bindExpr({ type: 'column_ref', table: c.qualifier, column: c.name }, mkCtx()));
+        outCols.push(c);
+      });
+      if (!any && e.table != null) throw new SaigaError('UnknownTable', `unknown table '${e.table}' in select list`);
+      continue;
+    }
+    const bound = bindExpr(e, mkCtx());
+    const name = it.as ? String(it.as) : e.type === 'column_ref' ? columnName(e) : exprText(e, env);
+    const src = e.type === 'column_ref' ? lookupColumn({ cols: agg === null ? rel.cols : agg.pre.cols, outer: null }, e.table ?? null, columnName(e)) : null;
+    const base: BoundCol = { qualifier: null, name, type: bound.type, nullable: true };
+    outCols.push(src !== null && src.col.table !== undefined ? { ...base, nullable: src.col.nullable, db: src.col.db!, table: src.col.table, originalName: src.col.originalName ?? src.col.name } : base);
+    outExprs.push(bound);
+  }
+  let having: Expr | null = null;
+  if (ast.having) {
+    const hctx: ExprContext = { ...mkCtx(), aliases: new Map() };
+    // HAVING may name select aliases
+    const hAliases = new Map<string, Ast>();
+    for (const it of items) if (it.as) hAliases.set(String(it.as).toLowerCase(), it.expr);
+    having = toBool(bindExpr(ast.having, { ...hctx, aliases: hAliases, subquery: subq(holder) }));
+    if (holder.rel !== rel) unsupported('a correlated subquery in HAVING');
+  }
+  // ORDER BY keys: output positions, aliases, or expressions (hidden extra columns).
+  const orderKeys: { index: number; desc: boolean }[] = [];
+  const hidden: Expr[] = [];
+  for (const o of (ast.orderby ?? []) as Ast[]) {
+    const desc = String(o.type ?? 'ASC').toUpperCase() === 'DESC';
+    const oe = o.expr;
+    if (oe.type === 'number') {
+      const k = Number(oe.value);
+      if (k < 1 || k > outExprs.length) bindError(`ORDER BY position ${k} is out of range`);
+      orderKeys.push({ index: k - 1, desc });
+      continue;
+    }
+    if (oe.type === 'column_ref' && oe.table == null) {
+      const name = columnName(oe).toLowerCase();
+      const byAlias = items.findIndex((it) => it.as && String(it.as).toLowerCase() === name);
+      if (byAlias >= 0 && !items.slice(0, byAlias).some((it) => it.expr.type === 'column_ref' && columnName(it.expr) === '*')) {
+        orderKeys.push({ index: outCols.findIndex((c) => c.name.toLowerCase() === name), desc });
+        continue;
+      }
+    }
+    const bound = bindExpr(oe, { ...mkCtx(), aliases });
+    const s = exprToString(bound);
+    const same = outExprs.findIndex((x) => exprToString(x) === s);
+    if (same >= 0) { orderKeys.push({ index: same, desc }); continue; }
+    if (ast.distinct) bindError('with SELECT DISTINCT, ORDER BY expressions must appear in the select list');
+    hidden.push(bound);
+    orderKeys.push({ index: outExprs.length + hidden.length - 1, desc });
+  }
+  // Assemble: Aggregate -> Filter(HAVING) -> Window -> Project -> Distinct -> Sort -> Limit -> Project.
+  let plan = rel.plan;
+  if (agg !== null) {
+    plan = {
+      kind: 'Aggregate', input: plan, groups: groupExprs, aggs: agg.aggs,
+      names: postCols().map((c) => c.name), types: postCols().map((c) => c.type),
+    };
+    plan = mkFilter(plan, having);
+  } else if (having !== null) {
+    plan = mkFilter(plan, having);
+  }
+  const width = plan.names.length;
+  let allExprs = [...outExprs, ...hidden];
+  if (windows.length > 0) {
+    plan = { kind: 'Window', input: plan, calls: windows, names: [...plan.names, ...windows.map((_, i) => `w${i}`)], types: [...plan.types, ...windows.map((w) => w.type)] };
+    allExprs = allExprs.map((e) => mapExpr(e, (x) => (x.kind === 'col' && x.index >= 1 << 20 ? col(width + x.index - (1 << 20), x.type) : x)));
+  }
+  const extraOut = appendKeys ? extraGroupKeys : [];
+  const keyCols: BoundCol[] = (agg !== null ? extraGroupKeys.map((_, i) => col(i, groupExprs[i]!.type)) : extraOut).map((e, i) => ({ qualifier: '__key', name: `__key${i}`, type: e.type, nullable: true }));
+  const keyExprs = agg !== null ? extraGroupKeys.map((_, i) => col(i, groupExprs[i]!.type)) : extraOut;
+  const projectCols = [...keyCols, ...outCols, ...hidden.map((h, i) => ({ qualifier: null, name: `__order${i}`, type: h.type, nullable: true }))];
+  const keyFirst = !appendKeys;
+  const projExprs = keyFirst ? [...keyExprs, ...allExprs] : [...allExprs.slice(0, outExprs.length), ...keyExprs, ...allExprs.slice(outExprs.length)];
+  const projCols = keyFirst ? projectCols : [...outCols, ...keyCols, ...projectCols.slice(keyCols.length + outCols.length)];
+  plan = mkProject(plan, projExprs, projCols.map((c) => c.name));
+  const keyOffset = keyFirst ? keyCols.length : 0;
+  if (ast.distinct) plan = { kind: 'Distinct', input: plan, names: plan.names, types: plan.types };
+  const limit = parseLimit(ast.limit);
+  if (orderKeys.length > 0) {
+    plan = {
+      kind: 'Sort', input: plan,
+      keys: orderKeys.map((k) => ({ expr: col(k.index + keyOffset, projCols[k.index + keyOffset]!.type), desc: k.desc })),
+      limit: limit.limit === null ? null : limit.limit + limit.offset,
+      names: plan.names, types: plan.types,
+    };
+  }
+  if (limit.limit !== null || limit.offset > 0) plan = { kind: 'Limit', input: plan, limit: limit.limit, offset: limit.offset, names: plan.names, types: plan.types };
+  if (hidden.length > 0) {
+    const keep = projCols.length - hidden.length;
+    plan = mkProject(plan, projCols.slice(0, keep).map((c, i) => col(i, c.type)), projCols.slice(0, keep).map((c) => c.name));
+    return { plan, cols: projCols.slice(0, keep) };
+  }
+  return { plan, cols: projCols };
+}
+
+function parseLimit(l: Ast): { limit: number | null; offset: number } {
+  if (!l || !Array.isArray(l.value) || l.value.length === 0) return { limit: null, offset: 0 };
+  const vals = l.value.map((v: Ast) => {
+    if (v.type !== 'number') bindError('LIMIT expects a number');
+    return Number(v.value);
+  });
+  if (vals.length === 1) return { limit: vals[0], offset: 0 };
+  if (l.seperator === 'offset') return { limit: vals[0], offset: vals[1] };
+  return { limit: vals[1], offset: vals[0] };
+}
+
+/** Binds a SELECT (with WITH and UNION) to a relation. */
+export function bindQuery(ast: Ast, env: BindEnv, outer: Scope | null): Rel {
+  let e = env;
+  if (Array.isArray(ast.with) && ast.with.length > 0) {
+    const ctes = new Map(env.ctes);
+    for (const w of ast.with as Ast[]) {
+      const name = String(w.name?.value ?? w.name).toLowerCase();
+      const cols = Array.isArray(w.columns) ? w.columns.map((c: Ast) => String(c?.value ?? c?.column ?? c)) : null;
+      ctes.set(name, { ast: subqueryAst(w.stmt), columns: cols });
+    }
+    e = { ...env, ctes };
+  }
+  if (ast._next) return bindUnion(ast, e, outer);
+  return bindSelectCore(ast, e, outer);
+}
+
+function bindUnion(ast: Ast, env: BindEnv, outer: Scope | null): Rel {
+  const parts: Rel[] = [];
+  const ops: string[] = [];
+  let cur: Ast = ast;
+  let last: Ast = ast;
+  while (cur) {
+    const { _next, set_op, ...rest } = cur;
+    const isLast = !_next;
+    last = cur;
+    parts.push(bindSelectCore(isLast ? { ...rest, orderby: null, limit: null } : rest, env, outer));
+    if (set_op) ops.push(String(set_op).toLowerCase());
+    cur = _next;
+  }
+  if (ops.some((o) => o !== 'union' && o !== 'union all' && o !== 'union distinct')) unsupported(`set operation ${ops.find((o) => !o.startsWith('union'))!.toUpperCase()}`);
+  const width = parts[0]!.cols.length;
+  for (const p of parts) if (p.cols.length !== width) bindError(`UNION parts must have the same number of columns (${width} vs ${p.cols.length})`);
+  const types = parts[0]!.cols.map((c, i) => parts.reduce((t, p) => commonType(t, p.cols[i]!.type), c.type));
+  const inputs = parts.map((p) => {
+    if (p.cols.every((c, i) => sameType(c.type, types[i]!))) return p.plan;
+    return mkProject(p.plan, p.cols.map((c, i) => coerce(col(i, c.type), types[i]!)), p.cols.map((c) => c.name));
+  });
+  const cols = parts[0]!.cols.map((c, i) => ({ qualifier: null, name: c.name, type: types[i]!, nullable: true }));
+  const all = ops.every((o) => o === 'union all');
+  let plan: LogicalPlan = { kind: 'Union', inputs, all, names: cols.map((c) => c.name), types };
+  // ORDER BY / LIMIT of the last part apply to the whole union
+  const orderby = (last.orderby ?? []) as Ast[];
+  if (orderby.length > 0) {
+    const keys: SortKey[] = orderby.map((o) => {
+      const desc = String(o.type ?? 'ASC').toUpperCase() === 'DESC';
+      if (o.expr.type === 'number') return { expr: col(Number(o.expr.value) - 1, types[Number(o.expr.value) - 1]!), desc };
+      const idx = o.expr.type === 'column_ref' ? cols.findIndex((c) => c.name.toLowerCase() === columnName(o.expr).toLowerCase()) : -1;
+      if (idx < 0) bindError('ORDER BY of a UNION must name an output column');
+      return { expr: col(idx, types[idx]!), desc };
+    });
+    const lim = parseLimit(last.limit);
+    plan = { kind: 'Sort', input: plan, keys, limit: lim.limit === null ? null : lim.limit + lim.offset, names: plan.names, types };
+  }
+  const lim = parseLimit(last.limit);
+  if (lim.limit !== null || lim.offset > 0) plan = { kind: 'Limit', input: plan, limit: lim.limit, offset: lim.offset, names: plan.names, types };
+  return { plan, cols };
+}
+
+function bindSelectCore(ast: Ast, env: BindEnv, outer: Scope | null): Rel {
+  if (ast.type !== 'select') unsupported(`${String(ast.type).toUpperCase()} here`);
+  if (ast.into?.position) unsupported('SELECT ... INTO');
+  const cluster = bindFrom(ast.from ?? null, env, outer);
+  const scope: Scope = { cols: clusterCols(cluster), outer };
+  const pendingSub: Ast[] = [];
+  if (ast.where) {
+    for (const cAst of splitAstConjuncts(ast.where)) {
+      if (astHasSubquery(cAst)) { pendingSub.push(cAst); continue; }
+      const e = toBool(bindExpr(cAst, { env, scope, agg: null, subquery: null }));
+      if (hasOuter(e)) unsupported('a correlated reference in this position');
+      cluster.conjuncts.push(...splitConjuncts(e));
+    }
+  }
+  const holder = { rel: buildCluster(cluster) };
+  const subq = makeSubqueryHandler(env);
+  for (const cAst of pendingSub) {
+    const e = bindExpr(cAst, { env, scope: { cols: holder.rel.cols, outer }, agg: null, subquery: subq(holder) });
+    if (!(e.kind === 'lit' && e.value === 1)) holder.rel = { plan: mkFilter(holder.rel.plan, toBool(e)), cols: holder.rel.cols };
+  }
+  const rel = finishSelect(ast, holder.rel, env, outer);
+  // Hidden columns added by scalar-subquery joins never reach the output: finishSelect projects.
+  return rel;
+}
+
+/** Binds the expressions of one VALUES row (or a FROM-less SELECT list) to constants. */
+export function bindConstantRow(asts: readonly Ast[], env: BindEnv): Expr[] {
+  const ctx: ExprContext = { env, scope: { cols: [], outer: null }, agg: null, subquery: null };
+  return asts.map((a) => bindExpr(a, ctx));
+}
+
+export function litToValue(e: Expr): Value {
+  assert(e.kind === 'lit', 'constant expression expected');
+  if (e.value === null) return null;
+  const v = { kind: 'num' as const, type: e.type, values: new Float64Array([typeof e.value === 'number' ? e.value : 0]), valid: null };
+  if (typeof e.value === 'number') return cellValue(v, 0);
+  return e.value;
+}
+
+export { exprToString, pow10 };

@@ -1,0 +1,764 @@
+import { assert, unreachable } from '../common/assert.js';
+import { SaigaError } from '../common/errors.js';
+import type { ReadMode } from '../common/scan-spec.js';
+import type { StorageApi } from '../common/storage-api.js';
+import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues } from './eval.js';
+import { scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
+import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
+import {
+  concatChunks, fromArrow, gather, gatherChunk, vectorKindOf,
+  type Chunk, type NumVector, type SqlType, type Vector,
+} from './vector.js';
+
+/**
+ * Vectorized, pull-based execution of a (physical) plan: every operator is an async generator
+ * of Chunks. Scan/Filter/Project/Limit stream; Aggregate, Sort, Distinct, Window and the build
+ * side of joins collect, counted against the query's memory limit.
+ */
+export interface ExecContext {
+  readonly storage: StorageApi;
+  readonly readMode: ReadMode;
+  readonly signal: AbortSignal | undefined;
+  readonly deadlineMs: number;
+  readonly memoryBytesMax: number;
+  memoryBytes: number;
+  readonly rowsPerBatch: number;
+  readonly subs: SubqueryValues;
+}
+
+function check(ctx: ExecContext): void {
+  if (ctx.signal?.aborted) throw new SaigaError('Cancelled', 'query cancelled');
+  if (performance.now() > ctx.deadlineMs) throw new SaigaError('TimedOut', 'query exceeded its time limit (queryTimeoutMs)');
+}
+
+function chunkBytes(c: Chunk): number {
+  let b = 0;
+  for (const v of c.columns) {
+    if (v.kind === 'num') b += v.values.length * 8;
+    else if (v.kind === 'str') { b += v.values.length * 16; for (const s of v.values) b += s.length; }
+    else for (const x of v.values) b += x.length + 16;
+  }
+  return b + 64;
+}
+
+function account(ctx: ExecContext, bytes: number): void {
+  ctx.memoryBytes += bytes;
+  if (ctx.memoryBytes > ctx.memoryBytesMax) {
+    throw new SaigaError('ResourceExhausted', `query needs more than ${ctx.memoryBytesMax} bytes of memory (queryMemoryBytesMax); found ${ctx.memoryBytes}`);
+  }
+}
+
+async function collect(plan: LogicalPlan, ctx: ExecContext): Promise<Chunk> {
+  const parts: Chunk[] = [];
+  for await (const c of run(plan, ctx)) {
+    account(ctx, chunkBytes(c));
+    parts.push(c);
+  }
+  return concatChunks(parts, plan.types);
+}
+
+/** Runs the uncorrelated scalar subqueries an expression contains (once per query). */
+async function resolveSubqueries(exprs: readonly (Expr | null)[], ctx: ExecContext): Promise<void> {
+  const plans: LogicalPlan[] = [];
+  for (const e of exprs) if (e !== null) visitExpr(e, (x) => { if (x.kind === 'subquery' && !ctx.subs.has(x.plan)) plans.push(x.plan); });
+  for (const p of plans) {
+    const c = await collect(p, ctx);
+    if (c.length > 1) throw new SaigaError('InvalidArgument', `a scalar subquery returned ${c.length} rows; expected at most 1`);
+    let v: LitValue = null;
+    if (c.length === 1) {
+      const vec = c.columns[0]!;
+      v = vec.valid !== null && vec.valid[0] !== 1 ? null : (vec.values[0] as LitValue);
+    }
+    ctx.subs.set(p, v);
+  }
+}
+
+export async function* run(plan: LogicalPlan, ctx: ExecContext): AsyncGenerator<Chunk> {
+  check(ctx);
+  switch (plan.kind) {
+    case 'Scan': yield* runScan(plan, ctx); return;
+    case 'Values': {
+      await resolveSubqueries(plan.rows.flat(), ctx);
+      if (plan.rows.length === 0) return;
+      const rowChunks = plan.rows.map((r) => ({ columns: r.map((e) => evalExpr(e, { columns: [], length: 1 }, ctx.subs)), length: 1 }));
+      yield concatChunks(rowChunks, plan.types);
+      return;
+    }
+    case 'Filter': {
+      await resolveSubqueries([plan.cond], ctx);
+      for await (const c of run(plan.input, ctx)) {
+        const sel = selectTrue(evalExpr(plan.cond, c, ctx.subs), c.length);
+        if (sel.length === c.length) yield c;
+        else if (sel.length > 0) yield gatherChunk(c, sel);
+      }
+      return;
+    }
+    case 'Project': {
+      await resolveSubqueries(plan.exprs, ctx);
+      for await (const c of run(plan.input, ctx)) {
+        yield { columns: plan.exprs.map((e) => evalExpr(e, c, ctx.subs)), length: c.length };
+      }
+      return;
+    }
+    case 'Limit': {
+      let skip = plan.offset;
+      let left = plan.limit ?? Infinity;
+      if (left <= 0) return;
+      for await (const c of run(plan.input, ctx)) {
+        let start = 0;
+        if (skip > 0) { const s = Math.min(skip, c.length); skip -= s; start = s; }
+        const take = Math.min(left, c.length - start);
+        if (take <= 0) continue;
+        if (start === 0 && take === c.length) yield c;
+        else {
+          const sel = new Int32Array(take);
+          for (let i = 0; i < take; i++) sel[i] = start + i;
+          yield gatherChunk(c, sel);
+        }
+        left -= take;
+        if (left <= 0) return;
+      }
+      return;
+    }
+    case 'Aggregate': yield* runAggregate(plan, ctx); return;
+    case 'Join': yield* runJoin(plan, ctx); return;
+    case 'Sort': {
+      const c = await collect(plan.input, ctx);
+      const order = sortIndices(c, plan.keys, ctx);
+      const n = plan.limit === null ? order.length : Math.min(plan.limit, order.length);
+      yield* batches(gatherChunk(c, order, n), ctx.rowsPerBatch);
+      return;
+    }
+    case 'Distinct': {
+      const seen = new Set<string | number>();
+      for await (const c of run(plan.input, ctx)) {
+        const keyOf = keyFunction(c.columns);
+        const sel = new Int32Array(c.length);
+        let k = 0;
+        for (let i = 0; i < c.length; i++) {
+          const key = keyOf(i, true)!;
+          if (!seen.has(key)) { seen.add(key); sel[k++] = i; }
+        }
+        account(ctx, k * 32);
+        if (k > 0) yield gatherChunk(c, sel.subarray(0, k));
+      }
+      return;
+    }
+    case 'Union': {
+      if (plan.all) {
+        for (const p of plan.inputs) yield* run(p, ctx);
+        return;
+      }
+      const seen = new Set<string | number>();
+      for (const p of plan.inputs) {
+        for await (const c of run(p, ctx)) {
+          const keyOf = keyFunction(c.columns);
+          const sel = new Int32Array(c.length);
+          let k = 0;
+          for (let i = 0; i < c.length; i++) {
+            const key = keyOf(i, true)!;
+            if (!seen.has(key)) { seen.add(key); sel[k++] = i; }
+          }
+          if (k > 0) yield gatherChunk(c, sel.subarray(0, k));
+        }
+      }
+      return;
+    }
+    case 'Window': {
+      const c = await collect(plan.input, ctx);
+      const cols = [...c.columns];
+      for (const w of plan.calls) cols.push(computeWindow(w, c, ctx));
+      yield* batches({ columns: cols, length: c.length }, ctx.rowsPerBatch);
+      return;
+    }
+    default: unreachable(plan, 'plan node');
+  }
+}
+
+function* batches(c: Chunk, size: number): Generator<Chunk> {
+  if (c.length <= size) { if (c.length > 0) yield c; return; }
+  for (let s = 0; s < c.length; s += size) {
+    const n = Math.min(size, c.length - s);
+    const sel = new Int32Array(n);
+    for (let i = 0; i < n; i++) sel[i] = s + i;
+    yield gatherChunk(c, sel);
+  }
+}
+
+async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
+  await resolveSubqueries([plan.filter], ctx);
+  const spec = {
+    projection: plan.columns,
+    predicates: plan.predicates,
+    readMode: ctx.readMode,
+    ...(plan.limit !== null && plan.filter === null ? { limit: plan.limit } : {}),
+  };
+  let produced = 0;
+  for await (const batch of ctx.storage.scan(plan.db, plan.table.name, spec)) {
+    check(ctx);
+    const cols: Vector[] = plan.columns.map((_, i) => {
+      const child = batch.getChildAt(i);
+      assert(child !== null, `scan batch lacks projected column ${plan.columns[i]}`);
+      return fromArrow(child.data, plan.types[i]!);
+    });
+    let c: Chunk = { columns: cols, length: batch.numRows };
+    if (plan.filter !== null) {
+      const sel = selectTrue(evalExpr(plan.filter, c, ctx.subs), c.length);
+      if (sel.length !== c.length) c = gatherChunk(c, sel);
+    }
+    if (c.length === 0) continue;
+    yield c;
+    produced += c.length;
+    if (plan.limit !== null && produced >= plan.limit) return;
+  }
+}
+
+// ---------- hashing ----------
+
+/**
+ * Key of row i over some columns: a number for one numeric column, a string otherwise;
+ * null when a key column is NULL (never matches) unless nullsEqual.
+ */
+export function keyFunction(cols: readonly Vector[]): (i: number, nullsEqual?: boolean) => string | number | null {
+  if (cols.length === 1) {
+    const v = cols[0]!;
+    const valid = v.valid;
+    if (v.kind === 'num') {
+      const vals = v.values;
+      return (i, ne) => (valid !== null && valid[i] !== 1 ? (ne ? '\u0001N' : null) : vals[i]!);
+    }
+    if (v.kind === 'str') {
+      const vals = v.values;
+      return (i, ne) => (valid !== null && valid[i] !== 1 ? (ne ? '\u0001N' : null) : vals[i]!);
+    }
+    const vals = v.values;
+    return (i, ne) => (valid !== null && valid[i] !== 1 ? (ne ? '\u0001N' : null) : Buffer.from(vals[i]!).toString('latin1'));
+  }
+  if (cols.length === 0) return () => 0;
+  return (i, ne) => {
+    let k = '';
+    for (const v of cols) {
+      if (v.valid !== null && v.valid[i] !== 1) { if (!ne) return null; k += '\u0001N\u0000'; continue; }
+      const x = v.values[i]!;
+      k += (typeof x === 'number' ? String(x) : typeof x === 'string' ? x : Buffer.from(x).toString('latin1')) + '\u0000';
+    }
+    return k;
+  };
+}
+
+// ---------- aggregation ----------
+
+interface AggState {
+  update(groups: Int32Array, n: number, arg: Vector | null): void;
+  finish(groupCount: number): Vector;
+}
+
+class Grow {
+  arr: Float64Array;
+  constructor(init = 1024) { this.arr = new Float64Array(init); }
+  ensure(n: number): Float64Array {
+    if (n > this.arr.length) {
+      let sz = this.arr.length;
+      while (sz < n) sz *= 2;
+      const a = new Float64Array(sz);
+      a.set(this.arr);
+      this.arr = a;
+    }
+    return this.arr;
+  }
+}
+
+const EXACT_LIMIT = 2 ** 52;
+
+function makeAggState(a: AggCall): AggState {
+  const t = a.type;
+  switch (a.fn) {
+    case 'count_star': case 'count': {
+      const counts = new Grow();
+      let maxG = 0;
+      return {
+        update(groups, n, arg) {
+          for (let i = 0; i < n; i++) if (groups[i]! + 1 > maxG) maxG = groups[i]! + 1;
+          const c = counts.ensure(maxG);
+          const valid = arg?.valid ?? null;
+          if (valid === null) for (let i = 0; i < n; i++) c[groups[i]!]!++;
+          else for (let i = 0; i < n; i++) if (valid[i] === 1) c[groups[i]!]!++;
+        },
+        finish(g) { counts.ensure(g); return { kind: 'num', type: t, values: counts.arr.slice(0, g), valid: null }; },
+      };
+    }
+    case 'sum': case 'avg': {
+      const sums = new Grow();
+      const counts = new Grow();
+      const exactMode = t.type === 'decimal' || t.type === 'int64';
+      const overflow: (bigint | undefined)[] = [];
+      let maxG = 0;
+      return {
+        update(groups, n, arg) {
+          const v = arg as NumVector;
+          for (let i = 0; i < n; i++) if (groups[i]! + 1 > maxG) maxG = groups[i]! + 1;
+          const s = sums.ensure(maxG);
+          const c = counts.ensure(maxG);
+          const vals = v.values;
+          const valid = v.valid;
+          for (let i = 0; i < n; i++) {
+            if (valid !== null && valid[i] !== 1) continue;
+            const g = groups[i]!;
+            let x = s[g]! + vals[i]!;
+            if (exactMode && (x > EXACT_LIMIT || x < -EXACT_LIMIT)) {
+              overflow[g] = (overflow[g] ?? 0n) + BigInt(s[g]!) + BigInt(vals[i]!);
+              x = 0;
+            }
+            s[g] = x;
+            c[g]!++;
+          }
+        },
+        finish(g) {
+          const s = sums.ensure(g), c = counts.ensure(g);
+          const out = new Float64Array(g);
+          const valid = new Uint8Array(g);
+          let exact: (bigint | undefined)[] | undefined;
+          for (let k = 0; k < g; k++) {
+            if (c[k] === 0) continue;
+            valid[k] = 1;
+            const ov = overflow[k];
+            if (a.fn === 'sum') {
+              if (ov !== undefined) {
+                const total = ov + BigInt(s[k]!);
+                out[k] = Number(total);
+                exact ??= new Array<bigint | undefined>(g);
+                exact[k] = total;
+              } else out[k] = s[k]!;
+            } else {
+              const total = ov !== undefined ? Number(ov) + s[k]! : s[k]!;
+              if (t.type === 'decimal') {
+                const argScale = scaleOf(a.arg!.type);
+                out[k] = roundHalfAway((total / c[k]!) * pow10(scaleOf(t) - argScale));
+              } else out[k] = total / c[k]!;
+            }
+          }
+          return exact !== undefined ? { kind: 'num', type: t, values: out, valid, exact } : { kind: 'num', type: t, values: out, valid };
+        },
+      };
+    }
+    case 'min': case 'max': case 'any_value': {
+      const isMin = a.fn === 'min';
+      const isAny = a.fn === 'any_value';
+      if (vectorKindOf(t.type) === 'num') {
+        const vals = new Grow();
+        let has = new Uint8Array(1024);
+        let maxG = 0;
+        return {
+          update(groups, n, arg) {
+            const v = arg as NumVector;
+            for (let i = 0; i < n; i++) if (groups[i]! + 1 > maxG) maxG = groups[i]! + 1;
+            const m = vals.ensure(maxG);
+            if (has.length < maxG) { const h = new Uint8Array(m.length); h.set(has); has = h; }
+            const x = v.values;
+            const valid = v.valid;
+            for (let i = 0; i < n; i++) {
+              if (valid !== null && valid[i] !== 1) continue;
+              const g = groups[i]!;
+              if (has[g] === 0) { m[g] = x[i]!; has[g] = 1; }
+              else if (isAny) continue;
+              else if (isMin ? x[i]! < m[g]! : x[i]! > m[g]!) m[g] = x[i]!;
+            }
+          },
+          finish(g) {
+            const valid = new Uint8Array(g);
+            for (let k = 0; k < g; k++) valid[k] = has[k] ?? 0;
+            return { kind: 'num', type: t, values: vals.ensure(g).slice(0, g), valid };
+          },
+        };
+      }
+      const vals: unknown[] = [];
+      const has: boolean[] = [];
+      return {
+        update(groups, n, arg) {
+          const v = arg!;
+          for (let i = 0; i < n; i++) {
+            if (v.valid !== null && v.valid[i] !== 1) continue;
+            const g = groups[i]!;
+            const x = v.values[i]!;
+            if (!has[g]) { vals[g] = x; has[g] = true; }
+            else if (isAny) continue;
+            else if (typeof x === 'string') { if (isMin ? x < (vals[g] as string) : x > (vals[g] as string)) vals[g] = x; }
+            else { const cmp = Buffer.compare(x as Uint8Array, vals[g] as Uint8Array); if (isMin ? cmp < 0 : cmp > 0) vals[g] = x; }
+          }
+        },
+        finish(g) {
+          const valid = new Uint8Array(g);
+          const out: unknown[] = new Array(g);
+          for (let k = 0; k < g; k++) { valid[k] = has[k] ? 1 : 0; out[k] = has[k] ? vals[k] : t.type === 'string' ? '' : new Uint8Array(0); }
+          return t.type === 'string' ? { kind: 'str', type: t, values: out as string[], valid } : { kind: 'bin', type: t, values: out as Uint8Array[], valid };
+        },
+      };
+    }
+    case 'count_distinct': case 'sum_distinct': case 'avg_distinct': {
+      const sets: Set<unknown>[] = [];
+      return {
+        update(groups, n, arg) {
+          const v = arg!;
+          for (let i = 0; i < n; i++) {
+            if (v.valid !== null && v.valid[i] !== 1) continue;
+            const g = groups[i]!;
+            (sets[g] ??= new Set()).add(v.kind === 'bin' ? Buffer.from(v.values[i]!).toString('latin1') : v.values[i]);
+          }
+        },
+        finish(g) {
+          const out = new Float64Array(g);
+          const valid = new Uint8Array(g);
+          for (let k = 0; k < g; k++) {
+            const s = sets[k];
+            if (a.fn === 'count_distinct') { out[k] = s?.size ?? 0; valid[k] = 1; continue; }
+            if (s === undefined || s.size === 0) continue;
+            let sum = 0;
+            for (const x of s) sum += x as number;
+            valid[k] = 1;
+            out[k] = a.fn === 'sum_distinct' ? sum : t.type === 'decimal' ? roundHalfAway((sum / s.size) * pow10(scaleOf(t) - scaleOf(a.arg!.type))) : sum / s.size;
+          }
+          return { kind: 'num', type: t, values: out, valid };
+        },
+      };
+    }
+    case 'group_concat': {
+      const lists: string[][] = [];
+      return {
+        update(groups, n, arg) {
+          const v = arg!;
+          for (let i = 0; i < n; i++) {
+            if (v.valid !== null && v.valid[i] !== 1) continue;
+            (lists[groups[i]!] ??= []).push(v.values[i] as string);
+          }
+        },
+        finish(g) {
+          const out: string[] = new Array<string>(g);
+          const valid = new Uint8Array(g);
+          for (let k = 0; k < g; k++) { const l = lists[k]; out[k] = l?.join(',') ?? ''; valid[k] = l === undefined ? 0 : 1; }
+          return { kind: 'str', type: t, values: out, valid };
+        },
+      };
+    }
+    case 'stddev': case 'variance': case 'stddev_samp': case 'var_samp': {
+      const s1 = new Grow(), s2 = new Grow(), cn = new Grow();
+      let maxG = 0;
+      return {
+        update(groups, n, arg) {
+          const v = arg as NumVector;
+          for (let i = 0; i < n; i++) if (groups[i]! + 1 > maxG) maxG = groups[i]! + 1;
+          const a1 = s1.ensure(maxG), a2 = s2.ensure(maxG), c = cn.ensure(maxG);
+          for (let i = 0; i < n; i++) {
+            if (v.valid !== null && v.valid[i] !== 1) continue;
+            const g = groups[i]!, x = v.values[i]!;
+            a1[g] = a1[g]! + x; a2[g] = a2[g]! + x * x; c[g]!++;
+          }
+        },
+        finish(g) {
+          const a1 = s1.ensure(g), a2 = s2.ensure(g), c = cn.ensure(g);
+          const out = new Float64Array(g);
+          const valid = new Uint8Array(g);
+          const samp = a.fn === 'stddev_samp' || a.fn === 'var_samp';
+          for (let k = 0; k < g; k++) {
+            const nn = c[k]!;
+            if (nn === 0 || (samp && nn < 2)) continue;
+            const mean = a1[k]! / nn;
+            const variance = Math.max(0, (a2[k]! - nn * mean * mean) / (samp ? nn - 1 : nn));
+            out[k] = a.fn === 'stddev' || a.fn === 'stddev_samp' ? Math.sqrt(variance) : variance;
+            valid[k] = 1;
+          }
+          return { kind: 'num', type: t, values: out, valid };
+        },
+      };
+    }
+  }
+}
+
+async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
+  await resolveSubqueries([...plan.groups, ...plan.aggs.map((a) => a.arg)], ctx);
+  const states = plan.aggs.map(makeAggState);
+  const groupIds = new Map<string | number, number>();
+  const reps: Chunk[] = [];
+  let groupCount = plan.groups.length === 0 ? 1 : 0;
+  for await (const c of run(plan.input, ctx)) {
+    const n = c.length;
+    const groups = new Int32Array(n);
+    if (plan.groups.length > 0) {
+      const keys = plan.groups.map((g) => evalExpr(g, c, ctx.subs));
+      const keyOf = keyFunction(keys);
+      const newRows: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const k = keyOf(i, true)!;
+        let g = groupIds.get(k);
+        if (g === undefined) { g = groupCount++; groupIds.set(k, g); newRows.push(i); }
+        groups[i] = g;
+      }
+      if (newRows.length > 0) {
+        const rep = { columns: keys.map((kv) => gather(kv, Int32Array.from(newRows))), length: newRows.length };
+        account(ctx, chunkBytes(rep) + newRows.length * 48);
+        reps.push(rep);
+      }
+    }
+    for (let k = 0; k < states.length; k++) {
+      const a = plan.aggs[k]!;
+      states[k]!.update(groups, n, a.arg === null ? null : evalExpr(a.arg, c, ctx.subs));
+    }
+  }
+  if (groupCount === 0) return;
+  const keyCols = plan.groups.length === 0 ? [] : concatChunks(reps, plan.groups.map((g) => g.type)).columns;
+  const aggCols = states.map((s) => s.finish(groupCount));
+  yield* batches({ columns: [...keyCols, ...aggCols], length: groupCount }, ctx.rowsPerBatch);
+}
+
+// ---------- joins ----------
+
+interface HashTable {
+  readonly heads: Map<string | number, number>;
+  readonly next: Int32Array;
+}
+
+function buildHash(keys: readonly Vector[], n: number): HashTable {
+  const keyOf = keyFunction(keys);
+  const heads = new Map<string | number, number>();
+  const next = new Int32Array(n).fill(-1);
+  for (let i = n - 1; i >= 0; i--) {
+    const k = keyOf(i);
+    if (k === null) continue;
+    const h = heads.get(k);
+    if (h !== undefined) next[i] = h;
+    heads.set(k, i);
+  }
+  return { heads, next };
+}
+
+async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
+  await resolveSubqueries([...plan.leftKeys, ...plan.rightKeys, plan.residual], ctx);
+  const build = await collect(plan.right, ctx);
+  const jt = plan.joinType;
+  const buildKeys = plan.rightKeys.map((k) => evalExpr(k, build, ctx.subs));
+  const table = plan.leftKeys.length > 0 ? buildHash(buildKeys, build.length) : null;
+  account(ctx, build.length * 24);
+  const buildMatched = jt === 'right' || jt === 'full' ? new Uint8Array(build.length) : null;
+  const buildHasNullKey = plan.nullAware && buildKeys.some((k) => k.valid !== null && k.valid.some((x) => x === 0));
+  const leftWidth = plan.left.types.length;
+  for await (const probe of run(plan.left, ctx)) {
+    const n = probe.length;
+    // Candidate pairs.
+    let li = new Int32Array(Math.max(16, n));
+    let ri = new Int32Array(Math.max(16, n));
+    let m = 0;
+    const push = (l: number, r: number): void => {
+      if (m === li.length) {
+        const nl = new Int32Array(m * 2); nl.set(li); li = nl;
+        const nr = new Int32Array(m * 2); nr.set(ri); ri = nr;
+      }
+      li[m] = l; ri[m] = r; m++;
+    };
+    let probeKeyNull: Uint8Array | null = null;
+    if (table !== null) {
+      const keys = plan.leftKeys.map((k) => evalExpr(k, probe, ctx.subs));
+      const keyOf = keyFunction(keys);
+      const next = table.next;
+      if (plan.nullAware) probeKeyNull = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = keyOf(i);
+        if (k === null) { if (probeKeyNull !== null) probeKeyNull[i] = 1; continue; }
+        let r = table.heads.get(k);
+        while (r !== undefined && r >= 0) { push(i, r); r = next[r]!; }
+      }
+    } else {
+      if (n * build.length > 50_000_000) throw new SaigaError('ResourceExhausted', `a join without an equality condition would produce ${n * build.length} row pairs in one batch`);
+      for (let i = 0; i < n; i++) for (let r = 0; r < build.length; r++) push(i, r);
+    }
+    // Residual filter over (left ++ right) pairs.
+    if (plan.residual !== null && m > 0) {
+      const pairL = li.subarray(0, m), pairR = ri.subarray(0, m);
+      const combined: Chunk = { columns: [...probe.columns.map((v) => gather(v, pairL)), ...build.columns.map((v) => gather(v, pairR))], length: m };
+      const sel = selectTrue(evalExpr(plan.residual, combined, ctx.subs), m);
+      const nl = new Int32Array(sel.length), nr = new Int32Array(sel.length);
+      for (let k = 0; k < sel.length; k++) { nl[k] = pairL[sel[k]!]!; nr[k] = pairR[sel[k]!]!; }
+      li = nl; ri = nr; m = sel.length;
+    }
+    const pl = li.subarray(0, m), pr = ri.subarray(0, m);
+    switch (jt) {
+      case 'inner': case 'cross':
+        if (m > 0) yield { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: m };
+        break;
+      case 'semi': case 'anti': {
+        const hit = new Uint8Array(n);
+        for (let k = 0; k < m; k++) hit[pl[k]!] = 1;
+        const sel = new Int32Array(n);
+        let c = 0;
+        if (jt === 'semi') { for (let i = 0; i < n; i++) if (hit[i] === 1) sel[c++] = i; }
+        else {
+          for (let i = 0; i < n; i++) {
+            if (hit[i] === 1) continue;
+            // NOT IN: a NULL on either side makes the predicate unknown, unless the subquery is empty.
+            if (plan.nullAware && build.length > 0 && (buildHasNullKey || probeKeyNull?.[i] === 1)) continue;
+            sel[c++] = i;
+          }
+        }
+        if (c > 0) yield gatherChunk(probe, sel.subarray(0, c));
+        break;
+      }
+      case 'left': case 'full': case 'right': {
+        if (buildMatched !== null) for (let k = 0; k < m; k++) buildMatched[pr[k]!] = 1;
+        if (jt === 'right') {
+          if (m > 0) yield { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: m };
+          break;
+        }
+        const hit = new Uint8Array(n);
+        for (let k = 0; k < m; k++) hit[pl[k]!] = 1;
+        let extra = 0;
+        for (let i = 0; i < n; i++) if (hit[i] === 0) extra++;
+        const L = new Int32Array(m + extra), R = new Int32Array(m + extra);
+        L.set(pl); R.set(pr);
+        let k = m;
+        for (let i = 0; i < n; i++) if (hit[i] === 0) { L[k] = i; R[k] = -1; k++; }
+        if (L.length > 0) yield { columns: [...probe.columns.map((v) => gather(v, L)), ...build.columns.map((v) => gather(v, R))], length: L.length };
+        break;
+      }
+      default: unreachable(jt, 'join type');
+    }
+    check(ctx);
+  }
+  if (buildMatched !== null) {
+    const rest: number[] = [];
+    for (let r = 0; r < build.length; r++) if (buildMatched[r] === 0) rest.push(r);
+    if (rest.length > 0) {
+      const R = Int32Array.from(rest);
+      const L = new Int32Array(rest.length).fill(-1);
+      const leftEmpty: Chunk = { columns: plan.left.types.map((t) => emptyOf(t)), length: 0 };
+      yield { columns: [...leftEmpty.columns.map((v) => gather(v, L)), ...build.columns.map((v) => gather(v, R))], length: R.length };
+    }
+  }
+  void leftWidth;
+}
+
+function emptyOf(t: SqlType): Vector {
+  const k = vectorKindOf(t.type);
+  return k === 'num' ? { kind: 'num', type: t, values: new Float64Array(0), valid: null }
+    : k === 'str' ? { kind: 'str', type: t, values: [], valid: null } : { kind: 'bin', type: t, values: [], valid: null };
+}
+
+// ---------- sort and window ----------
+
+type Comparator = (a: number, b: number) => number;
+
+function vectorComparator(v: Vector, desc: boolean): Comparator {
+  const valid = v.valid;
+  const sign = desc ? -1 : 1;
+  // MySQL: NULLs sort first ascending, last descending.
+  const nullCmp = (a: number, b: number): number | null => {
+    if (valid === null) return null;
+    const av = valid[a] === 1, bv = valid[b] === 1;
+    if (av && bv) return null;
+    if (!av && !bv) return 0;
+    return (av ? 1 : -1) * sign;
+  };
+  if (v.kind === 'num') {
+    const x = v.values;
+    return (a, b) => nullCmp(a, b) ?? (x[a]! < x[b]! ? -sign : x[a]! > x[b]! ? sign : 0);
+  }
+  if (v.kind === 'str') {
+    const x = v.values;
+    return (a, b) => nullCmp(a, b) ?? (x[a]! < x[b]! ? -sign : x[a]! > x[b]! ? sign : 0);
+  }
+  const x = v.values;
+  return (a, b) => nullCmp(a, b) ?? Buffer.compare(x[a]!, x[b]!) * sign;
+}
+
+function sortIndices(c: Chunk, keys: readonly SortKey[], ctx: ExecContext): Int32Array {
+  const cmps = keys.map((k) => vectorComparator(evalExpr(k.expr, c, ctx.subs), k.desc));
+  const idx = new Array<number>(c.length);
+  for (let i = 0; i < c.length; i++) idx[i] = i;
+  idx.sort((a, b) => {
+    for (const f of cmps) { const r = f(a, b); if (r !== 0) return r; }
+    return a - b;
+  });
+  return Int32Array.from(idx);
+}
+
+function computeWindow(w: WindowCall, c: Chunk, ctx: ExecContext): Vector {
+  const n = c.length;
+  const parts = w.partitionBy.map((e) => evalExpr(e, c, ctx.subs));
+  const orders = w.orderBy.map((k) => evalExpr(k.expr, c, ctx.subs));
+  const partCmps = parts.map((v) => vectorComparator(v, false));
+  const orderCmps = orders.map((v, i) => vectorComparator(v, w.orderBy[i]!.desc));
+  const idx = new Array<number>(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  idx.sort((a, b) => {
+    for (const f of partCmps) { const r = f(a, b); if (r !== 0) return r; }
+    for (const f of orderCmps) { const r = f(a, b); if (r !== 0) return r; }
+    return a - b;
+  });
+  const samePart = (a: number, b: number): boolean => partCmps.every((f) => f(a, b) === 0);
+  const peers = (a: number, b: number): boolean => orderCmps.every((f) => f(a, b) === 0);
+  const out = new Float64Array(n);
+  const valid = new Uint8Array(n).fill(1);
+  const arg = w.arg === null ? null : evalExpr(w.arg, c, ctx.subs);
+  if ((w.fn === 'lag' || w.fn === 'lead') && arg !== null && arg.kind !== 'num') {
+    const vals: unknown[] = new Array(n).fill(arg.kind === 'str' ? '' : new Uint8Array(0));
+    const off = w.offset ?? 1;
+    for (let p = 0; p < n; p++) {
+      const q: number = w.fn === 'lag' ? p - off : p + off;
+      const i = idx[p]!;
+      if (q < 0 || q >= n || !samePart(idx[q]!, i)) { valid[i] = 0; continue; }
+      const j = idx[q]!;
+      if (arg.valid !== null && arg.valid[j] !== 1) { valid[i] = 0; continue; }
+      vals[i] = arg.values[j];
+    }
+    return arg.kind === 'str' ? { kind: 'str', type: w.type, values: vals as string[], valid } : { kind: 'bin', type: w.type, values: vals as Uint8Array[], valid };
+  }
+  let start = 0;
+  while (start < n) {
+    let end = start + 1;
+    while (end < n && samePart(idx[start]!, idx[end]!)) end++;
+    // one partition: idx[start..end)
+    let rank = 0, dense = 0;
+    let acc = 0, cnt = 0, mm = NaN;
+    for (let p = start; p < end;) {
+      let q = p + 1;
+      while (q < end && peers(idx[p]!, idx[q]!)) q++;
+      if (w.orderBy.length === 0) q = end;
+      dense++;
+      rank = p - start + 1;
+      // aggregates over rows up to the last peer (RANGE UNBOUNDED PRECEDING .. CURRENT ROW)
+      for (let r = p; r < q; r++) {
+        const i = idx[r]!;
+        if (arg !== null && arg.kind === 'num' && (arg.valid === null || arg.valid[i] === 1)) {
+          const x = arg.values[i]!;
+          acc += x; cnt++;
+          if (Number.isNaN(mm) || (w.fn === 'min' ? x < mm : x > mm)) mm = x;
+        } else if (w.fn === 'count_star') cnt++;
+      }
+      for (let r = p; r < q; r++) {
+        const i = idx[r]!;
+        switch (w.fn) {
+          case 'row_number': out[i] = r - start + 1; break;
+          case 'rank': out[i] = rank; break;
+          case 'dense_rank': out[i] = dense; break;
+          case 'sum': if (cnt === 0) valid[i] = 0; else out[i] = acc; break;
+          case 'count': case 'count_star': out[i] = cnt; break;
+          case 'avg':
+            if (cnt === 0) valid[i] = 0;
+            else out[i] = w.type.type === 'decimal' ? roundHalfAway((acc / cnt) * pow10(scaleOf(w.type) - scaleOf(w.arg!.type))) : acc / cnt;
+            break;
+          case 'min': case 'max': if (cnt === 0) valid[i] = 0; else out[i] = mm; break;
+          case 'lag': case 'lead': {
+            const off = w.offset ?? 1;
+            const t = w.fn === 'lag' ? r - off : r + off;
+            if (t < start || t >= end) { valid[i] = 0; break; }
+            const j = idx[t]!;
+            const a = arg as NumVector;
+            if (a.valid !== null && a.valid[j] !== 1) valid[i] = 0;
+            else out[i] = a.values[j]!;
+            break;
+          }
+        }
+      }
+      p = q;
+    }
+    start = end;
+  }
+  return { kind: 'num', type: w.type, values: out, valid };
+}

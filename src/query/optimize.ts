@@ -1,0 +1,350 @@
+import { assert, unreachable } from '../common/assert.js';
+import type { ColumnPredicate } from '../common/scan-spec.js';
+import type { Value } from '../common/types.js';
+import { andAll, columnsUsed, hasOuter, remapColumns, splitConjuncts, type Expr } from './expr.js';
+import { mkFilter, mkJoin } from './bind.js';
+import type { LogicalPlan } from './logical-plan.js';
+import type { SqlType } from './vector.js';
+
+/**
+ * Rule-based optimizer over the logical plan:
+ *  1. predicate pushdown: filters move below projections and joins and into scans, where
+ *     simple comparisons become storage ColumnPredicates (storage prunes tablets with them);
+ *  2. projection pushdown: every node keeps only the columns someone above reads, so scans
+ *     fetch only the referenced columns;
+ *  3. limit pushdown into a scan without a residual filter.
+ */
+export function optimize(plan: LogicalPlan): LogicalPlan {
+  const pushed = pushFilters(plan);
+  const pruned = prune(pushed, pushed.types.map(() => true)).plan;
+  return pushLimits(pruned);
+}
+
+// ---------- predicate pushdown ----------
+
+function pushFilters(p: LogicalPlan): LogicalPlan {
+  switch (p.kind) {
+    case 'Filter': {
+      const input = pushFilters(p.input);
+      return pushInto(input, splitConjuncts(p.cond));
+    }
+    case 'Scan': case 'Values': return p;
+    case 'Project': return { ...p, input: pushFilters(p.input) };
+    case 'Aggregate': return { ...p, input: pushFilters(p.input) };
+    case 'Join': return { ...p, left: pushFilters(p.left), right: pushFilters(p.right) };
+    case 'Sort': case 'Limit': case 'Distinct': case 'Window': return { ...p, input: pushFilters(p.input) } as LogicalPlan;
+    case 'Union': return { ...p, inputs: p.inputs.map(pushFilters) };
+    default: return unreachable(p, 'plan');
+  }
+}
+
+function pushInto(p: LogicalPlan, conjuncts: Expr[]): LogicalPlan {
+  if (conjuncts.length === 0) return p;
+  if (conjuncts.some(hasOuter)) return mkFilter(p, andAll(conjuncts));
+  switch (p.kind) {
+    case 'Scan': return scanWithConjuncts(p, conjuncts);
+    case 'Filter': return pushInto(p.input, [...splitConjuncts(p.cond), ...conjuncts]);
+    case 'Project': {
+      // Substitute the projection's expressions; push what only reads plain columns or cheap exprs.
+      const down: Expr[] = [];
+      const keep: Expr[] = [];
+      for (const c of conjuncts) {
+        const used = [...columnsUsed(c)];
+        if (used.every((i) => p.exprs[i]!.kind !== 'subquery')) {
+          down.push(substitute(c, p.exprs));
+        } else keep.push(c);
+      }
+      const input = pushInto(p.input, down);
+      return mkFilter({ ...p, input }, andAll(keep));
+    }
+    case 'Join': {
+      const lw = p.left.types.length;
+      const leftOnly: Expr[] = [], rightOnly: Expr[] = [], stay: Expr[] = [];
+      const jt = p.joinType;
+      for (const c of conjuncts) {
+        const used = [...columnsUsed(c)];
+        if (used.every((i) => i < lw) && (jt === 'inner' || jt === 'cross' || jt === 'left' || jt === 'semi' || jt === 'anti')) leftOnly.push(c);
+        else if (used.length > 0 && used.every((i) => i >= lw) && (jt === 'inner' || jt === 'cross' || jt === 'right')) rightOnly.push(remapColumns(c, (i) => i - lw));
+        else stay.push(c);
+      }
+      const left = pushInto(p.left, leftOnly);
+      const right = pushInto(p.right, rightOnly);
+      const joined = mkJoin(p.joinType, left, right, p.leftKeys, p.rightKeys, p.residual, p.nullAware);
+      return mkFilter(joined, andAll(stay));
+    }
+    default:
+      return mkFilter(p, andAll(conjuncts));
+  }
+}
+
+function substitute(e: Expr, exprs: readonly Expr[]): Expr {
+  // mapExpr would revisit substituted subtrees; do a direct recursive replace.
+  return replaceCols(e, (i) => exprs[i]!);
+}
+
+function replaceCols(e: Expr, f: (i: number) => Expr): Expr {
+  switch (e.kind) {
+    case 'col': return f(e.index);
+    case 'outer': case 'lit': case 'subquery': return e;
+    case 'call': case 'and': case 'or': return { ...e, args: e.args.map((a) => replaceCols(a, f)) } as Expr;
+    case 'not': case 'isNull': case 'cast': return { ...e, arg: replaceCols(e.arg, f) } as Expr;
+    case 'in': return { ...e, arg: replaceCols(e.arg, f), list: e.list.map((a) => replaceCols(a, f)) };
+    case 'like': return { ...e, arg: replaceCols(e.arg, f), pattern: replaceCols(e.pattern, f) };
+    case 'case': return {
+      ...e,
+      whens: e.whens.map(([w, r]) => [replaceCols(w, f), replaceCols(r, f)] as const),
+      otherwise: e.otherwise === null ? null : replaceCols(e.otherwise, f),
+    };
+  }
+}
+
+/** Executor literal -> storage API value for a column of type t; undefined when not exact. */
+function apiValue(v: number | string | Uint8Array | null, t: SqlType): Value | undefined {
+  if (v === null) return undefined;
+  switch (t.type) {
+    case 'string': return typeof v === 'string' ? v : undefined;
+    case 'binary': return v instanceof Uint8Array ? v : undefined;
+    case 'bool': return typeof v === 'number' ? v !== 0 : undefined;
+    case 'int8': case 'int16': case 'int32': case 'date':
+      return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+    case 'timestamp':
+      return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+    case 'int64': case 'decimal':
+      return typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined;
+    case 'float': return undefined;
+    case 'double': return typeof v === 'number' ? v : undefined;
+  }
+}
+
+function toColumnPredicate(c: Expr, scan: Extract<LogicalPlan, { kind: 'Scan' }>): ColumnPredicate | null {
+  const name = (i: number): string => scan.columns[i]!;
+  if (c.kind === 'call' && ['=', '<', '<=', '>', '>='].includes(c.fn) && c.args.length === 2) {
+    let [a, b] = c.args as [Expr, Expr];
+    let op = c.fn as '=' | '<' | '<=' | '>' | '>=';
+    if (a.kind === 'lit' && b.kind === 'col') {
+      [a, b] = [b, a];
+      op = op === '<' ? '>' : op === '<=' ? '>=' : op === '>' ? '<' : op === '>=' ? '<=' : op;
+    }
+    if (a.kind !== 'col' || b.kind !== 'lit') return null;
+    const t = scan.types[a.index]!;
+    const v = apiValue(b.value, t);
+    if (v === undefined) return null;
+    return { kind: 'compare', column: name(a.index), op, value: v };
+  }
+  if (c.kind === 'in' && !c.negated && c.arg.kind === 'col' && c.list.every((x) => x.kind === 'lit')) {
+    const t = scan.types[c.arg.index]!;
+    const values: Value[] = [];
+    for (const x of c.list) {
+      const v = apiValue((x as Extract<Expr, { kind: 'lit' }>).value, t);
+      if (v === undefined) return null;
+      values.push(v);
+    }
+    return { kind: 'in', column: name(c.arg.index), values };
+  }
+  if (c.kind === 'isNull' && c.arg.kind === 'col') {
+    return c.negated ? { kind: 'isNotNull', column: name(c.arg.index) } : { kind: 'isNull', column: name(c.arg.index) };
+  }
+  return null;
+}
+
+function scanWithConjuncts(scan: Extract<LogicalPlan, { kind: 'Scan' }>, conjuncts: Expr[]): LogicalPlan {
+  const predicates = [...scan.predicates];
+  const residual = splitConjuncts(scan.filter);
+  for (const c of conjuncts) {
+    const cp = toColumnPredicate(c, scan);
+    if (cp !== null) predicates.push(cp);
+    else residual.push(c);
+  }
+  const sel = 0.3 ** Math.min(3, conjuncts.length);
+  return { ...scan, predicates, filter: andAll(residual), estimatedRows: Math.max(1, Math.round(scan.estimatedRows * sel)) };
+}
+
+// ---------- projection pushdown ----------
+
+interface Pruned {
+  readonly plan: LogicalPlan;
+  /** old output index -> new output index (-1 = dropped) */
+  readonly map: Int32Array;
+}
+
+function mapOf(n: number, keep: readonly boolean[]): Int32Array {
+  const m = new Int32Array(n).fill(-1);
+  let k = 0;
+  for (let i = 0; i < n; i++) if (keep[i]) m[i] = k++;
+  return m;
+}
+
+function need(width: number, required: readonly boolean[], exprs: readonly (Expr | null)[], offset = 0): boolean[] {
+  const out = new Array<boolean>(width).fill(false);
+  for (let i = 0; i < width; i++) out[i] = required[i + offset] === true;
+  for (const e of exprs) {
+    if (e === null) continue;
+    for (const i of columnsUsed(e)) if (i - offset >= 0 && i - offset < width) out[i - offset] = true;
+  }
+  return out;
+}
+
+function remap(e: Expr, m: Int32Array): Expr {
+  return remapColumns(e, (i) => {
+    const j = m[i]!;
+    assert(j >= 0, `pruned column #${i} is still referenced`);
+    return j;
+  });
+}
+
+function prune(p: LogicalPlan, required: readonly boolean[]): Pruned {
+  const width = p.types.length;
+  switch (p.kind) {
+    case 'Scan': {
+      const keep = need(width, required, [p.filter]);
+      const m = mapOf(width, keep);
+      const idx = keep.flatMap((k, i) => (k ? [i] : []));
+      return {
+        plan: {
+          ...p,
+          columns: idx.map((i) => p.columns[i]!), names: idx.map((i) => p.names[i]!), types: idx.map((i) => p.types[i]!),
+          filter: p.filter === null ? null : remap(p.filter, m),
+        },
+        map: m,
+      };
+    }
+    case 'Values': return { plan: p, map: Int32Array.from(p.types.map((_, i) => i)) };
+    case 'Filter': {
+      const inner = prune(p.input, need(width, required, [p.cond]));
+      // The filter's output equals its input's: keep every column the input kept.
+      return { plan: { ...p, input: inner.plan, cond: remap(p.cond, inner.map), names: inner.plan.names, types: inner.plan.types }, map: inner.map };
+    }
+    case 'Project': {
+      const keepIdx = p.exprs.flatMap((_, i) => (required[i] ? [i] : []));
+      const exprs = keepIdx.map((i) => p.exprs[i]!);
+      const inner = prune(p.input, need(p.input.types.length, [], exprs));
+      return {
+        plan: { ...p, input: inner.plan, exprs: exprs.map((e) => remap(e, inner.map)), names: keepIdx.map((i) => p.names[i]!), types: keepIdx.map((i) => p.types[i]!) },
+        map: mapOf(width, p.exprs.map((_, i) => required[i] === true)),
+      };
+    }
+    case 'Aggregate': {
+      const g = p.groups.length;
+      const keepAgg = p.aggs.map((_, k) => required[g + k] === true);
+      const aggs = p.aggs.filter((_, k) => keepAgg[k]);
+      const inner = prune(p.input, need(p.input.types.length, [], [...p.groups, ...aggs.map((a) => a.arg)]));
+      const keep = [...p.groups.map(() => true), ...keepAgg];
+      return {
+        plan: {
+          ...p, input: inner.plan,
+          groups: p.groups.map((e) => remap(e, inner.map)),
+          aggs: aggs.map((a) => ({ ...a, arg: a.arg === null ? null : remap(a.arg, inner.map) })),
+          names: p.names.filter((_, i) => keep[i]), types: p.types.filter((_, i) => keep[i]),
+        },
+        map: mapOf(width, keep),
+      };
+    }
+    case 'Join': {
+      const lw = p.left.types.length;
+      const rw = p.right.types.length;
+      const semi = p.joinType === 'semi' || p.joinType === 'anti';
+      const reqL = new Array<boolean>(lw).fill(false);
+      const reqR = new Array<boolean>(rw).fill(false);
+      for (let i = 0; i < lw; i++) reqL[i] = required[i] === true;
+      if (!semi) for (let i = 0; i < rw; i++) reqR[i] = required[lw + i] === true;
+      for (const e of p.leftKeys) for (const i of columnsUsed(e)) reqL[i] = true;
+      for (const e of p.rightKeys) for (const i of columnsUsed(e)) reqR[i] = true;
+      if (p.residual !== null) for (const i of columnsUsed(p.residual)) { if (i < lw) reqL[i] = true; else reqR[i - lw] = true; }
+      const L = prune(p.left, reqL);
+      const R = prune(p.right, reqR);
+      const newLw = L.plan.types.length;
+      const combined = new Int32Array(lw + rw);
+      for (let i = 0; i < lw; i++) combined[i] = L.map[i]!;
+      for (let i = 0; i < rw; i++) combined[lw + i] = R.map[i]! < 0 ? -1 : newLw + R.map[i]!;
+      const plan = mkJoin(p.joinType, L.plan, R.plan,
+        p.leftKeys.map((e) => remap(e, L.map)), p.rightKeys.map((e) => remap(e, R.map)),
+        p.residual === null ? null : remap(p.residual, combined), p.nullAware);
+      return { plan, map: semi ? L.map : combined };
+    }
+    case 'Sort': {
+      const inner = prune(p.input, need(width, required, p.keys.map((k) => k.expr)));
+      return { plan: { ...p, input: inner.plan, keys: p.keys.map((k) => ({ ...k, expr: remap(k.expr, inner.map) })), names: inner.plan.names, types: inner.plan.types }, map: inner.map };
+    }
+    case 'Limit': {
+      const inner = prune(p.input, required);
+      return { plan: { ...p, input: inner.plan, names: inner.plan.names, types: inner.plan.types }, map: inner.map };
+    }
+    case 'Distinct': {
+      const inner = prune(p.input, p.types.map(() => true));
+      return { plan: { ...p, input: inner.plan }, map: inner.map };
+    }
+    case 'Union': {
+      const inputs = p.inputs.map((x) => prune(x, x.types.map(() => true)).plan);
+      return { plan: { ...p, inputs }, map: Int32Array.from(p.types.map((_, i) => i)) };
+    }
+    case 'Window': {
+      const iw = p.input.types.length;
+      const exprs: Expr[] = [];
+      for (const c of p.calls) {
+        if (c.arg !== null) exprs.push(c.arg);
+        exprs.push(...c.partitionBy, ...c.orderBy.map((k) => k.expr));
+      }
+      const inner = prune(p.input, need(iw, required, exprs));
+      const niw = inner.plan.types.length;
+      const m = new Int32Array(width);
+      for (let i = 0; i < iw; i++) m[i] = inner.map[i]!;
+      for (let k = 0; k < p.calls.length; k++) m[iw + k] = niw + k;
+      const calls = p.calls.map((c) => ({
+        ...c,
+        arg: c.arg === null ? null : remap(c.arg, inner.map),
+        partitionBy: c.partitionBy.map((e) => remap(e, inner.map)),
+        orderBy: c.orderBy.map((k) => ({ ...k, expr: remap(k.expr, inner.map) })),
+      }));
+      return {
+        plan: { ...p, input: inner.plan, calls, names: [...inner.plan.names, ...p.calls.map((_, k) => `w${k}`)], types: [...inner.plan.types, ...p.calls.map((c) => c.type)] },
+        map: m,
+      };
+    }
+    default: return unreachable(p, 'plan');
+  }
+}
+
+// ---------- limit pushdown ----------
+
+function pushLimits(p: LogicalPlan): LogicalPlan {
+  switch (p.kind) {
+    case 'Limit': {
+      const input = pushLimits(p.input);
+      if (p.limit !== null && input.kind === 'Scan' && input.filter === null) {
+        return { ...p, input: { ...input, limit: p.limit + p.offset } };
+      }
+      if (p.limit !== null && input.kind === 'Project' && input.input.kind === 'Scan' && input.input.filter === null) {
+        return { ...p, input: { ...input, input: { ...input.input, limit: p.limit + p.offset } } };
+      }
+      return { ...p, input };
+    }
+    case 'Scan': case 'Values': return p;
+    case 'Join': return { ...p, left: pushLimits(p.left), right: pushLimits(p.right) };
+    case 'Union': return { ...p, inputs: p.inputs.map(pushLimits) };
+    case 'Filter': case 'Project': case 'Aggregate': case 'Sort': case 'Distinct': case 'Window':
+      return { ...p, input: pushLimits(p.input) } as LogicalPlan;
+    default: return unreachable(p, 'plan');
+  }
+}
+
+export function explain(p: LogicalPlan, indent = ''): string[] {
+  const line = (s: string): string => `${indent}${s}`;
+  const kids = (q: LogicalPlan): string[] => explain(q, `${indent}  `);
+  switch (p.kind) {
+    case 'Scan': {
+      const preds = p.predicates.map((c) => c.kind === 'compare' ? `${c.column} ${c.op} ${String(c.value)}` : c.kind === 'in' ? `${c.column} IN (${c.values.length})` : `${c.column} ${c.kind}`);
+      return [line(`Scan ${p.db}.${p.table.name} columns=[${p.columns.join(', ')}]${preds.length ? ` predicates=[${preds.join(' AND ')}]` : ''}${p.filter ? ' +filter' : ''}${p.limit !== null ? ` limit=${p.limit}` : ''} est_rows=${p.estimatedRows}`)];
+    }
+    case 'Values': return [line(`Values rows=${p.rows.length}`)];
+    case 'Filter': return [line('Filter'), ...kids(p.input)];
+    case 'Project': return [line(`Project [${p.names.join(', ')}]`), ...kids(p.input)];
+    case 'Aggregate': return [line(`HashAggregate groups=${p.groups.length} aggs=[${p.aggs.map((a) => a.fn).join(', ')}]`), ...kids(p.input)];
+    case 'Join': return [line(`HashJoin ${p.joinType} keys=${p.leftKeys.length}${p.residual ? ' +residual' : ''} (build=right)`), ...kids(p.left), ...kids(p.right)];
+    case 'Sort': return [line(`Sort keys=${p.keys.length}${p.limit !== null ? ` top=${p.limit}` : ''}`), ...kids(p.input)];
+    case 'Limit': return [line(`Limit ${p.limit ?? 'all'} offset ${p.offset}`), ...kids(p.input)];
+    case 'Distinct': return [line('Distinct'), ...kids(p.input)];
+    case 'Union': return [line(`Union${p.all ? ' all' : ''}`), ...p.inputs.flatMap(kids)];
+    case 'Window': return [line(`Window [${p.calls.map((c) => c.fn).join(', ')}]`), ...kids(p.input)];
+    default: return unreachable(p, 'plan');
+  }
+}

@@ -1,0 +1,947 @@
+import * as arrow from 'apache-arrow';
+import nodeSqlParser from 'node-sql-parser';
+import { assert } from '../common/assert.js';
+import { SaigaError, isSaigaError } from '../common/errors.js';
+import type { Limits } from '../common/limits.js';
+import type { AlterTableStep, StorageApi, TableInfo, WriteOpKind, WriteResult } from '../common/storage-api.js';
+import { AUTO_INCREMENT_COLUMN, typeToSql, type ColumnSchema, type DataType, type Row, type Schema, type Value } from '../common/types.js';
+import type {
+  ExecuteOptions, PreparedStatement, QueryEngine, ResultColumn, Session, SessionOptions, StatementResult, Warning,
+} from './api.js';
+import {
+  bindConstantRow, bindQuery, columnType, lookupTable, mkProject, unsupported, type BindEnv, type BoundCol, type Rel,
+} from './bind.js';
+import { literalToValue, toColumnValue } from './coerce-value.js';
+import { formatDate, formatTimestamp } from './dates.js';
+import { castVector, formatNumber } from './eval.js';
+import { run, type ExecContext } from './execute.js';
+import { BOOL, INT64, STRING, col, type LitValue } from './expr.js';
+import type { LogicalPlan } from './logical-plan.js';
+import { explain, optimize } from './optimize.js';
+import { prepass, type ColumnDef, type Literal, type PartitionDef, type RangePartitionDef, type Statement } from './prepass.js';
+import { rewriteForParser, splitStatements, tokenize } from './tokenizer.js';
+import { arrowTypeOf, cellValue, chunkToRecordBatch, type Chunk, type SqlType } from './vector.js';
+
+
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Ast = any;
+
+export const SERVER_VERSION = '8.0.35-saiga-0.1.0';
+
+const AST_CACHE_MAX = 1000;
+
+/** Default partitioning for MySQL-form CREATE TABLE: HASH (primary key) PARTITIONS 2. */
+export const DEFAULT_HASH_BUCKETS = 2;
+
+interface EngineState {
+  readonly storage: StorageApi;
+  readonly limits: Limits;
+  readonly astCache: Map<string, Ast>;
+  readonly parser: InstanceType<typeof nodeSqlParser.Parser>;
+  closed: boolean;
+}
+
+export function newEngineState(storage: StorageApi, limits: Limits): EngineState {
+  return { storage, limits, astCache: new Map(), parser: new nodeSqlParser.Parser(), closed: false };
+}
+
+function parseSql(state: EngineState, text: string): Ast {
+  const cached = state.astCache.get(text);
+  if (cached !== undefined) return cached;
+  let ast: Ast;
+  try {
+    ast = state.parser.astify(rewriteForParser(text), { database: 'mysql', parseOptions: { includeLocations: true } } as any);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new SaigaError('ParseError', `syntax error: ${msg.length > 300 ? `${msg.slice(0, 300)}...` : msg}`);
+  }
+  if (Array.isArray(ast)) {
+    if (ast.length !== 1) throw new SaigaError('ParseError', `expected one statement but found ${ast.length}`);
+    ast = ast[0];
+  }
+  if (state.astCache.size >= AST_CACHE_MAX) state.astCache.delete(state.astCache.keys().next().value as string);
+  state.astCache.set(text, ast);
+  return ast;
+}
+
+/** Replaces `?` placeholders (outside quotes/comments) with SQL literals. */
+export function substituteParams(sql: string, params: readonly Value[]): string {
+  const toks = tokenize(sql).filter((t) => t.kind === 'param');
+  if (toks.length !== params.length) throw new SaigaError('InvalidArgument', `statement has ${toks.length} placeholders but ${params.length} values were given`);
+  let out = '';
+  let p = 0;
+  toks.forEach((t, i) => {
+    out += sql.slice(p, t.start) + sqlLiteral(params[i]!);
+    p = t.end;
+  });
+  return out + sql.slice(p);
+}
+
+function sqlLiteral(v: Value): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return `X'${Buffer.from(v).toString('hex')}'`;
+  return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function okResult(affectedRows = 0, extra: { lastInsertId?: bigint; info?: string; warnings?: readonly Warning[] } = {}): StatementResult {
+  const r: { kind: 'ok'; affectedRows: number; warnings: readonly Warning[]; lastInsertId?: bigint; info?: string } = { kind: 'ok', affectedRows, warnings: extra.warnings ?? [] };
+  if (extra.lastInsertId !== undefined) r.lastInsertId = extra.lastInsertId;
+  if (extra.info !== undefined) r.info = extra.info;
+  return r;
+}
+
+function resultColumns(cols: readonly BoundCol[]): ResultColumn[] {
+  return cols.map((c) => {
+    const r: { -readonly [K in keyof ResultColumn]: ResultColumn[K] } = { name: c.name, type: c.type.type, nullable: c.nullable };
+    if (c.type.type === 'decimal') { r.precision = c.type.precision ?? 38; r.scale = c.type.scale ?? 0; }
+    if (c.table !== undefined) r.table = c.table;
+    if (c.db !== undefined) r.database = c.db;
+    if (c.originalName !== undefined) r.originalName = c.originalName;
+    return r;
+  });
+}
+
+function arrowSchemaOf(cols: readonly BoundCol[]): arrow.Schema {
+  return new arrow.Schema(cols.map((c) => new arrow.Field(c.name, arrowTypeOf(c.type), true)));
+}
+
+/** A rows result from literal values (SHOW, DESCRIBE, EXPLAIN, @@vars). */
+function valuesResult(columns: readonly { name: string; type: SqlType }[], rows: readonly (readonly Value[])[]): StatementResult {
+  const cols: BoundCol[] = columns.map((c) => ({ qualifier: null, name: c.name, type: c.type, nullable: true }));
+  const schema = arrowSchemaOf(cols);
+  const types = cols.map((c) => c.type);
+  const chunk: Chunk = {
+    length: rows.length,
+    columns: types.map((t, i) => {
+      const vals = rows.map((r) => r[i] ?? null);
+      if (t.type === 'string') return { kind: 'str', type: t, values: vals.map((v) => (v === null ? '' : String(v))), valid: Uint8Array.from(vals.map((v) => (v === null ? 0 : 1))) };
+      return { kind: 'num', type: t, values: Float64Array.from(vals.map((v) => (v === null ? 0 : Number(v)))), valid: Uint8Array.from(vals.map((v) => (v === null ? 0 : 1))) };
+    }),
+  };
+  const batch = chunkToRecordBatch(chunk, schema, types);
+  return { kind: 'rows', columns: resultColumns(cols), arrowSchema: schema, batches: (async function* () { if (rows.length > 0) yield batch; })() };
+}
+
+const S: SqlType = STRING;
+const I: SqlType = INT64;
+
+function likeToRegex(like: string): RegExp {
+  let re = '^';
+  for (const ch of like) re += ch === '%' ? '.*' : ch === '_' ? '.' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`${re}$`, 'i');
+}
+
+const DEFAULT_VARIABLES: readonly [string, Value][] = [
+  ['autocommit', 1n], ['auto_increment_increment', 1n], ['character_set_client', 'utf8mb4'], ['character_set_connection', 'utf8mb4'],
+  ['character_set_results', 'utf8mb4'], ['character_set_server', 'utf8mb4'], ['collation_connection', 'utf8mb4_general_ci'],
+  ['collation_server', 'utf8mb4_general_ci'], ['init_connect', ''], ['interactive_timeout', 28800n], ['license', 'Apache-2.0'],
+  ['lower_case_table_names', 0n], ['max_allowed_packet', 67108864n], ['net_buffer_length', 16384n], ['net_write_timeout', 60n],
+  ['query_cache_size', 0n], ['query_cache_type', 'OFF'], ['sql_mode', 'STRICT_TRANS_TABLES'], ['system_time_zone', 'UTC'],
+  ['time_zone', 'SYSTEM'], ['transaction_isolation', 'REPEATABLE-READ'], ['tx_isolation', 'REPEATABLE-READ'],
+  ['wait_timeout', 28800n], ['version', SERVER_VERSION], ['version_comment', 'Saiga'], ['sql_auto_is_null', 0n],
+  ['performance_schema', 0n], ['transaction_read_only', 0n], ['tx_read_only', 0n], ['sql_select_limit', 18446744073709551615n],
+  ['default_storage_engine', 'KUDU'], ['storage_engine', 'KUDU'], ['div_precision_increment', 4n],
+];
+
+class SessionImpl implements Session {
+  database: string | null;
+  readonly variables = new Map<string, Value>();
+  readonly connectionId: number;
+  readonly user: string;
+  private warnings: Warning[] = [];
+  private lastInsertId = 0n;
+  private nextStmtId = 1;
+  private closed = false;
+
+  constructor(private readonly state: EngineState, options: SessionOptions) {
+    this.connectionId = options.connectionId;
+    this.user = options.user;
+    this.database = options.database ?? null;
+    for (const [k, v] of DEFAULT_VARIABLES) this.variables.set(k, v);
+  }
+
+  lastWarnings(): readonly Warning[] {
+    return this.warnings;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  async prepare(sql: string): Promise<PreparedStatement> {
+    const paramCount = splitStatements(sql).reduce((n, s) => n + tokenize(s).filter((t) => t.kind === 'param').length, 0);
+    let columns: readonly ResultColumn[] = [];
+    try {
+      const probe = paramCount > 0 ? substituteParams(sql, new Array<Value>(paramCount).fill(null)) : sql;
+      const st = prepass(probe);
+      if (st.kind === 'sql') {
+        const ast = parseSql(this.state, st.text);
+        if (ast.type === 'select') columns = resultColumns(bindQuery(ast, this.env(st.text), null).cols);
+      }
+    } catch (e) {
+      if (!isSaigaError(e)) throw e;
+      if (e.code === 'ParseError') throw e;
+    }
+    const id = this.nextStmtId++;
+    return {
+      id, paramCount, columns,
+      execute: async (params: readonly Value[], options?: ExecuteOptions) => {
+        const rs = await this.execute(sql, { ...(options ?? {}), params });
+        assert(rs.length >= 1, 'a prepared statement yields a result');
+        return rs[rs.length - 1]!;
+      },
+      close: () => { /* nothing held */ },
+    };
+  }
+
+  async execute(sql: string, options: ExecuteOptions = {}): Promise<StatementResult[]> {
+    if (this.closed || this.state.closed) throw new SaigaError('IllegalState', 'session is closed');
+    const text = options.params !== undefined && options.params.length > 0 ? substituteParams(sql, options.params) : sql;
+    const stmts = splitStatements(text);
+    if (stmts.length === 0) throw new SaigaError('ParseError', 'empty query');
+    const out: StatementResult[] = [];
+    for (const s of stmts) {
+      const isShowWarnings = /^\s*show\s+(warnings|errors)\b/i.test(s);
+      if (!isShowWarnings) this.warnings = [];
+      const r = await this.executeOne(s, options, stmts.length > 1);
+      if (r.kind === 'ok' && r.warnings.length > 0) this.warnings = [...r.warnings];
+      out.push(r);
+    }
+    return out;
+  }
+
+  private env(sql: string): BindEnv {
+    return {
+      storage: this.state.storage,
+      database: this.database,
+      sql,
+      ctes: new Map(),
+      sessionValue: (name) => this.sessionValue(name),
+    };
+  }
+
+  private sessionValue(name: string): { value: LitValue; type: SqlType } | undefined {
+    const n = name.toLowerCase();
+    const str = (v: string | null): { value: LitValue; type: SqlType } => ({ value: v, type: STRING });
+    switch (n) {
+      case 'database()': case 'schema()': return str(this.database);
+      case 'version()': return str(SERVER_VERSION);
+      case 'connection_id()': return { value: this.connectionId, type: INT64 };
+      case 'last_insert_id()': return { value: Number(this.lastInsertId), type: INT64 };
+      case 'user()': case 'current_user()': case 'session_user()': case 'system_user()': case 'current_user':
+        return str(`${this.user}@localhost`);
+      case 'found_rows()': case 'row_count()': return { value: 0, type: INT64 };
+      case 'current_timestamp': case 'now()': case 'localtime': case 'localtimestamp': return { value: Math.floor(Date.now() * 1000), type: { type: 'timestamp' } };
+      case 'current_date': case 'curdate()': return { value: Math.floor(Date.now() / 86400000), type: { type: 'date' } };
+      default: break;
+    }
+    if (n.startsWith('@@')) {
+      const v = this.variables.get(n.slice(2));
+      if (v === undefined) return undefined;
+      return typeof v === 'bigint' || typeof v === 'number' ? { value: Number(v), type: INT64 } : typeof v === 'boolean' ? { value: v ? 1 : 0, type: BOOL } : str(v === null ? null : String(v));
+    }
+    if (n.startsWith('@')) {
+      const v = this.variables.get(n);
+      if (v === undefined || v === null) return { value: null, type: STRING };
+      return typeof v === 'bigint' ? { value: Number(v), type: INT64 } : typeof v === 'number' ? { value: v, type: { type: 'double' } } : str(String(v));
+    }
+    return undefined;
+  }
+
+  private execContext(options: ExecuteOptions): ExecContext {
+    return {
+      storage: this.state.storage,
+      readMode: { kind: 'latest' },
+      signal: options.signal,
+      deadlineMs: performance.now() + this.state.limits.queryTimeoutMs,
+      memoryBytesMax: this.state.limits.queryMemoryBytesMax,
+      memoryBytes: 0,
+      rowsPerBatch: Math.min(this.state.limits.rowsPerBatchMax, 64 * 1024),
+      subs: new Map(),
+    };
+  }
+
+  private requireDb(db: string | null): string {
+    const d = db ?? this.database;
+    if (d === null) throw new SaigaError('NoDatabaseSelected', 'no database selected: USE a database or qualify the table name');
+    return d;
+  }
+
+  private table(db: string | null, name: string): { db: string; info: TableInfo } {
+    return lookupTable(this.env(''), db, name);
+  }
+
+  private async executeOne(sql: string, options: ExecuteOptions, materialize: boolean): Promise<StatementResult> {
+    const st = prepass(sql);
+    return this.executeStatement(st, sql, options, materialize);
+  }
+
+  private async executeStatement(st: Statement, sql: string, options: ExecuteOptions, materialize: boolean): Promise<StatementResult> {
+    const storage = this.state.storage;
+    switch (st.kind) {
+      case 'sql': return this.executeSql(st.text, options, materialize);
+      case 'noop': return okResult();
+      case 'use': {
+        const db = storage.listDatabases().find((d) => d.toLowerCase() === st.name.toLowerCase());
+        if (db === undefined) throw new SaigaError('UnknownDatabase', `unknown database '${st.name}'`);
+        this.database = db;
+        return okResult();
+      }
+      case 'createDatabase': {
+        const exists = storage.listDatabases().some((d) => d.toLowerCase() === st.name.toLowerCase());
+        if (exists && !st.ifNotExists) throw new SaigaError('DatabaseExists', `database '${st.name}' already exists`);
+        if (exists) return okResult(0, { warnings: [{ level: 'Note', code: 1007, message: `Can't create database '${st.name}'; database exists` }] });
+        await storage.createDatabase(st.name, st.ifNotExists);
+        return okResult(1);
+      }
+      case 'dropDatabase': {
+        const db = storage.listDatabases().find((d) => d.toLowerCase() === st.name.toLowerCase());
+        if (db === undefined) {
+          if (st.ifExists) return okResult(0, { warnings: [{ level: 'Note', code: 1008, message: `Can't drop database '${st.name}'; database doesn't exist` }] });
+          throw new SaigaError('UnknownDatabase', `unknown database '${st.name}'`);
+        }
+        const n = storage.listTables(db).length;
+        await storage.dropDatabase(db, st.ifExists);
+        if (this.database === db) this.database = null;
+        return okResult(n);
+      }
+      case 'createTable': return this.createTable(st, options);
+      case 'dropTable': {
+        const warnings: Warning[] = [];
+        for (const t of st.tables) {
+          const db = this.requireDb(t.db);
+          let found: { db: string; info: TableInfo } | null = null;
+          try { found = this.table(db, t.name); } catch (e) {
+            if (!(isSaigaError(e, 'UnknownTable') || isSaigaError(e, 'UnknownDatabase')) || !st.ifExists) throw e;
+            warnings.push({ level: 'Note', code: 1051, message: `Unknown table '${db}.${t.name}'` });
+          }
+          if (found !== null) await storage.dropTable(found.db, found.info.name, st.ifExists);
+        }
+        return okResult(0, { warnings });
+      }
+      case 'truncate': {
+        const { db, info } = this.table(st.db, st.name);
+        await storage.truncateTable(db, info.name);
+        return okResult();
+      }
+      case 'alterTable': return this.alterTable(st);
+      case 'insertValues': return this.insertValues(st);
+      case 'insertSelect': return this.insertSelect(st, options);
+      case 'show': return this.show(st);
+      case 'describe': {
+        const { info } = this.table(st.db, st.table);
+        return this.describeTable(info, st.formatted);
+      }
+      case 'set': {
+        for (const a of st.assignments) {
+          let v: Value;
+          if (a.value.k === 'expr') {
+            const ast = parseSql(this.state, `SELECT ${a.value.text}`);
+            const e = bindConstantRow([ast.columns[0].expr], this.env(`SELECT ${a.value.text}`))[0]!;
+            if (e.kind !== 'lit') throw new SaigaError('NotSupported', `SET ${a.name} to a non-constant expression`);
+            v = e.value === null ? null : typeof e.value === 'number' ? (Number.isInteger(e.value) ? BigInt(e.value) : e.value) : e.value instanceof Uint8Array ? e.value : e.value;
+          } else {
+            v = a.value.k === 'num' ? (/^-?\d+$/.test(a.value.text) ? BigInt(a.value.text) : Number(a.value.text))
+              : a.value.k === 'str' ? a.value.v : a.value.k === 'bool' ? (a.value.v ? 1n : 0n) : a.value.k === 'null' ? null
+              : a.value.k === 'default' ? (DEFAULT_VARIABLES.find(([k]) => k === a.name)?.[1] ?? null) : a.value.v;
+          }
+          this.variables.set(a.name, v);
+        }
+        return okResult();
+      }
+      case 'computeStats': {
+        const { db, info } = this.table(st.db, st.table);
+        const stats = storage.tableStats(db, info.name);
+        return okResult(0, { info: `Updated ${info.tablets.length} partition(s) and ${info.schema.columns.length} column(s); ${stats.rowCount} rows.` });
+      }
+      case 'explain': {
+        if (st.inner.kind !== 'sql') return valuesResult([{ name: 'Explain', type: S }], [[`${st.inner.kind} (executed by the statement layer, no query plan)`]]);
+        const ast = parseSql(this.state, st.inner.text);
+        if (ast.type !== 'select') return valuesResult([{ name: 'Explain', type: S }], [[`${String(ast.type).toUpperCase()}: scan for matching keys, then write`]]);
+        const rel = bindQuery(ast, this.env(st.inner.text), null);
+        const plan = optimize(rel.plan);
+        return valuesResult([{ name: 'Explain', type: S }], explain(plan).map((l) => [l]));
+      }
+    }
+    void sql;
+  }
+
+  // ---------- SELECT / UPDATE / DELETE ----------
+
+  private async executeSql(text: string, options: ExecuteOptions, materialize: boolean): Promise<StatementResult> {
+    const ast = parseSql(this.state, text);
+    const env = this.env(text);
+    switch (ast.type) {
+      case 'select': {
+        const rel = bindQuery(ast, env, null);
+        return this.runQuery(rel, options, materialize);
+      }
+      case 'update': return this.update(ast, env, options);
+      case 'delete': return this.delete(ast, env, options);
+      default: unsupported(`statement ${String(ast.type).toUpperCase()}`);
+    }
+  }
+
+  private async runQuery(rel: Rel, options: ExecuteOptions, materialize: boolean): Promise<StatementResult> {
+    const plan = optimize(rel.plan);
+    const ctx = this.execContext(options);
+    const schema = arrowSchemaOf(rel.cols);
+    const types = rel.cols.map((c) => c.type);
+    const gen = run(plan, ctx);
+    const toBatch = (c: Chunk): arrow.RecordBatch => chunkToRecordBatch(c, schema, types);
+    if (materialize) {
+      const all: arrow.RecordBatch[] = [];
+      for await (const c of gen) all.push(toBatch(c));
+      return { kind: 'rows', columns: resultColumns(rel.cols), arrowSchema: schema, batches: (async function* () { yield* all; })() };
+    }
+    // Pull the first chunk now so that errors surface from execute(); stream the rest.
+    const first = await gen.next();
+    const batches = (async function* () {
+      if (first.done === true) return;
+      yield toBatch(first.value);
+      for await (const c of gen) yield toBatch(c);
+    })();
+    return { kind: 'rows', columns: resultColumns(rel.cols), arrowSchema: schema, batches };
+  }
+
+  private async collectRows(plan: LogicalPlan, options: ExecuteOptions): Promise<Chunk[]> {
+    const ctx = this.execContext(options);
+    const out: Chunk[] = [];
+    for await (const c of run(optimize(plan), ctx)) out.push(c);
+    return out;
+  }
+
+  private async update(ast: Ast, env: BindEnv, options: ExecuteOptions): Promise<StatementResult> {
+    const tables = ast.table as Ast[];
+    if (!Array.isArray(tables) || tables.length !== 1 || tables[0].join) unsupported('multi-table UPDATE');
+    const t = tables[0];
+    const { db, info } = this.table(t.db ?? null, t.table);
+    const schema = info.schema;
+    const keyCount = Math.max(schema.keyColumnCount, 1);
+    const setItems = ast.set as Ast[];
+    const colIdx = setItems.map((s) => {
+      const i = schema.columns.findIndex((c) => c.name.toLowerCase() === String(s.column).toLowerCase());
+      if (i < 0) throw new SaigaError('UnknownColumn', `unknown column '${s.column}' in SET`);
+      if (i < keyCount) throw new SaigaError('NotSupported', `updating primary key column '${schema.columns[i]!.name}' is not supported`);
+      return i;
+    });
+    const selAst: Ast = {
+      type: 'select', with: null, distinct: null, options: null,
+      columns: [
+        ...schema.columns.slice(0, keyCount).map((c) => ({ expr: { type: 'column_ref', table: null, column: c.name }, as: null })),
+        ...setItems.map((s) => ({ expr: s.value?.type === 'expr_list' ? s.value.value[0] : s.value, as: null })),
+      ],
+      from: [{ db: t.db ?? null, table: t.table, as: t.as ?? null }],
+      where: ast.where ?? null, groupby: null, having: null, orderby: ast.orderby ?? null, limit: ast.limit ?? null,
+    };
+    const rel = bindQuery(selAst, env, null);
+    const chunks = await this.collectRows(rel.plan, options);
+    const rows: Row[] = [];
+    for (const c of chunks) {
+      const vecs = c.columns.map((v, k) => (k >= keyCount ? castVector(v, columnType(schema.columns[colIdx[k - keyCount]!]!)) : v));
+      for (let i = 0; i < c.length; i++) {
+        const row: (Value | undefined)[] = new Array(schema.columns.length).fill(undefined);
+        for (let k = 0; k < keyCount; k++) row[k] = toColumnValue(cellValue(vecs[k]!, i), schema.columns[k]!);
+        for (let k = 0; k < colIdx.length; k++) row[colIdx[k]!] = toColumnValue(cellValue(vecs[keyCount + k]!, i), schema.columns[colIdx[k]!]!);
+        rows.push(row);
+      }
+    }
+    const ignore = ast.options?.some?.((o: Ast) => String(o).toUpperCase() === 'IGNORE') === true;
+    const r = await this.writeRows(db, info.name, ignore ? 'update_ignore' : 'update', rows);
+    return okResult(r.appliedCount, { info: `Rows matched: ${rows.length}  Changed: ${r.appliedCount}  Warnings: 0` });
+  }
+
+  private async delete(ast: Ast, env: BindEnv, options: ExecuteOptions): Promise<StatementResult> {
+    const from = ast.from as Ast[];
+    if (!Array.isArray(from) || from.length !== 1 || (Array.isArray(ast.table) && ast.table.length > 1)) unsupported('multi-table DELETE');
+    const t = from[0];
+    const { db, info } = this.table(t.db ?? null, t.table);
+    const schema = info.schema;
+    const keyCount = Math.max(schema.keyColumnCount, 1);
+    const selAst: Ast = {
+      type: 'select', with: null, distinct: null, options: null,
+      columns: schema.columns.slice(0, keyCount).map((c) => ({ expr: { type: 'column_ref', table: null, column: c.name }, as: null })),
+      from: [{ db: t.db ?? null, table: t.table, as: t.as ?? null }],
+      where: ast.where ?? null, groupby: null, having: null, orderby: ast.orderby ?? null, limit: ast.limit ?? null,
+    };
+    const rel = bindQuery(selAst, env, null);
+    const chunks = await this.collectRows(rel.plan, options);
+    const rows: Row[] = [];
+    for (const c of chunks) {
+      for (let i = 0; i < c.length; i++) {
+        const row: (Value | undefined)[] = new Array(schema.columns.length).fill(undefined);
+        for (let k = 0; k < keyCount; k++) row[k] = toColumnValue(cellValue(c.columns[k]!, i), schema.columns[k]!);
+        rows.push(row);
+      }
+    }
+    const r = await this.writeRows(db, info.name, 'delete_ignore', rows);
+    return okResult(r.appliedCount);
+  }
+
+  // ---------- writes ----------
+
+  private async writeRows(db: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<{ appliedCount: number; warnings: Warning[]; lastId?: bigint }> {
+    let applied = 0;
+    const warnings: Warning[] = [];
+    let lastId: bigint | undefined;
+    const step = this.state.limits.writeBatchRowsMax;
+    let firstDup: string | null = null;
+    for (let s = 0; s < rows.length; s += step) {
+      const part = rows.slice(s, s + step);
+      const r: WriteResult = await this.state.storage.write(db, table, kind, part);
+      applied += r.appliedCount;
+      if (r.lastAutoIncrementId !== undefined) lastId = r.lastAutoIncrementId;
+      for (const e of r.rowErrors) {
+        if (kind === 'insert' && e.code === 'AlreadyPresent') { firstDup ??= e.message; continue; }
+        if (kind === 'insert' || kind === 'upsert' || kind === 'update') {
+          if (e.code === 'InvalidArgument') throw new SaigaError('InvalidArgument', e.message);
+        }
+        if (warnings.length < 64) warnings.push({ level: 'Warning', code: e.code === 'AlreadyPresent' ? 1062 : 1032, message: e.message });
+      }
+    }
+    if (firstDup !== null) {
+      throw new SaigaError('AlreadyPresent', `duplicate primary key: ${firstDup} (${applied} other row(s) were written)`);
+    }
+    if (lastId !== undefined) this.lastInsertId = lastId;
+    return lastId !== undefined ? { appliedCount: applied, warnings, lastId } : { appliedCount: applied, warnings };
+  }
+
+  private targetColumns(info: TableInfo, names: readonly string[] | null): number[] {
+    const cols = info.schema.columns;
+    if (names === null) return cols.flatMap((c, i) => (c.name === AUTO_INCREMENT_COLUMN ? [] : [i]));
+    return names.map((n) => {
+      const i = cols.findIndex((c) => c.name.toLowerCase() === n.toLowerCase());
+      if (i < 0) throw new SaigaError('UnknownColumn', `unknown column '${n}' in table '${info.name}'`);
+      return i;
+    });
+  }
+
+  private checkRequired(info: TableInfo, row: (Value | undefined)[]): void {
+    info.schema.columns.forEach((c, i) => {
+      if (row[i] !== undefined || c.autoIncrement || c.name === AUTO_INCREMENT_COLUMN) return;
+      if (c.defaultValue !== undefined) { row[i] = c.defaultValue; return; }
+      if (!c.nullable) throw new SaigaError('InvalidArgument', `column '${c.name}' has no default and was not given a value`);
+      row[i] = null;
+    });
+  }
+
+  private async insertValues(st: Extract<Statement, { kind: 'insertValues' }>): Promise<StatementResult> {
+    const { db, info } = this.table(st.db, st.table);
+    const target = this.targetColumns(info, st.columns);
+    const cols = info.schema.columns;
+    const rows: Row[] = [];
+    for (const lits of st.rows) {
+      if (lits.length !== target.length) throw new SaigaError('InvalidArgument', `expected ${target.length} values per row but found ${lits.length}`);
+      const row: (Value | undefined)[] = new Array(cols.length).fill(undefined);
+      for (let k = 0; k < target.length; k++) {
+        const col = cols[target[k]!]!;
+        const l = lits[k]!;
+        row[target[k]!] = l.k === 'expr' ? this.evalConstant(l.text, col) : literalToValue(l, col);
+      }
+      this.checkRequired(info, row);
+      rows.push(row);
+    }
+    const r = await this.writeRows(db, info.name, st.op, rows);
+    const extra: { lastInsertId?: bigint; warnings: Warning[] } = { warnings: r.warnings };
+    if (r.lastId !== undefined) extra.lastInsertId = r.lastId;
+    return okResult(r.appliedCount, extra);
+  }
+
+  private evalConstant(text: string, col: ColumnSchema): Value | undefined {
+    const sql = `SELECT ${text}`;
+    const ast = parseSql(this.state, sql);
+    const e = bindConstantRow([ast.columns[0].expr], this.env(sql))[0]!;
+    if (e.kind !== 'lit') throw new SaigaError('NotSupported', `a non-constant expression in VALUES: ${text}`);
+    const vec = castVector({ kind: 'num', type: e.type, values: new Float64Array([typeof e.value === 'number' ? e.value : 0]), valid: e.value === null ? new Uint8Array(1) : null }, e.type);
+    if (typeof e.value === 'string') return toColumnValue(e.type.type === 'string' ? e.value : e.value, col);
+    if (e.value instanceof Uint8Array) return toColumnValue(e.value, col);
+    const casted = castVector(vec, columnType(col));
+    return toColumnValue(cellValue(casted, 0), col);
+  }
+
+  private async insertSelect(st: Extract<Statement, { kind: 'insertSelect' }>, options: ExecuteOptions): Promise<StatementResult> {
+    const { db, info } = this.table(st.db, st.table);
+    const target = this.targetColumns(info, st.columns);
+    const ast = parseSql(this.state, st.select);
+    if (ast.type !== 'select') unsupported(`INSERT ... ${String(ast.type).toUpperCase()}`);
+    const rel = bindQuery(ast, this.env(st.select), null);
+    if (rel.cols.length !== target.length) throw new SaigaError('InvalidArgument', `INSERT names ${target.length} columns but the SELECT returns ${rel.cols.length}`);
+    const chunks = await this.collectRows(rel.plan, options);
+    const rows = this.chunksToRows(chunks, info, target);
+    const r = await this.writeRows(db, info.name, st.op, rows);
+    const extra: { lastInsertId?: bigint; warnings: Warning[]; info: string } = { warnings: r.warnings, info: `Records: ${rows.length}  Duplicates: ${rows.length - r.appliedCount}  Warnings: ${r.warnings.length}` };
+    if (r.lastId !== undefined) extra.lastInsertId = r.lastId;
+    return okResult(r.appliedCount, extra);
+  }
+
+  private chunksToRows(chunks: readonly Chunk[], info: TableInfo, target: readonly number[]): Row[] {
+    const cols = info.schema.columns;
+    const rows: Row[] = [];
+    for (const c of chunks) {
+      const vecs = c.columns.map((v, k) => {
+        const ct = columnType(cols[target[k]!]!);
+        return v.kind === 'num' && (ct.type === 'string') ? castVector(v, ct) : v.kind === 'num' ? castVector(v, ct) : v;
+      });
+      for (let i = 0; i < c.length; i++) {
+        const row: (Value | undefined)[] = new Array(cols.length).fill(undefined);
+        for (let k = 0; k < target.length; k++) row[target[k]!] = toColumnValue(cellValue(vecs[k]!, i), cols[target[k]!]!);
+        this.checkRequired(info, row);
+        rows.push(row);
+      }
+    }
+    return rows;
+  }
+
+  // ---------- DDL ----------
+
+  private columnSchema(d: ColumnDef, isKey: boolean): ColumnSchema {
+    const t = d.typeName;
+    let type: DataType;
+    let precision: number | undefined;
+    let scale: number | undefined;
+    switch (t) {
+      case 'INT': case 'INTEGER': case 'MEDIUMINT': case 'INT4': type = 'int32'; break;
+      case 'BIGINT': case 'INT8': type = 'int64'; break;
+      case 'TINYINT': type = d.typeArgs[0] === 1 ? 'bool' : 'int8'; break;
+      case 'SMALLINT': case 'INT2': type = 'int16'; break;
+      case 'BOOL': case 'BOOLEAN': case 'BIT': type = 'bool'; break;
+      case 'FLOAT': case 'FLOAT4': type = d.typeArgs.length === 2 ? 'double' : 'float'; break;
+      case 'DOUBLE': case 'REAL': case 'FLOAT8': type = 'double'; break;
+      case 'DECIMAL': case 'NUMERIC': case 'DEC': case 'FIXED':
+        type = 'decimal'; precision = d.typeArgs[0] ?? 10; scale = d.typeArgs[1] ?? 0;
+        if (precision < 1 || precision > 38 || scale < 0 || scale > precision) throw new SaigaError('InvalidArgument', `DECIMAL(${precision},${scale}) for column '${d.name}': expected 1 <= precision <= 38 and 0 <= scale <= precision`);
+        break;
+      case 'VARCHAR': case 'CHAR': case 'TEXT': case 'STRING': case 'TINYTEXT': case 'MEDIUMTEXT': case 'LONGTEXT': case 'NVARCHAR': case 'NCHAR': case 'ENUM': case 'SET': case 'JSON':
+        type = 'string'; break;
+      case 'BINARY': case 'VARBINARY': case 'BLOB': case 'TINYBLOB': case 'MEDIUMBLOB': case 'LONGBLOB': type = 'binary'; break;
+      case 'DATE': type = 'date'; break;
+      case 'DATETIME': case 'TIMESTAMP': type = 'timestamp'; break;
+      default: throw new SaigaError('NotSupported', `column type ${t} (column '${d.name}') is not supported`);
+    }
+    const base: { -readonly [K in keyof ColumnSchema]: ColumnSchema[K] } = { name: d.name, type, nullable: isKey ? false : !d.notNull };
+    if (precision !== undefined) { base.precision = precision; base.scale = scale ?? 0; }
+    if (d.comment !== undefined) base.comment = d.comment;
+    if (d.defaultValue !== undefined && d.defaultValue.k !== 'expr' && d.defaultValue.k !== 'null') {
+      base.defaultValue = literalToValue(d.defaultValue, base as ColumnSchema) ?? null;
+    }
+    if (isKey && d.nullExplicit && !d.notNull) throw new SaigaError('InvalidArgument', `primary key column '${d.name}' cannot be NULL`);
+    return base;
+  }
+
+  private rangeBound(lits: readonly Literal[] | undefined, cols: readonly ColumnSchema[]): Row | undefined {
+    if (lits === undefined) return undefined;
+    if (lits.length !== cols.length) throw new SaigaError('InvalidArgument', `range bound has ${lits.length} values but the range has ${cols.length} column(s)`);
+    return lits.map((l, i) => literalToValue(l, cols[i]!) ?? null);
+  }
+
+  private rangeBounds(r: RangePartitionDef, cols: readonly ColumnSchema[]): { lower?: Row; upper?: Row } {
+    const out: { lower?: Row; upper?: Row } = {};
+    const lo = this.rangeBound(r.lower, cols);
+    const hi = this.rangeBound(r.upper, cols);
+    if (lo !== undefined) out.lower = lo;
+    if (hi !== undefined) out.upper = hi;
+    return out;
+  }
+
+  private async createTable(st: Extract<Statement, { kind: 'createTable' }>, options: ExecuteOptions): Promise<StatementResult> {
+    const db = this.requireDb(st.db);
+    const storage = this.state.storage;
+    if (!storage.listDatabases().some((d) => d === db)) throw new SaigaError('UnknownDatabase', `unknown database '${db}'`);
+    const exists = storage.listTables(db).some((t) => t.toLowerCase() === st.name.toLowerCase());
+    if (exists) {
+      if (st.ifNotExists) return okResult(0, { warnings: [{ level: 'Note', code: 1050, message: `Table '${st.name}' already exists` }] });
+      throw new SaigaError('TableExists', `table '${db}.${st.name}' already exists`);
+    }
+    let defs = st.columns.slice();
+    let selectRel: Rel | null = null;
+    if (st.asSelect !== null) {
+      const ast = parseSql(this.state, st.asSelect);
+      if (ast.type !== 'select') unsupported('CREATE TABLE ... AS with a non-SELECT');
+      selectRel = bindQuery(ast, this.env(st.asSelect), null);
+      if (defs.length === 0) {
+        defs = selectRel.cols.map((c) => ({
+          name: c.name, typeName: sqlTypeName(c.type), typeArgs: c.type.type === 'decimal' ? [c.type.precision ?? 38, c.type.scale ?? 0] : [],
+          notNull: false, nullExplicit: false, primaryKey: false, autoIncrement: false,
+        }));
+      }
+    }
+    const pk = st.primaryKey ?? [];
+    const byName = new Map(defs.map((d) => [d.name.toLowerCase(), d]));
+    for (const k of pk) if (!byName.has(k.toLowerCase())) throw new SaigaError('UnknownColumn', `primary key column '${k}' is not a column of table '${st.name}'`);
+    const keyDefs = pk.map((k) => byName.get(k.toLowerCase())!);
+    const rest = defs.filter((d) => !pk.some((k) => k.toLowerCase() === d.name.toLowerCase()));
+    const columns = [...keyDefs.map((d) => this.columnSchema(d, true)), ...rest.map((d) => this.columnSchema(d, false))];
+    const seen = new Set<string>();
+    for (const c of columns) {
+      if (seen.has(c.name.toLowerCase())) throw new SaigaError('InvalidArgument', `duplicate column name '${c.name}'`);
+      seen.add(c.name.toLowerCase());
+    }
+    const schema: Schema = { columns, keyColumnCount: keyDefs.length };
+    const partition = this.partitionSchema(st.partition, pk, columns);
+    const req = {
+      database: db, name: st.name, schema, partitionSchema: partition.schema, ranges: partition.ranges, ifNotExists: st.ifNotExists,
+      ...(st.comment !== undefined ? { comment: st.comment } : {}),
+    };
+    await storage.createTable(req);
+    if (selectRel !== null) {
+      const info = storage.getTable(db, st.name);
+      const target = selectRel.cols.map((c) => {
+        const i = info.schema.columns.findIndex((x) => x.name.toLowerCase() === c.name.toLowerCase());
+        if (i < 0) throw new SaigaError('UnknownColumn', `CREATE TABLE ... AS SELECT: column '${c.name}' is not in the new table`);
+        return i;
+      });
+      const chunks = await this.collectRows(selectRel.plan, options);
+      const rows = this.chunksToRows(chunks, info, target);
+      const r = await this.writeRows(db, info.name, 'insert', rows);
+      return okResult(r.appliedCount);
+    }
+    return okResult();
+  }
+
+  private partitionSchema(p: PartitionDef | null, pk: readonly string[], columns: readonly ColumnSchema[]): { schema: { hash: { columns: string[]; buckets: number; seed: number }[]; rangeColumns: string[] }; ranges: { lower?: Row; upper?: Row }[] } {
+    const keyNames = new Set(pk.map((k) => k.toLowerCase()));
+    const canon = (n: string): string => {
+      if (!keyNames.has(n.toLowerCase())) throw new SaigaError('InvalidArgument', `partition column '${n}' must be a primary key column`);
+      return columns.find((c) => c.name.toLowerCase() === n.toLowerCase())!.name;
+    };
+    if (p === null) {
+      if (pk.length === 0) return { schema: { hash: [], rangeColumns: [] }, ranges: [] };
+      return { schema: { hash: [{ columns: pk.map(canon), buckets: DEFAULT_HASH_BUCKETS, seed: 0 }], rangeColumns: [] }, ranges: [] };
+    }
+    const hash = p.hash.map((h) => {
+      if (h.buckets < 2) throw new SaigaError('InvalidArgument', `HASH PARTITIONS must be at least 2 but found ${h.buckets}`);
+      return { columns: (h.columns.length > 0 ? h.columns : pk).map(canon), buckets: h.buckets, seed: 0 };
+    });
+    const rangeColumns = p.rangeColumns.map(canon);
+    const rcols = rangeColumns.map((n) => columns.find((c) => c.name === n)!);
+    const ranges = p.ranges.map((r) => this.rangeBounds(r, rcols));
+    return { schema: { hash, rangeColumns }, ranges };
+  }
+
+  private async alterTable(st: Extract<Statement, { kind: 'alterTable' }>): Promise<StatementResult> {
+    const { db, info } = this.table(st.db, st.name);
+    const steps: AlterTableStep[] = [];
+    const rcols = info.partitionSchema.rangeColumns.map((n) => info.schema.columns.find((c) => c.name === n)!);
+    for (const s of st.steps) {
+      switch (s.kind) {
+        case 'addColumns':
+          for (const d of s.columns) {
+            const c = this.columnSchema(d, false);
+            if (!c.nullable && c.defaultValue === undefined) throw new SaigaError('InvalidArgument', `a NOT NULL column added to an existing table needs a DEFAULT ('${c.name}')`);
+            steps.push({ kind: 'addColumn', column: c });
+          }
+          break;
+        case 'dropColumn': steps.push({ kind: 'dropColumn', name: s.name }); break;
+        case 'renameColumn': steps.push({ kind: 'renameColumn', from: s.from, to: s.to }); break;
+        case 'renameTable':
+          if (s.db !== null && s.db !== db) unsupported('renaming a table into another database');
+          steps.push({ kind: 'renameTable', newName: s.name });
+          break;
+        case 'addRange':
+          if (rcols.length === 0) throw new SaigaError('InvalidArgument', `table '${info.name}' has no range partitioning`);
+          steps.push({ kind: 'addRangePartition', range: this.rangeBounds(s.range, rcols) });
+          break;
+        case 'dropRange':
+          if (rcols.length === 0) throw new SaigaError('InvalidArgument', `table '${info.name}' has no range partitioning`);
+          steps.push({ kind: 'dropRangePartition', range: this.rangeBounds(s.range, rcols) });
+          break;
+      }
+    }
+    await this.state.storage.alterTable(db, info.name, steps);
+    return okResult();
+  }
+
+  // ---------- SHOW / DESCRIBE ----------
+
+  private describeTable(info: TableInfo, formatted: boolean): StatementResult {
+    const keys = info.schema.keyColumnCount;
+    const rows = info.schema.columns
+      .filter((c) => c.name !== AUTO_INCREMENT_COLUMN)
+      .map((c) => {
+        const i = info.schema.columns.indexOf(c);
+        return [c.name, typeToSql(c).toLowerCase(), c.nullable ? 'YES' : 'NO', i < keys ? 'PRI' : '', c.defaultValue === undefined || c.defaultValue === null ? null : displayValue(c.defaultValue, c), c.autoIncrement ? 'auto_increment' : ''] as Value[];
+      });
+    if (formatted) {
+      const extra: Value[][] = [
+        ['', null, null, null, null, null],
+        ['# Detailed Table Information', null, null, null, null, null],
+        ['Table', info.name, null, null, null, null],
+        ['Database', info.database, null, null, null, null],
+        ['Tablets', String(info.tablets.length), null, null, null, null],
+        ['Partition', partitionText(info), null, null, null, null],
+        ['Replication factor', String(info.replicationFactor), null, null, null, null],
+      ];
+      return valuesResult([{ name: 'Field', type: S }, { name: 'Type', type: S }, { name: 'Null', type: S }, { name: 'Key', type: S }, { name: 'Default', type: S }, { name: 'Extra', type: S }], [...rows, ...extra]);
+    }
+    return valuesResult([{ name: 'Field', type: S }, { name: 'Type', type: S }, { name: 'Null', type: S }, { name: 'Key', type: S }, { name: 'Default', type: S }, { name: 'Extra', type: S }], rows);
+  }
+
+  private show(st: Extract<Statement, { kind: 'show' }>): StatementResult {
+    const storage = this.state.storage;
+    const filter = (names: string[]): string[] => (st.like === null ? names : names.filter((n) => likeToRegex(st.like!).test(n)));
+    switch (st.what) {
+      case 'databases':
+        return valuesResult([{ name: 'Database', type: S }], filter([...storage.listDatabases()].sort()).map((d) => [d]));
+      case 'tables': {
+        const db = this.requireDb(st.db);
+        if (!storage.listDatabases().includes(db)) throw new SaigaError('UnknownDatabase', `unknown database '${db}'`);
+        const names = filter([...storage.listTables(db)].sort());
+        if (st.full) return valuesResult([{ name: `Tables_in_${db}`, type: S }, { name: 'Table_type', type: S }], names.map((n) => [n, 'BASE TABLE']));
+        return valuesResult([{ name: `Tables_in_${db}`, type: S }], names.map((n) => [n]));
+      }
+      case 'tableStatus': {
+        const db = this.requireDb(st.db);
+        const names = filter([...storage.listTables(db)].sort());
+        return valuesResult(
+          [{ name: 'Name', type: S }, { name: 'Engine', type: S }, { name: 'Rows', type: I }, { name: 'Data_length', type: I }, { name: 'Comment', type: S }],
+          names.map((n) => { const s = storage.tableStats(db, n); return [n, 'Kudu', BigInt(s.rowCount), BigInt(s.onDiskBytes + s.memoryBytes), storage.getTable(db, n).comment ?? '']; }),
+        );
+      }
+      case 'tableStats': {
+        const { db, info } = this.table(st.db, st.table!);
+        const s = storage.tableStats(db, info.name);
+        return valuesResult([{ name: '#Rows', type: I }, { name: '#Tablets', type: I }, { name: 'Size', type: I }, { name: 'Memory', type: I }],
+          [[BigInt(s.rowCount), BigInt(info.tablets.length), BigInt(s.onDiskBytes), BigInt(s.memoryBytes)]]);
+      }
+      case 'columns': {
+        const { info } = this.table(st.db, st.table!);
+        return this.describeTable(info, false);
+      }
+      case 'indexes': {
+        const { info } = this.table(st.db, st.table!);
+        const rows = info.schema.columns.slice(0, info.schema.keyColumnCount).map((c, i) => [info.name, 0n, 'PRIMARY', BigInt(i + 1), c.name] as Value[]);
+        return valuesResult([{ name: 'Table', type: S }, { name: 'Non_unique', type: I }, { name: 'Key_name', type: S }, { name: 'Seq_in_index', type: I }, { name: 'Column_name', type: S }], rows);
+      }
+      case 'createTable': {
+        const { info } = this.table(st.db, st.table!);
+        return valuesResult([{ name: 'Table', type: S }, { name: 'Create Table', type: S }], [[info.name, showCreateTable(info)]]);
+      }
+      case 'createDatabase': {
+        const db = storage.listDatabases().find((d) => d.toLowerCase() === st.db!.toLowerCase());
+        if (db === undefined) throw new SaigaError('UnknownDatabase', `unknown database '${st.db}'`);
+        return valuesResult([{ name: 'Database', type: S }, { name: 'Create Database', type: S }], [[db, `CREATE DATABASE \`${db}\``]]);
+      }
+      case 'partitions': {
+        const { info } = this.table(st.db, st.table!);
+        const rcols = info.partitionSchema.rangeColumns;
+        const rows = info.tablets.map((t) => [t.tabletId, t.hashBuckets.join(','), rangeText(t.range, rcols)] as Value[]);
+        return valuesResult([{ name: 'Tablet', type: S }, { name: 'Hash buckets', type: S }, { name: 'Range', type: S }], rows);
+      }
+      case 'variables': {
+        const names = filter([...this.variables.keys()].filter((k) => !k.startsWith('@')).sort());
+        return valuesResult([{ name: 'Variable_name', type: S }, { name: 'Value', type: S }], names.map((n) => [n, stringOf(this.variables.get(n) ?? null)]));
+      }
+      case 'status': {
+        const rows: Value[][] = [['Uptime', String(Math.floor(process.uptime()))], ['Threads_connected', '1']];
+        return valuesResult([{ name: 'Variable_name', type: S }, { name: 'Value', type: S }], rows.filter((r) => st.like === null || likeToRegex(st.like).test(String(r[0]))));
+      }
+      case 'engines':
+        return valuesResult([{ name: 'Engine', type: S }, { name: 'Support', type: S }, { name: 'Comment', type: S }, { name: 'Transactions', type: S }, { name: 'XA', type: S }, { name: 'Savepoints', type: S }],
+          [['Kudu', 'DEFAULT', 'Saiga columnar tablets (Kudu-style)', 'NO', 'NO', 'NO']]);
+      case 'warnings': case 'errors': {
+        const w = st.what === 'errors' ? this.warnings.filter((x) => x.level === 'Error') : this.warnings;
+        return valuesResult([{ name: 'Level', type: S }, { name: 'Code', type: I }, { name: 'Message', type: S }], w.map((x) => [x.level, BigInt(x.code), x.message]));
+      }
+      case 'collation':
+        return valuesResult([{ name: 'Collation', type: S }, { name: 'Charset', type: S }, { name: 'Id', type: I }, { name: 'Default', type: S }, { name: 'Compiled', type: S }, { name: 'Sortlen', type: I }],
+          [['utf8mb4_general_ci', 'utf8mb4', 45n, 'Yes', 'Yes', 1n], ['utf8mb4_bin', 'utf8mb4', 46n, '', 'Yes', 1n]]);
+      case 'charset':
+        return valuesResult([{ name: 'Charset', type: S }, { name: 'Description', type: S }, { name: 'Default collation', type: S }, { name: 'Maxlen', type: I }],
+          [['utf8mb4', 'UTF-8 Unicode', 'utf8mb4_general_ci', 4n]]);
+      case 'processlist':
+        return valuesResult([{ name: 'Id', type: I }, { name: 'User', type: S }, { name: 'Host', type: S }, { name: 'db', type: S }, { name: 'Command', type: S }, { name: 'Time', type: I }, { name: 'State', type: S }, { name: 'Info', type: S }],
+          [[BigInt(this.connectionId), this.user, 'localhost', this.database, 'Query', 0n, '', 'SHOW PROCESSLIST']]);
+      case 'grants':
+        return valuesResult([{ name: `Grants for ${this.user}@localhost`, type: S }], [[`GRANT ALL PRIVILEGES ON *.* TO \`${this.user}\`@\`localhost\``]]);
+      case 'plugins':
+        return valuesResult([{ name: 'Name', type: S }, { name: 'Status', type: S }, { name: 'Type', type: S }, { name: 'Library', type: S }, { name: 'License', type: S }], []);
+    }
+  }
+}
+
+function stringOf(v: Value): string | null {
+  if (v === null) return null;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  return String(v);
+}
+
+function sqlTypeName(t: SqlType): string {
+  switch (t.type) {
+    case 'bool': return 'BOOLEAN';
+    case 'int8': return 'TINYINT';
+    case 'int16': return 'SMALLINT';
+    case 'int32': return 'INT';
+    case 'int64': return 'BIGINT';
+    case 'float': return 'FLOAT';
+    case 'double': return 'DOUBLE';
+    case 'decimal': return 'DECIMAL';
+    case 'string': return 'STRING';
+    case 'binary': return 'BINARY';
+    case 'date': return 'DATE';
+    case 'timestamp': return 'TIMESTAMP';
+  }
+}
+
+export function displayValue(v: Value, c: Pick<ColumnSchema, 'type' | 'scale'>): string {
+  if (v === null) return 'NULL';
+  if (c.type === 'date' && typeof v === 'number') return formatDate(v);
+  if (c.type === 'timestamp' && typeof v === 'number') return formatTimestamp(v);
+  if (c.type === 'decimal' && typeof v === 'bigint') return formatNumber(Number(v), { type: 'decimal', scale: c.scale ?? 0 });
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  return String(v);
+}
+
+function rangeText(r: { lower?: Row; upper?: Row }, cols: readonly string[]): string {
+  if (cols.length === 0) return 'UNBOUNDED';
+  const fmt = (row: Row | undefined): string => (row === undefined ? '' : row.length === 1 ? sqlLiteral(row[0] ?? null) : `(${row.map((x) => sqlLiteral(x ?? null)).join(', ')})`);
+  const lo = r.lower === undefined ? '' : `${fmt(r.lower)} <= `;
+  const hi = r.upper === undefined ? '' : ` < ${fmt(r.upper)}`;
+  return `${lo}VALUES${hi}`;
+}
+
+function partitionText(info: TableInfo): string {
+  const parts = info.partitionSchema.hash.map((h) => `HASH (${h.columns.join(', ')}) PARTITIONS ${h.buckets}`);
+  if (info.partitionSchema.rangeColumns.length > 0) {
+    const ranges = new Map<string, string>();
+    for (const t of info.tablets) ranges.set(rangeText(t.range, info.partitionSchema.rangeColumns), '');
+    parts.push(`RANGE (${info.partitionSchema.rangeColumns.join(', ')}) (${[...ranges.keys()].map((r) => `PARTITION ${r}`).join(', ')})`);
+  }
+  return parts.join(', ');
+}
+
+export function showCreateTable(info: TableInfo): string {
+  const cols = info.schema.columns.filter((c) => c.name !== AUTO_INCREMENT_COLUMN).map((c) => {
+    let s = `  \`${c.name}\` ${typeToSql(c)}${c.nullable ? ' NULL' : ' NOT NULL'}`;
+    if (c.defaultValue !== undefined) s += ` DEFAULT ${c.defaultValue === null ? 'NULL' : typeof c.defaultValue === 'string' || c.type === 'date' || c.type === 'timestamp' ? `'${displayValue(c.defaultValue, c)}'` : displayValue(c.defaultValue, c)}`;
+    if (c.comment !== undefined) s += ` COMMENT '${c.comment.replace(/'/g, "''")}'`;
+    return s;
+  });
+  const keys = info.schema.columns.slice(0, info.schema.keyColumnCount).filter((c) => c.name !== AUTO_INCREMENT_COLUMN);
+  if (keys.length > 0) cols.push(`  PRIMARY KEY (${keys.map((c) => `\`${c.name}\``).join(', ')})`);
+  const part = partitionText(info);
+  return `CREATE TABLE \`${info.name}\` (\n${cols.join(',\n')}\n)${part ? `\nPARTITION BY ${part}` : ''}\nSTORED AS KUDU`;
+}
+
+export class QueryEngineImpl implements QueryEngine {
+  private readonly sessions = new Set<SessionImpl>();
+  constructor(private readonly state: EngineState) {}
+
+  openSession(options: SessionOptions): Session {
+    if (this.state.closed) throw new SaigaError('IllegalState', 'query engine is closed');
+    const s = new SessionImpl(this.state, options);
+    this.sessions.add(s);
+    return s;
+  }
+
+  async close(): Promise<void> {
+    this.state.closed = true;
+    for (const s of this.sessions) s.close();
+    this.sessions.clear();
+  }
+}
+
+export { mkProject, col };

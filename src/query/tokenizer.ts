@@ -1,0 +1,244 @@
+import { SaigaError } from '../common/errors.js';
+
+/**
+ * A small SQL tokenizer for the pre-pass: statement splitting, the Impala/Kudu DDL and SHOW
+ * family that node-sql-parser cannot parse, and the fast path for large INSERT ... VALUES.
+ */
+export type TokenKind = 'id' | 'qid' | 'str' | 'num' | 'op' | 'param' | 'var';
+
+export interface Token {
+  readonly kind: TokenKind;
+  /** Identifiers as written (qid: unquoted), strings unescaped, numbers as text, ops as text. */
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+const OPS3 = new Set(['<=>']);
+const OPS2 = new Set(['<=', '>=', '<>', '!=', '||', '&&', ':=', '<<', '>>']);
+
+function isIdStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36 || c > 127;
+}
+function isIdPart(c: number): boolean {
+  return isIdStart(c) || (c >= 48 && c <= 57);
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Skips whitespace and comments from i; returns the next significant offset. */
+function skipSpace(sql: string, i: number): number {
+  const n = sql.length;
+  for (;;) {
+    while (i < n && /\s/.test(sql[i]!)) i++;
+    if (sql.startsWith('--', i) && (i + 2 >= n || /\s/.test(sql[i + 2]!)) || sql[i] === '#') {
+      while (i < n && sql[i] !== '\n') i++;
+      continue;
+    }
+    if (sql.startsWith('/*', i)) {
+      const e = sql.indexOf('*/', i + 2);
+      if (e < 0) throw new SaigaError('ParseError', `unterminated comment starting at offset ${i}`);
+      i = e + 2;
+      continue;
+    }
+    return i;
+  }
+}
+
+function readQuoted(sql: string, i: number, q: string): { text: string; end: number } {
+  let out = '';
+  let j = i + 1;
+  const n = sql.length;
+  while (j < n) {
+    const c = sql[j]!;
+    if (c === '\\' && q !== '`') {
+      const d = sql[j + 1];
+      if (d === undefined) break;
+      out += d === 'n' ? '\n' : d === 't' ? '\t' : d === 'r' ? '\r' : d === '0' ? '\0' : d === 'Z' ? '\x1a' : d;
+      j += 2;
+      continue;
+    }
+    if (c === q) {
+      if (sql[j + 1] === q) { out += q; j += 2; continue; }
+      return { text: out, end: j + 1 };
+    }
+    out += c;
+    j++;
+  }
+  throw new SaigaError('ParseError', `unterminated ${q === '`' ? 'quoted identifier' : 'string'} starting at offset ${i}`);
+}
+
+export function tokenize(sql: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  const n = sql.length;
+  for (;;) {
+    i = skipSpace(sql, i);
+    if (i >= n) return out;
+    const c = sql.charCodeAt(i);
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"') {
+      const r = readQuoted(sql, i, ch);
+      out.push({ kind: 'str', text: r.text, start: i, end: r.end });
+      i = r.end;
+    } else if (ch === '`') {
+      const r = readQuoted(sql, i, '`');
+      out.push({ kind: 'qid', text: r.text, start: i, end: r.end });
+      i = r.end;
+    } else if (isDigit(c) || (ch === '.' && isDigit(sql.charCodeAt(i + 1)))) {
+      let j = i;
+      while (j < n && isDigit(sql.charCodeAt(j))) j++;
+      if (sql[j] === '.') { j++; while (j < n && isDigit(sql.charCodeAt(j))) j++; }
+      if ((sql[j] === 'e' || sql[j] === 'E') && (isDigit(sql.charCodeAt(j + 1)) || ((sql[j + 1] === '-' || sql[j + 1] === '+') && isDigit(sql.charCodeAt(j + 2))))) {
+        j += 2;
+        while (j < n && isDigit(sql.charCodeAt(j))) j++;
+      }
+      if (j < n && isIdStart(sql.charCodeAt(j))) {
+        // identifiers may start with digits in MySQL (e.g. 1abc)
+        while (j < n && isIdPart(sql.charCodeAt(j))) j++;
+        out.push({ kind: 'id', text: sql.slice(i, j), start: i, end: j });
+      } else {
+        out.push({ kind: 'num', text: sql.slice(i, j), start: i, end: j });
+      }
+      i = j;
+    } else if (isIdStart(c)) {
+      let j = i + 1;
+      while (j < n && isIdPart(sql.charCodeAt(j))) j++;
+      out.push({ kind: 'id', text: sql.slice(i, j), start: i, end: j });
+      i = j;
+    } else if (ch === '?') {
+      out.push({ kind: 'param', text: '?', start: i, end: i + 1 });
+      i++;
+    } else if (ch === '@') {
+      let j = i + 1;
+      if (sql[j] === '@') j++;
+      while (j < n && (isIdPart(sql.charCodeAt(j)) || sql[j] === '.')) j++;
+      out.push({ kind: 'var', text: sql.slice(i, j), start: i, end: j });
+      i = j;
+    } else {
+      const three = sql.slice(i, i + 3);
+      const two = sql.slice(i, i + 2);
+      const t = OPS3.has(three) ? three : OPS2.has(two) ? two : ch;
+      out.push({ kind: 'op', text: t, start: i, end: i + t.length });
+      i += t.length;
+    }
+  }
+}
+
+/** Splits on `;` outside quotes and comments; drops empty statements. */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const j = skipSpace(sql, i);
+    if (j !== i) { i = j; continue; }
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"' || ch === '`') { i = readQuoted(sql, i, ch).end; continue; }
+    if (ch === ';') {
+      const s = sql.slice(start, i).trim();
+      if (s.length > 0 && hasContent(s)) out.push(s);
+      start = i + 1;
+    }
+    i++;
+  }
+  const s = sql.slice(start).trim();
+  if (s.length > 0 && hasContent(s)) out.push(s);
+  return out;
+}
+
+function hasContent(s: string): boolean {
+  return skipSpace(s, 0) < s.length;
+}
+
+/** A cursor over tokens with the small helpers a recursive-descent parser needs. */
+export class TokenCursor {
+  pos = 0;
+  constructor(readonly tokens: readonly Token[], readonly sql: string) {}
+
+  peek(k = 0): Token | undefined {
+    return this.tokens[this.pos + k];
+  }
+  atEnd(): boolean {
+    return this.pos >= this.tokens.length;
+  }
+  isKw(word: string, k = 0): boolean {
+    const t = this.tokens[this.pos + k];
+    return t !== undefined && t.kind === 'id' && t.text.toUpperCase() === word;
+  }
+  isOp(op: string, k = 0): boolean {
+    const t = this.tokens[this.pos + k];
+    return t !== undefined && t.kind === 'op' && t.text === op;
+  }
+  acceptKw(...words: string[]): boolean {
+    for (let k = 0; k < words.length; k++) if (!this.isKw(words[k]!, k)) return false;
+    this.pos += words.length;
+    return true;
+  }
+  acceptOp(op: string): boolean {
+    if (!this.isOp(op)) return false;
+    this.pos++;
+    return true;
+  }
+  expectKw(word: string): void {
+    if (!this.acceptKw(word)) this.fail(word);
+  }
+  expectOp(op: string): void {
+    if (!this.acceptOp(op)) this.fail(`'${op}'`);
+  }
+  ident(what = 'identifier'): string {
+    const t = this.tokens[this.pos];
+    if (t === undefined || (t.kind !== 'id' && t.kind !== 'qid')) this.fail(what);
+    this.pos++;
+    return t.text;
+  }
+  /** name or db.name */
+  qualifiedName(): { db: string | null; name: string } {
+    const a = this.ident('table name');
+    if (this.acceptOp('.')) return { db: a, name: this.ident('table name') };
+    return { db: null, name: a };
+  }
+  rest(): string {
+    const t = this.tokens[this.pos];
+    return t === undefined ? '' : this.sql.slice(t.start);
+  }
+  fail(expected: string): never {
+    const t = this.tokens[this.pos];
+    const found = t === undefined ? 'end of statement' : `'${t.text}' at offset ${t.start}`;
+    throw new SaigaError('ParseError', `expected ${expected} but found ${found}`);
+  }
+}
+
+/**
+ * Rewrites what node-sql-parser's mysql grammar rejects but MySQL accepts, token-exactly:
+ * SUBSTRING(x FROM a FOR b) -> SUBSTRING(x, a, b).
+ */
+export function rewriteForParser(sql: string): string {
+  if (!/substr/i.test(sql)) return sql;
+  const toks = tokenize(sql);
+  const edits: { start: number; end: number; text: string }[] = [];
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind === 'id' && /^substr(ing)?$/i.test(t.text) && toks[i + 1]?.text === '(') {
+      let depth = 0;
+      for (let j = i + 1; j < toks.length; j++) {
+        const u = toks[j]!;
+        if (u.kind === 'op' && u.text === '(') depth++;
+        else if (u.kind === 'op' && u.text === ')') { depth--; if (depth === 0) break; }
+        else if (depth === 1 && u.kind === 'id' && (u.text.toUpperCase() === 'FROM' || u.text.toUpperCase() === 'FOR')) {
+          edits.push({ start: u.start, end: u.end, text: ',' });
+        }
+      }
+    }
+  }
+  if (edits.length === 0) return sql;
+  let out = '';
+  let p = 0;
+  for (const e of edits.sort((a, b) => a.start - b.start)) {
+    out += sql.slice(p, e.start) + e.text;
+    p = e.end;
+  }
+  return out + sql.slice(p);
+}
