@@ -1166,6 +1166,31 @@ function makeSubqueryHandler(env: BindEnv) {
 
 // ---------- SELECT ----------
 
+/** Select-list subqueries: uncorrelated scalar subqueries only (run once by the executor). */
+function uncorrelatedScalar(env: BindEnv) {
+  return (ast: Ast, kind: 'scalar' | 'exists' | 'in', _ctx: ExprContext, lhs?: Expr, negated?: boolean): Expr => {
+    let rel: Rel;
+    try {
+      rel = bindQuery(ast, env, null);
+    } catch (e) {
+      if (e instanceof SaigaError && e.code === 'UnknownColumn') unsupported(`a correlated subquery in the select list (${e.message})`);
+      throw e;
+    }
+    if (kind === 'scalar') {
+      if (rel.cols.length !== 1) bindError(`a scalar subquery must return one column but returns ${rel.cols.length}`);
+      return { kind: 'subquery', plan: rel.plan, type: rel.cols[0]!.type };
+    }
+    if (kind === 'exists') {
+      const limited: LogicalPlan = { kind: 'Limit', input: rel.plan, limit: 1, offset: 0, names: rel.plan.names, types: rel.plan.types };
+      const count: LogicalPlan = { kind: 'Aggregate', input: limited, groups: [], aggs: [{ fn: 'count_star', arg: null, type: INT64 }], names: ['c'], types: [INT64] };
+      const e: Expr = { kind: 'subquery', plan: count, type: INT64 };
+      return call(negated ? '=' : '>', [e, lit(0, INT64)], BOOL);
+    }
+    void lhs;
+    unsupported('IN (subquery) in the select list');
+  };
+}
+
 function selectItems(ast: Ast): Ast[] {
   const c = ast.columns;
   if (c === '*' ) return [{ expr: { type: 'column_ref', table: null, column: '*' }, as: null }];
@@ -1214,7 +1239,7 @@ function finishSelect(ast: Ast, input: Rel, env: BindEnv, outer: Scope | null, e
   ]);
   const mkCtx = (): ExprContext => ({
     env, scope: { cols: agg === null ? rel.cols : [], outer }, agg,
-    subquery: null, aliases, windows, windowBase: 1 << 20,
+    subquery: uncorrelatedScalar(env), aliases, windows, windowBase: 1 << 20,
   });
   const outExprs: Expr[] = [];
   const outCols: BoundCol[] = [];
