@@ -38,6 +38,9 @@ export const PRED = {
   '>=': 'x >= c0',
   between: 'x >= c0 && x <= c1',
   notBetween: 'x < c0 || x > c1',
+  geLt: 'x >= c0 && x < c1',
+  gtLe: 'x > c0 && x <= c1',
+  gtLt: 'x > c0 && x < c1',
   true: 'true',
   false: 'false',
 } as const;

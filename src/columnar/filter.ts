@@ -204,6 +204,21 @@ export function filterBetween(col: Column, lo: Scalar, hi: Scalar, sel: Selectio
   return runLoop(col, sel, negate ? 'notBetween' : 'between', Number(loI), Number(hiI), slow);
 }
 
+/**
+ * Rows inside a range with chosen bound inclusivity, in one pass: `lo <(=) col <(=) hi`
+ * (e.g. shipdate >= DATE '1994-01-01' AND shipdate < DATE '1995-01-01'). NULLs never match.
+ */
+export function filterRange(col: Column, lo: Scalar, loInclusive: boolean, hi: Scalar, hiInclusive: boolean, sel: Selection | null): Selection {
+  if (lo.value === null || hi.value === null) return EMPTY;
+  const cls = compareClass(col.type);
+  if (cls === 'float' || (cls === 'int' && col.type !== 'int64' && col.type !== 'timestamp' && exactOf(lo) !== null && exactOf(hi) !== null
+      && floorAtScale(exactOf(lo) as Exact, 0).exact && floorAtScale(exactOf(hi) as Exact, 0).exact)) {
+    const pred: PredName = loInclusive ? (hiInclusive ? 'between' : 'geLt') : (hiInclusive ? 'gtLe' : 'gtLt');
+    return runLoop(col, sel, pred, doubleOf(lo), doubleOf(hi), null);
+  }
+  return filterCompare(col, hiInclusive ? '<=' : '<', hi, filterCompare(col, loInclusive ? '>=' : '>', lo, sel));
+}
+
 /** IS NULL (negate: IS NOT NULL). */
 export function filterIsNull(col: Column, sel: Selection | null, negate = false): Selection {
   const n = rowsIn(col, sel);

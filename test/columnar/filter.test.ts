@@ -3,7 +3,7 @@ import type { DataType, Value } from '../../src/common/types.js';
 import {
   columnFromValues, columnToValues, columnFromArrow, columnToVector, scalar, filterCompare, filterBetween, filterIn,
   filterIsNull, filterLike, filterCompareColumns, filterTrue, inListTri, triAnd, triOr, triNot, compareTri, allRows,
-  selectionUnion, selectionIntersect, selectionDifference,
+  selectionUnion, selectionIntersect, selectionDifference, filterRange,
 } from '../../src/columnar/index.js';
 import type { CompareOp, Scalar } from '../../src/columnar/index.js';
 import { pass, randomValues, refCompare, rng } from './gen.js';
@@ -166,5 +166,21 @@ describe(`filter kernels (seed ${SEED})`, () => {
     const bools = columnFromValues('bool', [true, false, null, true]);
     expect(Array.from(filterTrue(bools, null))).toEqual([0, 3]);
     expect(Array.from(filterTrue(bools, null, true))).toEqual([1]);
+  });
+});
+
+describe('filterRange', () => {
+  it('matches two compares for every bound combination', () => {
+    const r = rng(SEED + 9);
+    for (const t of ['int32', 'date', 'double', 'decimal', 'int64', 'string'] as DataType[]) {
+      const vals = randomValues(t, 300, r);
+      const col = columnFromValues(t, vals, 30, 2);
+      const [a, b] = randomValues(t, 2, r, 0);
+      const lo = scalar(t, a as Value, 30, 2), hi = scalar(t, b as Value, 30, 2);
+      for (const li of [true, false]) for (const hiInc of [true, false]) {
+        const want = filterCompare(col, hiInc ? '<=' : '<', hi, filterCompare(col, li ? '>=' : '>', lo, null));
+        expect(Array.from(filterRange(col, lo, li, hi, hiInc, null)), `${t} ${li} ${hiInc}`).toEqual(Array.from(want));
+      }
+    }
   });
 });
