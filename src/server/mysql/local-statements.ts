@@ -49,7 +49,13 @@ const READ_ONLY_VARS = new Set([
   'version', 'version_comment', 'version_compile_os', 'version_compile_machine', 'protocol_version', 'hostname',
   'port', 'license', 'have_ssl', 'have_openssl', 'have_query_cache', 'lower_case_table_names', 'max_connections',
   'system_time_zone', 'default_authentication_plugin', 'max_allowed_packet', 'performance_schema', 'datadir',
-  'character_set_system', 'warning_count', 'error_count', 'identity', 'last_insert_id',
+  'character_set_system', 'warning_count', 'error_count', 'identity', 'last_insert_id', 'wait_timeout', 'interactive_timeout',
+]);
+
+/** Variables whose value is the server's own (limits it enforces), whatever a session map holds. */
+const SERVER_OWNED_VARS = new Set([
+  'version', 'version_comment', 'max_allowed_packet', 'max_connections', 'wait_timeout', 'interactive_timeout',
+  'protocol_version', 'have_ssl', 'have_openssl', 'default_authentication_plugin',
 ]);
 
 const BOOLEAN_VARS = new Set([
@@ -142,7 +148,7 @@ export function readSystemVariable(ctx: LocalContext, raw: string): LocalCell {
   if (name === 'warning_count') return ctx.lastWarnings.filter((w) => w.level !== 'Error').length;
   if (name === 'error_count') return ctx.lastWarnings.filter((w) => w.level === 'Error').length;
   if (name === 'identity' || name === 'last_insert_id') return ctx.lastInsertId;
-  if (scope === 'session' && ctx.session.variables.has(name)) return toCell(ctx.session.variables.get(name) ?? null);
+  if (scope === 'session' && !SERVER_OWNED_VARS.has(name) && ctx.session.variables.has(name)) return toCell(ctx.session.variables.get(name) ?? null);
   const g = globalVariables(ctx.limits);
   if (!g.has(name)) throw new MysqlServerError(1193, 'HY000', `Unknown system variable '${name}'`);
   return toCell(g.get(name) ?? null);
@@ -154,21 +160,25 @@ function toCell(v: Value): LocalCell {
   return Buffer.from(v).toString('utf8');
 }
 
+/** autocommit as stored by this server (1/0) or by the engine (1n/0n, 'ON'). Unset means on. */
+function autocommitOn(session: Session): boolean {
+  const v = session.variables.get('autocommit');
+  if (v === undefined || v === null) return true;
+  const s = String(v).toUpperCase();
+  return s === '1' || s === 'ON' || s === 'TRUE';
+}
+
 function autocommit(ctx: LocalContext): boolean {
-  const v = ctx.session.variables.get('autocommit');
-  return v === undefined || v === 1 || v === true;
+  return autocommitOn(ctx.session);
 }
 
 export function statusFlagsOf(session: Session, tx: TransactionState): number {
-  const v = session.variables.get('autocommit');
-  const ac = v === undefined || v === 1 || v === true;
-  return (ac ? 0x0002 : 0) | (tx.inTransaction ? 0x0001 : 0);
+  return (autocommitOn(session) ? 0x0002 : 0) | (tx.inTransaction ? 0x0001 : 0);
 }
 
 /** Whether a write statement counts toward the current transaction (explicit, or autocommit=0). */
 export function transactionOpen(session: Session, tx: TransactionState): boolean {
-  const v = session.variables.get('autocommit');
-  return tx.inTransaction || !(v === undefined || v === 1 || v === true);
+  return tx.inTransaction || !autocommitOn(session);
 }
 
 // ---- entry point --------------------------------------------------------------------------
