@@ -1,0 +1,3 @@
+export { openEmbeddedStorage } from './embedded-storage.js';
+export type { EmbeddedStorageOptions } from './embedded-storage.js';
+export { arrowToRows } from './arrow-rows.js';

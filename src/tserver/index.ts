@@ -1,0 +1,3 @@
+export { LocalReplica, LOCAL_TERM } from './local-replica.js';
+export type { LocalReplicaOptions, LocalWriteResult } from './local-replica.js';
+export { TabletManager } from './tablet-manager.js';

@@ -1,0 +1,245 @@
+import { join } from 'node:path';
+import { assert } from '../common/assert.js';
+import { corruption, SaigaError } from '../common/errors.js';
+import type { HybridClock, HybridTime } from '../common/hybrid-time.js';
+import type { Limits } from '../common/limits.js';
+import type { RowError } from '../common/storage-api.js';
+import type { Schema } from '../common/types.js';
+import { openTablet } from '../tablet/index.js';
+import type { ApplyResult, Tablet, WriteOp } from '../tablet/tablet-api.js';
+import { decodeSchema, decodeWriteBatch, encodeSchema, encodeWriteBatch, openLog, type Log, type LogEntry } from '../wal/index.js';
+
+/**
+ * The single-replica driver of one tablet (the embedded default, replication factor 1): owns
+ * the tablet's log and the Tablet. Write path: hybrid timestamp, validate, append the op batch
+ * to the log (group commit), then apply in log order. Raft's TabletReplica takes its place
+ * later through the same Tablet contract.
+ */
+
+/** Term of every entry a LocalReplica writes (there is no election). */
+export const LOCAL_TERM = 1;
+const TABLET_ANCHOR = 'tablet';
+
+export interface LocalWriteResult extends ApplyResult {
+  readonly timestamp: HybridTime;
+}
+
+interface PendingApply {
+  readonly index: number;
+  readonly run: () => void;
+}
+
+export interface LocalReplicaOptions {
+  /** The tablet's directory; the tablet data go to `dir/data`, the log to `dir/wal`. */
+  readonly dir: string;
+  readonly tabletId: string;
+  /** Used only when the tablet is created. */
+  readonly schema: Schema;
+  readonly clock: HybridClock;
+  readonly limits: Limits;
+}
+
+export class LocalReplica {
+  /** Ops appended to the log and waiting for their fsync, in index order. */
+  private readonly pending: PendingApply[] = [];
+  private failed: unknown;
+
+  private constructor(
+    readonly tabletId: string,
+    readonly tablet: Tablet,
+    readonly log: Log,
+    private readonly clock: HybridClock,
+  ) {}
+
+  /** Opens (or creates) the tablet and its log, then replays the log above durableOpIndex(). */
+  static async open(o: LocalReplicaOptions): Promise<LocalReplica> {
+    const tablet = openTablet({ dir: join(o.dir, 'data'), tabletId: o.tabletId, schema: o.schema, limits: o.limits });
+    let log: Log;
+    try {
+      log = await openLog({ dir: join(o.dir, 'wal'), segmentBytes: o.limits.logSegmentBytes });
+    } catch (e) {
+      tablet.close();
+      throw e;
+    }
+    const r = new LocalReplica(o.tabletId, tablet, log, o.clock);
+    try {
+      await r.bootstrap();
+    } catch (e) {
+      tablet.close();
+      await log.close();
+      throw e;
+    }
+    return r;
+  }
+
+  private async bootstrap(): Promise<void> {
+    const durable = this.tablet.durableOpIndex();
+    if (this.log.lastIndex() < durable) {
+      // Everything in the log is already in the tablet's files (and the log lost its tail
+      // segments, e.g. a fresh log dir): continue numbering after the tablet.
+      await this.log.resetToSnapshot({ index: durable, term: LOCAL_TERM });
+    }
+    if (this.log.firstIndex() > durable + 1) {
+      const path = join(this.log.segmentPaths()[0] ?? 'wal', '');
+      throw corruption(path, 0, `log starts at index ${this.log.firstIndex()} but the tablet needs entries from ${durable + 1}`);
+    }
+    const last = this.log.lastIndex();
+    let next = durable + 1;
+    while (next <= last) {
+      const batch = this.log.read(next, last + 1, 64 * 1024 * 1024);
+      for (const e of batch) this.replay(e);
+      next += batch.length;
+    }
+    this.updateAnchor();
+  }
+
+  private replay(e: LogEntry): void {
+    const opId = { term: e.term, index: e.index };
+    switch (e.type) {
+      case 'write': {
+        const p = decodeWriteBatch(e.payload);
+        this.clock.update(p.timestamp);
+        this.tablet.applyWrite(opId, p.timestamp, p.ops);
+        return;
+      }
+      case 'alterSchema':
+        this.tablet.alterSchema(opId, decodeSchema(e.payload));
+        return;
+      case 'noop':
+      case 'configChange':
+        return;
+    }
+  }
+
+  private checkUsable(): void {
+    if (this.failed !== undefined) {
+      throw new SaigaError('IOError', `tablet ${this.tabletId} stopped after a failure: ${String(this.failed)}`);
+    }
+  }
+
+  /**
+   * Writes one op batch. Rows failing validation are left out of the log entry; their errors
+   * (indexes into `ops`) are merged with those found at apply time.
+   */
+  async write(ops: readonly WriteOp[]): Promise<LocalWriteResult> {
+    this.checkUsable();
+    const invalid = this.tablet.validate(ops);
+    let good: readonly WriteOp[] = ops;
+    let goodIndex: number[] | undefined;
+    if (invalid.length > 0) {
+      const bad = new Set(invalid.map((e) => e.rowIndex));
+      goodIndex = [];
+      const kept: WriteOp[] = [];
+      ops.forEach((op, i) => {
+        if (!bad.has(i)) {
+          kept.push(op);
+          goodIndex?.push(i);
+        }
+      });
+      good = kept;
+    }
+    if (good.length === 0) return { appliedCount: 0, rowErrors: invalid, timestamp: this.clock.now() };
+    const timestamp = this.clock.now();
+    const index = this.log.lastIndex() + 1;
+    const payload = encodeWriteBatch({ timestamp, ops: good });
+    const applied = await this.appendThenApply({ term: LOCAL_TERM, index, type: 'write', payload }, () =>
+      this.tablet.applyWrite({ term: LOCAL_TERM, index }, timestamp, good),
+    );
+    const map = goodIndex;
+    const applyErrors: RowError[] = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
+    const rowErrors = invalid.length === 0 ? applyErrors : [...invalid, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
+    return { appliedCount: applied.appliedCount, rowErrors, timestamp };
+  }
+
+  /** Changes the tablet schema as a logged op. */
+  async alterSchema(schema: Schema): Promise<void> {
+    this.checkUsable();
+    const index = this.log.lastIndex() + 1;
+    await this.appendThenApply({ term: LOCAL_TERM, index, type: 'alterSchema', payload: encodeSchema(schema) }, () =>
+      this.tablet.alterSchema({ term: LOCAL_TERM, index }, schema),
+    );
+  }
+
+  private appendThenApply<T>(entry: LogEntry, apply: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({
+        index: entry.index,
+        run: () => {
+          try {
+            resolve(apply());
+          } catch (e) {
+            // The op is in the log but not in the tablet: a bug or a tablet I/O failure.
+            this.failed = e;
+            reject(e);
+          }
+        },
+      });
+      this.log.append([entry]).then(
+        () => this.drainApplies(),
+        (e: unknown) => {
+          this.failed = e;
+          const i = this.pending.findIndex((p) => p.index === entry.index);
+          if (i >= 0) this.pending.splice(i, 1);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Applies, in index order, every pending op whose log entry is durable. */
+  private drainApplies(): void {
+    const durable = this.log.durableIndex();
+    while (this.pending.length > 0 && (this.pending[0] as PendingApply).index <= durable) {
+      const p = this.pending.shift() as PendingApply;
+      assert(p.index === this.tablet.lastAppliedOpIndex() + 1 || this.failed !== undefined, () => `apply of op ${p.index} follows op ${this.tablet.lastAppliedOpIndex()}`);
+      p.run();
+    }
+    this.updateAnchor();
+  }
+
+  private updateAnchor(): void {
+    this.log.anchors.set(TABLET_ANCHOR, this.tablet.durableOpIndex() + 1);
+  }
+
+  /** Flushes the tablet's in-memory stores, then drops log segments nothing anchors any more. */
+  flush(): void {
+    this.checkUsable();
+    this.tablet.flush();
+    this.gcLog();
+  }
+
+  gcLog(): number {
+    this.updateAnchor();
+    return this.log.gc();
+  }
+
+  /** One round of background maintenance; returns whether it did anything. */
+  maintain(limits: Limits, now: HybridTime, compact: boolean): boolean {
+    if (this.failed !== undefined) return false;
+    let did = false;
+    const s = this.tablet.stats();
+    if (s.memRowSetBytes + s.deltaMemStoreBytes >= limits.memRowSetFlushBytes ||
+        (this.log.sizeBytes() > 2 * limits.logSegmentBytes && this.tablet.durableOpIndex() < this.tablet.lastAppliedOpIndex())) {
+      this.tablet.flush();
+      did = true;
+    }
+    if (compact) {
+      this.tablet.gcHistory(now);
+      did = this.tablet.compact({ budgetBytes: limits.compactionBudgetBytes }) || did;
+    }
+    if (this.gcLog() > 0) did = true;
+    return did;
+  }
+
+  /** Waits for in-flight writes, then closes the log and the tablet. */
+  async close(): Promise<void> {
+    try {
+      await this.log.sync();
+    } catch {
+      // A failed log was reported to its writers already.
+    }
+    this.drainApplies();
+    await this.log.close();
+    this.tablet.close();
+  }
+}

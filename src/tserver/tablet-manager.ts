@@ -1,0 +1,81 @@
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SaigaError } from '../common/errors.js';
+import type { HybridClock } from '../common/hybrid-time.js';
+import type { Limits } from '../common/limits.js';
+import type { Schema } from '../common/types.js';
+import { syncDir } from '../wal/index.js';
+import { LocalReplica } from './local-replica.js';
+
+/**
+ * The tablet replicas of one data directory: `dataDir/tablets/<tabletId>/{data,wal}`. Opens the
+ * ones the catalog lists, deletes directories it does not (left over by a crash in the middle
+ * of a create or drop).
+ */
+export class TabletManager {
+  private readonly replicas = new Map<string, LocalReplica>();
+  private readonly root: string;
+
+  constructor(
+    dataDir: string,
+    private readonly clock: HybridClock,
+    private readonly limits: Limits,
+  ) {
+    this.root = join(dataDir, 'tablets');
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  private dirOf(tabletId: string): string {
+    return join(this.root, tabletId);
+  }
+
+  /** Opens every listed tablet (schema used for ones that do not exist yet) and removes orphans. */
+  async openAll(tablets: ReadonlyArray<{ readonly tabletId: string; readonly schema: Schema }>): Promise<void> {
+    const wanted = new Set(tablets.map((t) => t.tabletId));
+    let removed = false;
+    for (const name of readdirSync(this.root)) {
+      if (!wanted.has(name)) {
+        rmSync(join(this.root, name), { recursive: true, force: true });
+        removed = true;
+      }
+    }
+    if (removed) syncDir(this.root);
+    for (const t of tablets) await this.open(t.tabletId, t.schema);
+  }
+
+  async open(tabletId: string, schema: Schema): Promise<LocalReplica> {
+    const existing = this.replicas.get(tabletId);
+    if (existing !== undefined) return existing;
+    const dir = this.dirOf(tabletId);
+    const created = !existsSync(dir);
+    const r = await LocalReplica.open({ dir, tabletId, schema, clock: this.clock, limits: this.limits });
+    if (created) syncDir(this.root);
+    this.replicas.set(tabletId, r);
+    return r;
+  }
+
+  get(tabletId: string): LocalReplica {
+    const r = this.replicas.get(tabletId);
+    if (r === undefined) throw new SaigaError('NotFound', `tablet ${tabletId} is not open on this server`);
+    return r;
+  }
+
+  all(): LocalReplica[] {
+    return [...this.replicas.values()];
+  }
+
+  /** Closes the replica and deletes its files. */
+  async delete(tabletId: string): Promise<void> {
+    const r = this.replicas.get(tabletId);
+    this.replicas.delete(tabletId);
+    if (r !== undefined) await r.close();
+    rmSync(this.dirOf(tabletId), { recursive: true, force: true });
+    syncDir(this.root);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = this.all();
+    this.replicas.clear();
+    for (const r of all) await r.close();
+  }
+}
