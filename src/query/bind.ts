@@ -266,7 +266,7 @@ function containsAggregate(ast: Ast): boolean {
 }
 
 export function exprText(ast: Ast, env: BindEnv): string {
-  if (ast?.loc?.start !== undefined && ast.loc.end !== undefined) return env.sql.slice(ast.loc.start.offset, ast.loc.end.offset);
+  if (ast?.loc?.start !== undefined && ast.loc.end !== undefined) return env.sql.slice(ast.loc.start.offset, ast.loc.end.offset).trim();
   switch (ast?.type) {
     case 'number': return String(ast.value);
     case 'single_quote_string': case 'string': case 'double_quote_string': return String(ast.value);

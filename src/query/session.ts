@@ -20,7 +20,7 @@ import type { LogicalPlan } from './logical-plan.js';
 import { explain, optimize } from './optimize.js';
 import { prepass, type ColumnDef, type Literal, type PartitionDef, type RangePartitionDef, type Statement } from './prepass.js';
 import { rewriteForParser, splitStatements, tokenize } from './tokenizer.js';
-import { arrowTypeOf, cellValue, chunkToRecordBatch, type Chunk, type SqlType } from './vector.js';
+import { arrowTypeOf, cellValue, chunkToRecordBatch, type Chunk, type SqlType, type Vector } from './vector.js';
 
 
 
@@ -446,7 +446,7 @@ class SessionImpl implements Session {
       for (let i = 0; i < c.length; i++) {
         const row: (Value | undefined)[] = new Array(schema.columns.length).fill(undefined);
         for (let k = 0; k < keyCount; k++) row[k] = toColumnValue(cellValue(vecs[k]!, i), schema.columns[k]!);
-        for (let k = 0; k < colIdx.length; k++) row[colIdx[k]!] = toColumnValue(cellValue(vecs[keyCount + k]!, i), schema.columns[colIdx[k]!]!);
+        for (let k = 0; k < colIdx.length; k++) row[colIdx[k]!] = apiCell(vecs[keyCount + k]!, i, schema.columns[colIdx[k]!]!);
         rows.push(row);
       }
     }
@@ -560,7 +560,7 @@ class SessionImpl implements Session {
     if (typeof e.value === 'string') return toColumnValue(e.type.type === 'string' ? e.value : e.value, col);
     if (e.value instanceof Uint8Array) return toColumnValue(e.value, col);
     const casted = castVector(vec, columnType(col));
-    return toColumnValue(cellValue(casted, 0), col);
+    return apiCell(casted, 0, col);
   }
 
   private async insertSelect(st: Extract<Statement, { kind: 'insertSelect' }>, options: ExecuteOptions): Promise<StatementResult> {
@@ -582,13 +582,10 @@ class SessionImpl implements Session {
     const cols = info.schema.columns;
     const rows: Row[] = [];
     for (const c of chunks) {
-      const vecs = c.columns.map((v, k) => {
-        const ct = columnType(cols[target[k]!]!);
-        return v.kind === 'num' && (ct.type === 'string') ? castVector(v, ct) : v.kind === 'num' ? castVector(v, ct) : v;
-      });
+      const vecs = c.columns.map((v, k) => castVector(v, columnType(cols[target[k]!]!)));
       for (let i = 0; i < c.length; i++) {
         const row: (Value | undefined)[] = new Array(cols.length).fill(undefined);
-        for (let k = 0; k < target.length; k++) row[target[k]!] = toColumnValue(cellValue(vecs[k]!, i), cols[target[k]!]!);
+        for (let k = 0; k < target.length; k++) row[target[k]!] = apiCell(vecs[k]!, i, cols[target[k]!]!);
         this.checkRequired(info, row);
         rows.push(row);
       }
@@ -861,6 +858,13 @@ class SessionImpl implements Session {
         return valuesResult([{ name: 'Name', type: S }, { name: 'Status', type: S }, { name: 'Type', type: S }, { name: 'Library', type: S }, { name: 'License', type: S }], []);
     }
   }
+}
+
+/** A cell of a vector already cast to the column's type, as the column's API value. */
+function apiCell(v: Vector, i: number, col: ColumnSchema): Value {
+  const x = cellValue(v, i);
+  if (x === null && !col.nullable && !col.autoIncrement) throw new SaigaError('InvalidArgument', `column '${col.name}' cannot be null`);
+  return x;
 }
 
 function stringOf(v: Value): string | null {
