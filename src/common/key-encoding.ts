@@ -46,7 +46,7 @@ class ByteWriter {
   len = 0;
   private readonly scratch = new DataView(new ArrayBuffer(8));
 
-  private ensure(extra: number): void {
+  ensure(extra: number): void {
     if (this.len + extra <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < this.len + extra) cap *= 2;
@@ -92,13 +92,21 @@ class ByteWriter {
   result(): Uint8Array {
     return this.buf.slice(0, this.len);
   }
+  reset(): ByteWriter {
+    this.len = 0;
+    return this;
+  }
 }
+
+/** One writer reused by every encode call (encoding is synchronous and never re-entered). */
+const sharedWriter = new ByteWriter();
 
 const TWO32 = 4294967296;
 
 function int64Parts(v: number | bigint): [number, number] {
   if (typeof v === 'bigint') {
-    return [Number(BigInt.asIntN(32, v >> 32n)), Number(v & 0xffffffffn)];
+    if (v < -9007199254740991n || v > 9007199254740991n) return [Number(BigInt.asIntN(32, v >> 32n)), Number(v & 0xffffffffn)];
+    v = Number(v);
   }
   const hi = Math.floor(v / TWO32);
   return [hi | 0, v - hi * TWO32];
@@ -125,7 +133,15 @@ function encodeColumn(w: ByteWriter, type: DataType, v: Value, last: boolean): v
       return;
     case 'int64':
     case 'timestamp': {
-      const [hi, lo] = int64Parts(v as number | bigint);
+      let x = v as number | bigint;
+      if (typeof x === 'bigint' && x >= -9007199254740991n && x <= 9007199254740991n) x = Number(x);
+      if (typeof x === 'number') {
+        const hi = Math.floor(x / TWO32);
+        w.u32(((hi | 0) ^ 0x80000000) >>> 0);
+        w.u32((x - hi * TWO32) >>> 0);
+        return;
+      }
+      const [hi, lo] = int64Parts(x);
       w.u32((hi ^ 0x80000000) >>> 0);
       w.u32(lo >>> 0);
       return;
@@ -148,6 +164,12 @@ function encodeColumn(w: ByteWriter, type: DataType, v: Value, last: boolean): v
     }
     case 'string':
     case 'binary': {
+      if (last && typeof v === 'string') {
+        // UTF-8 needs at most 3 bytes per UTF-16 unit: encode straight into the writer.
+        w.ensure(v.length * 3);
+        w.len += textEncoder.encodeInto(v, w.buf.subarray(w.len)).written;
+        return;
+      }
       const b = typeof v === 'string' ? textEncoder.encode(v) : (v as Uint8Array);
       if (last) {
         w.bytes(b);
@@ -169,7 +191,7 @@ function encodeColumn(w: ByteWriter, type: DataType, v: Value, last: boolean): v
 export function encodeKey(schema: Schema, key: ReadonlyArray<Value | undefined>): Uint8Array {
   const n = schema.keyColumnCount;
   assert(key.length >= n, () => `expected ${n} key values, got ${key.length}`);
-  const w = new ByteWriter();
+  const w = sharedWriter.reset();
   for (let i = 0; i < n; i++) {
     const col = schema.columns[i];
     assert(col !== undefined, 'key column in schema');
@@ -185,7 +207,7 @@ export function encodeKey(schema: Schema, key: ReadonlyArray<Value | undefined>)
 export function encodeFirstKeyColumn(schema: Schema, v: Value): Uint8Array {
   const col = schema.columns[0];
   assert(col !== undefined && schema.keyColumnCount > 0, 'schema has a key');
-  const w = new ByteWriter();
+  const w = sharedWriter.reset();
   encodeColumn(w, col.type, v, schema.keyColumnCount === 1);
   return w.result();
 }

@@ -270,19 +270,29 @@ export function gather(col: ColumnSchema, data: arrow.Data, sel: Int32Array, cou
   }
 }
 
-/** Normalizes an API value to the column type's canonical representation, or throws InvalidArgument. */
+function badValue(col: ColumnSchema, v: Value): SaigaError {
+  return new SaigaError('InvalidArgument', `column ${col.name} expects ${col.type}, got ${typeof v === 'object' ? 'binary' : typeof v} ${typeof v === 'bigint' || typeof v === 'number' ? String(v) : ''}`.trim());
+}
+
+/** 10^p for decimal precision checks, computed once per precision. */
+const DECIMAL_LIMITS: bigint[] = Array.from({ length: 39 }, (_, p) => 10n ** BigInt(p));
+/** 10^p as a double where it is exact enough to decide |v| < 10^p for safe integers. */
+const DECIMAL_LIMITS_NUM: number[] = Array.from({ length: 39 }, (_, p) => 10 ** p);
+
+/**
+ * Normalizes an API value to the column type's canonical representation, or throws InvalidArgument.
+ * Called once per written cell: the common cases are decided by typeof checks without allocating.
+ */
 export function coerceValue(col: ColumnSchema, v: Value): Value {
   if (v === null) return null;
-  const bad = (): SaigaError =>
-    new SaigaError('InvalidArgument', `column ${col.name} expects ${col.type}, got ${typeof v === 'object' ? 'binary' : typeof v} ${typeof v === 'bigint' || typeof v === 'number' ? String(v) : ''}`.trim());
   switch (col.type) {
     case 'bool':
       if (typeof v === 'boolean') return v;
       if (v === 0 || v === 1) return v === 1;
-      throw bad();
+      throw badValue(col, v);
     case 'int8': case 'int16': case 'int32': case 'date': {
       const n = typeof v === 'bigint' ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isInteger(n)) throw bad();
+      if (typeof n !== 'number' || !Number.isInteger(n)) throw badValue(col, v);
       const lim = col.type === 'int8' ? 0x80 : col.type === 'int16' ? 0x8000 : 0x80000000;
       if (n < -lim || n >= lim) throw new SaigaError('InvalidArgument', `value ${n} out of range for ${col.type} column ${col.name}`);
       return n;
@@ -293,34 +303,39 @@ export function coerceValue(col: ColumnSchema, v: Value): Value {
         return v;
       }
       if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-      throw bad();
+      throw badValue(col, v);
     }
     case 'timestamp': {
       const n = typeof v === 'bigint' ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw bad();
+      if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw badValue(col, v);
       return n;
     }
     case 'float': case 'double':
       if (typeof v === 'number') return col.type === 'float' ? Math.fround(v) : v;
       if (typeof v === 'bigint') return Number(v);
-      throw bad();
+      throw badValue(col, v);
     case 'decimal': {
-      let b: bigint;
-      if (typeof v === 'bigint') b = v;
-      else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
-      else throw bad();
       const p = col.precision ?? 38;
-      const lim = 10n ** BigInt(p);
-      if (b >= lim || b <= -lim) throw new SaigaError('InvalidArgument', `unscaled value ${b} exceeds precision ${p} of column ${col.name}`);
-      return b;
+      if (typeof v === 'bigint') {
+        // Safe-integer range: decide with doubles (exact there), else with bigint.
+        if (v >= -9007199254740991n && v <= 9007199254740991n) {
+          const n = Number(v);
+          if (p >= 16 || (n < (DECIMAL_LIMITS_NUM[p] as number) && n > -(DECIMAL_LIMITS_NUM[p] as number))) return v;
+        }
+        const lim = DECIMAL_LIMITS[p] as bigint;
+        if (v >= lim || v <= -lim) throw new SaigaError('InvalidArgument', `unscaled value ${v} exceeds precision ${p} of column ${col.name}`);
+        return v;
+      }
+      if (typeof v === 'number' && Number.isSafeInteger(v)) return coerceValue(col, BigInt(v));
+      throw badValue(col, v);
     }
     case 'string':
       if (typeof v === 'string') return v;
-      throw bad();
+      throw badValue(col, v);
     case 'binary':
       if (v instanceof Uint8Array) return v;
       if (typeof v === 'string') return textEncoder.encode(v);
-      throw bad();
+      throw badValue(col, v);
   }
 }
 
@@ -384,4 +399,120 @@ export function rowSizeBytes(row: ReadonlyArray<Value | undefined>): number {
     else s += 8;
   }
   return s;
+}
+
+/**
+ * Min, max (null when every row is NULL) and NULL count of a column, as the footer stats keep
+ * them; a typed-array pass that materializes only the two winning values.
+ */
+export function columnMinMax(col: ColumnSchema, data: arrow.Data): [Value, Value, number] {
+  assert(data.offset === 0, 'storage columns have offset 0');
+  const n = data.length;
+  const nulls = hasNulls(data) ? data.nullBitmap : undefined;
+  const valid = (i: number): boolean => nulls === undefined || ((nulls[i >> 3] as number) & (1 << (i & 7))) !== 0;
+  let lo = -1;
+  let hi = -1;
+  let nullCount = 0;
+  switch (col.type) {
+    case 'bool': {
+      const bits = data.values as Uint8Array;
+      let sawFalse = false;
+      let sawTrue = false;
+      for (let i = 0; i < n; i++) {
+        if (!valid(i)) { nullCount++; continue; }
+        if (((bits[i >> 3] as number) & (1 << (i & 7))) !== 0) sawTrue = true;
+        else sawFalse = true;
+      }
+      if (!sawFalse && !sawTrue) return [null, null, nullCount];
+      return [!sawFalse, sawTrue, nullCount];
+    }
+    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double': {
+      const v = data.values as Float64Array;
+      let mn = 0;
+      let mx = 0;
+      for (let i = 0; i < n; i++) {
+        if (nulls !== undefined && !valid(i)) { nullCount++; continue; }
+        const x = v[i] as number;
+        if (lo < 0) { lo = hi = i; mn = mx = x; continue; }
+        if (x < mn) { mn = x; lo = i; }
+        if (x > mx) { mx = x; hi = i; }
+      }
+      break;
+    }
+    case 'int64': case 'timestamp': case 'decimal': {
+      const view = data.values as unknown as ArrayBufferView;
+      const w = new Uint32Array(view.buffer, view.byteOffset, view.byteLength >> 2);
+      const stride = col.type === 'decimal' ? 4 : 2;
+      // Two's complement compare: top word signed, the rest unsigned, most significant first.
+      const cmp = (a: number, b: number): number => {
+        const ta = (w[a * stride + stride - 1] as number) | 0;
+        const tb = (w[b * stride + stride - 1] as number) | 0;
+        if (ta !== tb) return ta < tb ? -1 : 1;
+        for (let k = stride - 2; k >= 0; k--) {
+          const x = w[a * stride + k] as number;
+          const y = w[b * stride + k] as number;
+          if (x !== y) return x < y ? -1 : 1;
+        }
+        return 0;
+      };
+      for (let i = 0; i < n; i++) {
+        if (nulls !== undefined && !valid(i)) { nullCount++; continue; }
+        if (lo < 0) { lo = hi = i; continue; }
+        if (cmp(i, lo) < 0) lo = i;
+        if (cmp(i, hi) > 0) hi = i;
+      }
+      break;
+    }
+    case 'string': case 'binary': {
+      const off = data.valueOffsets as Int32Array;
+      const b = data.values as Uint8Array;
+      // Byte order = code point order for UTF-8, the order compareValues uses.
+      const cmp = (x: number, y: number): number => {
+        const xs = off[x] as number;
+        const ys = off[y] as number;
+        const xl = (off[x + 1] as number) - xs;
+        const yl = (off[y + 1] as number) - ys;
+        const m = xl < yl ? xl : yl;
+        for (let k = 0; k < m; k++) {
+          const d = (b[xs + k] as number) - (b[ys + k] as number);
+          if (d !== 0) return d;
+        }
+        return xl - yl;
+      };
+      for (let i = 0; i < n; i++) {
+        if (nulls !== undefined && !valid(i)) { nullCount++; continue; }
+        if (lo < 0) { lo = hi = i; continue; }
+        if (cmp(i, lo) < 0) lo = i;
+        if (cmp(i, hi) > 0) hi = i;
+      }
+      break;
+    }
+  }
+  if (lo < 0) return [null, null, nullCount];
+  return [readValue(col.type, data, lo), readValue(col.type, data, hi), nullCount];
+}
+
+/** buildColumn for column `ci` of row arrays, without a per-cell callback. */
+export function buildColumnFromRows(col: ColumnSchema, rows: readonly (readonly Value[])[], ci: number): arrow.Data {
+  const n = rows.length;
+  switch (col.type) {
+    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double': {
+      const Ctor = typedCtor(col.type);
+      const arr = new Ctor(n) as unknown as Float64Array;
+      let bitmap: Uint8Array | undefined;
+      let nullCount = 0;
+      for (let i = 0; i < n; i++) {
+        const v = (rows[i] as readonly Value[])[ci];
+        if (typeof v === 'number') arr[i] = v;
+        else if (v === null || v === undefined) {
+          if (bitmap === undefined) bitmap = new Uint8Array((n + 7) >> 3).fill(0xff);
+          bitmap[i >> 3] = (bitmap[i >> 3] as number) & ~(1 << (i & 7));
+          nullCount++;
+        } else arr[i] = Number(v);
+      }
+      return makeColumnData(col, n, nullCount, bitmap, arr);
+    }
+    default:
+      return buildColumn(col, n, (i) => (rows[i] as readonly Value[])[ci]);
+  }
 }

@@ -7,7 +7,7 @@ import { HT_MAX, type HybridTime } from '../common/hybrid-time.js';
 import { compareBytes, startsWith } from '../common/key-encoding.js';
 import type { Value } from '../common/types.js';
 import { BloomFilter } from './bloom-filter.js';
-import { arrowType, buildColumn, compareValues, constantColumn, gather, readValue } from './column-data.js';
+import { arrowType, buildColumn, buildColumnFromRows, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
 import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValue } from './delta-file.js';
 import type { RowVersion } from './mem-rowset.js';
 import { allRows, filterColumn, statsCanMatch, type ColumnStats } from './predicate-eval.js';
@@ -140,17 +140,9 @@ export function writeDiskRowSet(path: string, columns: readonly StoredColumn[], 
   const flushBatch = (): void => {
     const n = baseRows.length;
     if (n === 0) return;
-    const datas = columns.map((c, ci) => buildColumn(c, n, (i) => (baseRows[i] as readonly Value[])[ci]));
+    const datas = columns.map((c, ci) => buildColumnFromRows(c, baseRows, ci));
     const stats = columns.map((c, ci): [JsonValue, JsonValue, number] => {
-      let min: Value = null;
-      let max: Value = null;
-      let nulls = 0;
-      for (let i = 0; i < n; i++) {
-        const v = (baseRows[i] as readonly Value[])[ci] as Value;
-        if (v === null) { nulls++; continue; }
-        if (min === null || compareValues(c.type, v, min) < 0) min = v;
-        if (max === null || compareValues(c.type, v, max) > 0) max = v;
-      }
+      const [min, max, nulls] = columnMinMax(c, datas[ci] as arrow.Data);
       return [valueToJson(min), valueToJson(max), nulls];
     });
     const batch = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: n, nullCount: 0, children: datas }));

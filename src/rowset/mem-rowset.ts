@@ -81,8 +81,25 @@ export class MemRowSet {
     return e !== undefined && compareBytes(e.key, key) === 0 ? e : undefined;
   }
 
+  /** True when `key` is greater than every key in this MemRowSet (O(1): compares with the last key). */
+  isAboveMax(key: Uint8Array): boolean {
+    const last = this.leaves[this.leaves.length - 1] as MrsEntry[];
+    const e = last[last.length - 1];
+    return e === undefined || compareBytes(key, e.key) > 0;
+  }
+
   /** Adds a new entry for a key not present in this MemRowSet. */
   insert(key: Uint8Array, ts: HybridTime, row: readonly Value[]): MrsEntry {
+    if (this.isAboveMax(key)) {
+      // Append (bulk loads arrive in key order): fill the last leaf, then open a new one.
+      const entry: MrsEntry = { key, versions: [{ ts, row }] };
+      let last = this.leaves[this.leaves.length - 1] as MrsEntry[];
+      if (last.length >= LEAF_MAX) this.leaves.push((last = []));
+      last.push(entry);
+      this.entryCount++;
+      this.bytes += 64 + key.length + rowSizeBytes(row);
+      return entry;
+    }
     const li = this.leafFor(key);
     const leaf = this.leaves[li] as MrsEntry[];
     const i = MemRowSet.lowerBound(leaf, key);

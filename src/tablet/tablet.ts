@@ -30,11 +30,15 @@ interface OpenRowSet {
   readonly drs: DiskRowSet;
 }
 
-/** A validated op: canonical values; `given[i]` false = column not given (default / unchanged). */
+/** A validated op: canonical values; `src[i] === undefined` = column not given (default / unchanged). */
 interface PreparedOp {
   readonly key: Uint8Array;
   readonly row: Value[];
-  readonly given: boolean[];
+  readonly src: WriteOp['row'];
+}
+
+function rowError(rowIndex: number, code: RowError['code'], message: string): RowError {
+  return { rowIndex, code, message };
 }
 
 type Location =
@@ -143,67 +147,74 @@ export class TabletImpl implements Tablet {
 
   // ---------------------------------------------------------------- writes
 
+  /**
+   * Validates one op and converts its values to their canonical form. Called once per written
+   * row: no closures, one array allocated. Column `i` was given when `op.row[i] !== undefined`.
+   */
   private prepare(op: WriteOp, rowIndex: number): PreparedOp | RowError {
     const cols = this.columns;
-    const err = (code: RowError['code'], message: string): RowError => ({ rowIndex, code, message });
-    if (op.row.length > cols.length) return err('InvalidArgument', `row has ${op.row.length} values, the schema has ${cols.length} columns`);
-    const row: Value[] = new Array<Value>(cols.length).fill(null);
-    const given: boolean[] = new Array<boolean>(cols.length).fill(false);
-    const isInsertLike = op.kind === 'insert' || op.kind === 'insert_ignore' || op.kind === 'upsert';
-    const isDelete = op.kind === 'delete' || op.kind === 'delete_ignore';
-    for (let i = 0; i < cols.length; i++) {
+    const n = cols.length;
+    const keyCount = this.keyColumnCount;
+    const src = op.row;
+    if (src.length > n) return rowError(rowIndex, 'InvalidArgument', `row has ${src.length} values, the schema has ${n} columns`);
+    const kind = op.kind;
+    const isInsertLike = kind === 'insert' || kind === 'insert_ignore' || kind === 'upsert';
+    const isDelete = kind === 'delete' || kind === 'delete_ignore';
+    const row: Value[] = new Array<Value>(n);
+    for (let i = 0; i < n; i++) {
       const c = cols[i] as StoredColumn;
-      const v = op.row[i];
-      const isKey = i < this.keyColumnCount;
+      const v = src[i];
       if (v === undefined) {
-        if (isKey) return err('InvalidArgument', `key column ${c.name} is not given`);
+        if (i < keyCount) return rowError(rowIndex, 'InvalidArgument', `key column ${c.name} is not given`);
+        let d: Value = null;
         if (isInsertLike) {
-          const d = c.defaultValue === undefined ? null : c.defaultValue;
-          if (d === null && !c.nullable && op.kind !== 'upsert') return err('InvalidArgument', `column ${c.name} is not nullable and has no default`);
-          row[i] = d;
+          d = c.defaultValue === undefined ? null : c.defaultValue;
+          if (d === null && !c.nullable && kind !== 'upsert') return rowError(rowIndex, 'InvalidArgument', `column ${c.name} is not nullable and has no default`);
         }
+        row[i] = d;
         continue;
       }
-      if (isDelete && !isKey) continue;
-      if (v === null) {
-        if (!c.nullable || isKey) return err('InvalidArgument', `column ${c.name} is not nullable, got NULL`);
+      if (isDelete && i >= keyCount) {
         row[i] = null;
-        given[i] = true;
+        continue;
+      }
+      if (v === null) {
+        if (!c.nullable || i < keyCount) return rowError(rowIndex, 'InvalidArgument', `column ${c.name} is not nullable, got NULL`);
+        row[i] = null;
         continue;
       }
       let cv: Value;
       try {
         cv = coerceValue(c, v);
       } catch (e) {
-        if (isSaigaError(e)) return err('InvalidArgument', e.message);
+        if (isSaigaError(e)) return rowError(rowIndex, 'InvalidArgument', e.message);
         throw e;
       }
       if ((c.type === 'string' || c.type === 'binary') && cellSizeBytes(cv) > MAX_CELL_SIZE_BYTES) {
-        return err('InvalidArgument', `cell of column ${c.name} is larger than ${MAX_CELL_SIZE_BYTES} bytes`);
+        return rowError(rowIndex, 'InvalidArgument', `cell of column ${c.name} is larger than ${MAX_CELL_SIZE_BYTES} bytes`);
       }
       row[i] = cv;
-      given[i] = true;
     }
     const key = encodeKey(this.schemaCache, row);
-    if (key.length > MAX_KEY_SIZE_BYTES) return err('InvalidArgument', `encoded key of ${key.length} bytes is larger than ${MAX_KEY_SIZE_BYTES}`);
-    if (op.kind === 'upsert') {
+    if (key.length > MAX_KEY_SIZE_BYTES) return rowError(rowIndex, 'InvalidArgument', `encoded key of ${key.length} bytes is larger than ${MAX_KEY_SIZE_BYTES}`);
+    if (kind === 'upsert') {
       // An upsert that inserts needs every non-nullable column without default.
-      for (let i = this.keyColumnCount; i < cols.length; i++) {
+      for (let i = keyCount; i < n; i++) {
         const c = cols[i] as StoredColumn;
-        if (!given[i] && !c.nullable && c.defaultValue === undefined) {
-          return err('InvalidArgument', `column ${c.name} is not nullable and has no default`);
+        if (src[i] === undefined && !c.nullable && c.defaultValue === undefined) {
+          return rowError(rowIndex, 'InvalidArgument', `column ${c.name} is not nullable and has no default`);
         }
       }
     }
-    return { key, row, given };
+    return { key, row, src };
   }
 
   validate(ops: readonly WriteOp[]): readonly RowError[] {
     const errors: RowError[] = [];
-    ops.forEach((op, i) => {
-      const p = this.prepare(op, i);
+    for (let i = 0; i < ops.length; i++) {
+      const p = this.prepare(ops[i] as WriteOp, i);
       if ('code' in p) errors.push(p);
-    });
+    }
     return errors;
   }
 
@@ -228,56 +239,49 @@ export class TabletImpl implements Tablet {
     const rowErrors: RowError[] = [];
     let applied = 0;
     const touched = new Set<DiskRowSet>();
-    ops.forEach((op, i) => {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as WriteOp;
       const p = this.prepare(op, i);
       if ('code' in p) {
         rowErrors.push(p);
-        return;
+        continue;
+      }
+      const kind = op.kind;
+      // Fast path: an insert of a key above everything stored cannot collide with anything.
+      if ((kind === 'insert' || kind === 'insert_ignore' || kind === 'upsert') && this.isAboveAllKeys(p.key)) {
+        this.mrs.insert(p.key, timestamp, p.row);
+        applied++;
+        continue;
       }
       const { live, entry } = this.locate(p.key);
-      const err = (code: RowError['code'], message: string): void => {
-        rowErrors.push({ rowIndex: i, code, message });
-      };
-      const changedCells = (): Array<readonly [number, Value]> => {
-        const cells: Array<readonly [number, Value]> = [];
-        for (let c = this.keyColumnCount; c < this.columns.length; c++) if (p.given[c]) cells.push([(this.columns[c] as StoredColumn).id, p.row[c] as Value]);
-        return cells;
-      };
-      const mergeInto = (cur: readonly Value[]): Value[] => cur.map((v, c) => (p.given[c] && c >= this.keyColumnCount ? (p.row[c] as Value) : v));
-      const update = (loc: Location): void => {
-        if (loc.kind === 'mrs') this.mrs.addVersion(loc.entry, timestamp, mergeInto(loc.row));
-        else {
-          loc.rs.drs.addDelta(loc.ord, { ts: timestamp, kind: 'update', cells: changedCells() }, 'dms');
-          touched.add(loc.rs.drs);
-        }
-        applied++;
-      };
-      const insert = (): void => {
-        if (entry !== undefined) this.mrs.addVersion(entry, timestamp, p.row);
-        else this.mrs.insert(p.key, timestamp, p.row);
-        applied++;
-      };
-      switch (op.kind) {
+      switch (kind) {
         case 'insert':
         case 'insert_ignore':
           if (live !== undefined) {
-            if (op.kind === 'insert') err('AlreadyPresent', 'a row with this primary key already exists');
-          } else insert();
+            if (kind === 'insert') rowErrors.push(rowError(i, 'AlreadyPresent', 'a row with this primary key already exists'));
+          } else {
+            this.insertRow(p, entry, timestamp);
+            applied++;
+          }
           break;
         case 'upsert':
-          if (live !== undefined) update(live);
-          else insert();
+          if (live !== undefined) this.updateRow(p, live, timestamp, touched);
+          else this.insertRow(p, entry, timestamp);
+          applied++;
           break;
         case 'update':
         case 'update_ignore':
           if (live === undefined) {
-            if (op.kind === 'update') err('NotFound', 'no row with this primary key');
-          } else update(live);
+            if (kind === 'update') rowErrors.push(rowError(i, 'NotFound', 'no row with this primary key'));
+          } else {
+            this.updateRow(p, live, timestamp, touched);
+            applied++;
+          }
           break;
         case 'delete':
         case 'delete_ignore':
           if (live === undefined) {
-            if (op.kind === 'delete') err('NotFound', 'no row with this primary key');
+            if (kind === 'delete') rowErrors.push(rowError(i, 'NotFound', 'no row with this primary key'));
           } else {
             if (live.kind === 'mrs') this.mrs.addVersion(live.entry, timestamp, null);
             else {
@@ -288,12 +292,39 @@ export class TabletImpl implements Tablet {
           }
           break;
       }
-    });
+    }
     this.mrs.maxOpIndex = opId.index;
     for (const d of touched) d.dmsMaxOpIndex = opId.index;
     this.lastApplied = opId.index;
     if (this.memoryBytes() >= this.limits.memRowSetFlushBytes) this.flush();
     return { appliedCount: applied, rowErrors };
+  }
+
+  /** True when `key` is above every key in the MemRowSet and in every DiskRowSet (no lookup needed). */
+  private isAboveAllKeys(key: Uint8Array): boolean {
+    if (!this.mrs.isAboveMax(key)) return false;
+    for (const r of this.rowsets) if (compareBytes(key, r.drs.maxKey) <= 0) return false;
+    return true;
+  }
+
+  private insertRow(p: PreparedOp, entry: MrsEntry | undefined, timestamp: HybridTime): void {
+    if (entry !== undefined) this.mrs.addVersion(entry, timestamp, p.row);
+    else this.mrs.insert(p.key, timestamp, p.row);
+  }
+
+  /** Applies the given non-key columns of `p` over the live row. */
+  private updateRow(p: PreparedOp, loc: Location, timestamp: HybridTime, touched: Set<DiskRowSet>): void {
+    const n = this.columns.length;
+    if (loc.kind === 'mrs') {
+      const next = loc.row.slice();
+      for (let c = this.keyColumnCount; c < n; c++) if (p.src[c] !== undefined) next[c] = p.row[c] as Value;
+      this.mrs.addVersion(loc.entry, timestamp, next);
+      return;
+    }
+    const cells: Array<readonly [number, Value]> = [];
+    for (let c = this.keyColumnCount; c < n; c++) if (p.src[c] !== undefined) cells.push([(this.columns[c] as StoredColumn).id, p.row[c] as Value]);
+    loc.rs.drs.addDelta(loc.ord, { ts: timestamp, kind: 'update', cells }, 'dms');
+    touched.add(loc.rs.drs);
   }
 
   private memoryBytes(): number {
