@@ -87,15 +87,20 @@ class EmbeddedStorage implements StorageApi {
     const s = new EmbeddedStorage(catalog, new TabletManager(o.dataDir, clock, limits), limits, clock);
     const list: { tabletId: string; schema: Schema }[] = [];
     for (const t of catalog.allTables()) for (const x of t.tablets) list.push({ tabletId: x.tabletId, schema: t.schema });
-    await s.tablets.openAll(list);
-    for (const t of catalog.allTables()) {
-      // A crash between persisting an ALTER in the catalog and logging it in a tablet leaves the
-      // tablet one step behind: finish the step.
-      for (const x of t.tablets) {
-        const r = s.tablets.get(x.tabletId);
-        if (!sameColumns(r.tablet.schema, t.schema)) await r.alterSchema(t.schema);
+    try {
+      await s.tablets.openAll(list);
+      for (const t of catalog.allTables()) {
+        // A crash between persisting an ALTER in the catalog and logging it in a tablet leaves
+        // the tablet one step behind: finish the step.
+        for (const x of t.tablets) {
+          const r = s.tablets.get(x.tabletId);
+          if (!sameColumns(r.tablet.schema, t.schema)) await r.alterSchema(t.schema);
+        }
+        s.setRuntime(t);
       }
-      s.setRuntime(t);
+    } catch (e) {
+      await s.tablets.closeAll();
+      throw e;
     }
     s.startMaintenance(o.maintenanceIntervalMs ?? 1000, o.compactionIntervalMs ?? 30_000);
     return s;
