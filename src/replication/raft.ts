@@ -649,8 +649,8 @@ export class RaftNode {
 
   // ---- leader sending ----------------------------------------------------------------------
 
-  private send(m: MessageInit | Omit<MessageInit, 'from'>): void {
-    const msg = makeMessage({ ...m, from: this.id });
+  private send(m: Omit<MessageInit, 'from'>): void {
+    const msg = makeMessage(this.id, m);
     assert(msg.to !== this.id, () => `expected no message to self, found ${msg.type}`);
     this.msgs.push(msg);
   }
@@ -779,6 +779,7 @@ export class RaftNode {
   }
 
   private releaseReads(): void {
+    if (this.pendingReads.length === 0 && this.seqSentTick.size < 64) return;
     const q = this.quorumAckedSeq();
     for (const seq of this.seqSentTick.keys()) if (seq < q) this.seqSentTick.delete(seq);
     let n = 0;

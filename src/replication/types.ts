@@ -100,13 +100,16 @@ export interface Message {
 
 export type MessageInit = Pick<Message, 'type' | 'from' | 'to' | 'term'> & Partial<Omit<Message, 'type' | 'from' | 'to' | 'term'>>;
 
-export function makeMessage(m: MessageInit): Message {
-  const base = {
-    type: m.type, from: m.from, to: m.to, term: m.term,
-    logTerm: m.logTerm ?? 0, index: m.index ?? 0, entries: m.entries ?? [], commit: m.commit ?? 0,
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+
+/** A complete Message from `from` with every field not given set to its zero value. */
+export function makeMessage(from: ReplicaId, m: Omit<MessageInit, 'from'>): Message {
+  const msg: Message = {
+    type: m.type, from, to: m.to, term: m.term,
+    logTerm: m.logTerm ?? 0, index: m.index ?? 0, entries: m.entries ?? NO_ENTRIES, commit: m.commit ?? 0,
     reject: m.reject ?? false, rejectHint: m.rejectHint ?? 0, seq: m.seq ?? 0, force: m.force ?? false,
   };
-  return m.snapshot !== undefined ? { ...base, snapshot: m.snapshot } : base;
+  return m.snapshot !== undefined ? { ...msg, snapshot: m.snapshot } : msg;
 }
 
 export type RaftRole = 'Follower' | 'PreCandidate' | 'Candidate' | 'Leader';

@@ -8,5 +8,5 @@ import { runSeeds } from './sim-seeds.js';
  * More seeds: SIM_SEEDS=5000 npx vitest run test/replication/sim.test.ts
  */
 describe('raft simulation', () => {
-  runSeeds('faults', {}, 600, 1);
+  runSeeds('faults', {}, 1000, 1);
 });

@@ -437,7 +437,7 @@ export function runSimulation(o: SimOptions): SimResult {
   q.push(30 * TICK_TIME, { kind: 'fault' });
 
   const quiesceAt = o.durationTime;
-  const endAt = o.durationTime + 40 * ELECTION_TICKS * TICK_TIME;
+  const endAt = o.durationTime + 25 * ELECTION_TICKS * TICK_TIME;
   let healed = false;
   for (;;) {
     const item = q.pop();
