@@ -862,7 +862,24 @@ function splitEqui(conj: Expr, leftWidth: number): { l: Expr; r: Expr } | null {
  * relation (the probe side), then repeatedly hash-join the smallest relation connected to what
  * is joined so far by an equality. Returns a Rel whose columns are in the cluster's order.
  */
+/** (A AND B) OR (A AND C) -> A AND (B OR C): exposes join keys hidden in disjunctions (TPC-H Q19). */
+function factorOr(e: Expr): Expr[] {
+  if (e.kind !== 'or') return [e];
+  const branches = e.args.map((a) => splitConjuncts(a));
+  const first = branches[0]!;
+  const common = first.filter((c) => {
+    const k = exprToString(c);
+    return branches.every((b) => b.some((x) => exprToString(x) === k));
+  });
+  if (common.length === 0) return [e];
+  const keys = new Set(common.map((c) => exprToString(c)));
+  const rest = branches.map((b) => andAll(b.filter((x) => !keys.has(exprToString(x)))));
+  if (rest.some((r) => r === null)) return common;
+  return [...common, { kind: 'or', args: rest as Expr[], type: BOOL }];
+}
+
 function buildCluster(c: Cluster): Rel {
+  c = { rels: c.rels, conjuncts: c.conjuncts.flatMap(factorOr) };
   const offsets: number[] = [];
   let w = 0;
   for (const r of c.rels) { offsets.push(w); w += r.cols.length; }
