@@ -182,6 +182,8 @@ describe('mysql2: session statements the server answers', () => {
     const [[ver]] = (await c.query('SELECT VERSION() AS v, CONNECTION_ID() AS id')) as unknown as [[{ v: string; id: number }]];
     expect(ver.v).toMatch(/Saiga/);
     expect(ver.id).toBe(c.threadId);
+    const [prepared] = await c.execute('SELECT @@version_comment AS vc, DATABASE() AS db');
+    expect(prepared).toEqual([{ vc: 'Saiga, a Kudu-style columnar HTAP store', db: 'test' }]);
     const e = await errorOf(c.query('SET GLOBAL max_connections = 5'));
     expect(e.errno).toBe(1235);
     const e2 = await errorOf(c.query('SET version = 5'));

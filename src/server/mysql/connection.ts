@@ -18,7 +18,7 @@ import {
   type ColumnDefinition, type ErrPacket,
 } from './packets.js';
 import { planColumns, planResultColumns, writeBinaryRows, writeTextRows, type ColumnPlan } from './result-encoding.js';
-import { splitStatements } from './sql-text.js';
+import { splitStatements, stripComments } from './sql-text.js';
 import { decodeSendLongData, decodeStmtExecute, peekStatementId } from './statement-params.js';
 import { decodeUtf8, MalformedPacketError, PacketWriter, PayloadReader } from './wire-buffer.js';
 
@@ -642,8 +642,10 @@ export class MysqlConnection {
     if (statements.length !== 1) throw new SaigaError('ParseError', 'a prepared statement must hold exactly one statement');
     const session = this.session as Session;
     let ps: PreparedStatement;
-    if (!sql.includes('?') && answerLocally(sql, { ...this.localContext(session), tx: { inTransaction: false, writes: 0 } }) !== null) {
-      // The server answers it at each execution (SELECT @@var, SHOW VARIABLES, SET ...).
+    // Side-effect-free statements the server answers itself (SELECT @@var, SHOW VARIABLES, ...) are
+    // answered again at each execution; SET / user management / transactions go to the engine's prepare.
+    const readOnlyLocal = /^\s*(SELECT|SHOW)\b/i.test(stripComments(sql));
+    if (!sql.includes('?') && readOnlyLocal && answerLocally(sql, this.localContext(session)) !== null) {
       ps = { id: 0, paramCount: 0, columns: [], execute: () => this.runStatement(sql), close: () => undefined };
     } else {
       ps = await session.prepare(sql);
