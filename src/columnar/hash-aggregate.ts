@@ -26,7 +26,6 @@ export interface AggregateResult {
 export class HashAggregator {
   private readonly table: KeyTable | null;
   private readonly accs: Accumulator[];
-  private globalSeen = false;
 
   constructor(readonly keyTypes: readonly TypeInfo[], readonly specs: readonly AggSpec[]) {
     this.table = keyTypes.length === 0 ? null : new KeyTable(keyTypes);
@@ -39,7 +38,7 @@ export class HashAggregator {
 
   /** Group ids of the selected rows (dense). */
   private groupIds(keys: readonly Column[], sel: Selection | null, n: number): Int32Array {
-    if (this.table === null) { this.globalSeen = true; return new Int32Array(n); }
+    if (this.table === null) return new Int32Array(n);
     return this.table.findOrInsert(keys, sel);
   }
 

@@ -166,10 +166,13 @@ class KeyStore {
 export class KeyTable {
   private slots: Int32Array;
   private mask: number;
-  private hashes: Uint32Array;
+  private hashes: Int32Array;
   private readonly stores: KeyStore[];
   private count = 0;
   private capacity: number;
+  /** Fixed-width keys only: each key flattened to W words (per column: its words + a NULL flag). */
+  private readonly flatWidth: number;
+  private flat: Int32Array;
 
   constructor(readonly types: readonly TypeInfo[], initialCapacity = 1024) {
     let cap = 16;
@@ -177,8 +180,80 @@ export class KeyTable {
     this.slots = new Int32Array(cap).fill(-1);
     this.mask = cap - 1;
     this.capacity = Math.max(16, initialCapacity);
-    this.hashes = new Uint32Array(this.capacity);
+    this.hashes = new Int32Array(this.capacity);
     this.stores = types.map((t) => new KeyStore(t, keyWords(t.type), this.capacity));
+    const fixed = types.every((t) => keyWords(t.type) > 0);
+    this.flatWidth = fixed ? types.reduce((a, t) => a + keyWords(t.type) + 1, 0) : 0;
+    this.flat = new Int32Array(fixed ? this.capacity * this.flatWidth : 0);
+  }
+
+  /** Row keys flattened (fixed-width tables only): n * flatWidth words. */
+  private flatten(keys: readonly EncodedKey[], n: number): Int32Array {
+    const W = this.flatWidth;
+    const out = new Int32Array(n * W);
+    let at = 0;
+    for (const k of keys) {
+      const per = k.per, w = k.words, nulls = k.nulls;
+      if (per === 1 && nulls === null) {
+        for (let i = 0, o = at; i < n; i++, o += W) out[o] = w[i] as number;
+      } else {
+        for (let i = 0, o = at; i < n; i++, o += W) {
+          for (let j = 0; j < per; j++) out[o + j] = w[i * per + j] as number;
+          out[o + per] = nulls !== null ? (nulls[i] as number) : 0;
+        }
+      }
+      at += per + 1;
+    }
+    return out;
+  }
+
+  /** Signed 32-bit hashes: Int32Array reads stay small integers (Uint32 reads above 2^31 box to doubles). */
+  private static hashFlat(flat: Int32Array, n: number, W: number): Int32Array {
+    const out = new Int32Array(n);
+    for (let i = 0, o = 0; i < n; i++, o += W) {
+      let h = 0x9747b28c;
+      for (let j = 0; j < W; j++) h = mix(h, flat[o + j] as number);
+      out[i] = finalize(h) | 0;
+    }
+    return out;
+  }
+
+  /** Fixed-width fast path of findOrInsert / find: inline word comparison, no per-key dispatch. */
+  private lookupFlat(keys: readonly EncodedKey[], n: number, insert: boolean, nullsMatch: boolean): Int32Array {
+    const W = this.flatWidth;
+    const rows = this.flatten(keys, n);
+    const hashes = KeyTable.hashFlat(rows, n, W);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const ro = i * W;
+      if (!nullsMatch) {
+        let anyNull = false;
+        for (const k of keys) if (k.nulls !== null && k.nulls[i] === 1) { anyNull = true; break; }
+        if (anyNull) { out[i] = -1; continue; }
+      }
+      const h = hashes[i] as number;
+      let p = h & this.mask;
+      let found = -1;
+      while (true) {
+        const g = this.slots[p] as number;
+        if (g === -1) break;
+        if (this.hashes[g] === h) {
+          const flat = this.flat;
+          const go = g * W;
+          let eq = true;
+          for (let j = 0; j < W; j++) if (flat[go + j] !== rows[ro + j]) { eq = false; break; }
+          if (eq) { found = g; break; }
+        }
+        p = (p + 1) & this.mask;
+      }
+      if (found < 0 && insert) {
+        found = this.insert(keys, i, h, p);
+        if (this.flat.length < this.capacity * W) { const f = new Int32Array(this.capacity * W); f.set(this.flat); this.flat = f; }
+        this.flat.set(rows.subarray(ro, ro + W), found * W);
+      }
+      out[i] = found;
+    }
+    return out;
   }
 
   get groupCount(): number { return this.count; }
@@ -194,7 +269,7 @@ export class KeyTable {
 
   private growGroups(): void {
     const cap = this.capacity * 2;
-    const h = new Uint32Array(cap); h.set(this.hashes); this.hashes = h;
+    const h = new Int32Array(cap); h.set(this.hashes); this.hashes = h;
     for (const s of this.stores) s.grow(cap);
     this.capacity = cap;
   }
@@ -262,7 +337,8 @@ export class KeyTable {
     this.checkTypes(cols);
     const n = sel === null ? (cols[0]?.length ?? 0) : sel.length;
     const keys = cols.map((c) => encodeKey(c, sel));
-    const hashes = hashEncoded(keys, n);
+    if (this.flatWidth > 0) return this.lookupFlat(keys, n, true, true);
+    const hashes = new Int32Array(hashEncoded(keys, n).buffer);
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const h = hashes[i] as number;
@@ -282,7 +358,8 @@ export class KeyTable {
     this.checkTypes(cols);
     const n = sel === null ? (cols[0]?.length ?? 0) : sel.length;
     const keys = cols.map((c) => encodeKey(c, sel));
-    const hashes = hashEncoded(keys, n);
+    if (this.flatWidth > 0) return this.lookupFlat(keys, n, false, nullsMatch);
+    const hashes = new Int32Array(hashEncoded(keys, n).buffer);
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       if (!nullsMatch) {
