@@ -67,6 +67,8 @@ export class RaftNode {
   /** Set once this leader sent TimeoutNow in its term: a delayed TimeoutNow can still elect someone, so no more lease reads. */
   private leaseRevoked = false;
   private pendingConfIndex = 0;
+  /** Index of the entry (or snapshot) the current configuration comes from. */
+  private confIndex = 0;
   private uncommittedBytes = 0;
 
   private heartbeatSeq = 0;
@@ -85,6 +87,7 @@ export class RaftNode {
     this.log = new RaftLog(this.cfg.storage);
     const { hardState, confState } = this.cfg.storage.initialState();
     this.setConf(confState);
+    this.confIndex = this.cfg.storage.firstIndex() - 1;
     if (hardState.term !== 0 || hardState.commit !== 0) {
       assert(hardState.commit >= this.log.committed && hardState.commit <= this.log.lastIndex(),
         () => `expected stored commit ${hardState.commit} in [${this.log.committed}, ${this.log.lastIndex()}]`);
@@ -265,7 +268,11 @@ export class RaftNode {
     for (const e of rd.committedEntries) {
       if (e.index <= this.log.applied) continue; // covered by a snapshot installed meanwhile
       this.log.appliedTo(e.index);
-      if (e.type === 'ConfChange') this.applyConfChange(decodeConfChange(e.data));
+      // A snapshot installed since this Ready was made already contains the change.
+      if (e.type === 'ConfChange' && e.index > this.confIndex) {
+        this.confIndex = e.index;
+        this.applyConfChange(decodeConfChange(e.data));
+      }
       if (this.role === 'Leader') this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entrySizeBytes(e));
     }
   }
@@ -644,6 +651,7 @@ export class RaftNode {
     }
     this.log.restore(s);
     this.setConf(s.metadata.confState);
+    this.confIndex = index;
     return true;
   }
 

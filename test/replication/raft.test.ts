@@ -417,6 +417,25 @@ describe('snapshots', () => {
   });
 });
 
+describe('snapshot racing an unadvanced Ready', () => {
+  it('configuration changes handed out before a snapshot arrived do not rewind the snapshot\'s configuration', () => {
+    const f = new RaftNode({ id: 'c', storage: MemoryStorage.bootstrap(['a', 'b', 'c']), random: new SeededRandom(3) });
+    const rd = f.ready();
+    expect(rd.committedEntries.map((e) => e.type)).toEqual(['ConfChange', 'ConfChange', 'ConfChange']);
+    // Before the driver advances, a leader sends a snapshot taken after 'c' was made a learner.
+    const snapshot = { metadata: { index: 10, term: 2, confState: { voters: ['a', 'b'], learners: ['c'] } }, data: new Uint8Array(0) };
+    f.step({ type: 'InstallSnapshot', from: 'a', to: 'c', term: 2, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, seq: 0, force: false, snapshot });
+    f.advance(rd);
+    expect(f.confState()).toEqual({ voters: ['a', 'b'], learners: ['c'] });
+    const rd2 = f.ready();
+    expect(rd2.snapshot?.metadata.index).toBe(10);
+    expect(rd2.messages.some((m) => m.type === 'AppendResponse' && m.index === 10)).toBe(true);
+    f.advance(rd2);
+    expect(f.status().applied).toBe(10);
+    expect(f.confState()).toEqual({ voters: ['a', 'b'], learners: ['c'] });
+  });
+});
+
 describe('config and codecs', () => {
   const base = { id: 'a', storage: new MemoryStorage(), random: new SeededRandom(1) };
 

@@ -53,7 +53,10 @@ export interface SimResult {
   readonly stats: {
     puts: number; putsAcked: number; gets: number; getsOk: number; leaders: number; crashes: number;
     snapshotsSent: number; transfers: number; confChanges: number; messages: number; commit: number;
+    finalVoters: number; finalLearners: number;
   };
+  /** Hash of every event processed, in order: equal for two runs of one seed. */
+  readonly traceHash: number;
 }
 
 const TICK_TIME = 10;
@@ -148,7 +151,11 @@ export function runSimulation(o: SimOptions): SimResult {
   const fail = (what: string): void => {
     if (failures.length < 20) failures.push(`t=${now}: ${what}`);
   };
-  const stats = { puts: 0, putsAcked: 0, gets: 0, getsOk: 0, leaders: 0, crashes: 0, snapshotsSent: 0, transfers: 0, confChanges: 0, messages: 0, commit: 0 };
+  const stats = { puts: 0, putsAcked: 0, gets: 0, getsOk: 0, leaders: 0, crashes: 0, snapshotsSent: 0, transfers: 0, confChanges: 0, messages: 0, commit: 0, finalVoters: 0, finalLearners: 0 };
+  let trace = 0x811c9dc5;
+  const mix = (x: number): void => {
+    trace = Math.imul(trace ^ (x | 0), 16777619) >>> 0;
+  };
   const q = new EventQueue();
   let now = 0;
   /** Logical clock for the history: strictly increasing per recorded event, so ties never blur order. */
@@ -452,6 +459,9 @@ export function runSimulation(o: SimOptions): SimResult {
     }
     if (now > endAt) break;
     const ev = item.ev;
+    mix(now);
+    mix(ev.kind.length);
+    if (ev.kind === 'deliver') mix(ev.msg.index * 31 + ev.msg.term + ev.msg.type.length);
     switch (ev.kind) {
       case 'tick': {
         const r = replicas[ev.node]!;
@@ -504,6 +514,8 @@ export function runSimulation(o: SimOptions): SimResult {
     const cs = lr.confState();
     const inGroup = replicas.filter((r) => cs.voters.includes(r.id) || cs.learners.includes(r.id));
     const commit = lr.status().commit;
+    stats.finalVoters = cs.voters.length;
+    stats.finalLearners = cs.learners.length;
     for (const r of inGroup) {
       if (r.applied !== commit) fail(`convergence: ${r.id} applied ${r.applied}, leader ${lr.id} committed ${commit}`);
       if (!sameKv(r.kv, replicas[leader]!.kv)) fail(`convergence: ${r.id}'s state machine differs from the leader's`);
@@ -536,7 +548,7 @@ export function runSimulation(o: SimOptions): SimResult {
   }
   const lin = checkKvHistory(history);
   if (!lin.ok) fail(`linearizability: history of key ${lin.key} has no linearization${lin.unknown === true ? ' (search budget exhausted)' : ''}`);
-  return { seed: o.seed, failures, stats };
+  return { seed: o.seed, failures, stats, traceHash: trace };
 }
 
 function fingerprint(e: Entry): string {
