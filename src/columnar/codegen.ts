@@ -24,8 +24,8 @@ export type FilterLoop = (
 const READ: Record<ReadKind, string> = {
   num: 'const x = v[r];',
   bit: 'const x = (v[r >> 3] >> (r & 7)) & 1;',
-  i64: 'const hi = w[(r << 1) + 1]; if (hi < -2097152 || hi >= 2097152) { if (slow(r)) out[k++] = r; continue; } const x = hi * 4294967296 + (w[r << 1] >>> 0);',
-  dec: 'const b = r << 2; const hi = w[b + 1]; const sg = hi >> 31; if (w[b + 2] !== sg || w[b + 3] !== sg || hi < -2097152 || hi >= 2097152) { if (slow(r)) out[k++] = r; continue; } const x = hi * 4294967296 + (w[b] >>> 0);',
+  i64: 'const hi = w[(r << 1) + 1]; if (hi <= -2097152 || hi >= 2097152) { if (slow(r)) out[k++] = r; continue; } const x = hi * 4294967296 + (w[r << 1] >>> 0);',
+  dec: 'const b = r << 2; const hi = w[b + 1]; const sg = hi >> 31; if (w[b + 2] !== sg || w[b + 3] !== sg || hi <= -2097152 || hi >= 2097152) { if (slow(r)) out[k++] = r; continue; } const x = hi * 4294967296 + (w[b] >>> 0);',
 };
 
 /** Predicates over x and constants c0, c1. */

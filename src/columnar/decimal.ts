@@ -39,7 +39,7 @@ export function decimalDoubleAt(w: Int32Array, i: number): number {
   const k = i << 2;
   const hi = w[k + 1] as number;
   const sign = hi >> 31;
-  if (w[k + 2] !== sign || w[k + 3] !== sign || hi < -2097152 || hi >= 2097152) return NaN;
+  if (w[k + 2] !== sign || w[k + 3] !== sign || hi <= -2097152 || hi >= 2097152) return NaN;
   return hi * TWO_32 + ((w[k] as number) >>> 0);
 }
 

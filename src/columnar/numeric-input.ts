@@ -82,7 +82,7 @@ export function readNumeric(x: Operand, sel: Int32Array | null, mode: 'double' |
         const r = sel === null ? i : (sel[i] as number);
         const hi = w[(r << 1) + 1] as number;
         const d = hi * TWO_32 + ((w[r << 1] as number) >>> 0);
-        vals[i] = mode === 'double' || (hi >= -2097152 && hi < 2097152) ? d : NaN;
+        vals[i] = mode === 'double' || (hi > -2097152 && hi < 2097152) ? d : NaN;
       }
       big = (i) => b[sel === null ? i : (sel[i] as number)] as bigint;
       break;
@@ -97,7 +97,7 @@ export function readNumeric(x: Operand, sel: Int32Array | null, mode: 'double' |
         const hi = w[k + 1] as number;
         const sg = hi >> 31;
         let d: number;
-        if (w[k + 2] === sg && w[k + 3] === sg && hi >= -2097152 && hi < 2097152) d = hi * TWO_32 + ((w[k] as number) >>> 0);
+        if (w[k + 2] === sg && w[k + 3] === sg && hi > -2097152 && hi < 2097152) d = hi * TWO_32 + ((w[k] as number) >>> 0);
         else d = mode === 'double' ? Number(decimalBigIntAt(w, r)) : NaN;
         vals[i] = mode === 'double' ? d / div : d;
       }
