@@ -12,7 +12,7 @@ import type { Row, Schema, Value } from '../common/types.js';
  * | 8     | hybrid timestamp (u64 LE)                        |
  * | 4     | op count (u32 LE)                                |
  * | per op| kind u8, cell count u16 LE, cells               |
- * | cell  | tag u8, then by tag: number f64 / bigint: sign u8 + byte count u8 + LE magnitude / string, binary: u32 length + bytes |
+ * | cell  | tag u8, then by tag: number f64 / int64 bigint: i64 LE / wider bigint: sign u8 + byte count u8 + LE magnitude / string, binary: u32 length + bytes |
  *
  * 'alterSchema' entry payload: the schema as JSON (values through toJsonValue).
  */
@@ -38,9 +38,11 @@ const T_NUMBER = 4;
 const T_BIGINT = 5;
 const T_STRING = 6;
 const T_BINARY = 7;
+const T_INT64 = 8;
 
 class Writer {
-  buf = Buffer.allocUnsafe(4096);
+  buf = Buffer.allocUnsafe(64 * 1024);
+  view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   at = 0;
 
   ensure(n: number): void {
@@ -50,70 +52,96 @@ class Writer {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.at);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Upper bound of a cell's encoded size (strings: 3 bytes per UTF-16 unit). */
+function maxCellBytes(v: Value | undefined): number {
+  if (v === undefined || v === null || typeof v === 'boolean') return 1;
+  if (typeof v === 'number') return 9;
+  if (typeof v === 'bigint') return v >= INT64_MIN && v <= INT64_MAX ? 9 : 3 + 32;
+  if (typeof v === 'string') return 5 + v.length * 3;
+  return 5 + v.byteLength;
 }
 
 export function encodeWriteBatch(p: WriteBatchPayload): Uint8Array {
   const w = new Writer();
   w.ensure(12);
-  w.buf.writeBigUInt64LE(p.timestamp, 0);
-  w.buf.writeUInt32LE(p.ops.length, 8);
+  w.view.setBigUint64(0, p.timestamp, true);
+  w.view.setUint32(8, p.ops.length, true);
   w.at = 12;
   for (const op of p.ops) {
     const code = KIND_CODES.get(op.kind);
     assert(code !== undefined, `unknown write op kind ${op.kind}`);
-    assert(op.row.length < 0x10000, `row of ${op.row.length} cells fits a u16 count`);
-    w.ensure(3);
-    w.buf[w.at] = code;
-    w.buf.writeUInt16LE(op.row.length, w.at + 1);
-    w.at += 3;
-    for (let i = 0; i < op.row.length; i++) writeValue(w, op.row[i]);
+    const row = op.row;
+    assert(row.length < 0x10000, `row of ${row.length} cells fits a u16 count`);
+    let need = 3;
+    for (let i = 0; i < row.length; i++) need += maxCellBytes(row[i]);
+    w.ensure(need);
+    const buf = w.buf;
+    const view = w.view;
+    let at = w.at;
+    buf[at] = code;
+    view.setUint16(at + 1, row.length, true);
+    at += 3;
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i];
+      if (typeof v === 'number') {
+        buf[at] = T_NUMBER;
+        view.setFloat64(at + 1, v, true);
+        at += 9;
+      } else if (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX) {
+        buf[at] = T_INT64;
+        view.setBigInt64(at + 1, v, true);
+        at += 9;
+      } else if (typeof v === 'string') {
+        buf[at] = T_STRING;
+        const n = buf.write(v, at + 5, 'utf8');
+        view.setUint32(at + 1, n, true);
+        at += 5 + n;
+      } else {
+        w.at = at;
+        writeOther(w, v);
+        at = w.at;
+      }
+    }
+    w.at = at;
   }
   return w.buf.subarray(0, w.at);
 }
 
-function writeValue(w: Writer, v: Value | undefined): void {
+function writeOther(w: Writer, v: Value | undefined): void {
   if (v === undefined) {
-    w.ensure(1);
     w.buf[w.at++] = T_UNDEFINED;
   } else if (v === null) {
-    w.ensure(1);
     w.buf[w.at++] = T_NULL;
   } else if (typeof v === 'boolean') {
-    w.ensure(1);
     w.buf[w.at++] = v ? T_TRUE : T_FALSE;
-  } else if (typeof v === 'number') {
-    w.ensure(9);
-    w.buf[w.at] = T_NUMBER;
-    w.buf.writeDoubleLE(v, w.at + 1);
-    w.at += 9;
   } else if (typeof v === 'bigint') {
+    // Beyond int64 (decimal): sign + little-endian magnitude.
     let mag = v < 0n ? -v : v;
     const bytes: number[] = [];
     while (mag > 0n) {
       bytes.push(Number(mag & 0xffn));
       mag >>= 8n;
     }
-    assert(bytes.length < 256, 'bigint magnitude fits 255 bytes');
-    w.ensure(3 + bytes.length);
+    assert(bytes.length <= 32, 'bigint magnitude fits 32 bytes');
     w.buf[w.at] = T_BIGINT;
     w.buf[w.at + 1] = v < 0n ? 1 : 0;
     w.buf[w.at + 2] = bytes.length;
     for (let i = 0; i < bytes.length; i++) w.buf[w.at + 3 + i] = bytes[i] as number;
     w.at += 3 + bytes.length;
-  } else if (typeof v === 'string') {
-    const max = v.length * 3;
-    w.ensure(5 + max);
-    w.buf[w.at] = T_STRING;
-    const n = w.buf.write(v, w.at + 5, 'utf8');
-    w.buf.writeUInt32LE(n, w.at + 1);
-    w.at += 5 + n;
-  } else {
-    w.ensure(5 + v.byteLength);
+  } else if (v instanceof Uint8Array) {
     w.buf[w.at] = T_BINARY;
-    w.buf.writeUInt32LE(v.byteLength, w.at + 1);
+    w.view.setUint32(w.at + 1, v.byteLength, true);
     w.buf.set(v, w.at + 5);
     w.at += 5 + v.byteLength;
+  } else {
+    assert(false, `cannot encode a ${typeof v} cell`);
   }
 }
 
@@ -138,6 +166,7 @@ export function decodeWriteBatch(bytes: Uint8Array): WriteBatchPayload {
         case T_FALSE: row[i] = false; at += 1; break;
         case T_TRUE: row[i] = true; at += 1; break;
         case T_NUMBER: row[i] = buf.readDoubleLE(at + 1); at += 9; break;
+        case T_INT64: row[i] = buf.readBigInt64LE(at + 1); at += 9; break;
         case T_BIGINT: {
           const neg = buf[at + 1] === 1;
           const n = buf[at + 2] as number;

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedStorage } from '../src/client/index.js';
+import type { Row, Schema } from '../src/common/types.js';
+import { emit, machine, percentile } from './report.js';
+
+/**
+ * Storage figures (`npm run bench -- storage [--rows N] [--lookups N]`):
+ * - durable ingest: 10k-row batches through StorageApi.write into one tablet, each batch fsynced
+ * - Q6-style filter-and-sum over N flushed lineitem-like rows, one core, reading the scan's
+ *   batches as typed arrays
+ * - primary-key point lookups among N rows: p50 / p99
+ * - memory growth while scanning vs. the size of the scanned columns
+ */
+
+const BATCH_ROWS = 10_000;
+
+function arg(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return dflt;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number`);
+  return v;
+}
+
+const schema: Schema = {
+  keyColumnCount: 1,
+  columns: [
+    { name: 'l_orderkey', type: 'int64', nullable: false },
+    { name: 'l_quantity', type: 'double', nullable: false },
+    { name: 'l_extendedprice', type: 'double', nullable: false },
+    { name: 'l_discount', type: 'double', nullable: false },
+    { name: 'l_shipdate', type: 'date', nullable: false },
+  ],
+};
+
+/** Deterministic lineitem-like values for key k. */
+function rowFor(k: number): Row {
+  const h = Math.imul(k ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  return [BigInt(k), 1 + (h % 50), 900 + (h % 100_000) / 10, (h % 11) / 100, 8036 + (h % 2526)];
+}
+
+export async function main(args: string[]): Promise<void> {
+  const rowCount = arg(args, '--rows', 6_000_000);
+  const lookups = arg(args, '--lookups', 20_000);
+  const dataDir = mkdtempSync(join(tmpdir(), 'saiga-bench-storage-'));
+  console.log(`storage bench: ${rowCount} rows in ${dataDir}; machine ${JSON.stringify(machine())}`);
+  const storage = await openEmbeddedStorage({ dataDir });
+  try {
+    await storage.createTable({ database: 'default', name: 'lineitem', schema, partitionSchema: { hash: [], rangeColumns: [] } });
+
+    // --- durable ingest ---
+    let writeMs = 0;
+    let batches = 0;
+    for (let start = 0; start < rowCount; start += BATCH_ROWS) {
+      const n = Math.min(BATCH_ROWS, rowCount - start);
+      const rows: Row[] = new Array<Row>(n);
+      for (let i = 0; i < n; i++) rows[i] = rowFor(start + i);
+      const t0 = performance.now();
+      const r = await storage.write('default', 'lineitem', 'insert', rows);
+      writeMs += performance.now() - t0;
+      batches++;
+      if (r.rowErrors.length > 0) throw new Error(`ingest row error: ${JSON.stringify(r.rowErrors[0])}`);
+    }
+    emit({ name: 'storage.ingest_durable', value: Math.round(rowCount / (writeMs / 1000)), unit: 'rows/s', batchRows: BATCH_ROWS, batches, target: 500_000 });
+
+    const tf = performance.now();
+    await storage.flush();
+    emit({ name: 'storage.flush', value: Math.round(performance.now() - tf), unit: 'ms', rows: rowCount });
+
+    // --- Q6-style scan ---
+    const projection = ['l_quantity', 'l_extendedprice', 'l_discount', 'l_shipdate'];
+    const scannedBytes = rowCount * (8 + 8 + 8 + 4);
+    const q6 = async (): Promise<{ ms: number; revenue: number; rows: number; rssDelta: number; abDelta: number }> => {
+      global.gc?.();
+      const m0 = process.memoryUsage();
+      let rssMax = m0.rss;
+      let abMax = m0.arrayBuffers;
+      const t0 = performance.now();
+      let revenue = 0;
+      let rows = 0;
+      let batchesSeen = 0;
+      for await (const b of storage.scan('default', 'lineitem', { projection })) {
+        const cq = b.getChildAt(0);
+        const cp = b.getChildAt(1);
+        const cd = b.getChildAt(2);
+        const cs = b.getChildAt(3);
+        if (cq === null || cp === null || cd === null || cs === null) throw new Error('projected column missing');
+        for (let k = 0; k < cq.data.length; k++) {
+          const q = cq.data[k]?.values as Float64Array;
+          const p = cp.data[k]?.values as Float64Array;
+          const d = cd.data[k]?.values as Float64Array;
+          const s = cs.data[k]?.values as Int32Array;
+          const n = q.length < (cq.data[k]?.length ?? 0) ? q.length : (cq.data[k]?.length ?? 0);
+          for (let i = 0; i < n; i++) {
+            const sd = s[i] as number;
+            const dc = d[i] as number;
+            if (sd >= 8766 && sd < 9131 && dc >= 0.05 && dc <= 0.07 && (q[i] as number) < 24) revenue += (p[i] as number) * dc;
+          }
+          rows += n;
+        }
+        if ((++batchesSeen & 7) === 0) {
+          const m = process.memoryUsage();
+          if (m.rss > rssMax) rssMax = m.rss;
+          if (m.arrayBuffers > abMax) abMax = m.arrayBuffers;
+        }
+      }
+      const ms = performance.now() - t0;
+      const m1 = process.memoryUsage();
+      return { ms, revenue, rows, rssDelta: Math.max(rssMax, m1.rss) - m0.rss, abDelta: Math.max(abMax, m1.arrayBuffers) - m0.arrayBuffers };
+    };
+    const cold = await q6();
+    const warm = await q6();
+    if (cold.rows !== rowCount || warm.rows !== rowCount) throw new Error(`scan returned ${cold.rows}/${warm.rows} rows, expected ${rowCount}`);
+    emit({ name: 'storage.q6_scan_cold', value: Math.round(rowCount / (cold.ms / 1000)), unit: 'rows/s', ms: Math.round(cold.ms), revenue: cold.revenue });
+    emit({ name: 'storage.q6_scan', value: Math.round(rowCount / (warm.ms / 1000)), unit: 'rows/s', ms: Math.round(warm.ms), revenue: warm.revenue, target: 60_000_000 });
+    emit({
+      name: 'storage.scan_memory_ratio',
+      value: Number((Math.max(cold.rssDelta, cold.abDelta) / scannedBytes).toFixed(2)),
+      unit: 'x scanned bytes',
+      scannedBytes,
+      rssDeltaBytes: cold.rssDelta,
+      arrayBuffersDeltaBytes: cold.abDelta,
+      target: 2,
+    });
+
+    // --- point lookups ---
+    let seed = 12345;
+    const sample: number[] = [];
+    for (let i = 0; i < lookups; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const k = seed % rowCount;
+      const t0 = performance.now();
+      const row = await storage.lookup('default', 'lineitem', [BigInt(k)]);
+      sample.push((performance.now() - t0) * 1000);
+      if (row === undefined || row[0] !== BigInt(k)) throw new Error(`lookup of ${k} returned ${String(row?.[0])}`);
+    }
+    emit({ name: 'storage.pk_lookup_p50', value: Number(percentile(sample, 50).toFixed(1)), unit: 'us', lookups, target: 20 });
+    emit({ name: 'storage.pk_lookup_p99', value: Number(percentile(sample, 99).toFixed(1)), unit: 'us', lookups });
+  } finally {
+    await storage.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
