@@ -201,6 +201,22 @@ export function encodeKey(schema: Schema, key: ReadonlyArray<Value | undefined>)
 }
 
 /**
+ * encodeKey without the copy: the result is a view of a buffer that the next encode call
+ * overwrites, for callers that compare it or copy it right away (the write path).
+ */
+export function encodeKeyView(schema: Schema, key: ReadonlyArray<Value | undefined>): Uint8Array {
+  const n = schema.keyColumnCount;
+  assert(key.length >= n, () => `expected ${n} key values, got ${key.length}`);
+  const w = sharedWriter.reset();
+  for (let i = 0; i < n; i++) {
+    const col = schema.columns[i];
+    assert(col !== undefined, 'key column in schema');
+    encodeColumn(w, col.type, key[i] as Value, i === n - 1);
+  }
+  return w.buf.subarray(0, w.len);
+}
+
+/**
  * Encodes the first key column alone, as it appears at the start of every full key: all keys
  * whose first column equals `v` start with these bytes (used to narrow range scans).
  */

@@ -14,9 +14,38 @@ export interface RowVersion {
   readonly row: readonly Value[] | null;
 }
 
-export interface MrsEntry {
-  readonly key: Uint8Array;
-  readonly versions: RowVersion[];
+/**
+ * One key's mutation chain in the MemRowSet. The insert is kept inline (`ts`, `row`) and later
+ * versions only exist once the row is mutated, so a plain insert costs this object and its row.
+ */
+export class MrsEntry {
+  /** Versions after the insert, in timestamp order; undefined until the first mutation. */
+  later: RowVersion[] | undefined = undefined;
+  constructor(readonly key: Uint8Array, readonly ts: HybridTime, readonly row: readonly Value[]) {}
+
+  /** The whole chain, oldest first (allocates; for flush and compaction). */
+  get versions(): RowVersion[] {
+    const first: RowVersion = { ts: this.ts, row: this.row };
+    return this.later === undefined ? [first] : [first, ...this.later];
+  }
+
+  /** The latest state: values, or null when deleted. */
+  latest(): readonly Value[] | null {
+    const l = this.later;
+    return l === undefined ? this.row : (l[l.length - 1] as RowVersion).row;
+  }
+
+  /** The state visible at snapshot `t`: values, null (deleted), or undefined (not yet inserted). */
+  rowAt(t: HybridTime): readonly Value[] | null | undefined {
+    const l = this.later;
+    if (l !== undefined) {
+      for (let i = l.length - 1; i >= 0; i--) {
+        const v = l[i] as RowVersion;
+        if (v.ts <= t) return v.row;
+      }
+    }
+    return this.ts <= t ? this.row : undefined;
+  }
 }
 
 /** The row state visible at snapshot `t`: values, null (deleted), or undefined (not yet inserted). */
@@ -28,6 +57,9 @@ export function versionAt(versions: readonly RowVersion[], t: HybridTime): reado
   return undefined;
 }
 
+/** Encoded keys are copied into shared chunks: one small view per key instead of a buffer each. */
+const KEY_CHUNK_BYTES = 256 * 1024;
+
 const LEAF_MAX = 128;
 
 /**
@@ -37,6 +69,8 @@ const LEAF_MAX = 128;
  */
 export class MemRowSet {
   private leaves: MrsEntry[][] = [[]];
+  private keyChunk = new Uint8Array(KEY_CHUNK_BYTES);
+  private keyChunkUsed = 0;
   private entryCount = 0;
   private bytes = 0;
   /** Highest op index whose effects this MemRowSet holds (0 = none). */
@@ -88,11 +122,25 @@ export class MemRowSet {
     return e === undefined || compareBytes(key, e.key) > 0;
   }
 
-  /** Adds a new entry for a key not present in this MemRowSet. */
+  /** A stable copy of `key` (which may be a reused encoding buffer). */
+  private copyKey(key: Uint8Array): Uint8Array {
+    const n = key.length;
+    if (n > KEY_CHUNK_BYTES >> 4) return key.slice();
+    if (this.keyChunkUsed + n > KEY_CHUNK_BYTES) {
+      this.keyChunk = new Uint8Array(KEY_CHUNK_BYTES);
+      this.keyChunkUsed = 0;
+    }
+    const at = this.keyChunkUsed;
+    this.keyChunk.set(key, at);
+    this.keyChunkUsed = at + n;
+    return this.keyChunk.subarray(at, at + n);
+  }
+
+  /** Adds a new entry for a key not present in this MemRowSet; `key` is copied. */
   insert(key: Uint8Array, ts: HybridTime, row: readonly Value[]): MrsEntry {
     if (this.isAboveMax(key)) {
       // Append (bulk loads arrive in key order): fill the last leaf, then open a new one.
-      const entry: MrsEntry = { key, versions: [{ ts, row }] };
+      const entry = new MrsEntry(this.copyKey(key), ts, row);
       let last = this.leaves[this.leaves.length - 1] as MrsEntry[];
       if (last.length >= LEAF_MAX) this.leaves.push((last = []));
       last.push(entry);
@@ -105,7 +153,7 @@ export class MemRowSet {
     const i = MemRowSet.lowerBound(leaf, key);
     const existing = leaf[i];
     assert(existing === undefined || compareBytes(existing.key, key) !== 0, 'MemRowSet.insert of a key already present');
-    const entry: MrsEntry = { key, versions: [{ ts, row }] };
+    const entry = new MrsEntry(this.copyKey(key), ts, row);
     leaf.splice(i, 0, entry);
     if (leaf.length > LEAF_MAX) {
       const right = leaf.splice(leaf.length >> 1);
@@ -117,9 +165,11 @@ export class MemRowSet {
   }
 
   addVersion(entry: MrsEntry, ts: HybridTime, row: readonly Value[] | null): void {
-    const last = entry.versions[entry.versions.length - 1];
-    assert(last !== undefined && last.ts <= ts, 'MemRowSet mutations arrive in timestamp order');
-    entry.versions.push({ ts, row });
+    const l = entry.later;
+    const lastTs = l === undefined ? entry.ts : (l[l.length - 1] as RowVersion).ts;
+    assert(lastTs <= ts, 'MemRowSet mutations arrive in timestamp order');
+    if (l === undefined) entry.later = [{ ts, row }];
+    else l.push({ ts, row });
     this.bytes += 24 + (row === null ? 0 : rowSizeBytes(row));
   }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { assert } from '../common/assert.js';
 import { SaigaError, isSaigaError } from '../common/errors.js';
 import { HT_MAX, HT_MIN, htFromPhysical, htPhysicalMicros, type HybridTime } from '../common/hybrid-time.js';
-import { compareBytes, encodeFirstKeyColumn, encodeKey, startsWith } from '../common/key-encoding.js';
+import { compareBytes, encodeFirstKeyColumn, encodeKey, encodeKeyView, startsWith } from '../common/key-encoding.js';
 import { DEFAULT_LIMITS, validateLimits, type Limits } from '../common/limits.js';
 import type { ScanSpec } from '../common/scan-spec.js';
 import type { RowError } from '../common/storage-api.js';
@@ -12,7 +12,7 @@ import { MAX_CELL_SIZE_BYTES, MAX_KEY_SIZE_BYTES, columnIndex, type Row, type Sc
 import { arrowField, buildColumn, cellSizeBytes, coerceValue, compareValues, readValue } from '../rowset/column-data.js';
 import { DeltaIndex, readDeltaFile, writeDeltaFile, type DeltaRecord } from '../rowset/delta-file.js';
 import { DiskRowSet, writeDiskRowSet, type RowHistory } from '../rowset/disk-rowset.js';
-import { MemRowSet, versionAt, type MrsEntry, type RowVersion } from '../rowset/mem-rowset.js';
+import { MemRowSet, type MrsEntry, type RowVersion } from '../rowset/mem-rowset.js';
 import { bindPredicate, valueMatches, type BoundPredicate } from '../rowset/predicate-eval.js';
 import type { ScanChunk, ScanPlan, StoredColumn } from '../rowset/scan-plan.js';
 import type { ApplyResult, OpId, Tablet, TabletStats, WriteOp } from './tablet-api.js';
@@ -195,7 +195,8 @@ export class TabletImpl implements Tablet {
       }
       row[i] = cv;
     }
-    const key = encodeKey(this.schemaCache, row);
+    // A view of the shared encoding buffer: used (and copied by the MemRowSet) before the next op.
+    const key = encodeKeyView(this.schemaCache, row);
     if (key.length > MAX_KEY_SIZE_BYTES) return rowError(rowIndex, 'InvalidArgument', `encoded key of ${key.length} bytes is larger than ${MAX_KEY_SIZE_BYTES}`);
     if (kind === 'upsert') {
       // An upsert that inserts needs every non-nullable column without default.
@@ -222,8 +223,8 @@ export class TabletImpl implements Tablet {
   private locate(key: Uint8Array): { live: Location | undefined; entry: MrsEntry | undefined } {
     const entry = this.mrs.find(key);
     if (entry !== undefined) {
-      const last = entry.versions[entry.versions.length - 1] as RowVersion;
-      if (last.row !== null) return { live: { kind: 'mrs', entry, row: last.row }, entry };
+      const row = entry.latest();
+      if (row !== null) return { live: { kind: 'mrs', entry, row }, entry };
     }
     for (let r = this.rowsets.length - 1; r >= 0; r--) {
       const rs = this.rowsets[r] as OpenRowSet;
@@ -639,7 +640,7 @@ export class TabletImpl implements Tablet {
     const project = (row: readonly Value[]): Row => (proj === undefined ? row.slice() : proj.map((i) => row[i] as Value));
     const entry = this.mrs.find(k);
     if (entry !== undefined) {
-      const r = versionAt(entry.versions, snapshot);
+      const r = entry.rowAt(snapshot);
       if (r !== undefined && r !== null) return project(r);
     }
     for (let i = this.rowsets.length - 1; i >= 0; i--) {
@@ -765,7 +766,7 @@ function* scanMemRowSet(mrs: MemRowSet, plan: ScanPlan): Generator<ScanChunk> {
   const preds: readonly BoundPredicate[] = plan.predicates;
   for (const e of mrs.entries(plan.lowerKey)) {
     if (plan.upperPrefix !== undefined && compareBytes(e.key, plan.upperPrefix) > 0 && !startsWith(e.key, plan.upperPrefix)) break;
-    const row = versionAt(e.versions, plan.snapshot);
+    const row = e.rowAt(plan.snapshot);
     if (row === undefined || row === null) continue;
     let ok = true;
     for (const p of preds) if (!valueMatches(p, row[p.columnIndex] as Value)) { ok = false; break; }
