@@ -417,6 +417,61 @@ describe('snapshots', () => {
   });
 });
 
+describe('driver reports', () => {
+  it('reportUnreachable drops a replicating follower back to probing', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    const l = c.elect();
+    l.propose(bytes('x'));
+    c.settle();
+    const f = [...c.nodes.keys()].find((id) => id !== l.id)!;
+    expect(l.status().progress.get(f)!.state).toBe('Replicate');
+    l.reportUnreachable(f);
+    expect(l.status().progress.get(f)!.state).toBe('Probe');
+    l.propose(bytes('y')); // the next acknowledged Append resumes streaming
+    c.settle();
+    expect(l.status().progress.get(f)!.state).toBe('Replicate');
+    expect(c.appliedData(f)).toEqual(['x', 'y']);
+  });
+
+  it('a failed snapshot is resent; a lost one is retried after two election timeouts', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    const l = c.elect();
+    const f = [...c.nodes.keys()].find((id) => id !== l.id)!;
+    c.filter = isolate(f);
+    for (let i = 0; i < 5; i++) l.propose(bytes(`v${i}`));
+    c.settle();
+    const st = c.storages.get(l.id)!;
+    st.createSnapshot(l.status().applied, l.confState(), bytes('s'));
+    st.compact(l.status().applied);
+    // heartbeats get through, snapshots do not
+    c.filter = (m) => m.type !== 'InstallSnapshot';
+    c.sent.length = 0;
+    c.tickAll(2);
+    expect(l.status().progress.get(f)!.state).toBe('Snapshot');
+    const sentBefore = c.sent.filter((m) => m.type === 'InstallSnapshot').length;
+    expect(sentBefore).toBe(1);
+    l.reportSnapshot(f, false);
+    expect(l.status().progress.get(f)!.state).toBe('Probe');
+    c.tickAll(2);
+    expect(c.sent.filter((m) => m.type === 'InstallSnapshot').length).toBe(2);
+    c.tickAll(25);
+    expect(c.sent.filter((m) => m.type === 'InstallSnapshot').length).toBeGreaterThanOrEqual(3);
+    c.filter = () => true;
+    c.tickAll(25);
+    expect(c.node(f).status().applied).toBe(l.status().applied);
+  });
+
+  it('bounds pending reads with readsPendingMax', () => {
+    const c = new Cluster(['a', 'b', 'c'], { readsPendingMax: 3 });
+    const l = c.elect();
+    c.filter = isolate(l.id);
+    l.readIndex('1');
+    l.readIndex('2');
+    l.readIndex('3');
+    expectSaigaError(() => l.readIndex('4'), 'ResourceExhausted');
+  });
+});
+
 describe('snapshot racing an unadvanced Ready', () => {
   it('configuration changes handed out before a snapshot arrived do not rewind the snapshot\'s configuration', () => {
     const f = new RaftNode({ id: 'c', storage: MemoryStorage.bootstrap(['a', 'b', 'c']), random: new SeededRandom(3) });
