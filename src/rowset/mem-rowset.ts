@@ -1,7 +1,8 @@
 import { assert } from '../common/assert.js';
 import type { HybridTime } from '../common/hybrid-time.js';
 import { compareBytes } from '../common/key-encoding.js';
-import type { Value } from '../common/types.js';
+import type { ColumnSchema, Value } from '../common/types.js';
+import { MrsColumns } from './mrs-columns.js';
 import { rowSizeBytes } from './column-data.js';
 
 /**
@@ -21,7 +22,18 @@ export interface RowVersion {
 export class MrsEntry {
   /** Versions after the insert, in timestamp order; undefined until the first mutation. */
   later: RowVersion[] | undefined = undefined;
-  constructor(readonly key: Uint8Array, readonly ts: HybridTime, readonly row: readonly Value[]) {}
+  constructor(readonly key: Uint8Array, readonly ts: HybridTime, private readonly store: MrsColumns, readonly rowIndex: number) {}
+
+  /** The inserted values (materialized from the columnar store on each call). */
+  get row(): readonly Value[] {
+    return this.store.row(this.rowIndex);
+  }
+
+  /** True when the latest state is a live row (not deleted). */
+  isLive(): boolean {
+    const l = this.later;
+    return l === undefined || (l[l.length - 1] as RowVersion).row !== null;
+  }
 
   /** The whole chain, oldest first (allocates; for flush and compaction). */
   get versions(): RowVersion[] {
@@ -68,6 +80,7 @@ const LEAF_MAX = 128;
  * compareBytes on the stored key bytes and allocate nothing.
  */
 export class MemRowSet {
+  private readonly store: MrsColumns;
   private leaves: MrsEntry[][] = [[]];
   private keyChunk = new Uint8Array(KEY_CHUNK_BYTES);
   private keyChunkUsed = 0;
@@ -76,12 +89,18 @@ export class MemRowSet {
   /** Highest op index whose effects this MemRowSet holds (0 = none). */
   maxOpIndex = 0;
 
+  /** `columns`: the tablet schema's columns; rows given to insert are aligned with them. */
+  constructor(columns: readonly ColumnSchema[]) {
+    this.store = new MrsColumns(columns);
+  }
+
   get size(): number {
     return this.entryCount;
   }
 
+  /** Entries, keys and version chains (estimated) plus the columnar row store. */
   get sizeBytes(): number {
-    return this.bytes;
+    return this.bytes + this.store.sizeBytes();
   }
 
   private leafFor(key: Uint8Array): number {
@@ -140,12 +159,12 @@ export class MemRowSet {
   insert(key: Uint8Array, ts: HybridTime, row: readonly Value[]): MrsEntry {
     if (this.isAboveMax(key)) {
       // Append (bulk loads arrive in key order): fill the last leaf, then open a new one.
-      const entry = new MrsEntry(this.copyKey(key), ts, row);
+      const entry = new MrsEntry(this.copyKey(key), ts, this.store, this.store.append(row));
       let last = this.leaves[this.leaves.length - 1] as MrsEntry[];
       if (last.length >= LEAF_MAX) this.leaves.push((last = []));
       last.push(entry);
       this.entryCount++;
-      this.bytes += 64 + key.length + rowSizeBytes(row);
+      this.bytes += 64 + key.length;
       return entry;
     }
     const li = this.leafFor(key);
@@ -153,14 +172,14 @@ export class MemRowSet {
     const i = MemRowSet.lowerBound(leaf, key);
     const existing = leaf[i];
     assert(existing === undefined || compareBytes(existing.key, key) !== 0, 'MemRowSet.insert of a key already present');
-    const entry = new MrsEntry(this.copyKey(key), ts, row);
+    const entry = new MrsEntry(this.copyKey(key), ts, this.store, this.store.append(row));
     leaf.splice(i, 0, entry);
     if (leaf.length > LEAF_MAX) {
       const right = leaf.splice(leaf.length >> 1);
       this.leaves.splice(li + 1, 0, right);
     }
     this.entryCount++;
-    this.bytes += 64 + key.length + rowSizeBytes(row);
+    this.bytes += 64 + key.length;
     return entry;
   }
 

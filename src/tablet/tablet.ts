@@ -42,7 +42,7 @@ function rowError(rowIndex: number, code: RowError['code'], message: string): Ro
 }
 
 type Location =
-  | { readonly kind: 'mrs'; readonly entry: MrsEntry; readonly row: readonly Value[] }
+  | { readonly kind: 'mrs'; readonly entry: MrsEntry }
   | { readonly kind: 'drs'; readonly rs: OpenRowSet; readonly ord: number };
 
 export class TabletImpl implements Tablet {
@@ -50,7 +50,7 @@ export class TabletImpl implements Tablet {
   private columns: StoredColumn[];
   private keyColumnCount: number;
   private schemaCache: Schema;
-  private mrs = new MemRowSet();
+  private mrs: MemRowSet;
   private rowsets: OpenRowSet[] = [];
   private nextColumnId: number;
   private nextFileId: number;
@@ -87,6 +87,7 @@ export class TabletImpl implements Tablet {
     }
     this.lastApplied = this.durable;
     this.schemaCache = this.makeSchema();
+    this.mrs = new MemRowSet(this.columns);
   }
 
   get schema(): Schema {
@@ -223,8 +224,7 @@ export class TabletImpl implements Tablet {
   private locate(key: Uint8Array): { live: Location | undefined; entry: MrsEntry | undefined } {
     const entry = this.mrs.find(key);
     if (entry !== undefined) {
-      const row = entry.latest();
-      if (row !== null) return { live: { kind: 'mrs', entry, row }, entry };
+      if (entry.isLive()) return { live: { kind: 'mrs', entry }, entry };
     }
     for (let r = this.rowsets.length - 1; r >= 0; r--) {
       const rs = this.rowsets[r] as OpenRowSet;
@@ -317,7 +317,7 @@ export class TabletImpl implements Tablet {
   private updateRow(p: PreparedOp, loc: Location, timestamp: HybridTime, touched: Set<DiskRowSet>): void {
     const n = this.columns.length;
     if (loc.kind === 'mrs') {
-      const next = loc.row.slice();
+      const next = (loc.entry.latest() as readonly Value[]).slice();
       for (let c = this.keyColumnCount; c < n; c++) if (p.src[c] !== undefined) next[c] = p.row[c] as Value;
       this.mrs.addVersion(loc.entry, timestamp, next);
       return;
@@ -378,7 +378,7 @@ export class TabletImpl implements Tablet {
       };
       const rs = this.writeRowSet(rows());
       if (rs !== undefined) this.rowsets.push(rs);
-      this.mrs = new MemRowSet();
+      this.mrs = new MemRowSet(this.columns);
       changed = true;
     }
     this.rowsets = this.rowsets.map((r) => {
@@ -686,6 +686,8 @@ export class TabletImpl implements Tablet {
     });
     this.columns = next;
     this.schemaCache = this.makeSchema();
+    assert(this.mrs.size === 0, 'the MemRowSet is empty after the flush');
+    this.mrs = new MemRowSet(this.columns);
     this.lastApplied = opId.index;
     this.durable = opId.index;
     this.writeMetadata();
