@@ -3,6 +3,7 @@ import { flagBool, flagList, flagString, parseArgs, usage, type FlagSpec, type P
 import type { SqlConnection } from './connection.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { connectRemote } from './remote-connection.js';
+import { startCommand } from './start-command.js';
 import { interactiveShell, readScript, runScript, type SqlCommandOptions } from './sql-command.js';
 
 const SQL_FLAGS: readonly FlagSpec[] = [
@@ -11,7 +12,7 @@ const SQL_FLAGS: readonly FlagSpec[] = [
   { name: 'host', alias: 'i', kind: 'string', help: 'server to connect to, HOST[:PORT] (default 127.0.0.1:4000)' },
   { name: 'user', alias: 'u', kind: 'string', help: 'user name (default root)' },
   { name: 'password', alias: 'p', kind: 'string', help: 'password (default: $SAIGA_PASSWORD or empty)' },
-  { name: 'database', alias: 'd', kind: 'string', help: 'database to use' },
+  { name: 'database', alias: 'd', kind: 'string', help: 'database to use (default: default, as in Impala)' },
   { name: 'delimited', alias: 'B', kind: 'boolean', help: 'delimited output (tab by default), no pretty table or timing' },
   { name: 'output_delimiter', kind: 'string', help: 'field delimiter for -B (default tab)' },
   { name: 'print_header', kind: 'boolean', help: 'print column names with -B' },
@@ -47,13 +48,13 @@ function sqlOptions(args: ParsedArgs): SqlCommandOptions {
 async function connect(args: ParsedArgs): Promise<SqlConnection> {
   const target = flagString(args, 'host') ?? '127.0.0.1:4000';
   const [host, portText] = target.includes(':') ? target.split(':') : [target, '4000'];
-  const database = flagString(args, 'database');
+  const database = flagString(args, 'database') ?? 'default';
   return connectRemote({
     host: host ?? '127.0.0.1',
     port: Number(portText ?? 4000),
     user: flagString(args, 'user') ?? 'root',
     password: flagString(args, 'password') ?? process.env['SAIGA_PASSWORD'] ?? '',
-    ...(database !== undefined ? { database } : {}),
+    database,
   });
 }
 
@@ -77,6 +78,7 @@ async function sqlCommand(argv: readonly string[]): Promise<number> {
 }
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[]) => Promise<number> }> = {
+  start: { summary: 'start the embedded default (storage, SQL, MySQL on :4000, Flight on :8815)', run: startCommand },
   sql: { summary: 'run SQL interactively or from -q / -f (impala-shell style)', run: sqlCommand },
 };
 

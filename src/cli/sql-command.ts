@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isSaigaError, SaigaError } from '../common/errors.js';
 import type { RunResult, SqlConnection } from './connection.js';
-import { EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_STATEMENT_FAILED, exitCodeFor } from './exit-codes.js';
 import { formatDelimited, formatPretty } from './output.js';
 import { isCompleteStatement, parseSetVar, splitStatements, substituteVariables, type ScriptStatement } from './script.js';
 
@@ -91,7 +91,9 @@ async function runOne(
     io.err(`ERROR: ${message}\n`);
     io.err(`Could not execute statement at line ${stmt.line}: ${stmt.sql.split('\n')[0]}${stmt.sql.includes('\n') ? ' ...' : ''}\n`);
     if (isSaigaError(e, 'Cancelled')) return { ok: false, code: EXIT_INTERRUPTED };
-    return { ok: false, code: exitCodeFor(code) };
+    // A statement's own failure exits 1; only failures of the connection itself get their own code.
+    const connectionLevel = code === 'ServiceUnavailable' || code === 'Unauthenticated' || code === 'Corruption';
+    return { ok: false, code: connectionLevel ? exitCodeFor(code) : EXIT_STATEMENT_FAILED };
   }
 }
 
