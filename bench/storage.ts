@@ -12,6 +12,8 @@ import { emit, machine, percentile } from './report.js';
  *   batches as typed arrays
  * - primary-key point lookups among N rows: p50 / p99
  * - memory growth while scanning vs. the size of the scanned columns
+ * Peer: DuckDB (one thread) running the same Q6 shape over N generated rows in memory
+ * (`--no-duckdb` skips it).
  */
 
 const BATCH_ROWS = 10_000;
@@ -125,6 +127,8 @@ export async function main(args: string[]): Promise<void> {
       target: 2,
     });
 
+    if (!args.includes('--no-duckdb')) await duckdbQ6(rowCount, warm.ms);
+
     // --- point lookups ---
     let seed = 12345;
     const sample: number[] = [];
@@ -141,5 +145,33 @@ export async function main(args: string[]): Promise<void> {
   } finally {
     await storage.close();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** DuckDB, one thread, Q6 over N rows of the same shape (its own generated values). */
+async function duckdbQ6(rowCount: number, saigaMs: number): Promise<void> {
+  let duck: typeof import('@duckdb/node-api');
+  try {
+    duck = await import('@duckdb/node-api');
+  } catch {
+    console.log('duckdb not installed; skipping the peer figure');
+    return;
+  }
+  const inst = await duck.DuckDBInstance.create(':memory:', { threads: '1' });
+  const conn = await inst.connect();
+  try {
+    await conn.run(`CREATE TABLE lineitem AS SELECT i AS l_orderkey, 1 + (hash(i) % 50)::DOUBLE AS l_quantity,
+      900 + (hash(i) % 100000)::DOUBLE / 10 AS l_extendedprice, (hash(i) % 11)::DOUBLE / 100 AS l_discount,
+      (DATE '1992-01-01' + (hash(i) % 2526)::INTEGER) AS l_shipdate FROM range(${rowCount}) t(i)`);
+    const q = `SELECT sum(l_extendedprice * l_discount) FROM lineitem WHERE l_shipdate >= DATE '1994-01-01'
+      AND l_shipdate < DATE '1995-01-01' AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24`;
+    await conn.runAndReadAll(q);
+    const t0 = performance.now();
+    const r = await conn.runAndReadAll(q);
+    const ms = performance.now() - t0;
+    emit({ name: 'duckdb.q6_scan', value: Math.round(rowCount / (ms / 1000)), unit: 'rows/s', ms: Math.round(ms), threads: 1, saigaTimeOverDuckdb: Number((saigaMs / ms).toFixed(2)), revenue: String(r.getRows()[0]?.[0]) });
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
   }
 }
