@@ -3,6 +3,7 @@ import { assert } from '../common/assert.js';
 import { corruption, SaigaError } from '../common/errors.js';
 import type { HybridClock, HybridTime } from '../common/hybrid-time.js';
 import type { Limits } from '../common/limits.js';
+import type { RowError } from '../common/storage-api.js';
 import type { Schema } from '../common/types.js';
 import { openTablet } from '../tablet/index.js';
 import type { ApplyResult, Tablet, WriteOp } from '../tablet/tablet-api.js';
@@ -10,8 +11,8 @@ import { decodeSchema, decodeWriteBatch, encodeSchema, encodeWriteBatch, openLog
 
 /**
  * The single-replica driver of one tablet (the embedded default, replication factor 1): owns
- * the tablet's log and the Tablet. Write path: hybrid timestamp, append the op batch to the log
- * (group commit), then apply in log order (applyWrite reports per-row errors). Raft's TabletReplica takes its place
+ * the tablet's log and the Tablet. Write path: hybrid timestamp, validate, append the op batch
+ * to the log (group commit), then apply in log order. Raft's TabletReplica takes its place
  * later through the same Tablet contract.
  */
 
@@ -117,21 +118,38 @@ export class LocalReplica {
   }
 
   /**
-   * Writes one op batch. Ops are logged as given: applyWrite checks every op again (type, NULL,
-   * size, key presence) and reports the same per-row errors validate() would, so skipping the
-   * separate validation pass saves a full pass over the batch while its fsync is pending. Bad
-   * rows in the log cost space only; replay rejects them identically.
+   * Writes one op batch. Rows failing validation are left out of the log entry; their errors
+   * (indexes into `ops`) are merged with those found at apply time. Validating first also keeps
+   * an op that makes the tablet throw out of the log, where replay would hit it again forever.
    */
   async write(ops: readonly WriteOp[]): Promise<LocalWriteResult> {
     this.checkUsable();
-    if (ops.length === 0) return { appliedCount: 0, rowErrors: [], timestamp: this.clock.now() };
+    const invalid = this.tablet.validate(ops);
+    let good: readonly WriteOp[] = ops;
+    let goodIndex: number[] | undefined;
+    if (invalid.length > 0) {
+      const bad = new Set(invalid.map((e) => e.rowIndex));
+      goodIndex = [];
+      const kept: WriteOp[] = [];
+      ops.forEach((op, i) => {
+        if (!bad.has(i)) {
+          kept.push(op);
+          goodIndex?.push(i);
+        }
+      });
+      good = kept;
+    }
+    if (good.length === 0) return { appliedCount: 0, rowErrors: invalid, timestamp: this.clock.now() };
     const timestamp = this.clock.now();
     const index = this.log.lastIndex() + 1;
-    const payload = encodeWriteBatch({ timestamp, ops });
+    const payload = encodeWriteBatch({ timestamp, ops: good });
     const applied = await this.appendThenApply({ term: LOCAL_TERM, index, type: 'write', payload }, () =>
-      this.tablet.applyWrite({ term: LOCAL_TERM, index }, timestamp, ops),
+      this.tablet.applyWrite({ term: LOCAL_TERM, index }, timestamp, good),
     );
-    return { appliedCount: applied.appliedCount, rowErrors: applied.rowErrors, timestamp };
+    const map = goodIndex;
+    const applyErrors: RowError[] = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
+    const rowErrors = invalid.length === 0 ? applyErrors : [...invalid, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
+    return { appliedCount: applied.appliedCount, rowErrors, timestamp };
   }
 
   /** Changes the tablet schema as a logged op. */
