@@ -70,6 +70,13 @@ function maxCellBytes(v: Value | undefined): number {
 
 export function encodeWriteBatch(p: WriteBatchPayload): Uint8Array {
   const w = new Writer();
+  // One estimate up front instead of repeated doubling for large batches.
+  const first = p.ops[0];
+  if (first !== undefined) {
+    let perRow = 3;
+    for (let i = 0; i < first.row.length; i++) perRow += maxCellBytes(first.row[i]);
+    w.ensure(12 + perRow * p.ops.length);
+  }
   w.ensure(12);
   w.view.setBigUint64(0, p.timestamp, true);
   w.view.setUint32(8, p.ops.length, true);
