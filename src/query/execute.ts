@@ -130,13 +130,14 @@ export async function* run(plan: LogicalPlan, ctx: ExecContext): AsyncGenerator<
       return;
     }
     case 'Distinct': {
-      const seen = new Set<string | number>();
+      const seen = new Set<number>();
+      const enc = new KeyEncoder(plan.types.length, true);
       for await (const c of run(plan.input, ctx)) {
-        const keyOf = keyFunction(c.columns);
+        const keys = enc.encode(c.columns, c.length, true);
         const sel = new Int32Array(c.length);
         let k = 0;
         for (let i = 0; i < c.length; i++) {
-          const key = keyOf(i, true)!;
+          const key = keys[i]!;
           if (!seen.has(key)) { seen.add(key); sel[k++] = i; }
         }
         account(ctx, k * 32);
@@ -149,14 +150,15 @@ export async function* run(plan: LogicalPlan, ctx: ExecContext): AsyncGenerator<
         for (const p of plan.inputs) yield* run(p, ctx);
         return;
       }
-      const seen = new Set<string | number>();
+      const seen = new Set<number>();
+      const enc = new KeyEncoder(plan.types.length, true);
       for (const p of plan.inputs) {
         for await (const c of run(p, ctx)) {
-          const keyOf = keyFunction(c.columns);
+          const keys = enc.encode(c.columns, c.length, true);
           const sel = new Int32Array(c.length);
           let k = 0;
           for (let i = 0; i < c.length; i++) {
-            const key = keyOf(i, true)!;
+            const key = keys[i]!;
             if (!seen.has(key)) { seen.add(key); sel[k++] = i; }
           }
           if (k > 0) yield gatherChunk(c, sel.subarray(0, k));
@@ -244,6 +246,82 @@ export function keyFunction(cols: readonly Vector[]): (i: number, nullsEqual?: b
     }
     return k;
   };
+}
+
+/**
+ * Encodes multi-column keys as one number per row, so hash tables are Map<number, ...>: each
+ * column's values get dense codes from a dictionary kept for the operator's lifetime (stable
+ * across chunks), and column codes are combined pairwise through a chain of dictionaries.
+ * NaN marks a row that cannot match (a NULL key, or an unseen value in lookup-only mode).
+ */
+export class KeyEncoder {
+  private readonly dicts: Map<unknown, number>[];
+  private readonly chain: Map<number, number>[];
+  private static readonly RADIX = 2 ** 26;
+
+  constructor(private readonly width: number, private readonly nullsEqual: boolean) {
+    this.dicts = Array.from({ length: width }, () => new Map());
+    this.chain = Array.from({ length: Math.max(0, width - 1) }, () => new Map());
+  }
+
+  /** Codes are dense small integers (1..distinct), not raw values. */
+  dense(cols: readonly Vector[]): boolean {
+    return !(this.width === 1 && cols[0]!.kind === 'num');
+  }
+
+  /** insert=false: probe side of a join (unseen values give NaN). */
+  encode(cols: readonly Vector[], n: number, insert: boolean): Float64Array {
+    const out = new Float64Array(n);
+    if (this.width === 0) return out;
+    const single = this.width === 1 && cols[0]!.kind === 'num';
+    if (single) {
+      const v = cols[0] as NumVector;
+      const vals = v.values;
+      const valid = v.valid;
+      if (valid === null) out.set(vals);
+      else for (let i = 0; i < n; i++) out[i] = valid[i] === 1 ? vals[i]! : NaN; // Map keys: NaN groups with NaN (SameValueZero)
+      // -0 and 0 are the same key; NaN data values are never equal (SQL has none).
+      return out;
+    }
+    for (let k = 0; k < this.width; k++) {
+      const v = cols[k]!;
+      const dict = this.dicts[k]!;
+      const vals = v.values as ArrayLike<unknown>;
+      const valid = v.valid;
+      const bin = v.kind === 'bin';
+      const link = k === 0 ? null : this.chain[k - 1]!;
+      for (let i = 0; i < n; i++) {
+        const prev = out[i]!;
+        if (k > 0 && Number.isNaN(prev)) continue;
+        let code: number;
+        if (valid !== null && valid[i] !== 1) {
+          if (!this.nullsEqual) { out[i] = NaN; continue; }
+          code = 0;
+        } else {
+          const x = bin ? Buffer.from(vals[i] as Uint8Array).toString('latin1') : vals[i];
+          let c = dict.get(x);
+          if (c === undefined) {
+            if (!insert) { out[i] = NaN; continue; }
+            c = dict.size + 1;
+            if (c >= KeyEncoder.RADIX) throw new SaigaError('ResourceExhausted', `more than ${KeyEncoder.RADIX} distinct values in one key column`);
+            dict.set(x, c);
+          }
+          code = c;
+        }
+        if (link === null) { out[i] = code; continue; }
+        const pair = prev * KeyEncoder.RADIX + code;
+        let c2 = link.get(pair);
+        if (c2 === undefined) {
+          if (!insert) { out[i] = NaN; continue; }
+          c2 = link.size + 1;
+          if (c2 >= KeyEncoder.RADIX) throw new SaigaError('ResourceExhausted', `more than ${KeyEncoder.RADIX} distinct keys`);
+          link.set(pair, c2);
+        }
+        out[i] = c2;
+      }
+    }
+    return out;
+  }
 }
 
 // ---------- aggregation ----------
@@ -476,7 +554,9 @@ function makeAggState(a: AggCall): AggState {
 async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
   await resolveSubqueries([...plan.groups, ...plan.aggs.map((a) => a.arg)], ctx);
   const states = plan.aggs.map(makeAggState);
-  const groupIds = new Map<string | number, number>();
+  const groupIds = new Map<number, number>();
+  const enc = new KeyEncoder(plan.groups.length, true);
+  let denseGroups = new Int32Array(1024).fill(-1);
   const reps: Chunk[] = [];
   let groupCount = plan.groups.length === 0 ? 1 : 0;
   for await (const c of run(plan.input, ctx)) {
@@ -484,13 +564,24 @@ async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, 
     const groups = new Int32Array(n);
     if (plan.groups.length > 0) {
       const keys = plan.groups.map((g) => evalExpr(g, c, ctx.subs));
-      const keyOf = keyFunction(keys);
+      const codes = enc.encode(keys, n, true);
       const newRows: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const k = keyOf(i, true)!;
-        let g = groupIds.get(k);
-        if (g === undefined) { g = groupCount++; groupIds.set(k, g); newRows.push(i); }
-        groups[i] = g;
+      if (enc.dense(keys)) {
+        // Dense codes index an array directly (code 0 = all-NULL single key).
+        for (let i = 0; i < n; i++) {
+          const k = codes[i]!;
+          if (k >= denseGroups.length) { const a = new Int32Array(Math.max(k + 1, denseGroups.length * 2)).fill(-1); a.set(denseGroups); denseGroups = a; }
+          let g = denseGroups[k]!;
+          if (g < 0) { g = groupCount++; denseGroups[k] = g; newRows.push(i); }
+          groups[i] = g;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const k = codes[i]!;
+          let g = groupIds.get(k);
+          if (g === undefined) { g = groupCount++; groupIds.set(k, g); newRows.push(i); }
+          groups[i] = g;
+        }
       }
       if (newRows.length > 0) {
         const rep = { columns: keys.map((kv) => gather(kv, Int32Array.from(newRows))), length: newRows.length };
@@ -512,22 +603,24 @@ async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, 
 // ---------- joins ----------
 
 interface HashTable {
-  readonly heads: Map<string | number, number>;
+  readonly heads: Map<number, number>;
   readonly next: Int32Array;
+  readonly enc: KeyEncoder;
 }
 
 function buildHash(keys: readonly Vector[], n: number): HashTable {
-  const keyOf = keyFunction(keys);
-  const heads = new Map<string | number, number>();
+  const enc = new KeyEncoder(keys.length, false);
+  const codes = enc.encode(keys, n, true);
+  const heads = new Map<number, number>();
   const next = new Int32Array(n).fill(-1);
   for (let i = n - 1; i >= 0; i--) {
-    const k = keyOf(i);
-    if (k === null) continue;
+    const k = codes[i]!;
+    if (Number.isNaN(k)) continue;
     const h = heads.get(k);
     if (h !== undefined) next[i] = h;
     heads.set(k, i);
   }
-  return { heads, next };
+  return { heads, next, enc };
 }
 
 async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
@@ -556,12 +649,15 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
     let probeKeyNull: Uint8Array | null = null;
     if (table !== null) {
       const keys = plan.leftKeys.map((k) => evalExpr(k, probe, ctx.subs));
-      const keyOf = keyFunction(keys);
+      const codes = table.enc.encode(keys, n, false);
       const next = table.next;
-      if (plan.nullAware) probeKeyNull = new Uint8Array(n);
+      if (plan.nullAware) {
+        probeKeyNull = new Uint8Array(n);
+        for (const kv of keys) if (kv.valid !== null) for (let i = 0; i < n; i++) if (kv.valid[i] !== 1) probeKeyNull[i] = 1;
+      }
       for (let i = 0; i < n; i++) {
-        const k = keyOf(i);
-        if (k === null) { if (probeKeyNull !== null) probeKeyNull[i] = 1; continue; }
+        const k = codes[i]!;
+        if (Number.isNaN(k)) continue;
         let r = table.heads.get(k);
         while (r !== undefined && r >= 0) { push(i, r); r = next[r]!; }
       }

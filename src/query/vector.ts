@@ -1,4 +1,5 @@
 import * as arrow from 'apache-arrow';
+import { isAscii } from 'node:buffer';
 import { assert } from '../common/assert.js';
 import type { DataType, Value } from '../common/types.js';
 
@@ -91,8 +92,16 @@ export function fromArrow(datas: readonly arrow.Data[], type: SqlType): Vector {
     for (const d of datas) {
       const offs = d.valueOffsets as Int32Array;
       const bytes = d.values as Uint8Array;
+      const base = offs[0] ?? 0;
+      const end = offs[d.length] ?? base;
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let i = 0; i < d.length; i++) out[p++] = buf.toString('utf8', offs[i]!, offs[i + 1]!);
+      if (isAscii(buf.subarray(base, end))) {
+        // One decode for the whole batch, then substrings: byte offsets equal char offsets.
+        const all = buf.toString('latin1', base, end);
+        for (let i = 0; i < d.length; i++) out[p++] = all.substring(offs[i]! - base, offs[i + 1]! - base);
+      } else {
+        for (let i = 0; i < d.length; i++) out[p++] = buf.toString('utf8', offs[i]!, offs[i + 1]!);
+      }
     }
     return { kind: 'str', type, values: out, valid };
   }
