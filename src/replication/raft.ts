@@ -392,9 +392,10 @@ export class RaftNode {
     this.lead = this.id;
     this.role = 'Leader';
     this.progress.get(this.id)?.becomeReplicate();
-    // No conf change until the no-op below is applied: that is what makes one-step changes safe.
-    this.pendingConfIndex = this.log.lastIndex();
     this.appendEntries([{ term: this.term, index: this.log.lastIndex() + 1, type: 'Normal', data: new Uint8Array(0) }]);
+    // No conf change until this term's no-op is applied: a leader must commit an entry of its
+    // term before changing membership, or one-step changes can lose committed entries.
+    this.pendingConfIndex = this.log.lastIndex();
   }
 
   private promotable(): boolean {

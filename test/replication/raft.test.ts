@@ -321,6 +321,23 @@ describe('membership', () => {
     expect(l.confState().learners).toEqual(['d', 'e']);
   });
 
+  it('a new leader changes membership only after its no-op is committed and applied', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    const l = c.elect();
+    const target = [...c.nodes.keys()].find((id) => id !== l.id)!;
+    c.filter = (m) => m.type !== 'AppendResponse';
+    l.transferLeadership(target);
+    c.settle();
+    const l2 = c.node(target);
+    expect(l2.isLeader()).toBe(true);
+    expectSaigaError(() => l2.proposeConfChange({ type: 'AddLearner', replica: 'd' }), 'IllegalState');
+    c.filter = () => true;
+    c.tickAll(2);
+    l2.proposeConfChange({ type: 'AddLearner', replica: 'd' });
+    c.settle();
+    expect(l2.confState().learners).toEqual(['d']);
+  });
+
   it('rejects changes that make no sense', () => {
     const c = new Cluster(['a']);
     const l = c.elect();
