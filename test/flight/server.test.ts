@@ -1,12 +1,19 @@
 import { status } from '@grpc/grpc-js';
 import type { RecordBatch } from 'apache-arrow';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedStorage } from '../../src/client/index.js';
+import type { StorageApi } from '../../src/common/storage-api.js';
+import { createQueryEngine } from '../../src/query/index.js';
+import type { QueryEngine } from '../../src/query/api.js';
 import type { ColumnSchema, Row, Value } from '../../src/common/types.js';
 import { FlightClient, sqlCommand } from '../../src/server/flight/client.js';
 import { IpcStreamEncoder, concatBytes, decodeSchemaMessage, encodeFlightData } from '../../src/server/flight/codec.js';
 import { decodeSqlMessage, encodeSqlMessage, packAny, unpackAny } from '../../src/server/flight/proto.js';
 import { startFlightServer, type FlightServer } from '../../src/server/flight/server.js';
-import { MemoryStorage, TinyEngine, batchRows, buildBatch } from './fixtures.js';
+import { batchRows, buildBatch } from './fixtures.js';
 
 const SEED = Number(process.env['SEED'] ?? 7);
 function rng(seed: number): () => number {
@@ -65,16 +72,27 @@ async function grpcError(p: Promise<unknown>): Promise<{ code: number; details: 
   throw new Error('expected the call to fail');
 }
 
-let storage: MemoryStorage;
+let dir: string;
+let storage: StorageApi;
+let engine: QueryEngine;
 let server: FlightServer;
 let client: FlightClient;
 
+/** Exact row count of a table (tableStats is an estimate). */
+async function countRows(table: string): Promise<number> {
+  let n = 0;
+  for await (const b of storage.scan('shop', table, { projection: ['id'], readMode: { kind: 'latest' } })) n += b.numRows;
+  return n;
+}
+
 beforeAll(async () => {
-  storage = new MemoryStorage(3);
+  dir = mkdtempSync(join(tmpdir(), 'saiga-flight-test-'));
+  storage = await openEmbeddedStorage({ dataDir: dir });
+  engine = createQueryEngine({ storage });
   await storage.createDatabase('shop');
   await storage.createTable({ database: 'shop', name: 'items', schema: { columns: COLUMNS, keyColumnCount: 1 }, partitionSchema: { hash: [{ columns: ['id'], buckets: 3, seed: 0 }], rangeColumns: [] } });
   await storage.createTable({ database: 'shop', name: 'other', schema: { columns: COLUMNS.slice(0, 2), keyColumnCount: 1 }, partitionSchema: { hash: [], rangeColumns: [] } });
-  server = await startFlightServer({ storage, engine: new TinyEngine(storage), port: 0, users: { alice: 'secret' }, database: 'shop' });
+  server = await startFlightServer({ storage, engine, port: 0, users: { alice: 'secret' }, database: 'shop' });
   client = new FlightClient(`127.0.0.1:${server.port}`);
   await client.handshake('alice', 'secret');
 });
@@ -82,6 +100,9 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await server?.close();
+  await engine?.close();
+  await storage?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Flight service', () => {
@@ -133,7 +154,7 @@ describe('Flight service', () => {
   });
 
   it('wrong schema -> INVALID_ARGUMENT and nothing written', async () => {
-    const before = storage.tableStats('shop', 'items').rowCount;
+    const before = await countRows('items');
     const wrong: ColumnSchema[] = [{ name: 'id', type: 'int32', nullable: false }, { name: 'name', type: 'string', nullable: true }];
     const e1 = await grpcError(client.putBatches({ type: 'path', path: ['shop', 'items'] }, buildBatch(wrong, []).schema, [buildBatch(wrong, [[900000, 'x']])]));
     expect(e1.code).toBe(status.INVALID_ARGUMENT);
@@ -146,11 +167,11 @@ describe('Flight service', () => {
     const e3 = await grpcError(client.putBatches({ type: 'path', path: ['shop', 'items'] }, buildBatch(noKey, []).schema, [buildBatch(noKey, [['x', 1]])]));
     expect(e3.code).toBe(status.INVALID_ARGUMENT);
     expect(e3.details).toContain('primary key');
-    expect(storage.tableStats('shop', 'items').rowCount).toBe(before);
+    expect(await countRows('items')).toBe(before);
   });
 
   it('malformed FlightData mid-stream -> INVALID_ARGUMENT that says how much was written', async () => {
-    const before = storage.tableStats('shop', 'items').rowCount;
+    const before = await countRows('items');
     const schema = buildBatch(COLUMNS, []).schema;
     const enc = new IpcStreamEncoder(schema);
     const sf = enc.schemaFrame();
@@ -162,7 +183,7 @@ describe('Flight service', () => {
     ]));
     expect(e.code).toBe(status.INVALID_ARGUMENT);
     expect(e.details).toMatch(/7 rows of this upload were written/);
-    expect(storage.tableStats('shop', 'items').rowCount).toBe(before + 7);
+    expect(await countRows('items')).toBe(before + 7);
     // a body shorter than its header says
     const bad = enc.batchFrames(buildBatch(COLUMNS, makeRows(3, 60_000, SEED + 3)))[0]!;
     const short = concatBytes(bad.body).subarray(0, 8);
@@ -171,7 +192,7 @@ describe('Flight service', () => {
       encodeFlightData({ dataHeader: bad.header, body: [short] }),
     ]));
     expect(e2.code).toBe(status.INVALID_ARGUMENT);
-    expect(storage.tableStats('shop', 'items').rowCount).toBe(before + 7);
+    expect(await countRows('items')).toBe(before + 7);
   });
 
   it('unknown table -> NOT_FOUND; bad ticket -> INVALID_ARGUMENT', async () => {
@@ -205,9 +226,9 @@ describe('Flight service', () => {
     expect(flights).toContainEqual(['shop', 'items']);
     const s = await client.getSchema({ type: 'path', path: ['items'] });
     expect(s.fields.map((f) => f.name)).toEqual(COLUMNS.map((c) => c.name));
-    const flushes = storage.flushCount;
+    expect(storage.tableStats('shop', 'items').memoryBytes).toBeGreaterThan(0);
     await client.doAction('Flush', Buffer.alloc(0));
-    expect(storage.flushCount).toBe(flushes + 1);
+    expect(storage.tableStats('shop', 'items').memoryBytes).toBe(0);
     await storage.createTable({ database: 'shop', name: 'doomed', schema: { columns: COLUMNS.slice(0, 1), keyColumnCount: 1 }, partitionSchema: { hash: [], rangeColumns: [] } });
     await client.doAction('DropTable', Buffer.from(JSON.stringify({ database: 'shop', table: 'doomed' })));
     expect(storage.listTables('shop')).not.toContain('doomed');
@@ -228,9 +249,14 @@ describe('Flight SQL', () => {
     expect(got.length).toBeGreaterThan(0);
   });
 
-  it('a bad query -> INVALID_ARGUMENT', async () => {
-    const e = await grpcError(client.getFlightInfo(sqlCommand('CommandStatementQuery', { query: 'SELEKT nonsense' })));
+  it('bad queries -> INVALID_ARGUMENT / NOT_FOUND with the engine\'s message', async () => {
+    const e = await grpcError(client.getFlightInfo(sqlCommand('CommandStatementQuery', { query: 'SELECT id FROM shop.other WHERE' })));
     expect(e.code).toBe(status.INVALID_ARGUMENT);
+    const e2 = await grpcError(client.getFlightInfo(sqlCommand('CommandStatementQuery', { query: 'SELECT nope FROM shop.other' })));
+    expect(e2.code).toBe(status.INVALID_ARGUMENT);
+    expect(e2.details).toContain('nope');
+    const e3 = await grpcError(client.getFlightInfo(sqlCommand('CommandStatementQuery', { query: 'SELECT * FROM shop.missing' })));
+    expect(e3.code).toBe(status.NOT_FOUND);
   });
 
   it('CommandStatementUpdate via DoPut returns DoPutUpdateResult', async () => {
