@@ -610,6 +610,10 @@ function bindBinary(ast: Ast, ctx: ExprContext): Expr {
       }
       const arg = bindExpr(ast.left, ctx);
       const list = items.map((x) => bindExpr(x, ctx));
+      if (list.every((x) => x.kind === 'lit' && (x.value === null || keyCompatible(x.type, arg.type)))) {
+        // Same representation: keep the column uncast (pushable), retype the literals.
+        return fold({ kind: 'in', arg, list: list.map((x) => ({ ...x, type: arg.type })), negated, type: BOOL });
+      }
       let t = arg.type;
       for (const x of list) t = commonType(t, x.type);
       return fold({ kind: 'in', arg: coerce(arg, t), list: list.map((x) => coerce(x, t)), negated, type: BOOL });

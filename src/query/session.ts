@@ -53,6 +53,7 @@ function parseSql(state: EngineState, text: string): Ast {
   try {
     ast = state.parser.astify(rewriteForParser(text), { database: 'mysql', parseOptions: { includeLocations: true } } as any);
   } catch (e) {
+    if (isSaigaError(e)) throw e;
     const msg = e instanceof Error ? e.message : String(e);
     throw new SaigaError('ParseError', `syntax error: ${msg.length > 300 ? `${msg.slice(0, 300)}...` : msg}`);
   }

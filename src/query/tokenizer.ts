@@ -216,8 +216,13 @@ export class TokenCursor {
  * SUBSTRING(x FROM a FOR b) -> SUBSTRING(x, a, b).
  */
 export function rewriteForParser(sql: string): string {
-  if (!/substr/i.test(sql)) return sql;
+  const hasSubstr = /substr/i.test(sql);
+  if (!hasSubstr && !sql.includes('<=>')) return sql;
   const toks = tokenize(sql);
+  if (toks.some((t) => t.kind === 'op' && t.text === '<=>')) {
+    throw new SaigaError('NotSupported', 'the <=> (null-safe equality) operator is not supported; use (a = b OR (a IS NULL AND b IS NULL))');
+  }
+  if (!hasSubstr) return sql;
   const edits: { start: number; end: number; text: string }[] = [];
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
