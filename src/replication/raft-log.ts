@@ -52,7 +52,7 @@ class Unstable {
   truncateAndAppend(ents: readonly Entry[]): void {
     const after = ents[0]!.index;
     if (after === this.offset + this.entries.length) {
-      this.entries = this.entries.concat(ents);
+      for (const e of ents) this.entries.push(e);
     } else if (after <= this.offset) {
       this.offset = after;
       this.entries = ents.slice();

@@ -119,6 +119,15 @@ export class RaftNode {
     return this.appendProposal('Normal', data);
   }
 
+  /**
+   * Appends several Normal entries at once (one broadcast): what a driver's group commit uses.
+   * All or nothing; empty `datas` is rejected.
+   */
+  proposeBatch(datas: readonly Uint8Array[]): { term: number; firstIndex: number; lastIndex: number } {
+    if (datas.length === 0) throw new SaigaError('InvalidArgument', 'expected at least one entry to propose, found none');
+    return this.appendProposals('Normal', datas);
+  }
+
   /** Proposes a one-server membership change; one at a time, applied when committed. */
   proposeConfChange(cc: ConfChange): { term: number; index: number } {
     this.requireLeader();
@@ -238,10 +247,12 @@ export class RaftNode {
   ready(): Ready {
     assert(this.outstanding === undefined, 'expected advance() of the previous Ready before ready()');
     const hard = this.hardState();
+    const entries = this.log.unstable.entries.slice();
     const rd: Ready = {
       softState: this.softState(),
       hardState: hardStateEqual(hard, this.prevHard) ? undefined : hard,
-      entries: this.log.unstable.entries.slice(),
+      mustSync: entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+      entries,
       snapshot: this.log.unstable.snapshot,
       committedEntries: this.log.nextCommittedEntries(this.cfg.committedEntriesBytesMax),
       messages: this.msgs,
@@ -722,20 +733,29 @@ export class RaftNode {
   }
 
   private appendProposal(type: EntryType, data: Uint8Array): { term: number; index: number } {
+    const at = this.appendProposals(type, [data]);
+    return { term: at.term, index: at.lastIndex };
+  }
+
+  /** Appends all of `datas` or none (the checks come first), then replicates them in one broadcast. */
+  private appendProposals(type: EntryType, datas: readonly Uint8Array[]): { term: number; firstIndex: number; lastIndex: number } {
     this.requireLeader();
     if (this.leadTransferee !== NO_REPLICA) {
       throw new SaigaError('ServiceUnavailable', `expected to accept proposals, found leadership moving to ${this.leadTransferee}`);
     }
-    const e: Entry = { term: this.term, index: this.log.lastIndex() + 1, type, data };
-    const size = entrySizeBytes(e);
+    const first = this.log.lastIndex() + 1;
+    const ents: Entry[] = datas.map((data, i) => ({ term: this.term, index: first + i, type, data }));
+    let size = 0;
+    for (const e of ents) size += entrySizeBytes(e);
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + size > this.cfg.uncommittedBytesMax) {
       throw new SaigaError('ResourceExhausted', `expected uncommitted entries within ${this.cfg.uncommittedBytesMax} bytes, found ${this.uncommittedBytes} + ${size}`);
     }
     this.uncommittedBytes += size;
-    this.appendEntries([e]);
+    this.appendEntries(ents);
     this.bcastAppend();
-    return { term: e.term, index: e.index };
+    return { term: this.term, firstIndex: first, lastIndex: first + ents.length - 1 };
   }
+
 
   private maybeCommit(): boolean {
     const matches: number[] = [];

@@ -95,7 +95,15 @@ export class MemoryStorage implements Storage {
     const off = this.offset();
     assert(lo > off && hi <= this.lastIndex() + 1 && lo <= hi,
       () => `expected entries range within [${off + 1}, ${this.lastIndex() + 1}), found [${lo}, ${hi})`);
-    return limitSize(this.ents.slice(lo - off, hi - off), maxBytes);
+    const out: Entry[] = [];
+    let size = 0;
+    for (let i = lo - off; i < hi - off; i++) {
+      const e = this.ents[i]!;
+      size += entrySizeBytes(e);
+      if (out.length > 0 && size > maxBytes) break;
+      out.push(e);
+    }
+    return out;
   }
 
   snapshot(): Snapshot {
@@ -137,6 +145,7 @@ export class MemoryStorage implements Storage {
     const ents = first > entries[0]!.index ? entries.slice(first - entries[0]!.index) : entries;
     const at = ents[0]!.index - this.offset();
     assert(at <= this.ents.length, () => `expected appended entries to start at <= ${this.lastIndex() + 1}, found ${ents[0]!.index}`);
-    this.ents = this.ents.slice(0, at).concat(ents);
+    if (at < this.ents.length) this.ents.length = at; // drop the conflicting suffix
+    for (const e of ents) this.ents.push(e);
   }
 }

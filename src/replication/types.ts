@@ -134,6 +134,11 @@ export interface Ready {
   readonly softState: SoftState;
   /** Present when it changed since the last Ready. */
   readonly hardState: HardState | undefined;
+  /**
+   * True when entries, term or vote must be durable before the messages go out (fsync);
+   * false when only the commit index moved, which may be written lazily (it is re-learned).
+   */
+  readonly mustSync: boolean;
   readonly entries: readonly Entry[];
   readonly snapshot: Snapshot | undefined;
   readonly committedEntries: readonly Entry[];

@@ -180,6 +180,30 @@ describe('replication', () => {
     expect(c.appliedData(f)).toHaveLength(20);
   });
 
+  it('proposeBatch appends all entries in one go; Ready.mustSync says when an fsync is needed', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    const l = c.elect();
+    const at = l.proposeBatch([bytes('p'), bytes('q'), bytes('r')]);
+    expect(at.lastIndex - at.firstIndex).toBe(2);
+    const rd = l.ready();
+    expect(rd.entries.map((e) => e.index)).toEqual([at.firstIndex, at.firstIndex + 1, at.lastIndex]);
+    expect(rd.mustSync).toBe(true);
+    // every Append to a follower carries the whole batch
+    expect(rd.messages.filter((m) => m.type === 'Append').every((m) => m.entries.length === 3)).toBe(true);
+    c.storages.get(l.id)!.append(rd.entries);
+    l.advance(rd);
+    expect(l.hasReady()).toBe(false);
+    // a heartbeat round moves nothing durable: no fsync needed
+    l.tick();
+    const hb = l.ready();
+    expect(hb.messages.some((m) => m.type === 'Heartbeat')).toBe(true);
+    expect(hb.mustSync).toBe(false);
+    l.advance(hb);
+    c.tickAll(3); // the dropped Appends are resent after heartbeat responses
+    for (const id of c.nodes.keys()) expect(c.appliedData(id)).toEqual(['p', 'q', 'r']);
+    expectSaigaError(() => l.proposeBatch([]), 'InvalidArgument');
+  });
+
   it('rejects proposals past uncommittedBytesMax with ResourceExhausted', () => {
     const c = new Cluster(['a', 'b', 'c'], { uncommittedBytesMax: 200 });
     const l = c.elect();
