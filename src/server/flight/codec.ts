@@ -392,6 +392,8 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+const EOS = new Uint8Array(8);
+
 export type DecodedMessage =
   | { readonly kind: 'schema'; readonly schema: ArrowSchema }
   | { readonly kind: 'batch'; readonly batch: RecordBatch };
@@ -439,7 +441,8 @@ export class IpcStreamDecoder {
       }
     }
     const bodyBytes = body.subarray(0, msg.bodyLength);
-    const stream = concatBytes([this.schemaBytes, encapsulate(header), bodyBytes, new Uint8Array(8)]);
+    // The reader takes the message as a chunk list: the body chunk is read in place, not copied.
+    const stream = [this.schemaBytes, encapsulate(header), bodyBytes, EOS];
     let batch: RecordBatch | undefined;
     try {
       const reader = RecordBatchReader.from(stream);
