@@ -306,6 +306,17 @@ export class Log {
     });
   }
 
+  /**
+   * Raft's append: entries that start at or below lastIndex replace the conflicting suffix
+   * (truncated first), otherwise they continue the log. Resolves once durable.
+   */
+  async appendReplacing(entries: readonly LogEntry[]): Promise<void> {
+    const first = entries[0];
+    if (first === undefined) return this.sync();
+    if (first.index <= this.lastIdx) await this.truncateSuffix(first.index);
+    return this.append(entries);
+  }
+
   /** Resolves when everything appended so far is durable. */
   sync(): Promise<void> {
     if (this.failed !== undefined) return Promise.reject(this.failedError());

@@ -220,6 +220,17 @@ describe('log', () => {
     await log.close();
   });
 
+  it('replaces a conflicting suffix on appendReplacing', async () => {
+    const log = await openLog({ dir: tempDir() });
+    await log.append(entries(1, 6, 1));
+    await log.appendReplacing([entry(4, 2), entry(5, 2)]);
+    expect(log.lastIndex()).toBe(5);
+    expect(log.read(1, 10).map((e) => `${e.index}:${e.term}`)).toEqual(['1:1', '2:1', '3:1', '4:2', '5:2']);
+    await log.appendReplacing([entry(6, 2)]);
+    expect(log.lastIndex()).toBe(6);
+    await log.close();
+  });
+
   it('persists hard state and snapshot markers', async () => {
     const dir = tempDir();
     let log = await openLog({ dir });
