@@ -12,6 +12,7 @@ import { emit, machine, percentile } from './report.js';
  *   batches as typed arrays
  * - primary-key point lookups among N rows: p50 / p99
  * - memory growth while scanning vs. the size of the scanned columns
+ * - single-row durable writes from 64 concurrent writers (group commit), writes/s
  * Peer: DuckDB (one thread) running the same Q6 shape over N generated rows in memory
  * (`--no-duckdb` skips it).
  */
@@ -142,6 +143,24 @@ export async function main(args: string[]): Promise<void> {
     }
     emit({ name: 'storage.pk_lookup_p50', value: Number(percentile(sample, 50).toFixed(1)), unit: 'us', lookups, target: 20 });
     emit({ name: 'storage.pk_lookup_p99', value: Number(percentile(sample, 99).toFixed(1)), unit: 'us', lookups });
+
+    // --- small durable writes from many concurrent clients (group commit) ---
+    await storage.createTable({ database: 'default', name: 'oltp', schema, partitionSchema: { hash: [], rangeColumns: [] } });
+    const writers = 64;
+    const perWriter = Math.max(1, Math.floor(arg(args, '--small-writes', 6400) / writers));
+    const latencies: number[] = [];
+    const tg = performance.now();
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < perWriter; i++) {
+          const t0 = performance.now();
+          await storage.write('default', 'oltp', 'insert', [rowFor(w * perWriter + i)]);
+          latencies.push((performance.now() - t0) * 1000);
+        }
+      }),
+    );
+    const gms = performance.now() - tg;
+    emit({ name: 'storage.small_writes_concurrent', value: Math.round((writers * perWriter) / (gms / 1000)), unit: 'writes/s', writers, p50us: Math.round(percentile(latencies, 50)), p99us: Math.round(percentile(latencies, 99)) });
   } finally {
     await storage.close();
     rmSync(dataDir, { recursive: true, force: true });
