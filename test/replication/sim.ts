@@ -53,7 +53,7 @@ export interface SimResult {
   readonly stats: {
     puts: number; putsAcked: number; gets: number; getsOk: number; leaders: number; crashes: number;
     snapshotsSent: number; transfers: number; confChanges: number; messages: number; commit: number;
-    finalVoters: number; finalLearners: number;
+    finalVoters: number; finalLearners: number; tornWrites: number;
   };
   /** Hash of every event processed, in order: equal for two runs of one seed. */
   readonly traceHash: number;
@@ -151,7 +151,7 @@ export function runSimulation(o: SimOptions): SimResult {
   const fail = (what: string): void => {
     if (failures.length < 20) failures.push(`t=${now}: ${what}`);
   };
-  const stats = { puts: 0, putsAcked: 0, gets: 0, getsOk: 0, leaders: 0, crashes: 0, snapshotsSent: 0, transfers: 0, confChanges: 0, messages: 0, commit: 0, finalVoters: 0, finalLearners: 0 };
+  const stats = { puts: 0, putsAcked: 0, gets: 0, getsOk: 0, leaders: 0, crashes: 0, snapshotsSent: 0, transfers: 0, confChanges: 0, messages: 0, commit: 0, finalVoters: 0, finalLearners: 0, tornWrites: 0 };
   let trace = 0x811c9dc5;
   const mix = (x: number): void => {
     trace = Math.imul(trace ^ (x | 0), 16777619) >>> 0;
@@ -203,7 +203,16 @@ export function runSimulation(o: SimOptions): SimResult {
     const r = replicas[i]!;
     if (r.raft === undefined) return;
     stats.crashes++;
-    r.raft = undefined; // the pending (unsynced) Ready is lost with it
+    // The pending (unsynced) Ready is lost, except perhaps a torn prefix: a WAL writes the
+    // entries, then the hard state, and a crash mid-write keeps some prefix of that.
+    const rd = r.syncing;
+    if (rd !== undefined && rd.snapshot === undefined && rnd.chance(0.5)) {
+      const k = rnd.intBelow(rd.entries.length + 1);
+      r.storage.append(rd.entries.slice(0, k));
+      if (k === rd.entries.length && rd.hardState !== undefined && rnd.chance(0.5)) r.storage.setHardState(rd.hardState);
+      stats.tornWrites++;
+    }
+    r.raft = undefined;
     r.syncing = undefined;
     r.inc++;
     for (const [client, op] of pending) {
