@@ -3,7 +3,8 @@ import { SaigaError } from '../common/errors.js';
 import type { ReadMode } from '../common/scan-spec.js';
 import type { StorageApi } from '../common/storage-api.js';
 import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues } from './eval.js';
-import { scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
+import { col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
+import { serializeColumn, type FragmentSpec, type FragmentTask } from './fragment.js';
 import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
 import {
   concatChunks, fromArrow, gather, gatherChunk, vectorKindOf,
@@ -24,6 +25,16 @@ export interface ExecContext {
   memoryBytes: number;
   readonly rowsPerBatch: number;
   readonly subs: SubqueryValues;
+  /** The coprocessor pool, or null to run everything on the calling thread. */
+  readonly coprocessor: Coprocessor | null;
+}
+
+/** Runs scan fragments off the calling thread (see coprocessor.ts). */
+export interface Coprocessor {
+  /** Aggregations over scans estimated below this many rows stay on the calling thread. */
+  readonly minRows: number;
+  readonly maxInflight: number;
+  run(task: FragmentTask, signal: AbortSignal | undefined): Promise<Chunk>;
 }
 
 function check(ctx: ExecContext): void {
@@ -551,53 +562,173 @@ function makeAggState(a: AggCall): AggState {
   }
 }
 
-async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
-  await resolveSubqueries([...plan.groups, ...plan.aggs.map((a) => a.arg)], ctx);
-  const states = plan.aggs.map(makeAggState);
-  const groupIds = new Map<number, number>();
-  const enc = new KeyEncoder(plan.groups.length, true);
-  let denseGroups = new Int32Array(1024).fill(-1);
-  const reps: Chunk[] = [];
-  let groupCount = plan.groups.length === 0 ? 1 : 0;
-  for await (const c of run(plan.input, ctx)) {
+/**
+ * Hash aggregation over chunks: group keys encoded to dense numbers, one state per aggregate
+ * updated with a group-id vector. Used by the Aggregate operator, by coprocessor fragments
+ * (partial aggregates) and by the merge of their partials.
+ */
+export class HashAggregator {
+  private readonly states: AggState[];
+  private readonly groupIds = new Map<number, number>();
+  private readonly enc: KeyEncoder;
+  private denseGroups = new Int32Array(1024).fill(-1);
+  private readonly reps: Chunk[] = [];
+  private groupCount: number;
+
+  constructor(
+    private readonly groups: readonly Expr[],
+    private readonly aggs: readonly AggCall[],
+    private readonly onBytes: (bytes: number) => void = () => {},
+  ) {
+    this.states = aggs.map(makeAggState);
+    this.enc = new KeyEncoder(groups.length, true);
+    this.groupCount = groups.length === 0 ? 1 : 0;
+  }
+
+  add(c: Chunk, subs?: SubqueryValues): void {
     const n = c.length;
     const groups = new Int32Array(n);
-    if (plan.groups.length > 0) {
-      const keys = plan.groups.map((g) => evalExpr(g, c, ctx.subs));
-      const codes = enc.encode(keys, n, true);
+    if (this.groups.length > 0) {
+      const keys = this.groups.map((g) => evalExpr(g, c, subs));
+      const codes = this.enc.encode(keys, n, true);
       const newRows: number[] = [];
-      if (enc.dense(keys)) {
+      if (this.enc.dense(keys)) {
         // Dense codes index an array directly (code 0 = all-NULL single key).
         for (let i = 0; i < n; i++) {
           const k = codes[i]!;
-          if (k >= denseGroups.length) { const a = new Int32Array(Math.max(k + 1, denseGroups.length * 2)).fill(-1); a.set(denseGroups); denseGroups = a; }
-          let g = denseGroups[k]!;
-          if (g < 0) { g = groupCount++; denseGroups[k] = g; newRows.push(i); }
+          if (k >= this.denseGroups.length) { const a = new Int32Array(Math.max(k + 1, this.denseGroups.length * 2)).fill(-1); a.set(this.denseGroups); this.denseGroups = a; }
+          let g = this.denseGroups[k]!;
+          if (g < 0) { g = this.groupCount++; this.denseGroups[k] = g; newRows.push(i); }
           groups[i] = g;
         }
       } else {
         for (let i = 0; i < n; i++) {
           const k = codes[i]!;
-          let g = groupIds.get(k);
-          if (g === undefined) { g = groupCount++; groupIds.set(k, g); newRows.push(i); }
+          let g = this.groupIds.get(k);
+          if (g === undefined) { g = this.groupCount++; this.groupIds.set(k, g); newRows.push(i); }
           groups[i] = g;
         }
       }
       if (newRows.length > 0) {
         const rep = { columns: keys.map((kv) => gather(kv, Int32Array.from(newRows))), length: newRows.length };
-        account(ctx, chunkBytes(rep) + newRows.length * 48);
-        reps.push(rep);
+        this.onBytes(chunkBytes(rep) + newRows.length * 48);
+        this.reps.push(rep);
       }
     }
-    for (let k = 0; k < states.length; k++) {
-      const a = plan.aggs[k]!;
-      states[k]!.update(groups, n, a.arg === null ? null : evalExpr(a.arg, c, ctx.subs));
+    for (let k = 0; k < this.states.length; k++) {
+      const a = this.aggs[k]!;
+      this.states[k]!.update(groups, n, a.arg === null ? null : evalExpr(a.arg, c, subs));
     }
   }
-  if (groupCount === 0) return;
-  const keyCols = plan.groups.length === 0 ? [] : concatChunks(reps, plan.groups.map((g) => g.type)).columns;
-  const aggCols = states.map((s) => s.finish(groupCount));
-  yield* batches({ columns: [...keyCols, ...aggCols], length: groupCount }, ctx.rowsPerBatch);
+
+  /** Group keys then one column per aggregate; empty when grouped input had no rows. */
+  finish(): Chunk {
+    const g = this.groupCount;
+    if (g === 0) return { columns: [...this.groups.map((x) => emptyOf(x.type)), ...this.aggs.map((a) => emptyOf(a.type))], length: 0 };
+    const keyCols = this.groups.length === 0 ? [] : concatChunks(this.reps, this.groups.map((x) => x.type)).columns;
+    return { columns: [...keyCols, ...this.states.map((s) => s.finish(g))], length: g };
+  }
+}
+
+async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
+  await resolveSubqueries([...plan.groups, ...plan.aggs.map((a) => a.arg)], ctx);
+  if (ctx.coprocessor !== null && plan.input.kind === 'Scan' && plan.input.estimatedRows >= ctx.coprocessor.minRows && canSplitAggs(plan.aggs)) {
+    yield* runAggregateOnCoprocessor(plan, plan.input, ctx);
+    return;
+  }
+  const agg = new HashAggregator(plan.groups, plan.aggs, (b) => account(ctx, b));
+  for await (const c of run(plan.input, ctx)) agg.add(c, ctx.subs);
+  const out = agg.finish();
+  if (out.length > 0) yield* batches(out, ctx.rowsPerBatch);
+}
+
+// ---------- coprocessor fragments ----------
+
+const SPLITTABLE = new Set<AggCall['fn']>(['count', 'count_star', 'sum', 'avg', 'min', 'max', 'any_value']);
+
+function canSplitAggs(aggs: readonly AggCall[]): boolean {
+  return aggs.every((a) => SPLITTABLE.has(a.fn));
+}
+
+function substituteSubqueries(e: Expr, ctx: ExecContext): Expr {
+  return mapExpr(e, (x) => (x.kind === 'subquery' ? { kind: 'lit', value: ctx.subs.get(x.plan) ?? null, type: x.type } : x));
+}
+
+/**
+ * Aggregate(Scan) split into per-batch fragments (filter + partial aggregate) run by the
+ * coprocessor pool; the calling thread only drives the scan and merges partial states.
+ */
+async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, scan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
+  const cop = ctx.coprocessor!;
+  await resolveSubqueries([scan.filter], ctx);
+  const groups = plan.groups.map((g) => substituteSubqueries(g, ctx));
+  const g = groups.length;
+  // Partial aggregates, and how each final aggregate merges them.
+  const partial: AggCall[] = [];
+  const merge: AggCall[] = [];
+  const finals: { fn: AggCall['fn']; at: number; type: SqlType; argType: SqlType | null }[] = [];
+  for (const a of plan.aggs) {
+    const arg = a.arg === null ? null : substituteSubqueries(a.arg, ctx);
+    const at = g + partial.length;
+    if (a.fn === 'avg') {
+      const sumType = arg!.type.type === 'decimal' ? { type: 'decimal' as const, precision: 38, scale: arg!.type.scale ?? 0 } : isIntLike(arg!.type) ? { type: 'int64' as const } : { type: 'double' as const };
+      partial.push({ fn: 'sum', arg, type: sumType }, { fn: 'count', arg, type: { type: 'int64' } });
+      merge.push({ fn: 'sum', arg: col(at, sumType), type: sumType }, { fn: 'sum', arg: col(at + 1, { type: 'int64' }), type: { type: 'int64' } });
+    } else if (a.fn === 'count' || a.fn === 'count_star') {
+      partial.push({ fn: a.fn, arg, type: a.type });
+      merge.push({ fn: 'sum', arg: col(at, a.type), type: a.type });
+    } else {
+      partial.push({ fn: a.fn, arg, type: a.type });
+      merge.push({ fn: a.fn, arg: col(at, a.type), type: a.type });
+    }
+    finals.push({ fn: a.fn, at: g + merge.length - (a.fn === 'avg' ? 2 : 1), type: a.type, argType: arg?.type ?? null });
+  }
+  const fragment: FragmentSpec = {
+    types: scan.types,
+    filter: scan.filter === null ? null : substituteSubqueries(scan.filter, ctx),
+    groups,
+    aggs: partial,
+  };
+  const merger = new HashAggregator(groups.map((x, i) => col(i, x.type)), merge, (b) => account(ctx, b));
+  const spec = { projection: scan.columns, predicates: scan.predicates, readMode: ctx.readMode };
+  const inflight: Promise<Chunk>[] = [];
+  const maxInflight = cop.maxInflight;
+  for await (const batch of ctx.storage.scan(scan.db, scan.table.name, spec)) {
+    check(ctx);
+    const columns = scan.columns.map((_, i) => serializeColumn(batch.getChildAt(i)!.data));
+    inflight.push(cop.run({ fragment, columns, length: batch.numRows }, ctx.signal));
+    while (inflight.length >= maxInflight) merger.add(await inflight.shift()!);
+  }
+  for (const p of inflight) merger.add(await p);
+  const merged = merger.finish();
+  if (merged.length === 0 && g > 0) return;
+  const n = merged.length;
+  const out: Vector[] = merged.columns.slice(0, g);
+  for (const f of finals) {
+    const v = merged.columns[f.at]! as NumVector;
+    if (f.fn !== 'avg') {
+      // COUNT of no partials is 0, not NULL.
+      out.push(f.fn === 'count' || f.fn === 'count_star' ? { ...v, valid: null } : v);
+      continue;
+    }
+    const c = merged.columns[f.at + 1]! as NumVector;
+    const vals = new Float64Array(n);
+    const valid = new Uint8Array(n);
+    const factor = f.type.type === 'decimal' ? pow10(scaleOf(f.type) - scaleOf(f.argType!)) : 1;
+    for (let i = 0; i < n; i++) {
+      const cnt = c.values[i]!;
+      if (cnt === 0 || (v.valid !== null && v.valid[i] !== 1)) continue;
+      const sum = v.exact?.[i] !== undefined ? Number(v.exact[i]) : v.values[i]!;
+      vals[i] = f.type.type === 'decimal' ? roundHalfAway((sum / cnt) * factor) : sum / cnt;
+      valid[i] = 1;
+    }
+    out.push({ kind: 'num', type: f.type, values: vals, valid });
+  }
+  yield* batches({ columns: out, length: n }, ctx.rowsPerBatch);
+}
+
+function isIntLike(t: SqlType): boolean {
+  return t.type === 'int8' || t.type === 'int16' || t.type === 'int32' || t.type === 'int64' || t.type === 'bool';
 }
 
 // ---------- joins ----------

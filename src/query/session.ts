@@ -13,6 +13,7 @@ import {
 } from './bind.js';
 import { literalToValue, toColumnValue } from './coerce-value.js';
 import { formatDate, formatTimestamp } from './dates.js';
+import type { CoprocessorPool } from './coprocessor.js';
 import { castVector, formatNumber } from './eval.js';
 import { run, type ExecContext } from './execute.js';
 import { BOOL, INT64, STRING, col, type LitValue } from './expr.js';
@@ -37,13 +38,14 @@ export const DEFAULT_HASH_BUCKETS = 2;
 interface EngineState {
   readonly storage: StorageApi;
   readonly limits: Limits;
+  readonly coprocessor: CoprocessorPool | null;
   readonly astCache: Map<string, Ast>;
   readonly parser: InstanceType<typeof nodeSqlParser.Parser>;
   closed: boolean;
 }
 
-export function newEngineState(storage: StorageApi, limits: Limits): EngineState {
-  return { storage, limits, astCache: new Map(), parser: new nodeSqlParser.Parser(), closed: false };
+export function newEngineState(storage: StorageApi, limits: Limits, coprocessor: CoprocessorPool | null): EngineState {
+  return { storage, limits, coprocessor, astCache: new Map(), parser: new nodeSqlParser.Parser(), closed: false };
 }
 
 function parseSql(state: EngineState, text: string): Ast {
@@ -263,6 +265,7 @@ class SessionImpl implements Session {
       memoryBytes: 0,
       rowsPerBatch: Math.min(this.state.limits.rowsPerBatchMax, 64 * 1024),
       subs: new Map(),
+      coprocessor: this.state.coprocessor,
     };
   }
 
@@ -946,6 +949,7 @@ export class QueryEngineImpl implements QueryEngine {
     this.state.closed = true;
     for (const s of this.sessions) s.close();
     this.sessions.clear();
+    await this.state.coprocessor?.close();
   }
 }
 
