@@ -1,6 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { SaigaError } from '../common/errors.js';
-import { HT_MAX, HybridClock, type HybridTime } from '../common/hybrid-time.js';
+import { HT_MAX, HybridClock, htPhysicalMicros, type HybridTime } from '../common/hybrid-time.js';
 import { DEFAULT_LIMITS, validateLimits, type Limits } from '../common/limits.js';
 import { PartitionRouter } from '../common/partitioning.js';
 import type { ColumnPredicate, ScanSpec } from '../common/scan-spec.js';
@@ -35,6 +35,9 @@ export interface EmbeddedStorageOptions {
   /** Period of compaction and history GC. */
   readonly compactionIntervalMs?: number;
 }
+
+/** How far ahead of the local clock a snapshot timestamp may pull it. */
+const SNAPSHOT_AHEAD_MICROS_MAX = 1_000_000;
 
 interface TableRuntime {
   readonly info: TableInfo;
@@ -324,7 +327,21 @@ class EmbeddedStorage implements StorageApi {
     if (!rt.info.tablets.some((t) => t.tabletId === tabletId)) {
       throw new SaigaError('NotFound', `tablet ${tabletId} is not a tablet of '${database}.${table}'`);
     }
-    yield* this.tablets.get(tabletId).tablet.scan(spec);
+    const replica = this.tablets.get(tabletId);
+    if (spec.readMode?.kind === 'snapshot') await this.settleSnapshot([replica], spec.readMode.timestamp);
+    yield* replica.tablet.scan(spec);
+  }
+
+  /**
+   * Makes a snapshot read repeatable: later writes get later timestamps (clock update), and ops
+   * stamped at or before the snapshot but not yet applied (waiting for their fsync) are applied
+   * before the scan starts.
+   */
+  private async settleSnapshot(replicas: readonly LocalReplica[], ts: HybridTime): Promise<void> {
+    // A snapshot slightly ahead of this clock (another node's) pulls the clock forward; a far
+    // future one (e.g. HT_MAX used as "latest") reads the latest data, which is not repeatable.
+    if (ts > this.clock.peek() && htPhysicalMicros(ts) - htPhysicalMicros(this.clock.peek()) < SNAPSHOT_AHEAD_MICROS_MAX) this.clock.update(ts);
+    for (const r of replicas) await r.waitApplied(ts);
   }
 
   async *scan(database: string, table: string, spec: ScanSpec): AsyncIterable<RecordBatch> {
@@ -333,6 +350,9 @@ class EmbeddedStorage implements StorageApi {
     // One snapshot for all tablets so the scan sees one consistent cut.
     const readMode = spec.readMode ?? { kind: 'latest' };
     const fixed: ScanSpec = tablets.length > 1 && readMode.kind === 'latest' ? { ...spec, readMode: { kind: 'snapshot', timestamp: this.clock.now() } } : spec;
+    if (fixed.readMode?.kind === 'snapshot') {
+      await this.settleSnapshot(tablets.map((t) => this.tablets.get(t.tabletId)), fixed.readMode.timestamp);
+    }
     let remaining = spec.limit ?? Infinity;
     for (const t of tablets) {
       if (remaining <= 0) return;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { assert } from '../common/assert.js';
 import { corruption, SaigaError } from '../common/errors.js';
-import type { HybridClock, HybridTime } from '../common/hybrid-time.js';
+import { HT_MIN, type HybridClock, type HybridTime } from '../common/hybrid-time.js';
 import type { Limits } from '../common/limits.js';
 import type { RowError } from '../common/storage-api.js';
 import type { Schema } from '../common/types.js';
@@ -26,6 +26,8 @@ export interface LocalWriteResult extends ApplyResult {
 
 interface PendingApply {
   readonly index: number;
+  /** The op's hybrid timestamp (HT_MIN for ops without one: always waited for). */
+  readonly timestamp: HybridTime;
   readonly run: () => void;
 }
 
@@ -143,7 +145,7 @@ export class LocalReplica {
     const timestamp = this.clock.now();
     const index = this.log.lastIndex() + 1;
     const payload = encodeWriteBatch({ timestamp, ops: good });
-    const applied = await this.appendThenApply({ term: LOCAL_TERM, index, type: 'write', payload }, () =>
+    const applied = await this.appendThenApply({ term: LOCAL_TERM, index, type: 'write', payload }, timestamp, () =>
       this.tablet.applyWrite({ term: LOCAL_TERM, index }, timestamp, good),
     );
     const map = goodIndex;
@@ -156,15 +158,27 @@ export class LocalReplica {
   async alterSchema(schema: Schema): Promise<void> {
     this.checkUsable();
     const index = this.log.lastIndex() + 1;
-    await this.appendThenApply({ term: LOCAL_TERM, index, type: 'alterSchema', payload: encodeSchema(schema) }, () =>
+    await this.appendThenApply({ term: LOCAL_TERM, index, type: 'alterSchema', payload: encodeSchema(schema) }, HT_MIN, () =>
       this.tablet.alterSchema({ term: LOCAL_TERM, index }, schema),
     );
   }
 
-  private appendThenApply<T>(entry: LogEntry, apply: () => T): Promise<T> {
+  /**
+   * Resolves once no op with a timestamp <= `ts` is still waiting for its fsync, so a scan at
+   * snapshot `ts` sees a cut that no later apply changes (repeatable snapshot reads).
+   */
+  async waitApplied(ts: HybridTime): Promise<void> {
+    while (this.pending.some((p) => p.timestamp <= ts)) {
+      await this.log.sync();
+      this.drainApplies();
+    }
+  }
+
+  private appendThenApply<T>(entry: LogEntry, timestamp: HybridTime, apply: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({
         index: entry.index,
+        timestamp,
         run: () => {
           try {
             resolve(apply());
