@@ -95,6 +95,13 @@ export class RaftNode {
       this.term = hardState.term;
       this.vote = hardState.vote;
     }
+    if (this.cfg.applied > this.log.committed) {
+      // A commit-only hard state may be written without fsync (Ready.mustSync false) and lost,
+      // while the state machine durably holds more: what it applied was committed.
+      assert(this.cfg.applied <= this.log.lastIndex(),
+        () => `expected applied ${this.cfg.applied} <= last log index ${this.log.lastIndex()}`);
+      this.log.committed = this.cfg.applied;
+    }
     if (this.cfg.applied > 0) this.log.appliedTo(Math.max(this.cfg.applied, this.log.applied));
     this.becomeFollower(this.term, NO_REPLICA);
     this.prevSoft = this.softState();

@@ -211,6 +211,17 @@ describe('replication', () => {
     expectSaigaError(() => { for (let i = 0; i < 100; i++) l.propose(new Uint8Array(50)); }, 'ResourceExhausted');
   });
 
+  it('restarts with applied beyond a stored commit index that was written without fsync', () => {
+    const s = MemoryStorage.bootstrap(['a']);
+    const e = (index: number) => ({ term: 1, index, type: 'Normal' as const, data: bytes(`e${index}`) });
+    s.append([e(2), e(3), e(4)]);
+    // hard state says commit 1, but the state machine durably holds up to 3
+    const n = new RaftNode({ id: 'a', storage: s, random: new SeededRandom(1), applied: 3 });
+    expect(n.status().commit).toBe(3);
+    expect(n.status().applied).toBe(3);
+    expect(() => new RaftNode({ id: 'a', storage: s, random: new SeededRandom(1), applied: 9 })).toThrow(/assertion/);
+  });
+
   it('a restarted replica recovers its log, term and vote from storage alone', () => {
     const c = new Cluster(['a', 'b', 'c']);
     const l = c.elect();
