@@ -891,6 +891,23 @@ function buildCluster(c: Cluster): Rel {
     for (let k = offsets.length - 1; k >= 0; k--) if (colIdx >= offsets[k]!) return k;
     return 0;
   };
+  // From (A1 AND B1) OR (A2 AND B2) with A* on one relation, derive (A1 OR A2) for that
+  // relation: a pushable filter (TPC-H Q7's nation pairs). The original stays as a residual.
+  const derived: Expr[] = [];
+  for (const conj of c.conjuncts) {
+    if (conj.kind !== 'or' || hasOuter(conj)) continue;
+    const branches = conj.args.map((a) => splitConjuncts(a));
+    for (let k = 0; k < c.rels.length; k++) {
+      const parts = branches.map((b) => b.filter((x) => {
+        const used = [...columnsUsed(x)];
+        return used.length > 0 && used.every((i) => relOf(i) === k);
+      }));
+      if (parts.every((p) => p.length > 0) && branches.some((b, i) => b.length > parts[i]!.length)) {
+        derived.push({ kind: 'or', args: parts.map((p) => andAll(p)!), type: BOOL });
+      }
+    }
+  }
+  c = { rels: c.rels, conjuncts: [...c.conjuncts, ...derived] };
   // Push single-relation conjuncts into their relation.
   const rels = c.rels.map((r) => r.plan);
   const multi: Expr[] = [];
