@@ -15,8 +15,15 @@ type CampaignType = 'PreElection' | 'Election' | 'Transfer';
 
 interface PendingRead {
   readonly requestCtx: string;
+  /** The replica that asked: this leader, or a follower that forwarded a ReadIndex. */
+  readonly from: ReplicaId;
   readonly index: number;
   readonly seq: number;
+}
+
+interface WaitingRead {
+  readonly requestCtx: string;
+  readonly from: ReplicaId;
 }
 
 export interface RaftStatus {
@@ -75,7 +82,7 @@ export class RaftNode {
   private readonly seqSentTick = new Map<number, number>();
   private pendingReads: PendingRead[] = [];
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
-  private readsBeforeCommit: string[] = [];
+  private readsBeforeCommit: WaitingRead[] = [];
 
   private prevSoft: SoftState;
   private prevHard: HardState;
@@ -151,15 +158,17 @@ export class RaftNode {
   /**
    * Asks for a linearizable read point. The answer arrives as a ReadState with the same
    * requestCtx in a later Ready (after a heartbeat round, or at once under a valid lease).
+   * On a follower the request is forwarded to the leader it knows (NotLeader if none); if the
+   * leader changes or a message is lost, no answer comes: callers time out and retry.
    */
   readIndex(requestCtx: string): void {
-    this.requireLeader();
-    if (!this.committedEntryInCurrentTerm()) {
-      this.checkReadsBound();
-      this.readsBeforeCommit.push(requestCtx);
+    if (this.role !== 'Leader') {
+      if (this.lead === NO_REPLICA || this.role !== 'Follower') this.requireLeader();
+      this.send({ type: 'ReadIndex', to: this.lead, term: this.term, context: requestCtx });
       return;
     }
-    this.serveRead(requestCtx);
+    this.checkReadsBound();
+    this.leaderRead(requestCtx, this.id);
   }
 
   /** Hands leadership to `to` once its log is caught up (TimeoutNow). */
@@ -559,6 +568,11 @@ export class RaftNode {
         }
         return;
       }
+      case 'ReadIndex':
+        if (!this.readsFull()) this.leaderRead(m.context, m.from); // else dropped: the asker times out
+        return;
+      case 'ReadIndexResponse':
+        return;
       case 'Append': case 'Heartbeat': case 'InstallSnapshot':
         // Same term, another leader: election safety is broken.
         assert(false, () => `replica ${this.id} is leader of term ${this.term} and got ${m.type} from ${m.from} in the same term`);
@@ -600,6 +614,7 @@ export class RaftNode {
         return;
       }
       case 'AppendResponse': case 'HeartbeatResponse': case 'TimeoutNow': case 'RequestVote': case 'RequestPreVote':
+      case 'ReadIndex': case 'ReadIndexResponse':
         return;
     }
   }
@@ -625,6 +640,10 @@ export class RaftNode {
         // Campaign at once, skipping pre-vote, and ask voters to ignore the old leader's lease.
         if (this.promotable()) this.hup('Transfer');
         return;
+      case 'ReadIndexResponse':
+        this.readStates.push({ index: m.index, requestCtx: m.context });
+        return;
+      case 'ReadIndex': // not forwarded further: the asker's leader hint is stale, it will time out and retry
       case 'AppendResponse': case 'HeartbeatResponse': case 'RequestVoteResponse': case 'RequestPreVoteResponse':
       case 'RequestVote': case 'RequestPreVote':
         return;
@@ -775,7 +794,7 @@ export class RaftNode {
     if (moved && !before && this.role === 'Leader') {
       const waiting = this.readsBeforeCommit;
       this.readsBeforeCommit = [];
-      for (const ctx of waiting) this.serveRead(ctx);
+      for (const w of waiting) this.serveRead(w.requestCtx, w.from);
     }
     return moved;
   }
@@ -786,22 +805,34 @@ export class RaftNode {
 
   // ---- reads -------------------------------------------------------------------------------
 
-  private serveRead(requestCtx: string): void {
-    if (this.voters.size === 1 && this.voters.has(this.id)) {
-      this.readStates.push({ index: this.log.committed, requestCtx });
+  private leaderRead(requestCtx: string, from: ReplicaId): void {
+    if (!this.committedEntryInCurrentTerm()) {
+      this.readsBeforeCommit.push({ requestCtx, from });
       return;
     }
-    if (this.cfg.readOnly === 'LeaseBased' && this.leaseValid()) {
-      this.readStates.push({ index: this.log.committed, requestCtx });
+    this.serveRead(requestCtx, from);
+  }
+
+  private serveRead(requestCtx: string, from: ReplicaId): void {
+    if ((this.voters.size === 1 && this.voters.has(this.id)) || (this.cfg.readOnly === 'LeaseBased' && this.leaseValid())) {
+      this.answerRead(requestCtx, from, this.log.committed);
       return;
     }
-    this.checkReadsBound();
     this.bcastHeartbeat();
-    this.pendingReads.push({ requestCtx, index: this.log.committed, seq: this.heartbeatSeq });
+    this.pendingReads.push({ requestCtx, from, index: this.log.committed, seq: this.heartbeatSeq });
+  }
+
+  private answerRead(requestCtx: string, from: ReplicaId, index: number): void {
+    if (from === this.id) this.readStates.push({ index, requestCtx });
+    else this.send({ type: 'ReadIndexResponse', to: from, term: this.term, index, context: requestCtx });
+  }
+
+  private readsFull(): boolean {
+    return this.pendingReads.length + this.readsBeforeCommit.length >= this.cfg.readsPendingMax;
   }
 
   private checkReadsBound(): void {
-    if (this.pendingReads.length + this.readsBeforeCommit.length >= this.cfg.readsPendingMax) {
+    if (this.readsFull()) {
       throw new SaigaError('ResourceExhausted', `expected fewer than ${this.cfg.readsPendingMax} pending reads, found ${this.pendingReads.length + this.readsBeforeCommit.length}`);
     }
   }
@@ -821,7 +852,7 @@ export class RaftNode {
     let n = 0;
     while (n < this.pendingReads.length && this.pendingReads[n]!.seq <= q) {
       const r = this.pendingReads[n]!;
-      this.readStates.push({ index: r.index, requestCtx: r.requestCtx });
+      this.answerRead(r.requestCtx, r.from, r.index);
       n++;
     }
     if (n > 0) this.pendingReads = this.pendingReads.slice(n);

@@ -66,11 +66,14 @@ export type MessageType =
   | 'Heartbeat'
   | 'HeartbeatResponse'
   | 'InstallSnapshot'
-  | 'TimeoutNow';
+  | 'TimeoutNow'
+  | 'ReadIndex'
+  | 'ReadIndexResponse';
 
 export const MESSAGE_TYPES: readonly MessageType[] = [
   'Append', 'AppendResponse', 'RequestVote', 'RequestVoteResponse', 'RequestPreVote',
   'RequestPreVoteResponse', 'Heartbeat', 'HeartbeatResponse', 'InstallSnapshot', 'TimeoutNow',
+  'ReadIndex', 'ReadIndexResponse',
 ];
 
 /**
@@ -94,6 +97,8 @@ export interface Message {
   readonly seq: number;
   /** RequestVote sent because of a leadership transfer: voters grant it even inside a leader lease. */
   readonly force: boolean;
+  /** ReadIndex / ReadIndexResponse: the request's context, echoed. */
+  readonly context: string;
   /** InstallSnapshot only. */
   readonly snapshot?: Snapshot;
 }
@@ -108,6 +113,7 @@ export function makeMessage(from: ReplicaId, m: Omit<MessageInit, 'from'>): Mess
     type: m.type, from, to: m.to, term: m.term,
     logTerm: m.logTerm ?? 0, index: m.index ?? 0, entries: m.entries ?? NO_ENTRIES, commit: m.commit ?? 0,
     reject: m.reject ?? false, rejectHint: m.rejectHint ?? 0, seq: m.seq ?? 0, force: m.force ?? false,
+    context: m.context ?? '',
   };
   return m.snapshot !== undefined ? { ...msg, snapshot: m.snapshot } : msg;
 }

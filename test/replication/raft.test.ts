@@ -6,6 +6,7 @@ import { RaftNode } from '../../src/replication/raft.js';
 import { SeededRandom } from '../../src/replication/random.js';
 import { MemoryStorage } from '../../src/replication/storage.js';
 import type { Message } from '../../src/replication/types.js';
+import { makeMessage } from '../../src/replication/types.js';
 import { Cluster, bytes } from './harness.js';
 
 const isolate = (...ids: string[]) => (m: Message): boolean => ids.includes(m.from) === ids.includes(m.to);
@@ -308,6 +309,28 @@ describe('reads', () => {
     expect(l.leaseValid()).toBe(true);
   });
 
+  it('a follower forwards ReadIndex to the leader and gets the read point back', () => {
+    for (const readOnly of ['Safe', 'LeaseBased'] as const) {
+      const c = new Cluster(['a', 'b', 'c'], { readOnly });
+      const l = c.elect();
+      c.tickAll(2);
+      l.propose(bytes('x'));
+      c.settle();
+      const f = [...c.nodes.keys()].find((id) => id !== l.id)!;
+      c.node(f).readIndex('fr');
+      c.settle();
+      expect(c.reads.get(f)).toEqual([{ index: l.status().commit, requestCtx: 'fr' }]);
+      expect(c.reads.get(l.id)).toEqual([]);
+      // with the leader unreachable the request is simply not answered
+      c.filter = isolate(l.id);
+      c.node(f).readIndex('lost');
+      c.settle();
+      expect(c.reads.get(f)!.map((r) => r.requestCtx)).toEqual(['fr']);
+    }
+    const lonely = new Cluster(['a', 'b', 'c']);
+    expectSaigaError(() => lonely.node('a').readIndex('no-leader'), 'NotLeader');
+  });
+
   it('no lease without check-quorum', () => {
     const c = new Cluster(['a', 'b', 'c'], { checkQuorum: false });
     const l = c.elect();
@@ -531,7 +554,7 @@ describe('snapshot racing an unadvanced Ready', () => {
     expect(rd.committedEntries.map((e) => e.type)).toEqual(['ConfChange', 'ConfChange', 'ConfChange']);
     // Before the driver advances, a leader sends a snapshot taken after 'c' was made a learner.
     const snapshot = { metadata: { index: 10, term: 2, confState: { voters: ['a', 'b'], learners: ['c'] } }, data: new Uint8Array(0) };
-    f.step({ type: 'InstallSnapshot', from: 'a', to: 'c', term: 2, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, seq: 0, force: false, snapshot });
+    f.step(makeMessage('a', { type: 'InstallSnapshot', to: 'c', term: 2, snapshot }));
     f.advance(rd);
     expect(f.confState()).toEqual({ voters: ['a', 'b'], learners: ['c'] });
     const rd2 = f.ready();

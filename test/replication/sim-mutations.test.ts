@@ -53,6 +53,18 @@ const cases: { name: string; overrides: Partial<SimOptions>; apply?: Patch; seed
     seedsMax: 300,
   },
   {
+    name: 'a follower answers ReadIndex from its own commit index instead of asking the leader',
+    overrides: { readOnly: 'Safe', partitions: true },
+    apply: () => {
+      const orig = (RaftNode.prototype as any).readIndex;
+      return patch(RaftNode.prototype, 'readIndex', function (this: any, ctx: string) {
+        if (this.role === 'Follower' && this.lead !== '') this.readStates.push({ index: this.log.committed, requestCtx: ctx });
+        else orig.call(this, ctx);
+      });
+    },
+    seedsMax: 300,
+  },
+  {
     name: 'votes granted without the up-to-date log check',
     overrides: { crashes: true, partitions: true },
     apply: () => patch(RaftLog.prototype, 'isUpToDate', () => true),

@@ -53,7 +53,7 @@ export interface SimResult {
   readonly stats: {
     puts: number; putsAcked: number; gets: number; getsOk: number; leaders: number; crashes: number;
     snapshotsSent: number; transfers: number; confChanges: number; messages: number; commit: number;
-    finalVoters: number; finalLearners: number; tornWrites: number;
+    finalVoters: number; finalLearners: number; tornWrites: number; followerReads: number;
   };
   /** Hash of every event processed, in order: equal for two runs of one seed. */
   readonly traceHash: number;
@@ -151,7 +151,7 @@ export function runSimulation(o: SimOptions): SimResult {
   const fail = (what: string): void => {
     if (failures.length < 20) failures.push(`t=${now}: ${what}`);
   };
-  const stats = { puts: 0, putsAcked: 0, gets: 0, getsOk: 0, leaders: 0, crashes: 0, snapshotsSent: 0, transfers: 0, confChanges: 0, messages: 0, commit: 0, finalVoters: 0, finalLearners: 0, tornWrites: 0 };
+  const stats = { puts: 0, putsAcked: 0, gets: 0, getsOk: 0, leaders: 0, crashes: 0, snapshotsSent: 0, transfers: 0, confChanges: 0, messages: 0, commit: 0, finalVoters: 0, finalLearners: 0, tornWrites: 0, followerReads: 0 };
   let trace = 0x811c9dc5;
   const mix = (x: number): void => {
     trace = Math.imul(trace ^ (x | 0), 16777619) >>> 0;
@@ -369,12 +369,15 @@ export function runSimulation(o: SimOptions): SimResult {
       else clientLeaderGuess.delete(client);
       q.push(now + 5 + rnd.intBelow(20), { kind: 'client', client });
     };
-    if (raft === undefined || (!raft.isLeader() && rnd.chance(0.9))) return retry();
+    const isPut = rnd.chance(0.5);
+    // Gets may go to a follower, which forwards the ReadIndex to its leader.
+    const followerRead = !isPut && raft !== undefined && !raft.isLeader() && raft.leader() !== '' && rnd.chance(0.5);
+    if (raft === undefined || (!raft.isLeader() && !followerRead && rnd.chance(0.9))) return retry();
     const key = `k${rnd.intBelow(o.keys)}`;
     const opSeq = opSeqNext++;
     const call = ++clock;
     try {
-      if (rnd.chance(0.5)) {
+      if (isPut) {
         const value = `${client}.${opSeq}`;
         const at = raft.propose(enc.encode(JSON.stringify({ c: client, o: opSeq, k: key, v: value } satisfies Command)));
         stats.puts++;
@@ -388,7 +391,8 @@ export function runSimulation(o: SimOptions): SimResult {
       if (!isSaigaError(e)) throw e;
       return retry(); // rejected up front: never entered the log
     }
-    clientLeaderGuess.set(client, node);
+    if (!followerRead) clientLeaderGuess.set(client, node);
+    else stats.followerReads++;
     q.push(now + 40 * TICK_TIME, { kind: 'opTimeout', client, opSeq });
     drive(node);
   };
