@@ -202,16 +202,19 @@ function lookupColumn(scope: Scope, table: string | null, name: string): { index
   let s: Scope | null = scope;
   let depth = 0;
   while (s !== null) {
-    let found = -1;
+    const matches: number[] = [];
     for (let i = 0; i < s.cols.length; i++) {
       const c = s.cols[i]!;
       if (c.name.toLowerCase() !== lname) continue;
       if (lt !== null && c.qualifier?.toLowerCase() !== lt) continue;
-      if (found >= 0) {
-        if (lt === null) bindError(`column '${name}' is ambiguous`);
-        continue;
-      }
-      found = i;
+      matches.push(i);
+    }
+    let found = matches[0] ?? -1;
+    if (matches.length > 1) {
+      // JOIN ... USING hides the right copy of the join column from unqualified references.
+      const visible = matches.filter((i) => !s!.cols[i]!.hidden);
+      if (visible.length !== 1) bindError(`column '${name}' is ambiguous`);
+      found = visible[0]!;
     }
     if (found >= 0) return { index: found, depth, col: s.cols[found]! };
     s = s.outer;
@@ -417,14 +420,21 @@ export function bindExpr(ast: Ast, ctx: ExprContext): Expr {
   // In an aggregate query, a whole expression equal to a GROUP BY expression reads the group column.
   if (ctx.agg !== null && !containsAggregate(ast) && ast?.type !== 'number' && !isSubqueryAst(ast)) {
     if (!(ast?.type === 'function' && ast.over) && !(ast?.type === 'aggr_func')) {
+      let pre: Expr | null = null;
       try {
-        const pre = bindExpr(ast, { ...ctx, scope: { cols: ctx.agg.pre.cols, outer: ctx.scope.outer }, agg: null, subquery: null });
-        const gi = ctx.agg.groupKeys.get(exprToString(pre));
-        if (gi !== undefined) return col(gi, pre.type);
-        if (pre.kind === 'col') return addAgg(ctx.agg, 'any_value', pre, pre.type);
-        if (pre.kind === 'lit') return pre;
+        pre = bindExpr(ast, { ...ctx, scope: { cols: ctx.agg.pre.cols, outer: ctx.scope.outer }, agg: null, subquery: null });
       } catch (e) {
         if (!(e instanceof SaigaError)) throw e;
+      }
+      if (pre !== null) {
+        const gi = ctx.agg.groupKeys.get(exprToString(pre));
+        if (gi !== undefined) return col(gi, pre.type);
+        if (pre.kind === 'lit') return pre;
+        if (pre.kind === 'col') {
+          // MySQL 8 (ONLY_FULL_GROUP_BY): a bare column must be grouped or aggregated.
+          const c = ctx.agg.pre.cols[pre.index];
+          bindError(`expected column '${c?.name ?? pre.index}' to appear in GROUP BY or inside an aggregate (ONLY_FULL_GROUP_BY)`);
+        }
       }
     }
   }
@@ -723,6 +733,9 @@ function bindFunction(ast: Ast, ctx: ExprContext): Expr {
     }
     case 'replace': need(3); return call('replace', args.map((a) => coerce(a, STRING)), STRING);
     case 'left': case 'right': need(2); return call(name, [coerce(a0!, STRING), coerce(args[1]!, INT64)], STRING);
+    case '__nullsafe_eq': need(2); return compare('<=>', a0!, args[1]!);
+    case 'lpad': case 'rpad': need(3); return call(name, [coerce(a0!, STRING), coerce(args[1]!, INT64), coerce(args[2]!, STRING)], STRING);
+    case 'repeat': need(2); return call('repeat', [coerce(a0!, STRING), coerce(args[1]!, INT64)], STRING);
     case 'locate': case 'position': need(2); return call('locate', [coerce(a0!, STRING), coerce(args[1]!, STRING)], INT64);
     case 'instr': need(2); return call('locate', [coerce(args[1]!, STRING), coerce(a0!, STRING)], INT64);
     case 'abs': need(1); return call('abs', [a0!], a0!.type.type === 'string' ? DOUBLE : a0!.type);
@@ -992,10 +1005,27 @@ function bindFrom(from: Ast[] | null, env: BindEnv, outer: Scope | null): Cluste
     return { rels: [{ plan: { kind: 'Values', rows: [[]], names: [], types: [] }, cols: [] }], conjuncts: [] };
   }
   let cluster: Cluster = { rels: [], conjuncts: [] };
-  for (const item of from) {
+  for (let item of from) {
     const join = item.join ? String(item.join).toUpperCase() : null;
-    const rel = bindFromItem(item, env, outer);
-    if (item.using) unsupported('JOIN ... USING');
+    let rel = bindFromItem(item, env, outer);
+    let usingOn: Ast = null;
+    if (Array.isArray(item.using) && item.using.length > 0) {
+      // USING (c, ...) = ON left.c = right.c ...; the right copy is hidden from * and unqualified names.
+      const names: string[] = item.using.map((u: Ast) => String(u?.value ?? u));
+      const leftCols = clusterCols(cluster);
+      for (const nm of names) {
+        if (lookupColumn({ cols: leftCols, outer: null }, null, nm) === null) throw new SaigaError('UnknownColumn', `unknown column '${nm}' in USING (left side)`);
+        if (lookupColumn({ cols: rel.cols, outer: null }, null, nm) === null) throw new SaigaError('UnknownColumn', `unknown column '${nm}' in USING (right side)`);
+      }
+      rel = { plan: rel.plan, cols: rel.cols.map((c) => (names.some((nm) => nm.toLowerCase() === c.name.toLowerCase()) ? { ...c, hidden: true } : c)) };
+      const rq = rel.cols[0]?.qualifier ?? null;
+      for (const nm of names) {
+        const lc = leftCols[lookupColumn({ cols: leftCols, outer: null }, null, nm)!.index]!;
+        const eq: Ast = { type: 'binary_expr', operator: '=', left: { type: 'column_ref', table: lc.qualifier, column: lc.name }, right: { type: 'column_ref', table: rq, column: nm } };
+        usingOn = usingOn === null ? eq : { type: 'binary_expr', operator: 'AND', left: usingOn, right: eq };
+      }
+      item = { ...item, on: item.on ? { type: 'binary_expr', operator: 'AND', left: usingOn, right: item.on } : usingOn };
+    }
     if (join === null || join === 'INNER JOIN' || join === 'JOIN' || join === 'CROSS JOIN' || join === 'STRAIGHT_JOIN') {
       cluster.rels.push(rel);
       if (item.on) {

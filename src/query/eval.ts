@@ -556,6 +556,21 @@ function evalCall(e: Extract<Expr, { kind: 'call' }>, c: Chunk, subs?: SubqueryV
       const out = s.values.map((x, i) => (e.fn === 'left' ? x.slice(0, Math.max(0, k[i]!)) : k[i]! <= 0 ? '' : x.slice(-k[i]!)));
       return { kind: 'str', type: e.type, values: out, valid: andValid(s.valid, a1!.valid, n) };
     }
+    case 'lpad': case 'rpad': {
+      const s = str(a0!, e.fn), k = num(a1!, e.fn).values, pad = str(args[2]!, e.fn);
+      const out: string[] = new Array<string>(n);
+      let valid = andValid(andValid(s.valid, a1!.valid, n), pad.valid, n);
+      for (let i = 0; i < n; i++) {
+        const v = s.values[i]!, len = k[i]!, p = pad.values[i]!;
+        if (len < 0 || (p.length === 0 && v.length < len)) { valid = valid === null ? new Uint8Array(n).fill(1) : valid === s.valid ? valid.slice() : valid; valid[i] = 0; out[i] = ''; continue; }
+        out[i] = v.length >= len ? v.slice(0, len) : e.fn === 'lpad' ? v.padStart(len, p) : v.padEnd(len, p);
+      }
+      return { kind: 'str', type: e.type, values: out, valid };
+    }
+    case 'repeat': {
+      const s = str(a0!, e.fn), k = num(a1!, e.fn).values;
+      return { kind: 'str', type: e.type, values: s.values.map((v, i) => v.repeat(Math.max(0, Math.min(k[i]!, 1_000_000)))), valid: andValid(s.valid, a1!.valid, n) };
+    }
     case 'locate': {
       // locate(substr, str)
       const sub = str(a0!, e.fn), s = str(a1!, e.fn);

@@ -501,9 +501,11 @@ class SessionImpl implements Session {
       if (r.lastAutoIncrementId !== undefined) lastId = r.lastAutoIncrementId;
       for (const e of r.rowErrors) {
         if (kind === 'insert' && e.code === 'AlreadyPresent') { firstDup ??= e.message; continue; }
-        if (kind === 'insert' || kind === 'upsert' || kind === 'update') {
-          if (e.code === 'InvalidArgument') throw new SaigaError('InvalidArgument', e.message);
+        // Rows no tablet accepts (range gaps) or storage rejects fail plain INSERT / UPSERT.
+        if ((kind === 'insert' || kind === 'upsert') && e.code !== 'AlreadyPresent') {
+          throw new SaigaError('InvalidArgument', `row ${s + e.rowIndex + 1} was rejected: ${e.message} (${applied} row(s) were written)`);
         }
+        if (kind === 'update' && e.code === 'InvalidArgument') throw new SaigaError('InvalidArgument', e.message);
         if (warnings.length < 64) warnings.push({ level: 'Warning', code: e.code === 'AlreadyPresent' ? 1062 : 1032, message: e.message });
       }
     }

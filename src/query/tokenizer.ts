@@ -219,9 +219,7 @@ export function rewriteForParser(sql: string): string {
   const hasSubstr = /substr/i.test(sql);
   if (!hasSubstr && !sql.includes('<=>')) return sql;
   const toks = tokenize(sql);
-  if (toks.some((t) => t.kind === 'op' && t.text === '<=>')) {
-    throw new SaigaError('NotSupported', 'the <=> (null-safe equality) operator is not supported; use (a = b OR (a IS NULL AND b IS NULL))');
-  }
+  if (toks.some((t) => t.kind === 'op' && t.text === '<=>')) return rewriteForParser(rewriteNullSafeEq(sql));
   if (!hasSubstr) return sql;
   const edits: { start: number; end: number; text: string }[] = [];
   for (let i = 0; i < toks.length; i++) {
@@ -246,4 +244,59 @@ export function rewriteForParser(sql: string): string {
     p = e.end;
   }
   return out + sql.slice(p);
+}
+
+const NOT_FUNCTIONS = new Set(['AND', 'OR', 'NOT', 'XOR', 'WHERE', 'SELECT', 'ON', 'WHEN', 'THEN', 'ELSE', 'IN', 'BY', 'HAVING', 'SET', 'IS', 'CASE', 'LIKE', 'BETWEEN', 'RETURN', 'AS', 'EXISTS', 'VALUES']);
+
+function operandStart(toks: readonly Token[], i: number): number {
+  const t = toks[i];
+  if (t === undefined) throw new SaigaError('ParseError', "'<=>' needs an operand on its left");
+  if (t.kind === 'op' && t.text === ')') {
+    let depth = 0;
+    let j = i;
+    for (; j >= 0; j--) {
+      const u = toks[j]!;
+      if (u.kind === 'op' && u.text === ')') depth++;
+      else if (u.kind === 'op' && u.text === '(') { depth--; if (depth === 0) break; }
+    }
+    const f = toks[j - 1];
+    if (f !== undefined && f.kind === 'id' && !NOT_FUNCTIONS.has(f.text.toUpperCase())) return j - 1;
+    return j;
+  }
+  if ((t.kind === 'id' || t.kind === 'qid') && toks[i - 1]?.text === '.' && toks[i - 1]?.kind === 'op') return i - 2;
+  return i;
+}
+
+function operandEnd(toks: readonly Token[], i: number): number {
+  let t = toks[i];
+  if (t === undefined) throw new SaigaError('ParseError', "'<=>' needs an operand on its right");
+  if (t.kind === 'op' && (t.text === '-' || t.text === '+')) { i++; t = toks[i]; if (t === undefined) throw new SaigaError('ParseError', "'<=>' needs an operand on its right"); }
+  const matchParen = (k: number): number => {
+    let depth = 0;
+    for (let j = k; j < toks.length; j++) {
+      const u = toks[j]!;
+      if (u.kind === 'op' && u.text === '(') depth++;
+      else if (u.kind === 'op' && u.text === ')') { depth--; if (depth === 0) return j; }
+    }
+    throw new SaigaError('ParseError', 'unbalanced parentheses');
+  };
+  if (t.kind === 'op' && t.text === '(') return matchParen(i);
+  if ((t.kind === 'id' || t.kind === 'qid') && toks[i + 1]?.kind === 'op' && toks[i + 1]?.text === '(') return matchParen(i + 1);
+  if ((t.kind === 'id' || t.kind === 'qid') && toks[i + 1]?.kind === 'op' && toks[i + 1]?.text === '.') return i + 2;
+  return i;
+}
+
+/** a <=> b -> __nullsafe_eq(a, b) (node-sql-parser has no <=>), one occurrence at a time. */
+function rewriteNullSafeEq(sql: string): string {
+  for (let guard = 0; guard < 1000; guard++) {
+    const toks = tokenize(sql);
+    const i = toks.findIndex((t) => t.kind === 'op' && t.text === '<=>');
+    if (i < 0) return sql;
+    const ls = operandStart(toks, i - 1);
+    const re = operandEnd(toks, i + 1);
+    const a = sql.slice(toks[ls]!.start, toks[i - 1]!.end);
+    const b = sql.slice(toks[i + 1]!.start, toks[re]!.end);
+    sql = `${sql.slice(0, toks[ls]!.start)}__nullsafe_eq(${a}, ${b})${sql.slice(toks[re]!.end)}`;
+  }
+  return sql;
 }

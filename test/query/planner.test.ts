@@ -69,7 +69,8 @@ describe('SQL semantics', () => {
     expect(await h.q(`SELECT id FROM t WHERE NOT (v = 1) ORDER BY id`)).toEqual([[3]]);
     expect(await h.q(`SELECT id FROM t WHERE v = 1 OR v IS NULL ORDER BY id`)).toEqual([[1], [2]]);
     expect(await h.q(`SELECT NULL AND FALSE, NULL OR TRUE, NULL AND TRUE, 1 = NULL, NOT NULL`)).toEqual([[false, true, null, null, null]]);
-    await expect(h.exec(`SELECT NULL <=> NULL`)).rejects.toMatchObject({ code: 'NotSupported' });
+    expect(await h.q(`SELECT NULL <=> NULL, 1 <=> NULL, (1 + 1) <=> 2, t.v <=> NULL FROM t ORDER BY id`)).toEqual([[true, false, true, false], [true, false, true, true], [true, false, true, false]]);
+    expect(await h.q(`SELECT id FROM t WHERE v <=> NULL`)).toEqual([[2]]);
     expect(await h.q(`SELECT COUNT(v), SUM(v), AVG(v), MIN(v) FROM t WHERE v IS NULL`)).toEqual([['0', null, null, null]]);
     expect(await h.q(`SELECT id FROM t ORDER BY v, id`)).toEqual([[2], [1], [3]]);
     expect(await h.q(`SELECT id FROM t ORDER BY v DESC`)).toEqual([[3], [1], [2]]);
@@ -160,5 +161,30 @@ describe('limits', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(s2.execute(`SELECT COUNT(*) FROM t`, { signal: ac.signal })).rejects.toMatchObject({ code: 'Cancelled' });
+  });
+});
+
+describe('more joins and functions', () => {
+  it('JOIN ... USING merges the named columns', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE a (id INT PRIMARY KEY, x STRING); CREATE TABLE b (id INT PRIMARY KEY, y STRING)`);
+    await h.exec(`INSERT INTO a VALUES (1, 'a1'), (2, 'a2'); INSERT INTO b VALUES (2, 'b2'), (3, 'b3')`);
+    expect(await h.q(`SELECT * FROM a JOIN b USING (id)`)).toEqual([[2, 'a2', 'b2']]);
+    expect(await h.q(`SELECT id, x, y FROM a LEFT JOIN b USING (id) ORDER BY id`)).toEqual([[1, 'a1', null], [2, 'a2', 'b2']]);
+    expect(await h.q(`SELECT LPAD(x, 5, '*'), RPAD(x, 3, 'xy'), REPEAT(x, 2) FROM a WHERE id = 1`)).toEqual([['***a1', 'a1x', 'a1a1']]);
+  });
+
+  it('plain INSERT into a range gap fails the statement', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE r (id INT PRIMARY KEY, v STRING) PARTITION BY RANGE (id) (PARTITION 0 <= VALUES < 10)`);
+    await expect(h.exec(`INSERT INTO r VALUES (5, 'a'), (25, 'b')`)).rejects.toMatchObject({ code: 'InvalidArgument' });
+  });
+
+  it('ONLY_FULL_GROUP_BY: a bare column in an aggregate query is an error', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE t (id INT PRIMARY KEY, g INT)`);
+    await expect(h.exec(`SELECT id, COUNT(*) FROM t`)).rejects.toMatchObject({ code: 'BindError' });
+    await expect(h.exec(`SELECT id FROM t WHERE COUNT(*) > 1`)).rejects.toMatchObject({ code: 'BindError' });
+    expect(await h.q(`SELECT g, COUNT(*) FROM t GROUP BY g`)).toEqual([]);
   });
 });
