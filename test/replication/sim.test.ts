@@ -9,7 +9,7 @@ import { runSeeds } from './sim-seeds.js';
  * More seeds: SIM_SEEDS=5000 npx vitest run test/replication/sim.test.ts
  */
 describe('raft simulation', () => {
-  runSeeds('faults', {}, 1500, 1);
+  runSeeds('faults', {}, 1200, 1);
 });
 
 describe('raft simulation determinism', () => {
