@@ -1100,6 +1100,8 @@ function extractCorrelation(conjuncts: Expr[], outerWidth: number): { local: Exp
 interface QueryParts {
   rel: Rel;
   corr: Correlation;
+  /** The subquery returns [keys..., value, count]; more than one row per key is an error. */
+  checkSingle?: boolean;
 }
 
 /**
@@ -1146,7 +1148,22 @@ function bindCorrelatedSubquery(ast: Ast, env: BindEnv, outer: Scope, mode: 'exi
   }
   if (mode === 'scalar') {
     if (corr.residual.length > 0) unsupported('a correlated scalar subquery with a non-equality correlation');
-    if (!selectItems(ast).some((it) => containsAggregate(it.expr)) || ast.groupby) unsupported('a correlated scalar subquery without an aggregate (or with GROUP BY)');
+    if (ast.groupby || ast.having) unsupported('a correlated scalar subquery with GROUP BY');
+    const items = selectItems(ast);
+    if (!items.some((it) => containsAggregate(it.expr))) {
+      // One value per outer row: ANY_VALUE(expr) grouped by the correlation keys, plus COUNT(*)
+      // so that more than one matching row fails at run time, as in MySQL.
+      if (items.length !== 1) bindError(`a scalar subquery must return one column but returns ${items.length}`);
+      const wrapped = {
+        ...ast,
+        columns: [
+          { expr: { type: 'aggr_func', name: 'ANY_VALUE', args: { expr: items[0].expr } }, as: null },
+          { expr: { type: 'aggr_func', name: 'COUNT', args: { expr: { type: 'star', value: '*' } } }, as: null },
+        ],
+        orderby: null, limit: null,
+      };
+      return { rel: finishSelect(wrapped, rel, env, outer, corr.innerKeys), corr, checkSingle: true };
+    }
     const r = finishSelect(ast, rel, env, outer, corr.innerKeys);
     return { rel: r, corr };
   }
@@ -1186,8 +1203,16 @@ function astHasSubquery(ast: Ast): boolean {
 function makeSubqueryHandler(env: BindEnv) {
   return (holder: { rel: Rel }) => (ast: Ast, kind: 'scalar' | 'exists' | 'in', ctx: ExprContext, lhs?: Expr, negated?: boolean): Expr => {
     const outerScope: Scope = { cols: holder.rel.cols, outer: null };
-    const { rel: sub, corr } = bindCorrelatedSubquery(ast, env, outerScope, kind);
+    const { rel: sub, corr, checkSingle } = bindCorrelatedSubquery(ast, env, outerScope, kind);
     const outerWidth = holder.rel.cols.length;
+    if (kind === 'scalar' && checkSingle === true) {
+      const nk = corr.innerKeys.length;
+      const rightKeys = corr.innerKeys.map((k, i) => col(i, k.type));
+      const joined = mkJoin('left', holder.rel.plan, sub.plan, corr.outerKeys, rightKeys, null);
+      holder.rel = { plan: joined, cols: [...holder.rel.cols, ...sub.cols.map((c) => ({ ...c, qualifier: '__sub', nullable: true }))] };
+      const v = sub.cols[nk]!;
+      return { kind: 'call', fn: 'single_row_check', args: [col(outerWidth + nk, v.type), col(outerWidth + nk + 1, INT64)], type: v.type };
+    }
     if (kind === 'scalar') {
       if (sub.cols.length - corr.innerKeys.length !== 1) bindError(`a scalar subquery must return one column but returns ${sub.cols.length - corr.innerKeys.length}`);
       if (corr.innerKeys.length === 0) {
@@ -1305,9 +1330,24 @@ function finishSelect(ast: Ast, input: Rel, env: BindEnv, outer: Scope | null, e
     ...groupExprs.map((g, i) => ({ qualifier: null, name: `group${i}`, type: g.type, nullable: true })),
     ...agg.aggs.map((a, i) => ({ qualifier: null, name: `agg${i}`, type: a.type, nullable: true })),
   ]);
+  const selHolder = { rel };
+  const correlated = makeSubqueryHandler(env)(selHolder);
+  const plainScalar = uncorrelatedScalar(env);
+  const selectSubquery = (sAst: Ast, kind: 'scalar' | 'exists' | 'in', c: ExprContext, lhs?: Expr, negated?: boolean): Expr => {
+    if (kind !== 'scalar' || agg !== null || outer !== null) return plainScalar(sAst, kind, c, lhs, negated);
+    try {
+      return plainScalar(sAst, kind, c, lhs, negated);
+    } catch (e) {
+      if (!(e instanceof SaigaError && e.code === 'NotSupported' && /correlated/.test(e.message))) throw e;
+    }
+    // Correlated scalar subquery in the select list: left join onto the input (appends columns).
+    const r = correlated(sAst, kind, c, lhs, negated);
+    rel = selHolder.rel;
+    return r;
+  };
   const mkCtx = (): ExprContext => ({
     env, scope: { cols: agg === null ? rel.cols : [], outer }, agg,
-    subquery: uncorrelatedScalar(env), aliases, windows, windowBase: 1 << 20,
+    subquery: selectSubquery, aliases, windows, windowBase: 1 << 20,
   });
   const outExprs: Expr[] = [];
   const outCols: BoundCol[] = [];

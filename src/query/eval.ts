@@ -571,6 +571,11 @@ function evalCall(e: Extract<Expr, { kind: 'call' }>, c: Chunk, subs?: SubqueryV
       const s = str(a0!, e.fn), k = num(a1!, e.fn).values;
       return { kind: 'str', type: e.type, values: s.values.map((v, i) => v.repeat(Math.max(0, Math.min(k[i]!, 1_000_000)))), valid: andValid(s.valid, a1!.valid, n) };
     }
+    case 'single_row_check': {
+      const cnt = num(a1!, e.fn).values;
+      for (let i = 0; i < n; i++) if (cnt[i]! > 1) throw new SaigaError('InvalidArgument', 'subquery returns more than 1 row');
+      return a0!;
+    }
     case 'locate': {
       // locate(substr, str)
       const sub = str(a0!, e.fn), s = str(a1!, e.fn);

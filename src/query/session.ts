@@ -673,6 +673,11 @@ class SessionImpl implements Session {
       }
     }
     const pk = st.primaryKey ?? [];
+    const seenNames = new Set<string>();
+    for (const d of defs) {
+      if (seenNames.has(d.name.toLowerCase())) throw new SaigaError('InvalidArgument', `duplicate column name '${d.name}'`);
+      seenNames.add(d.name.toLowerCase());
+    }
     const byName = new Map(defs.map((d) => [d.name.toLowerCase(), d]));
     for (const k of pk) if (!byName.has(k.toLowerCase())) throw new SaigaError('UnknownColumn', `primary key column '${k}' is not a column of table '${st.name}'`);
     const keyDefs = pk.map((k) => byName.get(k.toLowerCase())!);

@@ -121,7 +121,7 @@ describe('SQL semantics', () => {
       [`SELECT id FROM t WHERE v REGEXP 'a'`, /REGEXP/],
       [`SELECT SUM(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t`, /frame/],
       [`SELECT id FROM t INTERSECT SELECT id FROM t`, /INTERSECT|set operation|syntax/i],
-      [`SELECT (SELECT v FROM t t2 WHERE t2.id = t.id) FROM t`, /correlated/],
+      [`SELECT (SELECT COUNT(*) FROM t t2 WHERE t2.id > t.id) FROM t`, /non-equality correlation/],
     ] as const) {
       try {
         await h.exec(sql);
@@ -186,5 +186,16 @@ describe('more joins and functions', () => {
     await expect(h.exec(`SELECT id, COUNT(*) FROM t`)).rejects.toMatchObject({ code: 'BindError' });
     await expect(h.exec(`SELECT id FROM t WHERE COUNT(*) > 1`)).rejects.toMatchObject({ code: 'BindError' });
     expect(await h.q(`SELECT g, COUNT(*) FROM t GROUP BY g`)).toEqual([]);
+  });
+});
+
+describe('correlated subqueries in the select list', () => {
+  it('become left joins; more than one row is an error', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE t1 (id INT PRIMARY KEY, v INT); CREATE TABLE t2 (id INT PRIMARY KEY, k INT, v INT)`);
+    await h.exec(`INSERT INTO t1 VALUES (1, 5), (2, 6), (3, 7); INSERT INTO t2 VALUES (10, 1, 100), (11, 2, 200), (12, 2, 201)`);
+    expect(await h.q(`SELECT id, (SELECT v FROM t2 WHERE t2.id = t1.id + 9) AS x, (SELECT SUM(v) FROM t2 WHERE t2.k = t1.id) AS s FROM t1 ORDER BY id`))
+      .toEqual([[1, 100, '100'], [2, 200, '401'], [3, 201, null]]);
+    await expect(h.exec(`SELECT id, (SELECT v FROM t2 WHERE t2.k = t1.id) FROM t1`)).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 });
