@@ -1,4 +1,4 @@
-import type { RecordBatch } from 'apache-arrow';
+import type { Data, RecordBatch } from 'apache-arrow';
 import { SaigaError } from '../common/errors.js';
 import { HT_MAX, HybridClock, htPhysicalMicros, type HybridTime } from '../common/hybrid-time.js';
 import { DEFAULT_LIMITS, validateLimits, type Limits } from '../common/limits.js';
@@ -20,6 +20,9 @@ import { Catalog } from '../master/index.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
 import { TabletManager, type LocalReplica } from '../tserver/index.js';
 import { arrowToRows } from './arrow-rows.js';
+import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
+import { prepareArrowBatch, takePrepared } from '../tablet/prepare-batch.js';
+import type { PreparedBatch } from '../tablet/tablet-api.js';
 
 /**
  * The embedded StorageApi: catalog (master) + tablet manager (tablet server) in one process over
@@ -307,9 +310,80 @@ class EmbeddedStorage implements StorageApi {
     return { appliedCount, rowErrors, timestamp, ...(lastAutoIncrementId === undefined ? {} : { lastAutoIncrementId }) };
   }
 
-  async writeArrow(database: string, table: string, kind: WriteOpKind, batch: RecordBatch): Promise<WriteResult> {
+  writeArrow(database: string, table: string, kind: WriteOpKind, batch: RecordBatch): Promise<WriteResult> {
+    return this.track(this.doWriteArrow(database, table, kind, batch));
+  }
+
+  /**
+   * Columnar path: the batch is validated once (prepareArrowBatch), routed with the key columns'
+   * canonical values into per-tablet row index arrays, and each tablet's rows taken with
+   * typed-array copies. Tables with a hidden auto-increment key take the row path (keys are
+   * assigned per row).
+   */
+  private async doWriteArrow(database: string, table: string, kind: WriteOpKind, batch: RecordBatch): Promise<WriteResult> {
     const rt = this.runtime(database, table);
-    return this.write(database, table, kind, arrowToRows(batch, rt.info.schema));
+    const schema = rt.info.schema;
+    // Hidden auto-increment keys are assigned per row; a tablet still finishing an ALTER has
+    // another column layout than the catalog: both take the row path.
+    if (schema.columns[0]?.autoIncrement === true || rt.info.tablets.some((t) => !sameColumns(this.tablets.get(t.tabletId).tablet.schema, schema))) {
+      return this.doWrite(database, table, kind, arrowToRows(batch, schema));
+    }
+    if (batch.numRows > this.limits.writeBatchRowsMax) {
+      throw new SaigaError('ResourceExhausted', `a write batch holds at most ${this.limits.writeBatchRowsMax} rows, got ${batch.numRows}`);
+    }
+    const prepared = prepareArrowBatch(schema, kind, batch);
+    const rowErrors: RowError[] = [...prepared.rowErrors];
+    const ps = rt.info.partitionSchema;
+    const parts: { tabletId: string; p: PreparedBatch }[] = [];
+    if (ps.hash.length === 0 && ps.rangeColumns.length === 0 && rt.info.tablets.length === 1) {
+      if (prepared.rowCount > 0) parts.push({ tabletId: (rt.info.tablets[0] as TabletInfo).tabletId, p: prepared });
+    } else {
+      const n = prepared.rowCount;
+      const kc = schema.keyColumnCount;
+      const kinds = schema.columns.slice(0, kc).map(canonicalKind);
+      const tabletOf = new Int32Array(n).fill(-1);
+      const ids: string[] = [];
+      const slot = new Map<string, number>();
+      const counts: number[] = [];
+      const key: Value[] = new Array<Value>(kc);
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < kc; c++) key[c] = canonicalValue(kinds[c] as CanonicalKind, prepared.columns[c] as Data, i);
+        const res = rt.router.routeKey(key);
+        if (!res.ok) {
+          rowErrors.push({ rowIndex: prepared.inputIndex === undefined ? i : (prepared.inputIndex[i] as number), code: res.code, message: res.message });
+          continue;
+        }
+        let s = slot.get(res.tabletId);
+        if (s === undefined) {
+          s = ids.length;
+          slot.set(res.tabletId, s);
+          ids.push(res.tabletId);
+          counts.push(0);
+        }
+        tabletOf[i] = s;
+        counts[s] = (counts[s] as number) + 1;
+      }
+      const rowsOf = counts.map((c) => new Int32Array(c));
+      const fill = new Array<number>(ids.length).fill(0);
+      for (let i = 0; i < n; i++) {
+        const s = tabletOf[i] as number;
+        if (s < 0) continue;
+        (rowsOf[s] as Int32Array)[fill[s] as number] = i;
+        fill[s] = (fill[s] as number) + 1;
+      }
+      ids.forEach((tabletId, s) => parts.push({ tabletId, p: ids.length === 1 && (rowsOf[s] as Int32Array).length === n ? prepared : takePrepared(schema, prepared, rowsOf[s] as Int32Array) }));
+    }
+    let appliedCount = 0;
+    let timestamp: HybridTime = 0n;
+    const results = await Promise.all(parts.map(({ tabletId, p }) => this.tablets.get(tabletId).writePrepared({ ...p, rowErrors: [] })));
+    for (const r of results) {
+      appliedCount += r.appliedCount;
+      if (r.timestamp > timestamp) timestamp = r.timestamp;
+      rowErrors.push(...r.rowErrors);
+    }
+    if (timestamp === 0n) timestamp = this.clock.now();
+    rowErrors.sort((a, b) => a.rowIndex - b.rowIndex);
+    return { appliedCount, rowErrors, timestamp };
   }
 
   // --- reads ---

@@ -1,3 +1,4 @@
+import type * as arrow from 'apache-arrow';
 import { assert } from '../common/assert.js';
 import type { HybridTime } from '../common/hybrid-time.js';
 import { compareBytes } from '../common/key-encoding.js';
@@ -181,6 +182,37 @@ export class MemRowSet {
     this.entryCount++;
     this.bytes += 64 + key.length;
     return entry;
+  }
+
+  /**
+   * Appends rows [from, from+count) of a prepared batch whose keys (`keyBytes` at
+   * `keyOffsets[i]..keyOffsets[i+1]`) are strictly increasing and above every key here. The
+   * key bytes are copied once into one buffer; columns are canonical (column-batch.ts).
+   */
+  appendBatch(keyBytes: Uint8Array, keyOffsets: Int32Array, cols: readonly arrow.Data[], from: number, count: number, ts: HybridTime): void {
+    if (count === 0) return;
+    const k0 = keyOffsets[from] as number;
+    const k1 = keyOffsets[from + count] as number;
+    const first = keyBytes.subarray(k0, keyOffsets[from + 1] as number);
+    assert(this.isAboveMax(first), 'MemRowSet.appendBatch keys start above the last key');
+    const own = keyBytes.slice(k0, k1);
+    const base = this.store.appendColumns(cols, from, count);
+    let last = this.leaves[this.leaves.length - 1] as MrsEntry[];
+    let prev: Uint8Array | undefined;
+    for (let i = 0; i < count; i++) {
+      const key = own.subarray((keyOffsets[from + i] as number) - k0, (keyOffsets[from + i + 1] as number) - k0);
+      assert(prev === undefined || compareBytes(prev, key) < 0, 'MemRowSet.appendBatch keys are strictly increasing');
+      prev = key;
+      if (last.length >= LEAF_MAX) this.leaves.push((last = []));
+      last.push(new MrsEntry(key, ts, this.store, base + i));
+    }
+    this.entryCount += count;
+    this.bytes += 64 * count + (k1 - k0);
+  }
+
+  /** The columnar store (flush reads its arrays). */
+  get columns(): MrsColumns {
+    return this.store;
   }
 
   addVersion(entry: MrsEntry, ts: HybridTime, row: readonly Value[] | null): void {

@@ -1,3 +1,4 @@
+import type * as arrow from 'apache-arrow';
 import { assert } from '../common/assert.js';
 import type { ColumnSchema, Value } from '../common/types.js';
 import { readDecimal, writeDecimal } from './column-data.js';
@@ -21,7 +22,7 @@ import { readDecimal, writeDecimal } from './column-data.js';
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-type Kind = 'num' | 'i64' | 'dec' | 'str' | 'bin' | 'bool';
+export type Kind = 'num' | 'i64' | 'dec' | 'str' | 'bin' | 'bool';
 
 function kindOf(c: ColumnSchema): Kind {
   switch (c.type) {
@@ -83,6 +84,41 @@ class ColumnStore {
     }
   }
 
+  /** Copies rows [from, from+count) of a canonical column (column-batch.ts) to rows [at, at+count). */
+  appendFrom(d: arrow.Data, from: number, count: number, at: number, cap: number): void {
+    const bm = d.nullBitmap;
+    if (d.nullCount > 0 && bm !== undefined && bm.length > 0) {
+      if (this.nulls === undefined) this.nulls = new Uint8Array(cap);
+      const nulls = this.nulls;
+      for (let i = 0; i < count; i++) {
+        const k = from + i;
+        nulls[at + i] = ((bm[k >> 3] as number) & (1 << (k & 7))) === 0 ? 1 : 0;
+      }
+    }
+    switch (this.kind) {
+      case 'num': this.nums.set((d.values as Float64Array).subarray(from, from + count), at); return;
+      case 'i64': this.i64.set((d.values as BigInt64Array).subarray(from, from + count), at); return;
+      case 'dec': this.words.set((d.values as Uint32Array).subarray(4 * from, 4 * (from + count)), 4 * at); return;
+      case 'bool': this.flags.set((d.values as Uint8Array).subarray(from, from + count), at); return;
+      case 'str': case 'bin': {
+        const offs = d.valueOffsets as Int32Array;
+        const s0 = offs[from] as number;
+        const s1 = offs[from + count] as number;
+        const need = this.bytesUsed + (s1 - s0);
+        if (need > this.bytes.length) {
+          const n = new Uint8Array(Math.max(need, this.bytes.length * 2, 4096));
+          n.set(this.bytes.subarray(0, this.bytesUsed));
+          this.bytes = n;
+        }
+        this.bytes.set((d.values as Uint8Array).subarray(s0, s1), this.bytesUsed);
+        const shift = this.bytesUsed - s0;
+        const ends = this.ends;
+        for (let i = 0; i < count; i++) ends[at + i] = (offs[from + i + 1] as number) + shift;
+        this.bytesUsed = need;
+      }
+    }
+  }
+
   get(i: number): Value {
     if (this.nulls !== undefined && this.nulls[i] === 1) return null;
     switch (this.kind) {
@@ -134,6 +170,24 @@ export class MrsColumns {
     for (let c = 0; c < this.stores.length; c++) (this.stores[c] as ColumnStore).set(i, row[c] as Value, this.cap);
     this.rowCount = i + 1;
     return i;
+  }
+
+  /** Appends rows [from, from+count) of canonical columns (one per store column); returns the first row index. */
+  appendColumns(cols: readonly arrow.Data[], from: number, count: number): number {
+    assert(cols.length === this.stores.length, () => `MemRowSet batch of ${cols.length} columns, expected ${this.stores.length}`);
+    const at = this.rowCount;
+    if (at + count > this.cap) {
+      this.cap = Math.max(1024, this.cap * 2, at + count);
+      for (const s of this.stores) s.grow(this.cap);
+    }
+    for (let c = 0; c < this.stores.length; c++) (this.stores[c] as ColumnStore).appendFrom(cols[c] as arrow.Data, from, count, at, this.cap);
+    this.rowCount = at + count;
+    return at;
+  }
+
+  /** The store's raw arrays of column c (for writing Arrow columns at flush without rows). */
+  raw(c: number): { readonly kind: Kind; readonly nums: Float64Array; readonly i64: BigInt64Array; readonly words: Uint32Array; readonly bytes: Uint8Array; readonly ends: Int32Array; readonly flags: Uint8Array; readonly nulls: Uint8Array | undefined } {
+    return this.stores[c] as ColumnStore;
   }
 
   row(i: number): Value[] {

@@ -1,4 +1,4 @@
-import type { RecordBatch } from 'apache-arrow';
+import type { Data, RecordBatch } from 'apache-arrow';
 import type { HybridTime } from '../common/hybrid-time.js';
 import type { ScanSpec } from '../common/scan-spec.js';
 import type { RowError, WriteOpKind } from '../common/storage-api.js';
@@ -29,6 +29,27 @@ export interface ApplyResult {
   readonly rowErrors: readonly RowError[];
 }
 
+/**
+ * A batch of one op kind validated, coerced and key-encoded once (Tablet.prepareBatch), in the
+ * canonical columnar form of src/rowset/column-batch.ts. Rows in error are left out.
+ */
+export interface PreparedBatch {
+  readonly kind: WriteOpKind;
+  /** Rows kept (valid). */
+  readonly rowCount: number;
+  /** One canonical column per tablet column, `rowCount` rows each (defaults / NULL where not given). */
+  readonly columns: readonly Data[];
+  /** Per tablet column: given by the batch (false: default on insert, unchanged on update). */
+  readonly given: readonly boolean[];
+  /** Encoded primary keys: key j = keyBytes[keyOffsets[j] .. keyOffsets[j+1]). */
+  readonly keyBytes: Uint8Array;
+  readonly keyOffsets: Int32Array;
+  /** Errors of the rows left out, by input row index. */
+  readonly rowErrors: readonly RowError[];
+  /** Input row index of each kept row; absent when every row was kept. */
+  readonly inputIndex?: Int32Array;
+}
+
 export interface TabletStats {
   readonly rowCountEstimate: number;
   readonly memRowSetBytes: number;
@@ -48,6 +69,14 @@ export interface Tablet {
   validate(ops: readonly WriteOp[]): readonly RowError[];
   /** Applies one logged op batch at its timestamp. Deterministic: replicas applying the same log agree. */
   applyWrite(opId: OpId, timestamp: HybridTime, ops: readonly WriteOp[]): ApplyResult;
+
+  /**
+   * Columnar write path (additive): validates an Arrow batch once (columns matched by name;
+   * unknown columns / missing key columns throw, value errors are per row).
+   */
+  prepareBatch(kind: WriteOpKind, batch: RecordBatch): PreparedBatch;
+  /** Applies a logged prepared batch; row errors index the prepared (kept) rows. Deterministic. */
+  applyPrepared(opId: OpId, timestamp: HybridTime, prepared: PreparedBatch): ApplyResult;
 
   /**
    * Changes the schema (add / drop / rename non-key columns) as a logged op. Existing rowsets

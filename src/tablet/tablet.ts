@@ -7,7 +7,7 @@ import { HT_MAX, HT_MIN, htFromPhysical, htPhysicalMicros, type HybridTime } fro
 import { compareBytes, encodeFirstKeyColumn, encodeKey, encodeKeyView, startsWith } from '../common/key-encoding.js';
 import { DEFAULT_LIMITS, validateLimits, type Limits } from '../common/limits.js';
 import type { ScanSpec } from '../common/scan-spec.js';
-import type { RowError } from '../common/storage-api.js';
+import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import { MAX_CELL_SIZE_BYTES, MAX_KEY_SIZE_BYTES, columnIndex, type Row, type Schema, type Value } from '../common/types.js';
 import { arrowField, buildColumn, cellSizeBytes, coerceValue, compareValues, readValue } from '../rowset/column-data.js';
 import { DeltaIndex, readDeltaFile, writeDeltaFile, type DeltaRecord } from '../rowset/delta-file.js';
@@ -15,7 +15,9 @@ import { DiskRowSet, writeDiskRowSet, type RowHistory } from '../rowset/disk-row
 import { MemRowSet, type MrsEntry, type RowVersion } from '../rowset/mem-rowset.js';
 import { bindPredicate, valueMatches, type BoundPredicate } from '../rowset/predicate-eval.js';
 import type { ScanChunk, ScanPlan, StoredColumn } from '../rowset/scan-plan.js';
-import type { ApplyResult, OpId, Tablet, TabletStats, WriteOp } from './tablet-api.js';
+import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
+import { prepareArrowBatch } from './prepare-batch.js';
+import type { ApplyResult, OpId, PreparedBatch, Tablet, TabletStats, WriteOp } from './tablet-api.js';
 import { META_FILE, fsyncDir, readMeta, writeMeta, type RowSetMeta, type TabletMeta } from './tablet-metadata.js';
 
 export interface OpenTabletOptions {
@@ -247,58 +249,108 @@ export class TabletImpl implements Tablet {
         rowErrors.push(p);
         continue;
       }
-      const kind = op.kind;
-      // Fast path: an insert of a key above everything stored cannot collide with anything.
-      if ((kind === 'insert' || kind === 'insert_ignore' || kind === 'upsert') && this.isAboveAllKeys(p.key)) {
-        this.mrs.insert(p.key, timestamp, p.row);
-        applied++;
-        continue;
-      }
-      const { live, entry } = this.locate(p.key);
-      switch (kind) {
-        case 'insert':
-        case 'insert_ignore':
-          if (live !== undefined) {
-            if (kind === 'insert') rowErrors.push(rowError(i, 'AlreadyPresent', 'a row with this primary key already exists'));
-          } else {
-            this.insertRow(p, entry, timestamp);
-            applied++;
-          }
-          break;
-        case 'upsert':
-          if (live !== undefined) this.updateRow(p, live, timestamp, touched);
-          else this.insertRow(p, entry, timestamp);
-          applied++;
-          break;
-        case 'update':
-        case 'update_ignore':
-          if (live === undefined) {
-            if (kind === 'update') rowErrors.push(rowError(i, 'NotFound', 'no row with this primary key'));
-          } else {
-            this.updateRow(p, live, timestamp, touched);
-            applied++;
-          }
-          break;
-        case 'delete':
-        case 'delete_ignore':
-          if (live === undefined) {
-            if (kind === 'delete') rowErrors.push(rowError(i, 'NotFound', 'no row with this primary key'));
-          } else {
-            if (live.kind === 'mrs') this.mrs.addVersion(live.entry, timestamp, null);
-            else {
-              live.rs.drs.addDelta(live.ord, { ts: timestamp, kind: 'delete', cells: [] }, 'dms');
-              touched.add(live.rs.drs);
-            }
-            applied++;
-          }
-          break;
-      }
+      if (this.applyOne(op.kind, p, i, timestamp, touched, rowErrors)) applied++;
     }
+    return this.finishApply(opId, touched, applied, rowErrors);
+  }
+
+  private finishApply(opId: OpId, touched: Set<DiskRowSet>, applied: number, rowErrors: RowError[]): ApplyResult {
     this.mrs.maxOpIndex = opId.index;
     for (const d of touched) d.dmsMaxOpIndex = opId.index;
     this.lastApplied = opId.index;
     if (this.memoryBytes() >= this.limits.memRowSetFlushBytes) this.flush();
     return { appliedCount: applied, rowErrors };
+  }
+
+  /** Applies one validated op; returns whether it changed the tablet (errors go to rowErrors). */
+  private applyOne(kind: WriteOp['kind'], p: PreparedOp, i: number, timestamp: HybridTime, touched: Set<DiskRowSet>, rowErrors: RowError[]): boolean {
+    // Fast path: an insert of a key above everything stored cannot collide with anything.
+    if ((kind === 'insert' || kind === 'insert_ignore' || kind === 'upsert') && this.isAboveAllKeys(p.key)) {
+      this.mrs.insert(p.key, timestamp, p.row);
+      return true;
+    }
+    const { live, entry } = this.locate(p.key);
+    switch (kind) {
+      case 'insert':
+      case 'insert_ignore':
+        if (live !== undefined) {
+          if (kind === 'insert') rowErrors.push(rowError(i, 'AlreadyPresent', 'a row with this primary key already exists'));
+          return false;
+        }
+        this.insertRow(p, entry, timestamp);
+        return true;
+      case 'upsert':
+        if (live !== undefined) this.updateRow(p, live, timestamp, touched);
+        else this.insertRow(p, entry, timestamp);
+        return true;
+      case 'update':
+      case 'update_ignore':
+        if (live === undefined) {
+          if (kind === 'update') rowErrors.push(rowError(i, 'NotFound', 'no row with this primary key'));
+          return false;
+        }
+        this.updateRow(p, live, timestamp, touched);
+        return true;
+      case 'delete':
+      case 'delete_ignore':
+        if (live === undefined) {
+          if (kind === 'delete') rowErrors.push(rowError(i, 'NotFound', 'no row with this primary key'));
+          return false;
+        }
+        if (live.kind === 'mrs') this.mrs.addVersion(live.entry, timestamp, null);
+        else {
+          live.rs.drs.addDelta(live.ord, { ts: timestamp, kind: 'delete', cells: [] }, 'dms');
+          touched.add(live.rs.drs);
+        }
+        return true;
+    }
+  }
+
+  prepareBatch(kind: WriteOpKind, batch: arrow.RecordBatch): PreparedBatch {
+    this.checkOpen();
+    return prepareArrowBatch(this.schemaCache, kind, batch);
+  }
+
+  applyPrepared(opId: OpId, timestamp: HybridTime, prepared: PreparedBatch): ApplyResult {
+    this.checkOpen();
+    assert(opId.index > this.lastApplied, () => `op index ${opId.index} follows the last applied ${this.lastApplied}`);
+    const n = prepared.rowCount;
+    const cols = prepared.columns;
+    assert(cols.length === this.columns.length && prepared.keyOffsets.length === n + 1, () => `prepared batch of ${cols.length} columns / ${prepared.keyOffsets.length - 1} keys for ${this.columns.length} columns / ${n} rows`);
+    const kind = prepared.kind;
+    const kb = prepared.keyBytes;
+    const ko = prepared.keyOffsets;
+    const rowErrors: RowError[] = [];
+    const touched = new Set<DiskRowSet>();
+    let applied = 0;
+    let i = 0;
+    const insertLike = kind === 'insert' || kind === 'insert_ignore' || kind === 'upsert';
+    const kinds = this.columns.map(canonicalKind);
+    while (i < n) {
+      if (insertLike) {
+        // The longest run of strictly increasing keys above everything stored: one bulk append.
+        let j = i;
+        if (this.isAboveAllKeys(kb.subarray(ko[i] as number, ko[i + 1] as number))) {
+          j = i + 1;
+          while (j < n && compareRange(kb, ko[j - 1] as number, ko[j] as number, ko[j] as number, ko[j + 1] as number) < 0) j++;
+          this.mrs.appendBatch(kb, ko, cols, i, j - i, timestamp);
+          applied += j - i;
+          i = j;
+          continue;
+        }
+      }
+      const row: Value[] = new Array<Value>(cols.length);
+      const src: (Value | undefined)[] = new Array<Value | undefined>(cols.length);
+      for (let c = 0; c < cols.length; c++) {
+        const v = canonicalValue(kinds[c] as CanonicalKind, cols[c] as arrow.Data, i);
+        row[c] = v;
+        src[c] = prepared.given[c] === true || c < this.keyColumnCount ? v : undefined;
+      }
+      const p: PreparedOp = { key: kb.subarray(ko[i] as number, ko[i + 1] as number), row, src };
+      if (this.applyOne(kind, p, i, timestamp, touched, rowErrors)) applied++;
+      i++;
+    }
+    return this.finishApply(opId, touched, applied, rowErrors);
   }
 
   /** True when `key` is above every key in the MemRowSet and in every DiskRowSet (no lookup needed). */
@@ -718,6 +770,18 @@ export class TabletImpl implements Tablet {
     this.closed = true;
     for (const r of this.rowsets) r.drs.close();
   }
+}
+
+/** compareBytes of a[as, ae) and a[bs, be) without views. */
+function compareRange(a: Uint8Array, as: number, ae: number, bs: number, be: number): number {
+  const la = ae - as;
+  const lb = be - bs;
+  const n = la < lb ? la : lb;
+  for (let k = 0; k < n; k++) {
+    const d = (a[as + k] as number) - (a[bs + k] as number);
+    if (d !== 0) return d;
+  }
+  return la - lb;
 }
 
 function validateSchema(schema: Schema): void {

@@ -1,13 +1,15 @@
+import * as arrow from 'apache-arrow';
 import { join } from 'node:path';
 import { assert } from '../common/assert.js';
 import { corruption, SaigaError } from '../common/errors.js';
 import { HT_MIN, type HybridClock, type HybridTime } from '../common/hybrid-time.js';
 import type { Limits } from '../common/limits.js';
-import type { RowError } from '../common/storage-api.js';
+import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import type { Schema } from '../common/types.js';
 import { openTablet } from '../tablet/index.js';
-import type { ApplyResult, Tablet, WriteOp } from '../tablet/tablet-api.js';
-import { decodeSchema, decodeWriteBatch, encodeSchema, encodeWriteBatch, openLog, type Log, type LogEntry } from '../wal/index.js';
+import { preparedToArrow } from '../tablet/prepare-batch.js';
+import type { ApplyResult, PreparedBatch, Tablet, WriteOp } from '../tablet/tablet-api.js';
+import { decodeSchema, decodeWriteBatch, decodeWriteBatchArrow, encodeSchema, encodeWriteBatch, encodeWriteBatchArrow, openLog, type Log, type LogEntry } from '../wal/index.js';
 
 /**
  * The single-replica driver of one tablet (the embedded default, replication factor 1): owns
@@ -104,6 +106,18 @@ export class LocalReplica {
         this.tablet.applyWrite(opId, p.timestamp, p.ops);
         return;
       }
+      case 'writeBatch': {
+        const p = decodeWriteBatchArrow(e.payload);
+        this.clock.update(p.timestamp);
+        const batches = arrow.tableFromIPC(p.ipc).batches;
+        if (batches.length !== 1 || (batches[0] as arrow.RecordBatch).numRows !== p.rowCount) {
+          throw corruption(this.log.segmentPaths().at(-1) ?? 'wal', 0, `writeBatch entry ${e.index} holds ${batches.length} batches, expected one of ${p.rowCount} rows`);
+        }
+        const prepared = this.tablet.prepareBatch(p.kind, batches[0] as arrow.RecordBatch);
+        assert(prepared.rowErrors.length === 0, () => `logged batch of entry ${e.index} re-validates without errors, got ${prepared.rowErrors[0]?.message ?? ''}`);
+        this.tablet.applyPrepared(opId, p.timestamp, prepared);
+        return;
+      }
       case 'alterSchema':
         this.tablet.alterSchema(opId, decodeSchema(e.payload));
         return;
@@ -151,6 +165,34 @@ export class LocalReplica {
     const map = goodIndex;
     const applyErrors: RowError[] = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
     const rowErrors = invalid.length === 0 ? applyErrors : [...invalid, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
+    return { appliedCount: applied.appliedCount, rowErrors, timestamp };
+  }
+
+  /**
+   * Writes one columnar batch: validated once (prepareBatch), logged as the Arrow IPC of the
+   * valid rows (group commit), applied with applyPrepared. Row errors index the input batch.
+   */
+  async writeBatch(kind: WriteOpKind, batch: arrow.RecordBatch): Promise<LocalWriteResult> {
+    this.checkUsable();
+    // A batch is prepared against the schema it is applied with: let a logged ALTER apply first.
+    if (this.pending.some((p) => p.timestamp === HT_MIN)) await this.waitApplied(HT_MIN);
+    return this.writePrepared(this.tablet.prepareBatch(kind, batch));
+  }
+
+  /** Logs and applies an already prepared batch (prepared by this replica's tablet). */
+  async writePrepared(prepared: PreparedBatch): Promise<LocalWriteResult> {
+    this.checkUsable();
+    if (prepared.rowCount === 0) return { appliedCount: 0, rowErrors: prepared.rowErrors, timestamp: this.clock.now() };
+    const timestamp = this.clock.now();
+    const index = this.log.lastIndex() + 1;
+    const ipc = arrow.RecordBatchStreamWriter.writeAll([preparedToArrow(this.tablet.schema, prepared)]).toUint8Array(true);
+    const payload = encodeWriteBatchArrow({ timestamp, kind: prepared.kind, rowCount: prepared.rowCount, ipc });
+    const applied = await this.appendThenApply({ term: LOCAL_TERM, index, type: 'writeBatch', payload }, timestamp, () =>
+      this.tablet.applyPrepared({ term: LOCAL_TERM, index }, timestamp, prepared),
+    );
+    const map = prepared.inputIndex;
+    const applyErrors = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
+    const rowErrors = prepared.rowErrors.length === 0 ? applyErrors : [...prepared.rowErrors, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
     return { appliedCount: applied.appliedCount, rowErrors, timestamp };
   }
 

@@ -1,0 +1,504 @@
+import * as arrow from 'apache-arrow';
+import { assert } from '../common/assert.js';
+import { SaigaError } from '../common/errors.js';
+import { encodeKeyView } from '../common/key-encoding.js';
+import type { RowError, WriteOpKind } from '../common/storage-api.js';
+import { MAX_CELL_SIZE_BYTES, MAX_KEY_SIZE_BYTES, type ColumnSchema, type Schema, type Value } from '../common/types.js';
+import { canonicalIsNull, canonicalKind, canonicalValue, makeCanonical, type CanonicalKind } from '../rowset/column-batch.js';
+import { writeDecimal } from '../rowset/column-data.js';
+import type { PreparedBatch } from './tablet-api.js';
+
+/**
+ * Validation, coercion and key encoding of a whole Arrow batch in one pass per column
+ * (typed-array loops; per-row work only for rows in error and for key types without a fast
+ * encoder). The result is the canonical columnar batch (src/rowset/column-batch.ts).
+ */
+
+const TWO32 = 4294967296;
+const INT_LIMITS: Partial<Record<ColumnSchema['type'], number>> = { int8: 0x80, int16: 0x8000, int32: 0x80000000, date: 0x80000000 };
+const textEncoder = new TextEncoder();
+
+class Errors {
+  readonly bad: Uint8Array;
+  readonly list: RowError[] = [];
+  constructor(n: number) {
+    this.bad = new Uint8Array(n);
+  }
+  add(i: number, message: string): void {
+    if (this.bad[i] === 1) return;
+    this.bad[i] = 1;
+    this.list.push({ rowIndex: i, code: 'InvalidArgument', message });
+  }
+  all(n: number, message: string): void {
+    for (let i = 0; i < n; i++) this.add(i, message);
+  }
+}
+
+function bitSet(bm: Uint8Array, i: number): void {
+  bm[i >> 3] = (bm[i >> 3] as number) | (1 << (i & 7));
+}
+
+/** Output validity bitmap, all valid; returns the null count after marking input nulls. */
+function copyNulls(v: arrow.Vector, out: Uint8Array): number {
+  out.fill(0xff);
+  let nulls = 0;
+  let at = 0;
+  for (const d of v.data as arrow.Data[]) {
+    const bm = d.nullBitmap;
+    if (d.nullCount > 0 && bm !== undefined && bm.length > 0) {
+      for (let i = 0; i < d.length; i++) {
+        const k = d.offset + i;
+        if (((bm[k >> 3] as number) & (1 << (k & 7))) === 0) {
+          out[(at + i) >> 3] = (out[(at + i) >> 3] as number) & ~(1 << ((at + i) & 7));
+          nulls++;
+        }
+      }
+    }
+    at += d.length;
+  }
+  return nulls;
+}
+
+function isNullAt(bm: Uint8Array, i: number): boolean {
+  return ((bm[i >> 3] as number) & (1 << (i & 7))) === 0;
+}
+
+function unsupported(col: ColumnSchema, t: arrow.DataType): SaigaError {
+  return new SaigaError('InvalidArgument', `column '${col.name}': Arrow type ${String(t)} is not supported for ${col.type}`);
+}
+
+/** Reads every value of an integer / float / date / timestamp vector as a double (timestamps in µs, dates in days). */
+function readNumbers(v: arrow.Vector, col: ColumnSchema, out: Float64Array): void {
+  let at = 0;
+  for (const d of v.data as arrow.Data[]) {
+    const t = d.type as arrow.DataType;
+    const n = d.length;
+    const o = d.offset;
+    if (arrow.DataType.isInt(t) && t.bitWidth === 64) {
+      const w = new Int32Array((d.values as BigInt64Array).buffer, (d.values as BigInt64Array).byteOffset, (d.values as BigInt64Array).length * 2);
+      const signed = t.isSigned;
+      for (let i = 0; i < n; i++) {
+        const lo = (w[2 * (o + i)] as number) >>> 0;
+        const hi = w[2 * (o + i) + 1] as number;
+        out[at + i] = (signed ? hi : hi >>> 0) * TWO32 + lo;
+      }
+    } else if (arrow.DataType.isInt(t) || arrow.DataType.isFloat(t) || (arrow.DataType.isDate(t) && t.unit === arrow.DateUnit.DAY)) {
+      const vals = d.values as Int32Array | Float64Array;
+      if (vals instanceof Uint16Array && arrow.DataType.isFloat(t)) throw unsupported(col, t);
+      for (let i = 0; i < n; i++) out[at + i] = vals[o + i] as number;
+    } else if (arrow.DataType.isTimestamp(t) || arrow.DataType.isDate(t)) {
+      const b = d.values as BigInt64Array | Int32Array;
+      const w = b instanceof BigInt64Array ? new Int32Array(b.buffer, b.byteOffset, b.length * 2) : b;
+      const isDateMs = arrow.DataType.isDate(t);
+      const unit = isDateMs ? -1 : (t as arrow.Timestamp).unit;
+      for (let i = 0; i < n; i++) {
+        const raw = (w[2 * (o + i) + 1] as number) * TWO32 + ((w[2 * (o + i)] as number) >>> 0);
+        out[at + i] = isDateMs ? Math.floor(raw / 86_400_000)
+          : unit === arrow.TimeUnit.SECOND ? raw * 1e6 : unit === arrow.TimeUnit.MILLISECOND ? raw * 1e3 : unit === arrow.TimeUnit.MICROSECOND ? raw : Math.floor(raw / 1e3);
+      }
+    } else if (arrow.DataType.isBool(t) && col.type !== 'bool') {
+      throw unsupported(col, t);
+    } else {
+      throw unsupported(col, t);
+    }
+    at += n;
+  }
+}
+
+function isNumericSource(t: arrow.DataType): boolean {
+  return arrow.DataType.isInt(t) || arrow.DataType.isFloat(t) || arrow.DataType.isDate(t) || arrow.DataType.isTimestamp(t);
+}
+
+/** Converts one given column to canonical form, recording per-row errors. */
+function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: number, err: Errors): arrow.Data {
+  const kind = canonicalKind(col);
+  const bm = new Uint8Array((n + 7) >> 3);
+  const nullCount = copyNulls(v, bm);
+  if (nullCount > 0 && (!col.nullable || isKey)) {
+    for (let i = 0; i < n; i++) if (isNullAt(bm, i)) err.add(i, `column ${col.name} is not nullable, got NULL`);
+  }
+  const t0 = (v.data[0]?.type ?? v.type) as arrow.DataType;
+  const nulls = nullCount > 0 ? { nullBitmap: bm, nullCount } : { nullCount: 0 };
+  switch (kind) {
+    case 'num': {
+      const out = new Float64Array(n);
+      readNumbers(v, col, out);
+      const lim = INT_LIMITS[col.type];
+      if (lim !== undefined) {
+        for (let i = 0; i < n; i++) {
+          const x = out[i] as number;
+          if (!Number.isInteger(x) || x < -lim || x >= lim) {
+            if (nullCount > 0 && isNullAt(bm, i)) { out[i] = 0; continue; }
+            err.add(i, Number.isInteger(x) ? `value ${x} out of range for ${col.type} column ${col.name}` : `value ${x} is not valid for ${col.type} column ${col.name}`);
+          }
+        }
+      } else if (col.type === 'timestamp') {
+        for (let i = 0; i < n; i++) {
+          if (!Number.isSafeInteger(out[i] as number) && !(nullCount > 0 && isNullAt(bm, i))) err.add(i, `value ${out[i]} is not valid for timestamp column ${col.name}`);
+        }
+      } else if (col.type === 'float') {
+        for (let i = 0; i < n; i++) out[i] = Math.fround(out[i] as number);
+      }
+      return makeCanonical(col, n, { values: out, ...nulls });
+    }
+    case 'i64': {
+      const out = new BigInt64Array(n);
+      if (v.data.length === 1 && arrow.DataType.isInt(t0) && t0.bitWidth === 64 && t0.isSigned) {
+        const d = v.data[0] as arrow.Data;
+        out.set((d.values as BigInt64Array).subarray(d.offset, d.offset + n));
+        return makeCanonical(col, n, { values: out, ...nulls });
+      }
+      const tmp = new Float64Array(n);
+      readNumbers(v, col, tmp);
+      const w = new Int32Array(out.buffer);
+      for (let i = 0; i < n; i++) {
+        const x = tmp[i] as number;
+        if (!Number.isSafeInteger(x)) {
+          if (!(nullCount > 0 && isNullAt(bm, i))) err.add(i, `value ${x} is not valid for int64 column ${col.name}`);
+          continue;
+        }
+        const hi = Math.floor(x / TWO32);
+        w[2 * i] = x - hi * TWO32;
+        w[2 * i + 1] = hi;
+      }
+      return makeCanonical(col, n, { values: out, ...nulls });
+    }
+    case 'dec': {
+      const out = new Uint32Array(4 * n);
+      const p = col.precision ?? 38;
+      const lim = 10n ** BigInt(p);
+      let at = 0;
+      for (const d of v.data as arrow.Data[]) {
+        const t = d.type as arrow.DataType;
+        if (arrow.DataType.isDecimal(t) && t.bitWidth === 128) {
+          out.set((d.values as Uint32Array).subarray(4 * d.offset, 4 * (d.offset + d.length)), 4 * at);
+        } else if (arrow.DataType.isInt(t)) {
+          const tmp = new Float64Array(d.length);
+          readNumbers(new arrow.Vector([d]), col, tmp);
+          for (let i = 0; i < d.length; i++) {
+            const x = tmp[i] as number;
+            if (!Number.isSafeInteger(x)) err.add(at + i, `value ${x} is not valid for decimal column ${col.name}`);
+            else writeDecimal(out, at + i, BigInt(x));
+          }
+        } else throw unsupported(col, t);
+        at += d.length;
+      }
+      const data = makeCanonical(col, n, { values: out, ...nulls });
+      // Precision: the common small values are decided with doubles; the rest exactly.
+      const limNum = p >= 16 ? Infinity : Number(lim);
+      for (let i = 0; i < n; i++) {
+        const w1 = out[4 * i + 1] as number;
+        const w2 = out[4 * i + 2] as number;
+        const w3 = out[4 * i + 3] as number;
+        const small = (w3 === 0 && w2 === 0 && w1 < 0x200000) || (w3 === 0xffffffff && w2 === 0xffffffff && w1 >= 0xffe00000);
+        if (small && p >= 16) continue;
+        if (small) {
+          const x = (w1 | 0) * TWO32 + (out[4 * i] as number);
+          if (x < limNum && x > -limNum) continue;
+        }
+        if (nullCount > 0 && isNullAt(bm, i)) continue;
+        const x = canonicalValue('dec', data, i) as bigint;
+        if (x >= lim || x <= -lim) err.add(i, `unscaled value ${x} exceeds precision ${p} of column ${col.name}`);
+      }
+      return data;
+    }
+    case 'bool': {
+      const out = new Uint8Array(n);
+      let at = 0;
+      for (const d of v.data as arrow.Data[]) {
+        const t = d.type as arrow.DataType;
+        if (arrow.DataType.isBool(t)) {
+          const vals = d.values as Uint8Array;
+          for (let i = 0; i < d.length; i++) {
+            const k = d.offset + i;
+            out[at + i] = ((vals[k >> 3] as number) >> (k & 7)) & 1;
+          }
+        } else if (isNumericSource(t)) {
+          const tmp = new Float64Array(d.length);
+          readNumbers(new arrow.Vector([d]), col, tmp);
+          for (let i = 0; i < d.length; i++) {
+            const x = tmp[i] as number;
+            if (x === 0 || x === 1) out[at + i] = x;
+            else if (!(nullCount > 0 && isNullAt(bm, at + i))) err.add(at + i, `value ${x} is not valid for bool column ${col.name}`);
+          }
+        } else throw unsupported(col, t);
+        at += d.length;
+      }
+      return makeCanonical(col, n, { values: out, ...nulls });
+    }
+    case 'str': case 'bin': {
+      let total = 0;
+      for (const d of v.data as arrow.Data[]) {
+        const t = d.type as arrow.DataType;
+        if (!(arrow.DataType.isUtf8(t) || (kind === 'bin' && arrow.DataType.isBinary(t)))) throw unsupported(col, t);
+        const offs = d.valueOffsets as Int32Array;
+        total += (offs[d.offset + d.length] as number) - (offs[d.offset] as number);
+      }
+      const bytes = new Uint8Array(total);
+      const ends = new Int32Array(n + 1);
+      let at = 0;
+      let pos = 0;
+      for (const d of v.data as arrow.Data[]) {
+        const offs = d.valueOffsets as Int32Array;
+        const s0 = offs[d.offset] as number;
+        const s1 = offs[d.offset + d.length] as number;
+        bytes.set((d.values as Uint8Array).subarray(s0, s1), pos);
+        const shift = pos - s0;
+        for (let i = 0; i < d.length; i++) {
+          const e = (offs[d.offset + i + 1] as number) + shift;
+          ends[at + i + 1] = e;
+          if (e - (ends[at + i] as number) > MAX_CELL_SIZE_BYTES) err.add(at + i, `cell of column ${col.name} is larger than ${MAX_CELL_SIZE_BYTES} bytes`);
+        }
+        pos += s1 - s0;
+        at += d.length;
+      }
+      return makeCanonical(col, n, { values: bytes, valueOffsets: ends, ...nulls });
+    }
+  }
+}
+
+/** A column not given: its default (or NULL) in every row. */
+function constantCanonical(col: ColumnSchema, n: number, v: Value): arrow.Data {
+  const kind = canonicalKind(col);
+  if (v === null) {
+    const values = kind === 'num' ? new Float64Array(n) : kind === 'i64' ? new BigInt64Array(n) : kind === 'dec' ? new Uint32Array(4 * n) : new Uint8Array(kind === 'bool' ? n : 0);
+    return makeCanonical(col, n, { values, nullBitmap: new Uint8Array((n + 7) >> 3), nullCount: n, ...(kind === 'str' || kind === 'bin' ? { valueOffsets: new Int32Array(n + 1) } : {}) });
+  }
+  switch (kind) {
+    case 'num': return makeCanonical(col, n, { values: new Float64Array(n).fill(Number(v)), nullCount: 0 });
+    case 'i64': return makeCanonical(col, n, { values: new BigInt64Array(n).fill(typeof v === 'bigint' ? v : BigInt(v as number)), nullCount: 0 });
+    case 'bool': return makeCanonical(col, n, { values: new Uint8Array(n).fill(v === true || v === 1 ? 1 : 0), nullCount: 0 });
+    case 'dec': {
+      const w = new Uint32Array(4 * n);
+      writeDecimal(w, 0, typeof v === 'bigint' ? v : BigInt(v as number));
+      for (let i = 1; i < n; i++) w.copyWithin(4 * i, 0, 4);
+      return makeCanonical(col, n, { values: w, nullCount: 0 });
+    }
+    case 'str': case 'bin': {
+      const one = typeof v === 'string' ? textEncoder.encode(v) : (v as Uint8Array);
+      const bytes = new Uint8Array(one.length * n);
+      const ends = new Int32Array(n + 1);
+      for (let i = 0; i < n; i++) {
+        bytes.set(one, i * one.length);
+        ends[i + 1] = (i + 1) * one.length;
+      }
+      return makeCanonical(col, n, { values: bytes, valueOffsets: ends, nullCount: 0 });
+    }
+  }
+}
+
+const FAST_KEY_WIDTH: Partial<Record<ColumnSchema['type'], number>> = { int8: 1, int16: 2, int32: 4, date: 4, int64: 8, timestamp: 8 };
+
+/** Encodes the keys of every row (rows in error get an empty key). Same bytes as encodeKey. */
+function encodeKeys(schema: Schema, cols: readonly arrow.Data[], kinds: readonly CanonicalKind[], n: number, err: Errors): { bytes: Uint8Array; offsets: Int32Array } {
+  const kc = schema.keyColumnCount;
+  const offsets = new Int32Array(n + 1);
+  let width = 0;
+  for (let c = 0; c < kc; c++) {
+    const w = FAST_KEY_WIDTH[(schema.columns[c] as ColumnSchema).type];
+    if (w === undefined) { width = -1; break; }
+    width += w;
+  }
+  if (width > 0) {
+    const bytes = new Uint8Array(width * n);
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      if (err.bad[i] === 1) { offsets[i + 1] = p; continue; }
+      for (let c = 0; c < kc; c++) {
+        const type = (schema.columns[c] as ColumnSchema).type;
+        const d = cols[c] as arrow.Data;
+        if (type === 'int64') {
+          const b = d.values as BigInt64Array;
+          const w = new Int32Array(b.buffer, b.byteOffset, 2 * n);
+          const hi = ((w[2 * i + 1] as number) ^ 0x80000000) >>> 0;
+          const lo = (w[2 * i] as number) >>> 0;
+          bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
+          bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
+          p += 8;
+          continue;
+        }
+        const x = (d.values as Float64Array)[i] as number;
+        if (type === 'timestamp') {
+          const h = Math.floor(x / TWO32);
+          const hi = ((h | 0) ^ 0x80000000) >>> 0;
+          const lo = (x - h * TWO32) >>> 0;
+          bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
+          bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
+          p += 8;
+        } else if (type === 'int8') {
+          bytes[p++] = (x & 0xff) ^ 0x80;
+        } else if (type === 'int16') {
+          const y = x & 0xffff;
+          bytes[p++] = (y >>> 8) ^ 0x80;
+          bytes[p++] = y & 0xff;
+        } else {
+          const y = ((x | 0) ^ 0x80000000) >>> 0;
+          bytes[p] = y >>> 24; bytes[p + 1] = y >>> 16; bytes[p + 2] = y >>> 8; bytes[p + 3] = y;
+          p += 4;
+        }
+      }
+      offsets[i + 1] = p;
+    }
+    return { bytes: bytes.subarray(0, p), offsets };
+  }
+  let bytes = new Uint8Array(Math.max(64, 16 * n));
+  let p = 0;
+  const key: Value[] = new Array<Value>(kc);
+  for (let i = 0; i < n; i++) {
+    if (err.bad[i] === 1) { offsets[i + 1] = p; continue; }
+    for (let c = 0; c < kc; c++) key[c] = canonicalValue(kinds[c] as CanonicalKind, cols[c] as arrow.Data, i);
+    const k = encodeKeyView(schema, key);
+    if (k.length > MAX_KEY_SIZE_BYTES) {
+      err.add(i, `encoded key of ${k.length} bytes is larger than ${MAX_KEY_SIZE_BYTES}`);
+      offsets[i + 1] = p;
+      continue;
+    }
+    if (p + k.length > bytes.length) {
+      const nb = new Uint8Array(Math.max(2 * bytes.length, p + k.length));
+      nb.set(bytes.subarray(0, p));
+      bytes = nb;
+    }
+    bytes.set(k, p);
+    p += k.length;
+    offsets[i + 1] = p;
+  }
+  return { bytes: bytes.subarray(0, p), offsets };
+}
+
+/** Keeps the rows listed in `keep` of a canonical column. */
+function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, keep: Int32Array): arrow.Data {
+  const m = keep.length;
+  let nullBitmap: Uint8Array | undefined;
+  let nullCount = 0;
+  if (d.nullCount > 0) {
+    nullBitmap = new Uint8Array((m + 7) >> 3);
+    for (let j = 0; j < m; j++) {
+      if (canonicalIsNull(d, keep[j] as number)) nullCount++;
+      else bitSet(nullBitmap, j);
+    }
+  }
+  const nulls = nullBitmap !== undefined && nullCount > 0 ? { nullBitmap, nullCount } : { nullCount: 0 };
+  switch (kind) {
+    case 'num': case 'i64': case 'bool': {
+      const src = d.values as Float64Array | BigInt64Array | Uint8Array;
+      const out = new (src.constructor as { new (n: number): Float64Array | BigInt64Array | Uint8Array })(m);
+      for (let j = 0; j < m; j++) (out as Float64Array)[j] = (src as Float64Array)[keep[j] as number] as number;
+      return makeCanonical(col, m, { values: out, ...nulls });
+    }
+    case 'dec': {
+      const src = d.values as Uint32Array;
+      const out = new Uint32Array(4 * m);
+      for (let j = 0; j < m; j++) out.set(src.subarray(4 * (keep[j] as number), 4 * (keep[j] as number) + 4), 4 * j);
+      return makeCanonical(col, m, { values: out, ...nulls });
+    }
+    case 'str': case 'bin': {
+      const offs = d.valueOffsets as Int32Array;
+      const src = d.values as Uint8Array;
+      const ends = new Int32Array(m + 1);
+      for (let j = 0; j < m; j++) ends[j + 1] = (ends[j] as number) + (offs[(keep[j] as number) + 1] as number) - (offs[keep[j] as number] as number);
+      const out = new Uint8Array(ends[m] as number);
+      for (let j = 0; j < m; j++) out.set(src.subarray(offs[keep[j] as number] as number, offs[(keep[j] as number) + 1] as number), ends[j] as number);
+      return makeCanonical(col, m, { values: out, valueOffsets: ends, ...nulls });
+    }
+  }
+}
+
+/**
+ * Validates and converts `batch` (columns matched to the schema by name, case-insensitively)
+ * for op `kind`. Unknown batch columns and missing key columns fail the whole batch (a
+ * SaigaError); value errors are per row and leave the row out.
+ */
+export function prepareArrowBatch(schema: Schema, kind: WriteOpKind, batch: arrow.RecordBatch): PreparedBatch {
+  const n = batch.numRows;
+  const cols = schema.columns;
+  const kc = schema.keyColumnCount;
+  const byName = new Map<string, number>();
+  batch.schema.fields.forEach((f, i) => byName.set(f.name.toLowerCase(), i));
+  const known = new Set(cols.map((c) => c.name.toLowerCase()));
+  for (const f of batch.schema.fields) {
+    if (!known.has(f.name.toLowerCase())) throw new SaigaError('UnknownColumn', `batch column '${f.name}' is not a column of the table`);
+  }
+  const isInsertLike = kind === 'insert' || kind === 'insert_ignore' || kind === 'upsert';
+  const isDelete = kind === 'delete' || kind === 'delete_ignore';
+  const err = new Errors(n);
+  const kinds = cols.map(canonicalKind);
+  const given: boolean[] = [];
+  const data: arrow.Data[] = cols.map((c, ci) => {
+    const fi = byName.get(c.name.toLowerCase());
+    const v = fi === undefined ? null : batch.getChildAt(fi);
+    if (ci < kc && v === null) throw new SaigaError('InvalidArgument', `key column ${c.name} is not given in the batch`);
+    if (v !== null && !(isDelete && ci >= kc)) {
+      given.push(true);
+      return convertColumn(v, c, ci < kc, n, err);
+    }
+    given.push(false);
+    let d: Value = null;
+    if (isInsertLike) {
+      d = c.defaultValue === undefined ? null : c.defaultValue;
+      if (d === null && !c.nullable) err.all(n, `column ${c.name} is not nullable and has no default`);
+    }
+    return constantCanonical(c, n, d);
+  });
+  const keys = encodeKeys(schema, data, kinds, n, err);
+  if (err.list.length === 0) {
+    return { kind, rowCount: n, columns: data, given, keyBytes: keys.bytes, keyOffsets: keys.offsets, rowErrors: [] };
+  }
+  const keep = new Int32Array(n - err.list.length);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (err.bad[i] === 0) keep[m++] = i;
+  assert(m === keep.length, 'kept rows match the error count');
+  const offsets = new Int32Array(m + 1);
+  let total = 0;
+  for (let j = 0; j < m; j++) {
+    const i = keep[j] as number;
+    total += (keys.offsets[i + 1] as number) - (keys.offsets[i] as number);
+    offsets[j + 1] = total;
+  }
+  const bytes = new Uint8Array(total);
+  for (let j = 0; j < m; j++) {
+    const i = keep[j] as number;
+    bytes.set(keys.bytes.subarray(keys.offsets[i] as number, keys.offsets[i + 1] as number), offsets[j] as number);
+  }
+  err.list.sort((a, b) => a.rowIndex - b.rowIndex);
+  return {
+    kind, rowCount: m, given, keyBytes: bytes, keyOffsets: offsets, rowErrors: err.list, inputIndex: keep,
+    columns: data.map((d, ci) => takeCanonical(cols[ci] as ColumnSchema, kinds[ci] as CanonicalKind, d, keep)),
+  };
+}
+
+/** The prepared rows as an Arrow batch of the given columns (canonical types, tablet names): what the WAL logs. */
+export function preparedToArrow(schema: Schema, p: PreparedBatch): arrow.RecordBatch {
+  const fields: arrow.Field[] = [];
+  const children: arrow.Data[] = [];
+  schema.columns.forEach((c, ci) => {
+    if (p.given[ci] !== true) return;
+    const d = p.columns[ci] as arrow.Data;
+    fields.push(new arrow.Field(c.name, d.type, true));
+    children.push(d);
+  });
+  const s = new arrow.Schema(fields);
+  return new arrow.RecordBatch(s, arrow.makeData({ type: new arrow.Struct(s.fields), length: p.rowCount, nullCount: 0, children }));
+}
+
+/** The prepared rows listed in `rows` (positions in `p`), e.g. those routed to one tablet. */
+export function takePrepared(schema: Schema, p: PreparedBatch, rows: Int32Array): PreparedBatch {
+  const m = rows.length;
+  const offsets = new Int32Array(m + 1);
+  let total = 0;
+  for (let j = 0; j < m; j++) {
+    const i = rows[j] as number;
+    total += (p.keyOffsets[i + 1] as number) - (p.keyOffsets[i] as number);
+    offsets[j + 1] = total;
+  }
+  const bytes = new Uint8Array(total);
+  for (let j = 0; j < m; j++) {
+    const i = rows[j] as number;
+    bytes.set(p.keyBytes.subarray(p.keyOffsets[i] as number, p.keyOffsets[i + 1] as number), offsets[j] as number);
+  }
+  const inputIndex = new Int32Array(m);
+  for (let j = 0; j < m; j++) inputIndex[j] = p.inputIndex === undefined ? (rows[j] as number) : (p.inputIndex[rows[j] as number] as number);
+  return {
+    kind: p.kind, rowCount: m, given: p.given, keyBytes: bytes, keyOffsets: offsets, rowErrors: [], inputIndex,
+    columns: p.columns.map((d, ci) => takeCanonical(schema.columns[ci] as ColumnSchema, canonicalKind(schema.columns[ci] as ColumnSchema), d, rows)),
+  };
+}

@@ -1,0 +1,55 @@
+import { assert } from '../common/assert.js';
+import { corruption } from '../common/errors.js';
+import type { HybridTime } from '../common/hybrid-time.js';
+import type { WriteOpKind } from '../common/storage-api.js';
+
+/**
+ * Payload of a `writeBatch` log entry: one op kind applied to a columnar batch, carried as the
+ * Arrow IPC stream bytes of the validated batch (the tablet server builds and reads the IPC;
+ * the log treats it as opaque bytes).
+ *
+ * | bytes | field                                         |
+ * |-------|-----------------------------------------------|
+ * | 1     | payload version (1)                           |
+ * | 1     | op kind code (insert 0 ... delete_ignore 6)   |
+ * | 2     | zero                                          |
+ * | 8     | hybrid timestamp u64 LE                       |
+ * | 4     | row count u32 LE (checked against the batch)  |
+ * | n     | Arrow IPC stream: schema + one record batch   |
+ */
+
+export const WRITE_BATCH_PAYLOAD_VERSION = 1;
+const HEADER_BYTES = 16;
+const KINDS: readonly WriteOpKind[] = ['insert', 'insert_ignore', 'upsert', 'update', 'update_ignore', 'delete', 'delete_ignore'];
+
+export interface WriteBatchArrowPayload {
+  readonly timestamp: HybridTime;
+  readonly kind: WriteOpKind;
+  readonly rowCount: number;
+  readonly ipc: Uint8Array;
+}
+
+export function encodeWriteBatchArrow(p: WriteBatchArrowPayload): Uint8Array {
+  const code = KINDS.indexOf(p.kind);
+  assert(code >= 0, () => `op kind ${p.kind} has a code`);
+  assert(Number.isInteger(p.rowCount) && p.rowCount >= 0 && p.rowCount <= 0xffffffff, () => `row count ${p.rowCount} fits u32`);
+  const out = new Uint8Array(HEADER_BYTES + p.ipc.byteLength);
+  const v = new DataView(out.buffer);
+  v.setUint8(0, WRITE_BATCH_PAYLOAD_VERSION);
+  v.setUint8(1, code);
+  v.setBigUint64(4, p.timestamp, true);
+  v.setUint32(12, p.rowCount, true);
+  out.set(p.ipc, HEADER_BYTES);
+  return out;
+}
+
+/** Decodes the header; `ipc` is a view on `bytes`. Throws Corruption on a bad header. */
+export function decodeWriteBatchArrow(bytes: Uint8Array): WriteBatchArrowPayload {
+  if (bytes.byteLength < HEADER_BYTES) throw corruption('wal', 0, `writeBatch payload of ${bytes.byteLength} bytes, expected at least ${HEADER_BYTES}`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = v.getUint8(0);
+  if (version !== WRITE_BATCH_PAYLOAD_VERSION) throw corruption('wal', 0, `writeBatch payload version ${version}, expected ${WRITE_BATCH_PAYLOAD_VERSION}`);
+  const kind = KINDS[v.getUint8(1)];
+  if (kind === undefined) throw corruption('wal', 1, `writeBatch op kind code ${v.getUint8(1)} is unknown`);
+  return { kind, timestamp: v.getBigUint64(4, true), rowCount: v.getUint32(12, true), ipc: bytes.subarray(HEADER_BYTES) };
+}
