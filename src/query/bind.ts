@@ -383,7 +383,24 @@ function bindWindow(ast: Ast, ctx: ExprContext): Expr {
   const name = (ast.type === 'aggr_func' ? String(ast.name) : fnName(ast)).toLowerCase();
   const spec = ast.over?.as_window_specification?.window_specification;
   if (spec === undefined) unsupported('named windows');
-  if (spec.window_frame_clause) unsupported('window frame clauses');
+  let frame: { start: number; end: number } | undefined;
+  const fc = spec.window_frame_clause;
+  if (fc) {
+    const bound = (b: Ast): number => {
+      const v = String(b?.value ?? '').trim().toUpperCase();
+      if (v === 'CURRENT ROW') return 0;
+      if (v === 'UNBOUNDED PRECEDING') return -Infinity;
+      if (v === 'UNBOUNDED FOLLOWING') return Infinity;
+      const m = /^(\d+)\s+(PRECEDING|FOLLOWING)$/.exec(v);
+      if (m === null) unsupported(`window frame bound ${v}`);
+      return m[2] === 'PRECEDING' ? -Number(m[1]) : Number(m[1]);
+    };
+    if (fc.type === 'rows') frame = { start: bound(fc.expr), end: 0 };
+    else if (fc.type === 'binary_expr' && String(fc.operator).toUpperCase() === 'BETWEEN' && String(fc.left?.value).toLowerCase() === 'rows') {
+      frame = { start: bound(fc.right.value[0]), end: bound(fc.right.value[1]) };
+    } else unsupported('window frames other than ROWS');
+    if (frame.start > frame.end) bindError('window frame start is after its end');
+  }
   const inner: ExprContext = { ...ctx, windows: undefined as never, windowBase: undefined as never };
   const partitionBy = (spec.partitionby ?? []).map((p: Ast) => bindExpr(p.expr, inner));
   const orderBy: SortKey[] = (spec.orderby ?? []).map((o: Ast) => ({ expr: bindExpr(o.expr, inner), desc: String(o.type).toUpperCase() === 'DESC' }));
@@ -411,7 +428,8 @@ function bindWindow(ast: Ast, ctx: ExprContext): Expr {
       offset = args[1] === undefined ? 1 : Number(args[1].value);
     }
   }
-  const call: WindowCall = offset === undefined ? { fn, arg, partitionBy, orderBy, type } : { fn, arg, partitionBy, orderBy, type, offset };
+  let call: WindowCall = offset === undefined ? { fn, arg, partitionBy, orderBy, type } : { fn, arg, partitionBy, orderBy, type, offset };
+  if (frame !== undefined && ['sum', 'avg', 'count', 'count_star', 'min', 'max'].includes(fn)) call = { ...call, frame };
   ctx.windows.push(call);
   return col(ctx.windowBase + ctx.windows.length - 1, type);
 }

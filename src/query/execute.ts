@@ -941,6 +941,11 @@ function computeWindow(w: WindowCall, c: Chunk, ctx: ExecContext): Vector {
     let end = start + 1;
     while (end < n && samePart(idx[start]!, idx[end]!)) end++;
     // one partition: idx[start..end)
+    if (w.frame !== undefined) {
+      computeFramed(w, idx, start, end, arg as NumVector | null, out, valid);
+      start = end;
+      continue;
+    }
     let rank = 0, dense = 0;
     let acc = 0, cnt = 0, mm = NaN;
     for (let p = start; p < end;) {
@@ -988,4 +993,52 @@ function computeWindow(w: WindowCall, c: Chunk, ctx: ExecContext): Vector {
     start = end;
   }
   return { kind: 'num', type: w.type, values: out, valid };
+}
+
+/** Aggregates over an explicit ROWS frame for one partition (prefix sums; min/max by scan). */
+function computeFramed(w: WindowCall, idx: readonly number[], start: number, end: number, arg: NumVector | null, out: Float64Array, valid: Uint8Array): void {
+  const len = end - start;
+  const ps = new Float64Array(len + 1);
+  const pc = new Float64Array(len + 1);
+  for (let p = 0; p < len; p++) {
+    const i = idx[start + p]!;
+    const ok = arg !== null && (arg.valid === null || arg.valid[i] === 1);
+    ps[p + 1] = ps[p]! + (ok ? arg.values[i]! : 0);
+    pc[p + 1] = pc[p]! + (ok ? 1 : 0);
+  }
+  const f = w.frame!;
+  for (let p = 0; p < len; p++) {
+    const i = idx[start + p]!;
+    const lo = Math.max(0, p + f.start);
+    const hi = Math.min(len - 1, p + f.end);
+    if (hi < lo) {
+      if (w.fn === 'count' || w.fn === 'count_star') out[i] = 0;
+      else valid[i] = 0;
+      continue;
+    }
+    const cnt = pc[hi + 1]! - pc[lo]!;
+    switch (w.fn) {
+      case 'count_star': out[i] = hi - lo + 1; break;
+      case 'count': out[i] = cnt; break;
+      case 'sum': if (cnt === 0) valid[i] = 0; else out[i] = ps[hi + 1]! - ps[lo]!; break;
+      case 'avg': {
+        if (cnt === 0) { valid[i] = 0; break; }
+        const avg = (ps[hi + 1]! - ps[lo]!) / cnt;
+        out[i] = w.type.type === 'decimal' ? roundHalfAway(avg * pow10(scaleOf(w.type) - scaleOf(w.arg!.type))) : avg;
+        break;
+      }
+      case 'min': case 'max': {
+        let m = NaN;
+        for (let q = lo; q <= hi; q++) {
+          const j = idx[start + q]!;
+          if (arg === null || (arg.valid !== null && arg.valid[j] !== 1)) continue;
+          const x = arg.values[j]!;
+          if (Number.isNaN(m) || (w.fn === 'min' ? x < m : x > m)) m = x;
+        }
+        if (Number.isNaN(m)) valid[i] = 0; else out[i] = m;
+        break;
+      }
+      default: break;
+    }
+  }
 }

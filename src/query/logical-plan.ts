@@ -26,6 +26,8 @@ export interface WindowCall {
   readonly type: SqlType;
   /** lag/lead offset. */
   readonly offset?: number;
+  /** ROWS frame as offsets from the current row (-Infinity / Infinity = unbounded). Absent: the default frame. */
+  readonly frame?: { readonly start: number; readonly end: number };
 }
 
 export interface SortKey {

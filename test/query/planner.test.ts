@@ -112,6 +112,8 @@ describe('SQL semantics', () => {
     await h.exec(`INSERT INTO w VALUES (1, 'a', 10), (2, 'a', 20), (3, 'b', 5), (4, 'a', 30)`);
     expect(await h.q(`SELECT id, LAG(v) OVER (PARTITION BY g ORDER BY id), LEAD(v, 1) OVER (PARTITION BY g ORDER BY id), COUNT(*) OVER (PARTITION BY g) FROM w ORDER BY id`))
       .toEqual([[1, null, 20, '3'], [2, 10, 30, '3'], [3, null, null, '1'], [4, 20, null, '3']]);
+    expect(await h.q(`SELECT id, SUM(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING), MAX(v) OVER (PARTITION BY g ORDER BY id ROWS 1 PRECEDING), COUNT(*) OVER (ORDER BY id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM w ORDER BY id`))
+      .toEqual([[1, '30', 10, '4'], [2, '35', 20, '3'], [3, '55', 5, '2'], [4, '35', 30, '1']]);
   });
 
   it('unsupported constructs name themselves', async () => {
@@ -119,7 +121,7 @@ describe('SQL semantics', () => {
     await h.exec(`CREATE TABLE t (id INT PRIMARY KEY, v INT)`);
     for (const [sql, what] of [
       [`SELECT id FROM t WHERE v REGEXP 'a'`, /REGEXP/],
-      [`SELECT SUM(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t`, /frame/],
+      [`SELECT SUM(v) OVER (ORDER BY id RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t`, /syntax|frame/],
       [`SELECT id FROM t INTERSECT SELECT id FROM t`, /INTERSECT|set operation|syntax/i],
       [`SELECT (SELECT COUNT(*) FROM t t2 WHERE t2.id > t.id) FROM t`, /non-equality correlation/],
     ] as const) {
