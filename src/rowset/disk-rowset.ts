@@ -10,7 +10,7 @@ import { BloomFilter } from './bloom-filter.js';
 import { arrowType, buildColumn, buildColumnFromRows, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
 import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValue } from './delta-file.js';
 import type { RowVersion } from './mem-rowset.js';
-import { allRows, filterColumn, statsCanMatch, type ColumnStats } from './predicate-eval.js';
+import { compileFilters, filterColumnFilter, rangeKernelExact, statsAllMatch, statsCanMatch, type ColumnFilter, type ColumnStats } from './predicate-eval.js';
 import { missingColumnValue, type ScanChunk, type ScanPlan, type StoredColumn } from './scan-plan.js';
 
 /**
@@ -30,6 +30,8 @@ const HEADER_MAGIC = 'SAIGADRS';
 const TRAILER_MAGIC = 'SAIGAEND';
 const HEADER_BYTES = 16;
 const TRAILER_BYTES = 16;
+/** redoMinTs of a batch without REDO records. */
+const NO_REDO_TS: HybridTime = HT_MAX + 1n;
 
 interface BlockRef { readonly offset: number; readonly length: number }
 
@@ -289,7 +291,8 @@ export class DiskRowSet {
     this.tsCache = new Array<Uint32Array | undefined>(nb);
     this.deltaOrds = Array.from({ length: nb }, () => new Set<number>());
     this.undoMaxTs = this.batches.map((b) => b.maxInsertTs);
-    this.redoMinTs = this.batches.map(() => HT_MAX);
+    // Above every snapshot, HT_MAX (read latest) included: a batch without REDOs needs none.
+    this.redoMinTs = this.batches.map(() => NO_REDO_TS);
   }
 
   static open(path: string): DiskRowSet {
@@ -568,6 +571,9 @@ export class DiskRowSet {
   *scan(plan: ScanPlan): Generator<ScanChunk> {
     const [start, end] = this.batchRange(plan);
     const fileIdx = plan.columns.map((c) => this.colById.get(c.id) ?? -1);
+    const filters = compileFilters(plan.predicates);
+    // One selection vector per scan: chunks never keep it (gather copies, keys are read here).
+    let scratch = new Int32Array(0);
     for (let b = start; b < end; b++) {
       const meta = this.batches[b] as BatchMeta;
       let skip = false;
@@ -578,7 +584,8 @@ export class DiskRowSet {
       }
       // Stats describe base data only: a batch with deltas visible at the snapshot is read anyway.
       if (skip && !this.needsDeltas(b, plan.snapshot)) continue;
-      const chunk = this.scanBatch(b, plan, fileIdx);
+      if (scratch.length < meta.rowCount) scratch = new Int32Array(meta.rowCount);
+      const chunk = this.scanBatch(b, plan, fileIdx, filters, scratch);
       if (chunk !== undefined) yield chunk;
     }
   }
@@ -587,14 +594,21 @@ export class DiskRowSet {
     return (this.undoMaxTs[b] as bigint) > t || (this.redoMinTs[b] as bigint) <= t;
   }
 
-  private scanBatch(b: number, plan: ScanPlan, fileIdx: readonly number[]): ScanChunk | undefined {
+  /**
+   * One batch: visibility (only when deltas apply at the snapshot), then the column filters on
+   * typed arrays, then the output: the cached base data itself when every row survives and the
+   * column has no deltas (zero-copy), else a gather through the selection vector.
+   */
+  private scanBatch(b: number, plan: ScanPlan, fileIdx: readonly number[], filters: readonly ColumnFilter[],
+    scratch: Int32Array): ScanChunk | undefined {
     const meta = this.batches[b] as BatchMeta;
     const n = meta.rowCount;
     const rb = this.batch(b);
     const t = plan.snapshot;
     const needsDeltas = this.needsDeltas(b, t);
-    let sel: Int32Array;
-    let count: number;
+    /** Selected rows sel[0..count); undefined = all rows 0..n-1 in order. */
+    let sel: Int32Array | undefined;
+    let count = n;
     const cols = new Map<number, arrow.Data>();
     const column = (si: number): arrow.Data => {
       let d = cols.get(si);
@@ -606,10 +620,7 @@ export class DiskRowSet {
       }
       return d;
     };
-    if (!needsDeltas) {
-      sel = allRows(n);
-      count = n;
-    } else {
+    if (needsDeltas) {
       const visible = new Uint8Array(n).fill(1);
       if (meta.maxInsertTs > t) {
         const ts = this.insertTsBlock(b);
@@ -639,24 +650,29 @@ export class DiskRowSet {
         const base = column(si);
         cols.set(si, buildColumn(c, n, (i) => (m.has(i) ? (m.get(i) as Value) : readValue(c.type, base, i))));
       }
-      sel = new Int32Array(n);
+      sel = scratch;
       count = 0;
       for (let i = 0; i < n; i++) if (visible[i] === 1) sel[count++] = i;
     }
-    for (const p of plan.predicates) {
+    for (const f of filters) {
       if (count === 0) break;
-      count = filterColumn(p, column(p.columnIndex), sel, count);
+      const fi = fileIdx[f.columnIndex] as number;
+      // Stats hold for base data only; with deltas a column may carry patched values.
+      const stats = needsDeltas || fi < 0 ? undefined : meta.stats[fi];
+      if (stats !== undefined && statsAllMatch(f, stats)) continue;
+      count = filterColumnFilter(f, column(f.columnIndex), rangeKernelExact(f, stats), sel, count, scratch);
+      sel = scratch;
     }
     if (count === 0) return undefined;
     const all = count === n;
-    const out = plan.output.map((si) => (all ? column(si) : gather(plan.columns[si] as StoredColumn, column(si), sel, count)));
+    const out = plan.output.map((si) => (all || sel === undefined ? column(si) : gather(plan.columns[si] as StoredColumn, column(si), sel, count)));
     let keys: Uint8Array[] | undefined;
     if (plan.wantKeys) {
       const kb = this.keyBlock(b);
-      keys = [];
+      keys = new Array<Uint8Array>(count);
       for (let k = 0; k < count; k++) {
-        const i = sel[k] as number;
-        keys.push(kb.bytes.subarray(kb.offsets[i] as number, kb.offsets[i + 1] as number));
+        const i = all || sel === undefined ? k : (sel[k] as number);
+        keys[k] = kb.bytes.subarray(kb.offsets[i] as number, kb.offsets[i + 1] as number);
       }
     }
     return keys === undefined ? { columns: out, length: count } : { columns: out, length: count, keys };

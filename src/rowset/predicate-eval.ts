@@ -252,3 +252,244 @@ export function valueMatches(p: BoundPredicate, v: Value): boolean {
       return false;
   }
 }
+
+// ------------------------------------------------------------------ compiled column filters
+
+/** Integer-valued types whose compare predicates fold into one inclusive range. */
+function isIntegerValued(t: ColumnSchema['type']): boolean {
+  return t === 'int8' || t === 'int16' || t === 'int32' || t === 'date' || t === 'int64' || t === 'timestamp' || t === 'decimal';
+}
+
+/** Types whose every value is a safe integer, so the double kernels are always exact. */
+function isNarrowInteger(t: ColumnSchema['type']): boolean {
+  return t === 'int8' || t === 'int16' || t === 'int32' || t === 'date';
+}
+
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * All predicates of a scan on one column, bound once per scan. Compare predicates on an
+ * integer-valued column fold into `lo <= x <= hi` (exact bigints, plus doubles for the kernels:
+ * a constant beyond 2^53 rounds to a double beyond every safe integer, so comparisons against
+ * values within ±(2^53-1) stay exact). Other predicates stay as they are.
+ */
+export interface ColumnFilter {
+  readonly columnIndex: number;
+  readonly column: ColumnSchema;
+  /** The predicates on this column (the exact path). */
+  readonly predicates: readonly BoundPredicate[];
+  /** Set when every predicate is a compare on an integer-valued column. */
+  readonly range?: IntRange;
+  /** No row can match. */
+  readonly never: boolean;
+}
+
+export interface IntRange {
+  /** Inclusive bounds; undefined = unbounded. */
+  readonly loBig: bigint | undefined;
+  readonly hiBig: bigint | undefined;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+const asBig = (v: Value): bigint => (typeof v === 'bigint' ? v : BigInt(v as number));
+
+/** Groups a scan's predicates by column and folds integer ranges; evaluation order = predicate order of first appearance. */
+export function compileFilters(preds: readonly BoundPredicate[]): ColumnFilter[] {
+  const byColumn = new Map<number, BoundPredicate[]>();
+  for (const p of preds) {
+    let list = byColumn.get(p.columnIndex);
+    if (list === undefined) byColumn.set(p.columnIndex, (list = []));
+    list.push(p);
+  }
+  const out: ColumnFilter[] = [];
+  for (const [columnIndex, list] of byColumn) {
+    const column = (list[0] as BoundPredicate).column;
+    const never = list.some((p) => p.never);
+    const rangeable = !never && isIntegerValued(column.type) && list.every((p) => p.kind === 'compare' && p.values.length === 1);
+    if (!rangeable) {
+      out.push({ columnIndex, column, predicates: list, never });
+      continue;
+    }
+    let loBig: bigint | undefined;
+    let hiBig: bigint | undefined;
+    for (const p of list) {
+      const c = asBig(p.values[0] as Value);
+      let lo: bigint | undefined;
+      let hi: bigint | undefined;
+      switch (p.mask) {
+        case EQ: lo = c; hi = c; break;
+        case LT: hi = c - 1n; break;
+        case LT | EQ: hi = c; break;
+        case GT: lo = c + 1n; break;
+        case GT | EQ: lo = c; break;
+        default: assert(false, `bad compare mask ${p.mask}`);
+      }
+      if (lo !== undefined && (loBig === undefined || lo > loBig)) loBig = lo;
+      if (hi !== undefined && (hiBig === undefined || hi < hiBig)) hiBig = hi;
+    }
+    const empty = loBig !== undefined && hiBig !== undefined && loBig > hiBig;
+    const range: IntRange = {
+      loBig, hiBig,
+      lo: loBig === undefined ? -Infinity : Number(loBig),
+      hi: hiBig === undefined ? Infinity : Number(hiBig),
+    };
+    out.push({ columnIndex, column, predicates: list, range, never: empty });
+  }
+  return out;
+}
+
+const isSafe = (v: Value): boolean =>
+  typeof v === 'number' ? Number.isSafeInteger(v) : typeof v === 'bigint' ? v >= -SAFE_MAX && v <= SAFE_MAX : false;
+
+/**
+ * True when the double range kernels are exact for a column whose values all lie within these
+ * stats (every value within ±(2^53-1)); narrow integer types always are.
+ */
+export function rangeKernelExact(f: ColumnFilter, s: ColumnStats | undefined): boolean {
+  if (f.range === undefined) return false;
+  if (isNarrowInteger(f.column.type)) return true;
+  return s !== undefined && (s.nullCount === s.rowCount || (isSafe(s.min) && isSafe(s.max)));
+}
+
+/** True when every row of a block with these stats matches the filter (evaluation can be skipped). */
+export function statsAllMatch(f: ColumnFilter, s: ColumnStats): boolean {
+  if (f.never || s.rowCount === 0) return false;
+  for (const p of f.predicates) {
+    switch (p.kind) {
+      case 'isNull': if (s.nullCount !== s.rowCount) return false; break;
+      case 'isNotNull': if (s.nullCount !== 0) return false; break;
+      case 'compare': case 'in': {
+        if (s.nullCount !== 0 || s.min === null || s.max === null) return false;
+        // The matching set of one compare is an interval: min and max matching implies all do.
+        if (p.kind === 'in' && compareValues(p.column.type, s.min, s.max) !== 0) return false;
+        if (!valueMatches(p, s.min) || !valueMatches(p, s.max)) return false;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * Evaluates `f` over a column. sel === undefined: over all n rows (dense, writes `out`);
+ * else narrows sel[0..count) in place. `exactRange` says the double range kernels are exact
+ * for this data (see rangeKernelExact). Returns the new count; the rows are in out / sel.
+ */
+export function filterColumnFilter(f: ColumnFilter, data: arrow.Data, exactRange: boolean,
+  sel: Int32Array | undefined, count: number, out: Int32Array): number {
+  assert(data.offset === 0, 'storage columns have offset 0');
+  if (f.never) return 0;
+  const r = f.range;
+  if (r !== undefined && exactRange) {
+    let k: number;
+    switch (f.column.type) {
+      case 'int32': case 'date':
+        k = sel === undefined ? rangeI32Dense(data.values as Int32Array, r.lo, r.hi, count, out) : rangeI32Sel(data.values as Int32Array, r.lo, r.hi, sel, count);
+        break;
+      case 'int8': case 'int16':
+        k = sel === undefined ? rangeSmallDense(data.values as Int16Array, r.lo, r.hi, count, out) : rangeSmallSel(data.values as Int16Array, r.lo, r.hi, sel, count);
+        break;
+      case 'int64': case 'timestamp': case 'decimal': {
+        const v = data.values as unknown as ArrayBufferView;
+        const w = new Uint32Array(v.buffer, v.byteOffset, v.byteLength >> 2);
+        const shift = f.column.type === 'decimal' ? 2 : 1;
+        k = sel === undefined ? rangeWideDense(w, shift, r.lo, r.hi, count, out) : rangeWideSel(w, shift, r.lo, r.hi, sel, count);
+        break;
+      }
+      default:
+        return assert(false, `range filter on ${f.column.type}`) as never;
+    }
+    const target = sel ?? out;
+    return hasNulls(data) ? dropNulls(data.nullBitmap as Uint8Array, target, k) : k;
+  }
+  let s = sel;
+  if (s === undefined) {
+    for (let i = 0; i < count; i++) out[i] = i;
+    s = out;
+  }
+  let k = count;
+  for (const p of f.predicates) {
+    if (k === 0) break;
+    k = filterColumn(p, data, s, k);
+  }
+  return k;
+}
+
+function dropNulls(bitmap: Uint8Array, sel: Int32Array, count: number): number {
+  let k = 0;
+  for (let j = 0; j < count; j++) {
+    const i = sel[j] as number;
+    if (((bitmap[i >> 3] as number) & (1 << (i & 7))) !== 0) sel[k++] = i;
+  }
+  return k;
+}
+
+function rangeI32Dense(v: Int32Array, lo: number, hi: number, n: number, out: Int32Array): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const x = v[i] as number;
+    out[k] = i;
+    k += (x >= lo && x <= hi) ? 1 : 0;
+  }
+  return k;
+}
+
+function rangeI32Sel(v: Int32Array, lo: number, hi: number, sel: Int32Array, count: number): number {
+  let k = 0;
+  for (let j = 0; j < count; j++) {
+    const i = sel[j] as number;
+    const x = v[i] as number;
+    sel[k] = i;
+    k += (x >= lo && x <= hi) ? 1 : 0;
+  }
+  return k;
+}
+
+function rangeSmallDense(v: Int16Array, lo: number, hi: number, n: number, out: Int32Array): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const x = v[i] as number;
+    out[k] = i;
+    k += (x >= lo && x <= hi) ? 1 : 0;
+  }
+  return k;
+}
+
+function rangeSmallSel(v: Int16Array, lo: number, hi: number, sel: Int32Array, count: number): number {
+  let k = 0;
+  for (let j = 0; j < count; j++) {
+    const i = sel[j] as number;
+    const x = v[i] as number;
+    sel[k] = i;
+    k += (x >= lo && x <= hi) ? 1 : 0;
+  }
+  return k;
+}
+
+/**
+ * int64 / timestamp / decimal values within ±(2^53-1), read as lo + hi * 2^32 from their two
+ * low words (the words above are sign extension); `shift` = log2(words per value).
+ */
+function rangeWideDense(w: Uint32Array, shift: number, lo: number, hi: number, n: number, out: Int32Array): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const b = i << shift;
+    const x = (w[b] as number) + ((w[b + 1] as number) | 0) * 4294967296;
+    out[k] = i;
+    k += (x >= lo && x <= hi) ? 1 : 0;
+  }
+  return k;
+}
+
+function rangeWideSel(w: Uint32Array, shift: number, lo: number, hi: number, sel: Int32Array, count: number): number {
+  let k = 0;
+  for (let j = 0; j < count; j++) {
+    const i = sel[j] as number;
+    const b = i << shift;
+    const x = (w[b] as number) + ((w[b + 1] as number) | 0) * 4294967296;
+    sel[k] = i;
+    k += (x >= lo && x <= hi) ? 1 : 0;
+  }
+  return k;
+}
