@@ -14,7 +14,7 @@ import {
   writeColumnDefinition41, writeEof, writeErr, writeHandshakeResponse41, writeHandshakeV10, writeOk, writeStmtPrepareOk,
 } from '../../src/server/mysql/packets.js';
 import {
-  civilFromDays, daysFromCivil, decimal128ToString, formatFloat32, formatTimestampMicros, planColumns, writeBinaryRows, writeTextRows,
+  civilFromDays, daysFromCivil, decimal128ToString, formatFloat32, formatTimestampMicros, ColumnPlanCache, planColumns, writeBinaryRows, writeTextRows,
 } from '../../src/server/mysql/result-encoding.js';
 import { decodeStmtExecute } from '../../src/server/mysql/statement-params.js';
 import { framePayload, MalformedPacketError, PacketWriter, PayloadReader } from '../../src/server/mysql/wire-buffer.js';
@@ -238,6 +238,28 @@ const EXPECTED_TEXT: Array<Array<string | null>> = [
   [null, null, null, '0', null, null, null, null, null, null, null, null],
   ['1', '0', '1', '42', '9007199254740993', '0', '0', '-0.005', 'x'.repeat(300), '\u0001', '1970-01-01', '1970-01-01 00:00:00'],
 ];
+
+describe('ColumnPlanCache', () => {
+  it('reuses plans while the result shape stays the same and re-plans when it changes', () => {
+    const cache = new ColumnPlanCache();
+    const a = buildBatch(ALL_COLUMNS, ROWS).schema;
+    const first = cache.get(ALL_COLUMNS, a, 'db');
+    expect(first).toEqual(planColumns(ALL_COLUMNS, a, 'db'));
+    // a new but identical schema and column list (as an engine returns per execution) hits the cache
+    const again = buildBatch(ALL_COLUMNS.map((c) => ({ ...c })), ROWS).schema;
+    expect(cache.get(ALL_COLUMNS.map((c) => ({ ...c })), again, 'db')).toBe(first);
+    // another default database, a renamed column, a changed type or nullability each re-plan
+    const otherDb = cache.get(ALL_COLUMNS, a, 'other');
+    expect(otherDb).not.toBe(first);
+    expect(otherDb).toEqual(planColumns(ALL_COLUMNS, a, 'other'));
+    const renamed = ALL_COLUMNS.map((c, i) => (i === 2 ? { ...c, name: 'renamed' } : c));
+    expect(cache.get(renamed, buildBatch(renamed, []).schema, 'other')[2]?.definition.name).toBe('renamed');
+    const retyped = ALL_COLUMNS.map((c, i) => (i === 3 ? { ...c, type: 'int64' as const } : c));
+    expect(cache.get(retyped, buildBatch(retyped, []).schema, 'other')[3]?.definition.type).toBe(MYSQL_TYPE.LONGLONG);
+    const nullable = retyped.map((c, i) => (i === 3 ? { ...c, nullable: true } : c));
+    expect((cache.get(nullable, buildBatch(nullable, []).schema, 'other')[3]?.definition.flags ?? 0) & 1).toBe(0);
+  });
+});
 
 describe('result rows', () => {
   const { schema, batch } = buildBatch(ALL_COLUMNS, ROWS);

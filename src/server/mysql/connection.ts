@@ -17,7 +17,7 @@ import {
   writeColumnDefinition41, writeEof, writeErr, writeFieldListColumn, writeHandshakeV10, writeOk, writeStmtPrepareOk,
   type ColumnDefinition, type ErrPacket,
 } from './packets.js';
-import { planColumns, planResultColumns, writeBinaryRows, writeTextRows, type ColumnPlan } from './result-encoding.js';
+import { ColumnPlanCache, planColumns, planResultColumns, writeBinaryRows, writeTextRows, type ColumnPlan } from './result-encoding.js';
 import { splitStatements, stripComments } from './sql-text.js';
 import { decodeSendLongData, decodeStmtExecute, peekStatementId } from './statement-params.js';
 import { decodeUtf8, MalformedPacketError, PacketWriter, PayloadReader } from './wire-buffer.js';
@@ -45,11 +45,14 @@ interface PreparedEntry {
   readonly ps: PreparedStatement;
   readonly paramCount: number;
   types: number[] | null;
+  readonly plans: ColumnPlanCache;
   readonly longData: Map<number, Buffer[]>;
   longDataBytes: number;
 }
 
 class ConnectionClosed extends Error {}
+
+const NO_LONG_DATA: ReadonlyMap<number, Buffer> = new Map();
 
 /** One client connection: handshake, authentication, then a loop of commands. */
 export class MysqlConnection {
@@ -599,9 +602,9 @@ export class MysqlConnection {
   }
 
   /** Writes a result set; batches are flushed as they come so memory stays bounded. */
-  private async sendRows(result: StatementResult & { kind: 'rows' }, protocol: 'text' | 'binary', more: boolean): Promise<void> {
+  private async sendRows(result: StatementResult & { kind: 'rows' }, protocol: 'text' | 'binary', more: boolean, cache?: ColumnPlanCache): Promise<void> {
     const database = this.session?.database ?? '';
-    const plans = planColumns(result.columns, result.arrowSchema, database);
+    const plans = cache !== undefined ? cache.get(result.columns, result.arrowSchema, database) : planColumns(result.columns, result.arrowSchema, database);
     writeColumnCount(this.w, plans.length);
     for (const p of plans) writeColumnDefinition41(this.w, p.definition);
     if (!this.deprecateEof) writeEof(this.w, this.statusFlags());
@@ -651,7 +654,7 @@ export class MysqlConnection {
       ps = await session.prepare(sql);
     }
     const id = this.nextStatementId++;
-    this.statements.set(id, { ps, paramCount: ps.paramCount, types: null, longData: new Map(), longDataBytes: 0 });
+    this.statements.set(id, { ps, paramCount: ps.paramCount, types: null, plans: new ColumnPlanCache(), longData: new Map(), longDataBytes: 0 });
     const columns = planResultColumns(ps.columns, session.database ?? '');
     writeStmtPrepareOk(this.w, id, columns.length, ps.paramCount, 0);
     if (ps.paramCount > 0) {
@@ -684,8 +687,12 @@ export class MysqlConnection {
       this.sendErr({ ...SERVER_ERRORS.unknownStatement, message: `Unknown prepared statement handler (${id}) given to mysqld_stmt_execute` });
       return;
     }
-    const longData = new Map<number, Buffer>();
-    for (const [k, parts] of e.longData) longData.set(k, Buffer.concat(parts));
+    let longData: ReadonlyMap<number, Buffer> = NO_LONG_DATA;
+    if (e.longData.size > 0) {
+      const m = new Map<number, Buffer>();
+      for (const [k, parts] of e.longData) m.set(k, Buffer.concat(parts));
+      longData = m;
+    }
     const req = decodeStmtExecute(payload, e.paramCount, e.types, longData);
     e.types = [...req.types];
     e.longData.clear();
@@ -694,7 +701,7 @@ export class MysqlConnection {
       const result = await e.ps.execute(req.values, { signal: this.abort.signal });
       this.noteResult(result, false);
       if (result.kind === 'ok') this.sendOk(result.affectedRows, false, result);
-      else await this.sendRows(result, 'binary', false);
+      else await this.sendRows(result, 'binary', false, e.plans);
     });
   }
 }

@@ -124,6 +124,56 @@ export function planColumns(columns: readonly ResultColumn[], schema: ArrowSchem
   });
 }
 
+/**
+ * The column plans of a prepared statement's last result, reused while the result shape stays
+ * the same (same Arrow schema object, or fields and result columns that plan identically), so
+ * an EXECUTE does not re-plan its columns.
+ */
+export class ColumnPlanCache {
+  private schema: ArrowSchema | null = null;
+  private columns: readonly ResultColumn[] = [];
+  private database = '';
+  private plans: ColumnPlan[] = [];
+
+  get(columns: readonly ResultColumn[], schema: ArrowSchema, defaultDatabase = ''): ColumnPlan[] {
+    if (this.schema !== null && this.database === defaultDatabase && this.sameShape(columns, schema)) {
+      this.schema = schema;
+      this.columns = columns;
+      return this.plans;
+    }
+    const plans = planColumns(columns, schema, defaultDatabase);
+    this.schema = schema;
+    this.columns = columns;
+    this.database = defaultDatabase;
+    this.plans = plans;
+    return plans;
+  }
+
+  private sameShape(columns: readonly ResultColumn[], schema: ArrowSchema): boolean {
+    const prev = this.schema as ArrowSchema;
+    if (schema !== prev) {
+      const a = schema.fields;
+      const b = prev.fields;
+      if (a.length !== b.length) return false;
+      for (let i = 0; i < a.length; i++) {
+        const fa = a[i] as (typeof a)[number];
+        const fb = b[i] as (typeof b)[number];
+        if (fa.type !== fb.type && String(fa.type) !== String(fb.type)) return false;
+      }
+    }
+    if (columns === this.columns) return true;
+    if (columns.length !== this.columns.length) return false;
+    for (let i = 0; i < columns.length; i++) {
+      const x = columns[i] as ResultColumn;
+      const y = this.columns[i] as ResultColumn;
+      if (x !== y && (x.name !== y.name || x.nullable !== y.nullable || x.table !== y.table || x.database !== y.database || x.originalName !== y.originalName)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
 /** Column buffers of one batch, read directly (never Vector.get in the loop). */
 interface ColumnCursor {
   readonly plan: ColumnPlan;
