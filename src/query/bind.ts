@@ -376,7 +376,7 @@ function bindAggregate(ast: Ast, ctx: ExprContext): Expr {
   return addAgg(agg, fn, arg, aggResultType(fn, arg));
 }
 
-const WINDOW_FNS = new Set(['row_number', 'rank', 'dense_rank', 'lag', 'lead']);
+const WINDOW_FNS = new Set(['row_number', 'rank', 'dense_rank', 'lag', 'lead', 'first_value', 'last_value']);
 
 function bindWindow(ast: Ast, ctx: ExprContext): Expr {
   if (ctx.windows === undefined || ctx.windowBase === undefined) unsupported('a window function here');
@@ -421,6 +421,11 @@ function bindWindow(ast: Ast, ctx: ExprContext): Expr {
   } else {
     if (!WINDOW_FNS.has(name)) unsupported(`window function ${name.toUpperCase()}`);
     fn = name as WindowFn;
+    if (fn === 'first_value' || fn === 'last_value') {
+      if (frame !== undefined) unsupported(`${fn.toUpperCase()} with an explicit frame`);
+      arg = bindExpr(fnArgs(ast)[0], inner);
+      type = arg.type;
+    }
     if (fn === 'lag' || fn === 'lead') {
       const args = fnArgs(ast);
       arg = bindExpr(args[0], inner);

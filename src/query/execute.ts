@@ -923,6 +923,23 @@ function computeWindow(w: WindowCall, c: Chunk, ctx: ExecContext): Vector {
   const out = new Float64Array(n);
   const valid = new Uint8Array(n).fill(1);
   const arg = w.arg === null ? null : evalExpr(w.arg, c, ctx.subs);
+  if (w.fn === 'first_value' || w.fn === 'last_value') {
+    // Default frame: partition start .. last peer of the current row.
+    const src: number[] = new Array<number>(n);
+    let s0 = 0;
+    while (s0 < n) {
+      let e0 = s0 + 1;
+      while (e0 < n && samePart(idx[s0]!, idx[e0]!)) e0++;
+      for (let p = s0; p < e0;) {
+        let q = p + 1;
+        while (q < e0 && peers(idx[p]!, idx[q]!)) q++;
+        for (let r = p; r < q; r++) src[idx[r]!] = w.fn === 'first_value' ? idx[s0]! : idx[q - 1]!;
+        p = q;
+      }
+      s0 = e0;
+    }
+    return gather(arg!, Int32Array.from(src));
+  }
   if ((w.fn === 'lag' || w.fn === 'lead') && arg !== null && arg.kind !== 'num') {
     const vals: unknown[] = new Array(n).fill(arg.kind === 'str' ? '' : new Uint8Array(0));
     const off = w.offset ?? 1;
@@ -978,7 +995,7 @@ function computeWindow(w: WindowCall, c: Chunk, ctx: ExecContext): Vector {
           case 'min': case 'max': if (cnt === 0) valid[i] = 0; else out[i] = mm; break;
           case 'lag': case 'lead': {
             const off = w.offset ?? 1;
-            const t = w.fn === 'lag' ? r - off : r + off;
+            const t: number = w.fn === 'lag' ? r - off : r + off;
             if (t < start || t >= end) { valid[i] = 0; break; }
             const j = idx[t]!;
             const a = arg as NumVector;

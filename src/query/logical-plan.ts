@@ -16,7 +16,7 @@ export interface AggCall {
   readonly type: SqlType;
 }
 
-export type WindowFn = 'row_number' | 'rank' | 'dense_rank' | 'sum' | 'avg' | 'count' | 'count_star' | 'min' | 'max' | 'lag' | 'lead';
+export type WindowFn = 'row_number' | 'rank' | 'dense_rank' | 'sum' | 'avg' | 'count' | 'count_star' | 'min' | 'max' | 'lag' | 'lead' | 'first_value' | 'last_value';
 
 export interface WindowCall {
   readonly fn: WindowFn;

@@ -114,6 +114,8 @@ describe('SQL semantics', () => {
       .toEqual([[1, null, 20, '3'], [2, 10, 30, '3'], [3, null, null, '1'], [4, 20, null, '3']]);
     expect(await h.q(`SELECT id, SUM(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING), MAX(v) OVER (PARTITION BY g ORDER BY id ROWS 1 PRECEDING), COUNT(*) OVER (ORDER BY id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM w ORDER BY id`))
       .toEqual([[1, '30', 10, '4'], [2, '35', 20, '3'], [3, '55', 5, '2'], [4, '35', 30, '1']]);
+    expect(await h.q(`SELECT id, FIRST_VALUE(g) OVER (ORDER BY v DESC), LAST_VALUE(v) OVER (PARTITION BY g ORDER BY id) FROM w ORDER BY id`))
+      .toEqual([[1, 'a', 10], [2, 'a', 20], [3, 'a', 5], [4, 'a', 30]]);
   });
 
   it('unsupported constructs name themselves', async () => {
