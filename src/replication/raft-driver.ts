@@ -1,0 +1,235 @@
+import { SaigaError } from '../common/errors.js';
+import type { RaftNode } from './raft.js';
+import type { Entry, HardState, Message, ReadState, ReplicaId, Snapshot, SoftState } from './types.js';
+
+/**
+ * The driver of every Raft group on one tablet server (STYLE.md section 1: the core is pure,
+ * the driver owns the timer, the fsync, the network and the apply loop).
+ *
+ * Per group it loops: ready() -> persist entries + hard state (durably when mustSync) -> queue
+ * the messages -> apply committed entries in log order -> deliver read states -> advance().
+ * Proposals made while a Ready is being persisted pile up in the core and go out in the next
+ * Ready, which is the group commit. Outgoing messages are queued per destination server and
+ * flushed once per event-loop turn, so the heartbeats of all groups that share a pair of
+ * servers (ticked in the same turn) travel in one batch.
+ *
+ * Ticks follow a monotonic wall clock: a timer fires every tickMs, and before a lease read the
+ * caller runs catchUpTicks(), so a process that was paused (SIGSTOP) first lets its groups see
+ * the time that passed (a leader steps down by check-quorum) instead of trusting a stale lease.
+ */
+
+/** A Raft message of one group. */
+export interface GroupMessage {
+  readonly groupId: string;
+  readonly message: Message;
+}
+
+/** Delivers batches of messages to other tablet servers (replica id = tablet server id). */
+export interface Transport {
+  /** Sends one batch; resolves when delivered, rejects when the server could not be reached. */
+  send(toServer: ReplicaId, batch: readonly GroupMessage[]): Promise<void>;
+}
+
+/** Durable storage of a group, written by the driver. */
+export interface PersistTarget {
+  persist(entries: readonly Entry[], hardState: HardState | undefined, mustSync: boolean): Promise<void>;
+}
+
+/** The replicated state machine of a group (a TabletReplica). */
+export interface GroupStateMachine {
+  /** Installs a snapshot received from the leader (tablet copy), before its entries follow. */
+  installSnapshot(snapshot: Snapshot): Promise<void>;
+  /** Applies committed entries, in log order. Synchronous: nothing else runs in between. */
+  applyCommitted(entries: readonly Entry[]): void;
+  /** Confirmed read points (ReadIndex answers). */
+  readStates(states: readonly ReadState[]): void;
+  /** Leader or role changed. */
+  softStateChanged(s: SoftState): void;
+  /** The driver could not persist or apply: the group is stopped. */
+  failed(e: unknown): void;
+}
+
+export interface RaftDriverOptions {
+  readonly serverId: ReplicaId;
+  readonly transport: Transport;
+  /** Raft tick length. */
+  readonly tickMs: number;
+  /** Monotonic milliseconds; defaults to performance.now(). */
+  readonly nowMs?: () => number;
+  /** Messages in one batch to a server before it is split. */
+  readonly batchMessagesMax?: number;
+}
+
+interface Group {
+  readonly id: string;
+  readonly node: RaftNode;
+  readonly storage: PersistTarget;
+  readonly sm: GroupStateMachine;
+  running: boolean;
+  again: boolean;
+  failed: unknown;
+  lastSoft: SoftState | undefined;
+}
+
+const BATCH_MESSAGES_MAX_DEFAULT = 4096;
+
+export class RaftDriver {
+  readonly serverId: ReplicaId;
+  private readonly groups = new Map<string, Group>();
+  private readonly outbox = new Map<ReplicaId, GroupMessage[]>();
+  private flushScheduled = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly nowMs: () => number;
+  private readonly startMs: number;
+  private ticks = 0;
+  private readonly batchMessagesMax: number;
+  private stopped = false;
+
+  constructor(private readonly o: RaftDriverOptions) {
+    if (!(o.tickMs > 0)) throw new SaigaError('InvalidArgument', `expected tickMs > 0, found ${o.tickMs}`);
+    this.serverId = o.serverId;
+    this.nowMs = o.nowMs ?? (() => performance.now());
+    this.startMs = this.nowMs();
+    this.batchMessagesMax = o.batchMessagesMax ?? BATCH_MESSAGES_MAX_DEFAULT;
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => this.catchUpTicks(), this.o.tickMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Ticks every group once per tick length elapsed since the last tick. */
+  catchUpTicks(): void {
+    const target = Math.floor((this.nowMs() - this.startMs) / this.o.tickMs);
+    if (target <= this.ticks) return;
+    const n = target - this.ticks;
+    this.ticks = target;
+    for (const g of this.groups.values()) {
+      if (g.failed !== undefined) continue;
+      for (let i = 0; i < n; i++) g.node.tick();
+      this.schedule(g);
+    }
+  }
+
+  addGroup(id: string, node: RaftNode, storage: PersistTarget, sm: GroupStateMachine): void {
+    if (this.groups.has(id)) throw new SaigaError('AlreadyPresent', `raft group ${id} is already running on ${this.serverId}`);
+    const g: Group = { id, node, storage, sm, running: false, again: false, failed: undefined, lastSoft: undefined };
+    this.groups.set(id, g);
+    this.schedule(g);
+  }
+
+  /** Stops driving a group; resolves once its current Ready is done. */
+  async removeGroup(id: string): Promise<void> {
+    const g = this.groups.get(id);
+    this.groups.delete(id);
+    while (g !== undefined && g.running) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  hasGroup(id: string): boolean {
+    return this.groups.has(id);
+  }
+
+  /** Steps received messages into their groups (messages of unknown groups are dropped). */
+  receive(batch: readonly GroupMessage[]): void {
+    const touched = new Set<Group>();
+    for (const gm of batch) {
+      const g = this.groups.get(gm.groupId);
+      if (g === undefined || g.failed !== undefined || gm.message.to !== this.serverId) continue;
+      g.node.step(gm.message);
+      touched.add(g);
+    }
+    for (const g of touched) this.schedule(g);
+  }
+
+  /** Runs `f` on the group's node (propose, readIndex, ...) and schedules its Ready. */
+  withNode<T>(groupId: string, f: (node: RaftNode) => T): T {
+    const g = this.groups.get(groupId);
+    if (g === undefined) throw new SaigaError('NotFound', `raft group ${groupId} is not running on ${this.serverId}`);
+    if (g.failed !== undefined) throw new SaigaError('IOError', `raft group ${groupId} stopped after a failure: ${String(g.failed)}`);
+    const out = f(g.node);
+    this.schedule(g);
+    return out;
+  }
+
+  private schedule(g: Group): void {
+    if (g.running) {
+      g.again = true;
+      return;
+    }
+    g.running = true;
+    // Deferred one turn so proposals and messages arriving together share one Ready.
+    setImmediate(() => void this.run(g));
+  }
+
+  private async run(g: Group): Promise<void> {
+    try {
+      do {
+        g.again = false;
+        while (g.failed === undefined && this.groups.get(g.id) === g && g.node.hasReady()) {
+          const rd = g.node.ready();
+          if (rd.snapshot !== undefined) await g.sm.installSnapshot(rd.snapshot);
+          await g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
+          if (rd.messages.length > 0) this.queue(g.id, rd.messages);
+          if (g.lastSoft === undefined || g.lastSoft.lead !== rd.softState.lead || g.lastSoft.role !== rd.softState.role) {
+            g.lastSoft = rd.softState;
+            g.sm.softStateChanged(rd.softState);
+          }
+          if (rd.committedEntries.length > 0) g.sm.applyCommitted(rd.committedEntries);
+          if (rd.readStates.length > 0) g.sm.readStates(rd.readStates);
+          g.node.advance(rd);
+        }
+      } while (g.again && g.failed === undefined);
+    } catch (e) {
+      g.failed = e;
+      g.sm.failed(e);
+    } finally {
+      g.running = false;
+    }
+  }
+
+  private queue(groupId: string, msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      let q = this.outbox.get(m.to);
+      if (q === undefined) this.outbox.set(m.to, (q = []));
+      q.push({ groupId, message: m });
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.stopped) {
+      this.outbox.clear();
+      return;
+    }
+    for (const [to, msgs] of this.outbox) {
+      for (let at = 0; at < msgs.length; at += this.batchMessagesMax) {
+        const batch = msgs.slice(at, at + this.batchMessagesMax);
+        this.o.transport.send(to, batch).catch(() => this.unreachable(to, batch));
+      }
+    }
+    this.outbox.clear();
+  }
+
+  private unreachable(to: ReplicaId, batch: readonly GroupMessage[]): void {
+    const seen = new Set<string>();
+    for (const gm of batch) {
+      if (seen.has(gm.groupId)) continue;
+      seen.add(gm.groupId);
+      const g = this.groups.get(gm.groupId);
+      if (g === undefined || g.failed !== undefined) continue;
+      g.node.reportUnreachable(to);
+      if (gm.message.type === 'InstallSnapshot') g.node.reportSnapshot(to, false);
+      this.schedule(g);
+    }
+  }
+}

@@ -1,0 +1,440 @@
+import * as arrow from 'apache-arrow';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { corruption, SaigaError } from '../common/errors.js';
+import { HT_MIN, type HybridClock, type HybridTime } from '../common/hybrid-time.js';
+import type { Limits } from '../common/limits.js';
+import type { ScanSpec } from '../common/scan-spec.js';
+import type { RowError, WriteOpKind } from '../common/storage-api.js';
+import type { Schema } from '../common/types.js';
+import {
+  encodeConfChange, newRaftNode, SeededRandom,
+  type ConfState, type Entry, type RaftNode, type ReadState, type ReplicaId, type Snapshot, type SoftState,
+} from '../replication/index.js';
+import type { GroupStateMachine, RaftDriver } from '../replication/raft-driver.js';
+import { encodeEntryData, toLogEntry, WalStorage, type ConfStore } from '../replication/wal-storage.js';
+import { openTablet } from '../tablet/index.js';
+import { preparedToArrow } from '../tablet/prepare-batch.js';
+import type { ApplyResult, PreparedBatch, Tablet, WriteOp } from '../tablet/tablet-api.js';
+import {
+  decodeSchema, decodeWriteBatch, decodeWriteBatchArrow, encodeSchema, encodeWriteBatch, encodeWriteBatchArrow,
+  MetaFile, openLog, type Log, type LogEntry,
+} from '../wal/index.js';
+
+/**
+ * TabletReplica: one replica of a Raft-replicated tablet, joining a RaftNode (driven by the
+ * server's RaftDriver), the tablet's log (which is the Raft log, via WalStorage) and the Tablet.
+ *
+ * Writes (leader only, else NotLeader naming the leader): validate, assign a hybrid timestamp,
+ * propose the encoded op batch, answer after the entry is committed and applied. Every replica
+ * applies committed entries in log order. Reads: READ_LATEST on the leader under a valid lease
+ * is served locally; otherwise (and on followers) a ReadIndex confirms the read point first and
+ * the replica serves once it applied it. A snapshot read waits until no op at or before the
+ * snapshot is still in flight here.
+ *
+ * Same surface as LocalReplica (write / writeBatch / writePrepared / alterSchema / waitApplied /
+ * flush / gcLog / maintain / close), plus scan() with the read rules above and status().
+ */
+
+export interface TabletReplicaOptions {
+  readonly dir: string;
+  readonly tabletId: string;
+  readonly schema: Schema;
+  readonly clock: HybridClock;
+  readonly limits: Limits;
+  readonly driver: RaftDriver;
+  /** Initial voters of a new group (this replica writes the founding configuration); omit to join an existing group empty. */
+  readonly voters?: readonly ReplicaId[];
+  readonly electionTicks?: number;
+  /** How long a write or read waits for commit / a read point. */
+  readonly opTimeoutMs?: number;
+  readonly seed?: number;
+}
+
+export interface ReplicaWriteResult extends ApplyResult {
+  readonly timestamp: HybridTime;
+}
+
+interface Waiter {
+  readonly term: number;
+  readonly timestamp: HybridTime;
+  /** Applies this replica's own proposal (no decode); undefined: decode the entry. */
+  readonly apply: () => unknown;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface ConfRecord {
+  readonly index: number;
+  readonly confState: ConfState;
+}
+
+const OP_TIMEOUT_MS_DEFAULT = 10_000;
+const CONF_FILE = 'raft-conf';
+
+export class TabletReplica implements GroupStateMachine {
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly readWaiters = new Map<string, (index: number) => void>();
+  private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+  private appliedIndex: number;
+  private soft: SoftState = { lead: '', role: 'Follower' };
+  private failure: unknown;
+  private readSeq = 0;
+  private closed = false;
+  readonly serverId: ReplicaId;
+
+  private constructor(
+    readonly tabletId: string,
+    readonly tablet: Tablet,
+    readonly log: Log,
+    readonly storage: WalStorage,
+    private readonly conf: MetaFile<ConfRecord>,
+    private readonly node: RaftNode,
+    private readonly clock: HybridClock,
+    private readonly driver: RaftDriver,
+    private readonly opTimeoutMs: number,
+  ) {
+    this.serverId = driver.serverId;
+    this.appliedIndex = tablet.lastAppliedOpIndex();
+  }
+
+  static async open(o: TabletReplicaOptions): Promise<TabletReplica> {
+    const tablet = openTablet({ dir: join(o.dir, 'data'), tabletId: o.tabletId, schema: o.schema, limits: o.limits });
+    let log: Log | undefined;
+    try {
+      log = await openLog({ dir: join(o.dir, 'wal'), segmentBytes: o.limits.logSegmentBytes });
+      const confPath = join(o.dir, CONF_FILE);
+      const fresh = !existsSync(confPath);
+      const conf = MetaFile.open<ConfRecord>(confPath, { index: 0, confState: { voters: [], learners: [] } });
+      const durable = tablet.durableOpIndex();
+      if (fresh && log.lastIndex() === 0 && durable === 0 && o.voters !== undefined) {
+        // Founding member: AddVoter entries 1..n committed in term 1 (every replica derives the
+        // configuration from the log alone, also ones added later).
+        const ents: LogEntry[] = o.voters.map((replica, i) => ({ term: 1, index: i + 1, type: 'configChange', payload: encodeConfChange({ type: 'AddVoter', replica }) }));
+        await log.append(ents);
+        await log.setHardState({ term: 1, vote: '', commit: ents.length });
+      }
+      if (fresh) await conf.write(conf.value);
+      if (log.firstIndex() > durable + 1) {
+        throw corruption(log.segmentPaths()[0] ?? join(o.dir, 'wal'), 0, `log starts at index ${log.firstIndex()} but the tablet needs entries from ${durable + 1}`);
+      }
+      const confStore: ConfStore = { get: () => conf.value.confState };
+      const storage = new WalStorage(log, confStore);
+      const seed = o.seed ?? ((Date.now() ^ (process.pid << 8)) >>> 0);
+      const electionTicks = o.electionTicks ?? 10;
+      // Raft hands out every committed entry after the log's snapshot point again; the replica
+      // skips the ones the tablet already holds (applied below), so configuration changes in the
+      // log are re-applied by the core and the configuration needs no separate record.
+      const node = newRaftNode({
+        id: o.driver.serverId, storage, random: new SeededRandom(seed), electionTicks, heartbeatTicks: 1,
+        leaseTicks: electionTicks - 3, readOnly: 'LeaseBased', applied: log.snapshotMarker().index,
+      });
+      const r = new TabletReplica(o.tabletId, tablet, log, storage, conf, node, o.clock, o.driver, o.opTimeoutMs ?? OP_TIMEOUT_MS_DEFAULT);
+      o.driver.addGroup(o.tabletId, node, storage, r);
+      return r;
+    } catch (e) {
+      tablet.close();
+      if (log !== undefined) await log.close();
+      throw e;
+    }
+  }
+
+  // ---- GroupStateMachine ---------------------------------------------------------------------
+
+  installSnapshot(snapshot: Snapshot): Promise<void> {
+    return Promise.reject(new SaigaError('NotSupported',
+      `tablet ${this.tabletId}: installing a snapshot at index ${snapshot.metadata.index} needs tablet copy, which this replica does not implement yet`));
+  }
+
+  applyCommitted(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= this.appliedIndex) continue; // in the tablet already (replayed after a restart)
+      const w = this.waiters.get(e.index);
+      let result: unknown;
+      this.applyingOpId = { term: e.term, index: e.index };
+      if (w !== undefined && w.term === e.term) result = w.apply();
+      else result = this.applyEntry(e);
+      this.appliedIndex = e.index;
+      if (w !== undefined) {
+        this.waiters.delete(e.index);
+        if (w.timer !== undefined) clearTimeout(w.timer);
+        if (w.term === e.term) w.resolve(result);
+        else w.reject(new SaigaError('NotLeader', `tablet ${this.tabletId}: the write at index ${e.index} was replaced by a newer leader (term ${e.term})`, this.leaderDetails()));
+      }
+    }
+    while (this.appliedWaiters.length > 0 && (this.appliedWaiters[0]?.index ?? Infinity) <= this.appliedIndex) this.appliedWaiters.shift()?.resolve();
+  }
+
+  private applyEntry(e: Entry): unknown {
+    const le = toLogEntry(e);
+    const opId = { term: e.term, index: e.index };
+    switch (le.type) {
+      case 'write': {
+        const p = decodeWriteBatch(le.payload);
+        this.clock.update(p.timestamp);
+        return this.tablet.applyWrite(opId, p.timestamp, p.ops);
+      }
+      case 'writeBatch': {
+        const p = decodeWriteBatchArrow(le.payload);
+        this.clock.update(p.timestamp);
+        const batches = arrow.tableFromIPC(p.ipc).batches;
+        const b = batches[0];
+        if (batches.length !== 1 || b === undefined || b.numRows !== p.rowCount) {
+          throw corruption(this.log.segmentPaths().at(-1) ?? 'wal', 0, `writeBatch entry ${e.index} holds ${batches.length} batches, expected one of ${p.rowCount} rows`);
+        }
+        return this.tablet.applyPrepared(opId, p.timestamp, this.tablet.prepareBatch(p.kind, b));
+      }
+      case 'alterSchema':
+        this.tablet.alterSchema(opId, decodeSchema(le.payload));
+        return undefined;
+      case 'noop':
+      case 'configChange':
+        return undefined;
+    }
+  }
+
+  readStates(states: readonly ReadState[]): void {
+    for (const s of states) {
+      const w = this.readWaiters.get(s.requestCtx);
+      if (w !== undefined) {
+        this.readWaiters.delete(s.requestCtx);
+        w(s.index);
+      }
+    }
+  }
+
+  softStateChanged(s: SoftState): void {
+    this.soft = s;
+  }
+
+  failed(e: unknown): void {
+    this.failure = e;
+    for (const [, w] of this.waiters) {
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      w.reject(e);
+    }
+    this.waiters.clear();
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  private leaderDetails(): { leaderHint?: string } {
+    const lead = this.node.leader();
+    return lead === '' ? {} : { leaderHint: lead };
+  }
+
+  private checkUsable(): void {
+    if (this.failure !== undefined) throw new SaigaError('IOError', `tablet ${this.tabletId} stopped after a failure: ${String(this.failure)}`);
+    if (this.closed) throw new SaigaError('ServiceUnavailable', `tablet ${this.tabletId} is closed on ${this.serverId}`);
+  }
+
+  private requireLeader(): void {
+    this.checkUsable();
+    if (!this.node.isLeader()) {
+      const lead = this.node.leader();
+      throw new SaigaError('NotLeader', `tablet ${this.tabletId}: expected to write on the leader, but ${this.serverId} is a ${this.soft.role.toLowerCase()}${lead === '' ? ' and knows no leader' : `; the leader is ${lead}`}`, this.leaderDetails());
+    }
+  }
+
+  /** Proposes one entry and resolves with `apply()`'s result once it is committed and applied here. */
+  private proposeThenApply<T>(data: Uint8Array, timestamp: HybridTime, apply: () => T): Promise<T> {
+    const at = this.driver.withNode(this.tabletId, (n) => n.propose(data));
+    return new Promise<T>((resolve, reject) => {
+      const w: Waiter = { term: at.term, timestamp, apply, resolve: resolve as (v: unknown) => void, reject, timer: undefined };
+      w.timer = setTimeout(() => {
+        if (this.waiters.get(at.index) !== w) return;
+        this.waiters.delete(at.index);
+        reject(new SaigaError('TimedOut', `tablet ${this.tabletId}: the write at index ${at.index} was not committed within ${this.opTimeoutMs} ms (its outcome is unknown)`, this.leaderDetails()));
+      }, this.opTimeoutMs);
+      this.waiters.set(at.index, w);
+    });
+  }
+
+  async write(ops: readonly WriteOp[]): Promise<ReplicaWriteResult> {
+    this.requireLeader();
+    const invalid = this.tablet.validate(ops);
+    let good: readonly WriteOp[] = ops;
+    let goodIndex: number[] | undefined;
+    if (invalid.length > 0) {
+      const bad = new Set(invalid.map((e) => e.rowIndex));
+      goodIndex = [];
+      const kept: WriteOp[] = [];
+      ops.forEach((op, i) => {
+        if (!bad.has(i)) {
+          kept.push(op);
+          goodIndex?.push(i);
+        }
+      });
+      good = kept;
+    }
+    if (good.length === 0) return { appliedCount: 0, rowErrors: invalid, timestamp: this.clock.now() };
+    const timestamp = this.clock.now();
+    const data = encodeEntryData('write', encodeWriteBatch({ timestamp, ops: good }));
+    const applied = await this.proposeThenApply(data, timestamp, () => this.tablet.applyWrite(this.currentOpId(), timestamp, good));
+    const map = goodIndex;
+    const applyErrors: RowError[] = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
+    const rowErrors = invalid.length === 0 ? applyErrors : [...invalid, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
+    return { appliedCount: applied.appliedCount, rowErrors, timestamp };
+  }
+
+  async writeBatch(kind: WriteOpKind, batch: arrow.RecordBatch): Promise<ReplicaWriteResult> {
+    this.requireLeader();
+    // A batch is prepared against the schema it is applied with: let a pending ALTER apply first.
+    for (const [index, w] of this.waiters) if (w.timestamp === HT_MIN) await this.waitIndexApplied(index);
+    return this.writePrepared(this.tablet.prepareBatch(kind, batch));
+  }
+
+  async writePrepared(prepared: PreparedBatch): Promise<ReplicaWriteResult> {
+    this.requireLeader();
+    if (prepared.rowCount === 0) return { appliedCount: 0, rowErrors: prepared.rowErrors, timestamp: this.clock.now() };
+    const timestamp = this.clock.now();
+    const ipc = arrow.RecordBatchStreamWriter.writeAll([preparedToArrow(this.tablet.schema, prepared)]).toUint8Array(true);
+    const data = encodeEntryData('writeBatch', encodeWriteBatchArrow({ timestamp, kind: prepared.kind, rowCount: prepared.rowCount, ipc }));
+    const applied = await this.proposeThenApply(data, timestamp, () => this.tablet.applyPrepared(this.currentOpId(), timestamp, prepared));
+    const map = prepared.inputIndex;
+    const applyErrors = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
+    const rowErrors = prepared.rowErrors.length === 0 ? applyErrors : [...prepared.rowErrors, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
+    return { appliedCount: applied.appliedCount, rowErrors, timestamp };
+  }
+
+  async alterSchema(schema: Schema): Promise<void> {
+    this.requireLeader();
+    await this.proposeThenApply(encodeEntryData('alterSchema', encodeSchema(schema)), HT_MIN, () => this.tablet.alterSchema(this.currentOpId(), schema));
+  }
+
+  /** OpId of the entry being applied (valid inside an apply callback). */
+  private applyingOpId = { term: 0, index: 0 };
+  private currentOpId(): { term: number; index: number } {
+    return this.applyingOpId;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  private waitIndexApplied(index: number): Promise<void> {
+    if (this.appliedIndex >= index) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.appliedWaiters.indexOf(entry);
+        if (i >= 0) this.appliedWaiters.splice(i, 1);
+        reject(new SaigaError('TimedOut', `tablet ${this.tabletId}: index ${index} not applied on ${this.serverId} within ${this.opTimeoutMs} ms (applied ${this.appliedIndex})`));
+      }, this.opTimeoutMs);
+      const entry = { index, resolve: () => { clearTimeout(timer); resolve(); } };
+      let at = this.appliedWaiters.length;
+      while (at > 0 && (this.appliedWaiters[at - 1]?.index ?? 0) > index) at--;
+      this.appliedWaiters.splice(at, 0, entry);
+    });
+  }
+
+  /** A linearizable read point: the commit index confirmed by a quorum (or the leader's lease). */
+  private readPoint(): Promise<number> {
+    this.checkUsable();
+    const ctx = `${this.serverId}/${++this.readSeq}`;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readWaiters.delete(ctx);
+        reject(new SaigaError('TimedOut', `tablet ${this.tabletId}: no read point confirmed for ${this.serverId} within ${this.opTimeoutMs} ms`, this.leaderDetails()));
+      }, this.opTimeoutMs);
+      this.readWaiters.set(ctx, (index) => {
+        clearTimeout(timer);
+        resolve(index);
+      });
+      try {
+        this.driver.withNode(this.tabletId, (n) => n.readIndex(ctx));
+      } catch (e) {
+        clearTimeout(timer);
+        this.readWaiters.delete(ctx);
+        reject(e);
+      }
+    });
+  }
+
+  /** True when this replica may serve a latest read from local state right now. */
+  holdsLease(): boolean {
+    // A paused process first lets its groups see the time that passed: a stale lease expires here.
+    this.driver.catchUpTicks();
+    return this.node.isLeader() && this.node.leaseValid();
+  }
+
+  /** Waits until this replica may serve a read in `mode` (see the class comment). */
+  async prepareRead(spec: ScanSpec): Promise<void> {
+    this.checkUsable();
+    const mode = spec.readMode ?? { kind: 'latest' as const };
+    if (mode.kind === 'latest' && this.holdsLease()) return;
+    const index = await this.readPoint();
+    await this.waitIndexApplied(index);
+    if (mode.kind === 'snapshot') await this.waitApplied(mode.timestamp);
+  }
+
+  /** Scans after prepareRead(); materialized so the read holds no iterator across awaits. */
+  async scan(spec: ScanSpec): Promise<arrow.RecordBatch[]> {
+    await this.prepareRead(spec);
+    return [...this.tablet.scan(spec)];
+  }
+
+  /** Resolves once no op of this replica's own proposals with a timestamp <= `ts` is still in flight. */
+  async waitApplied(ts: HybridTime): Promise<void> {
+    for (const [index, w] of this.waiters) if (w.timestamp <= ts) await this.waitIndexApplied(index).catch(() => undefined);
+  }
+
+  // ---- status and maintenance ----------------------------------------------------------------
+
+  status(): { role: string; leader: string; term: number; commit: number; applied: number; lastIndex: number; voters: readonly string[] } {
+    const s = this.node.status();
+    return { role: s.role, leader: s.lead, term: s.term, commit: s.commit, applied: this.appliedIndex, lastIndex: s.lastIndex, voters: s.confState.voters };
+  }
+
+  isLeader(): boolean {
+    return this.node.isLeader();
+  }
+
+  leader(): ReplicaId {
+    return this.node.leader();
+  }
+
+  flush(): void {
+    this.checkUsable();
+    this.tablet.flush();
+  }
+
+  /**
+   * Log GC is off for replicated tablets until tablet copy exists: a lagging follower must be
+   * able to catch up from the log. Returns the segments deleted (always 0).
+   */
+  gcLog(): number {
+    return 0;
+  }
+
+  maintain(limits: Limits, now: HybridTime, compact: boolean): boolean {
+    if (this.failure !== undefined || this.closed) return false;
+    let did = false;
+    const s = this.tablet.stats();
+    if (s.memRowSetBytes + s.deltaMemStoreBytes >= limits.memRowSetFlushBytes) {
+      this.tablet.flush();
+      did = true;
+    }
+    if (compact) {
+      this.tablet.gcHistory(now);
+      did = this.tablet.compact({ budgetBytes: limits.compactionBudgetBytes }) || did;
+    }
+    return did;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.driver.removeGroup(this.tabletId);
+    for (const [, w] of this.waiters) {
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      w.reject(new SaigaError('ServiceUnavailable', `tablet ${this.tabletId} closed on ${this.serverId} before the write was applied`));
+    }
+    this.waiters.clear();
+    try {
+      await this.log.sync();
+    } catch {
+      // reported to the writers already
+    }
+    await this.log.close();
+    this.tablet.close();
+  }
+}
