@@ -119,9 +119,9 @@ const ONE_ROW = { columns: [], length: 1 };
 
 /** Constant folding: a node whose children are all literals becomes a literal. */
 export function fold(e: Expr): Expr {
-  if (e.kind === 'lit' || e.kind === 'col' || e.kind === 'outer' || e.kind === 'subquery') return e;
+  if (e.kind === 'lit' || e.kind === 'col' || e.kind === 'outer' || e.kind === 'subquery' || e.kind === 'inSubquery') return e;
   let allLit = true;
-  mapExpr(e, (x) => { if (x.kind === 'col' || x.kind === 'outer' || x.kind === 'subquery') allLit = false; return x; });
+  mapExpr(e, (x) => { if (x.kind === 'col' || x.kind === 'outer' || x.kind === 'subquery' || x.kind === 'inSubquery') allLit = false; return x; });
   if (!allLit) return e;
   try {
     const v = evalExpr(e, ONE_ROW);
@@ -674,6 +674,10 @@ function bindBinary(ast: Ast, ctx: ExprContext): Expr {
       unsupported(`IS ${JSON.stringify(r?.value)}`);
     }
     case '=': case '<>': case '!=': case '<': case '<=': case '>': case '>=': case '<=>': {
+      const q = ast.right?.type === 'function' ? fnName(ast.right) : '';
+      if ((q === 'all' || q === 'any' || q === 'some') && isSubqueryAst(fnArgs(ast.right)[0])) {
+        return quantified(op === '!=' ? '<>' : op, q === 'all', bindExpr(ast.left, ctx), subqueryAst(fnArgs(ast.right)[0]), ctx);
+      }
       const l = bindExpr(ast.left, ctx);
       const r = bindExpr(ast.right, ctx);
       const o = op === '!=' ? '<>' : op;
@@ -701,6 +705,41 @@ function bindBinary(ast: Ast, ctx: ExprContext): Expr {
       unsupported(`operator ${op}`);
   }
   unsupported(`operator ${op}`);
+}
+
+/** x op ALL / ANY (subquery), uncorrelated: from MIN, MAX and the row / non-NULL counts. */
+function quantified(op: string, all: boolean, x: Expr, sub: Ast, ctx: ExprContext): Expr {
+  if (op === '=' && !all) return ctx.subquery === null ? unsupported('ANY here') : ctx.subquery(sub, 'in', { ...ctx }, x, false);
+  if (op === '<>' && all) return ctx.subquery === null ? unsupported('ALL here') : ctx.subquery(sub, 'in', { ...ctx }, x, true);
+  if (op !== '<' && op !== '<=' && op !== '>' && op !== '>=') unsupported(`${op} ${all ? 'ALL' : 'ANY'} (subquery)`);
+  let rel: Rel;
+  try {
+    rel = bindQuery(sub, ctx.env, null);
+  } catch (e) {
+    if (e instanceof SaigaError && e.code === 'UnknownColumn') unsupported(`a correlated ${all ? 'ALL' : 'ANY'} subquery`);
+    throw e;
+  }
+  if (rel.cols.length !== 1) bindError(`${all ? 'ALL' : 'ANY'} (subquery) must return one column`);
+  const vt = rel.cols[0]!.type;
+  const one = (fn: AggFn, type: SqlType): Expr => {
+    const aggPlan: LogicalPlan = { kind: 'Aggregate', input: rel.plan, groups: [], aggs: [{ fn, arg: fn === 'count_star' ? null : col(0, vt), type }], names: ['a'], types: [type] };
+    return { kind: 'subquery', plan: aggPlan, type };
+  };
+  const greater = op === '>' || op === '>=';
+  // ALL: compare with the extreme on the far side; ANY: with the near side.
+  const bound = one(greater === all ? 'max' : 'min', vt);
+  const cnt = one('count_star', INT64);
+  const cntv = one('count', INT64);
+  const cmp = compare(op, x, bound);
+  const hasNulls = call('<', [cntv, cnt], BOOL);
+  const empty = call('=', [cnt, lit(0, INT64)], BOOL);
+  const nullB = lit(null, BOOL);
+  // ALL: empty -> TRUE; cmp TRUE -> (nulls ? NULL : TRUE); cmp FALSE -> FALSE; x NULL -> NULL.
+  // ANY: empty -> FALSE; cmp TRUE -> TRUE; cmp FALSE -> (nulls ? NULL : FALSE).
+  const whens: (readonly [Expr, Expr])[] = all
+    ? [[empty, lit(1, BOOL)], [{ kind: 'isNull', arg: x, negated: false, type: BOOL }, nullB], [cmp, { kind: 'case', whens: [[hasNulls, nullB]], otherwise: lit(1, BOOL), type: BOOL }]]
+    : [[empty, lit(0, BOOL)], [{ kind: 'isNull', arg: x, negated: false, type: BOOL }, nullB], [cmp, lit(1, BOOL)], [hasNulls, nullB]];
+  return { kind: 'case', whens, otherwise: lit(0, BOOL), type: BOOL };
 }
 
 function bindFunction(ast: Ast, ctx: ExprContext): Expr {
@@ -1125,6 +1164,8 @@ interface QueryParts {
   corr: Correlation;
   /** The subquery returns [keys..., value, count]; more than one row per key is an error. */
   checkSingle?: boolean;
+  /** Non-equality correlation: `rel` is the subquery's filtered FROM; the handler decorrelates. */
+  theta?: Ast;
 }
 
 /**
@@ -1153,7 +1194,7 @@ function bindCorrelatedSubquery(ast: Ast, env: BindEnv, outer: Scope, mode: 'exi
   let rel = buildCluster(cluster);
   const cctx = { rel };
   for (const cAst of pendingSub) {
-    const e = bindExpr(cAst, { env, scope: { cols: cctx.rel.cols, outer }, agg: null, subquery: subq(cctx) });
+    const e = bindExpr(cAst, { env, scope: { cols: cctx.rel.cols, outer }, agg: null, subquery: subq(cctx, isJoinableSubqueryPredicate(cAst)) });
     if (hasOuter(e)) unsupported('a correlated subquery nested inside a correlated subquery condition');
     if (!(e.kind === 'lit' && e.value === 1)) cctx.rel = { plan: mkFilter(cctx.rel.plan, toBool(e)), cols: cctx.rel.cols };
   }
@@ -1170,7 +1211,12 @@ function bindCorrelatedSubquery(ast: Ast, env: BindEnv, outer: Scope, mode: 'exi
     return { rel: finishSelect(ast, rel, env, outer), corr };
   }
   if (mode === 'scalar') {
-    if (corr.residual.length > 0) unsupported('a correlated scalar subquery with a non-equality correlation');
+    if (corr.residual.length > 0) {
+      if (ast.groupby || ast.having || !selectItems(ast).some((it) => containsAggregate(it.expr)) || selectItems(ast).length !== 1) {
+        unsupported('a correlated scalar subquery with a non-equality correlation and no single aggregate');
+      }
+      return { rel, corr, theta: ast };
+    }
     if (ast.groupby || ast.having) unsupported('a correlated scalar subquery with GROUP BY');
     const items = selectItems(ast);
     if (!items.some((it) => containsAggregate(it.expr))) {
@@ -1224,10 +1270,39 @@ function astHasSubquery(ast: Ast): boolean {
  * uncorrelated scalar subqueries stay as 'subquery' expressions run once by the executor.
  */
 function makeSubqueryHandler(env: BindEnv) {
-  return (holder: { rel: Rel }) => (ast: Ast, kind: 'scalar' | 'exists' | 'in', ctx: ExprContext, lhs?: Expr, negated?: boolean): Expr => {
+  return (holder: { rel: Rel }, top = true) => (ast: Ast, kind: 'scalar' | 'exists' | 'in', ctx: ExprContext, lhs?: Expr, negated?: boolean): Expr => {
+    if (!top && kind !== 'scalar') return subqueryValue(env, ast, kind, lhs, negated);
     const outerScope: Scope = { cols: holder.rel.cols, outer: null };
-    const { rel: sub, corr, checkSingle } = bindCorrelatedSubquery(ast, env, outerScope, kind);
+    const { rel: sub, corr, checkSingle, theta } = bindCorrelatedSubquery(ast, env, outerScope, kind);
     const outerWidth = holder.rel.cols.length;
+    if (kind === 'scalar' && theta !== undefined) {
+      // Magic-set decorrelation: D = distinct outer values the subquery reads; join D with the
+      // subquery's rows on the correlation; aggregate per D row; left join back on D's columns.
+      const used = new Set<number>();
+      for (const e of [...corr.residual, ...corr.outerKeys]) for (const i of columnsUsed(e)) if (i < outerWidth) used.add(i);
+      const dom = [...used].sort((a, b) => a - b);
+      const dpos = new Map(dom.map((i, k) => [i, k]));
+      const dTypes = dom.map((i) => holder.rel.cols[i]!.type);
+      const dPlan: LogicalPlan = {
+        kind: 'Distinct',
+        input: mkProject(holder.rel.plan, dom.map((i, k) => col(i, dTypes[k]!)), dom.map((_, k) => `__dom${k}`)),
+        names: dom.map((_, k) => `__dom${k}`), types: dTypes,
+      };
+      const dw = dom.length;
+      const toD = (e: Expr): Expr => remapColumns(e, (i) => dpos.get(i)!);
+      const residual = corr.residual.map((e) => remapColumns(e, (i) => (i < outerWidth ? dpos.get(i)! : dw + (i - outerWidth))));
+      const j = mkJoin(corr.outerKeys.length > 0 ? 'inner' : 'cross', dPlan, sub.plan, corr.outerKeys.map(toD), corr.innerKeys, andAll(residual));
+      const dCols: BoundCol[] = dom.map((_, k) => ({ qualifier: '__dom', name: `__dom${k}`, type: dTypes[k]!, nullable: true, hidden: true }));
+      const jRel: Rel = { plan: j, cols: [...dCols, ...sub.cols] };
+      const aggRel = finishSelect(theta, jRel, env, null, dCols.map((c, k) => col(k, c.type)));
+      const joined = mkJoin('left', holder.rel.plan, aggRel.plan, dom.map((i, k) => col(i, dTypes[k]!)), dom.map((_, k) => col(k, dTypes[k]!)), null);
+      holder.rel = { plan: joined, cols: [...holder.rel.cols, ...aggRel.cols.map((c) => ({ ...c, qualifier: '__sub', nullable: true }))] };
+      const v = aggRel.cols[dw]!;
+      const ref = col(outerWidth + dw, v.type);
+      const item = selectItems(theta)[0].expr;
+      const isCount = item?.type === 'aggr_func' && String(item.name).toUpperCase() === 'COUNT';
+      return isCount ? call('coalesce', [ref, lit(0, v.type)], v.type) : ref;
+    }
     if (kind === 'scalar' && checkSingle === true) {
       const nk = corr.innerKeys.length;
       const rightKeys = corr.innerKeys.map((k, i) => col(i, k.type));
@@ -1280,6 +1355,43 @@ function makeSubqueryHandler(env: BindEnv) {
   };
 }
 
+/** EXISTS / IN as a value (under OR, NOT, CASE, the select list): uncorrelated subqueries only. */
+function subqueryValue(env: BindEnv, ast: Ast, kind: 'exists' | 'in', lhs?: Expr, negated?: boolean): Expr {
+  let rel: Rel;
+  try {
+    rel = bindQuery(ast, env, null);
+  } catch (e) {
+    if (e instanceof SaigaError && e.code === 'UnknownColumn') unsupported(`a correlated ${kind.toUpperCase()} subquery inside OR / NOT / CASE or the select list (${e.message})`);
+    throw e;
+  }
+  if (kind === 'exists') {
+    const limited: LogicalPlan = { kind: 'Limit', input: rel.plan, limit: 1, offset: 0, names: rel.plan.names, types: rel.plan.types };
+    const count: LogicalPlan = { kind: 'Aggregate', input: limited, groups: [], aggs: [{ fn: 'count_star', arg: null, type: INT64 }], names: ['c'], types: [INT64] };
+    const e: Expr = { kind: 'subquery', plan: count, type: INT64 };
+    return call(negated ? '=' : '>', [e, lit(0, INT64)], BOOL);
+  }
+  if (rel.cols.length !== 1) bindError(`IN (subquery) must return one column but returns ${rel.cols.length}`);
+  const st = rel.cols[0]!.type;
+  const a = lhs!;
+  if (hasOuter(a)) unsupported('IN with an outer reference on its left');
+  if (keyCompatible(a.type, st)) return { kind: 'inSubquery', arg: a, plan: rel.plan, negated: negated === true, type: BOOL };
+  const t = commonType(a.type, st);
+  const plan = mkProject(rel.plan, [coerce(col(0, st), t)], rel.plan.names.slice(0, 1));
+  return { kind: 'inSubquery', arg: coerce(a, t), plan, negated: negated === true, type: BOOL };
+}
+
+/** Is this WHERE conjunct an EXISTS / NOT EXISTS / [NOT] IN (subquery) that can become a semi or anti join? */
+function isJoinableSubqueryPredicate(ast: Ast): boolean {
+  if (ast?.type === 'unary_expr' && ['EXISTS', 'NOT EXISTS'].includes(String(ast.operator).toUpperCase())) return true;
+  if (ast?.type === 'function' && ['exists', 'not exists'].includes(fnName(ast))) return true;
+  if (ast?.type === 'binary_expr' && ['IN', 'NOT IN'].includes(String(ast.operator).toUpperCase())) {
+    const r = ast.right;
+    const items: Ast[] = r?.type === 'expr_list' ? r.value : [r];
+    return items.length === 1 && isSubqueryAst(items[0]) && !astHasSubquery(ast.left);
+  }
+  return false;
+}
+
 // ---------- SELECT ----------
 
 /** Select-list subqueries: uncorrelated scalar subqueries only (run once by the executor). */
@@ -1302,8 +1414,7 @@ function uncorrelatedScalar(env: BindEnv) {
       const e: Expr = { kind: 'subquery', plan: count, type: INT64 };
       return call(negated ? '=' : '>', [e, lit(0, INT64)], BOOL);
     }
-    void lhs;
-    unsupported('IN (subquery) in the select list');
+    return subqueryValue(env, ast, 'in', lhs, negated);
   };
 }
 
@@ -1402,7 +1513,7 @@ function finishSelect(ast: Ast, input: Rel, env: BindEnv, outer: Scope | null, e
     // HAVING may name select aliases
     const hAliases = new Map<string, Ast>();
     for (const it of items) if (it.as) hAliases.set(String(it.as).toLowerCase(), it.expr);
-    having = toBool(bindExpr(ast.having, { ...hctx, aliases: hAliases, subquery: subq(holder) }));
+    having = toBool(bindExpr(ast.having, { ...hctx, aliases: hAliases, subquery: subq(holder, false) }));
     if (holder.rel !== rel) unsupported('a correlated subquery in HAVING');
   }
   // ORDER BY keys: output positions, aliases, or expressions (hidden extra columns).
@@ -1564,7 +1675,7 @@ function bindSelectCore(ast: Ast, env: BindEnv, outer: Scope | null): Rel {
   const holder = { rel: buildCluster(cluster) };
   const subq = makeSubqueryHandler(env);
   for (const cAst of pendingSub) {
-    const e = bindExpr(cAst, { env, scope: { cols: holder.rel.cols, outer }, agg: null, subquery: subq(holder) });
+    const e = bindExpr(cAst, { env, scope: { cols: holder.rel.cols, outer }, agg: null, subquery: subq(holder, isJoinableSubqueryPredicate(cAst)) });
     if (!(e.kind === 'lit' && e.value === 1)) holder.rel = { plan: mkFilter(holder.rel.plan, toBool(e)), cols: holder.rel.cols };
   }
   const rel = finishSelect(ast, holder.rel, env, outer);

@@ -187,8 +187,15 @@ export function likeMatcher(pattern: string): (s: string) => boolean {
   return m;
 }
 
-/** Scalar-subquery values, filled by the executor before a plan's expressions run. */
-export type SubqueryValues = Map<object, LitValue>;
+/** Value sets of IN (subquery), keyed like scalar values. */
+export interface SubquerySet {
+  readonly values: Set<unknown>;
+  readonly hasNull: boolean;
+  readonly size: number;
+}
+
+/** Scalar-subquery values (and IN sets), filled by the executor before a plan's expressions run. */
+export type SubqueryValues = Map<object, LitValue | SubquerySet>;
 
 export function evalExpr(e: Expr, c: Chunk, subs?: SubqueryValues): Vector {
   const n = c.length;
@@ -202,7 +209,23 @@ export function evalExpr(e: Expr, c: Chunk, subs?: SubqueryValues): Vector {
     case 'lit': return constVector(e.value, e.type, n);
     case 'subquery': {
       assert(subs !== undefined && subs.has(e.plan), 'scalar subquery evaluated before execution');
-      return constVector(subs.get(e.plan)!, e.type, n);
+      return constVector(subs.get(e.plan) as LitValue, e.type, n);
+    }
+    case 'inSubquery': {
+      assert(subs !== undefined && subs.has(e.plan), 'IN subquery evaluated before execution');
+      const set = subs.get(e.plan) as SubquerySet;
+      const v = evalExpr(e.arg, c, subs);
+      const out = new Float64Array(n);
+      const valid = new Uint8Array(n);
+      const vals = v.values as ArrayLike<unknown>;
+      for (let i = 0; i < n; i++) {
+        if (set.size === 0) { out[i] = e.negated ? 1 : 0; valid[i] = 1; continue; }
+        if (v.valid !== null && v.valid[i] !== 1) continue;
+        const x = v.kind === 'bin' ? Buffer.from(vals[i] as Uint8Array).toString('latin1') : vals[i];
+        if (set.values.has(x)) { out[i] = e.negated ? 0 : 1; valid[i] = 1; }
+        else if (!set.hasNull) { out[i] = e.negated ? 1 : 0; valid[i] = 1; }
+      }
+      return { kind: 'num', type: BOOL, values: out, valid };
     }
     case 'cast': return castVector(evalExpr(e.arg, c, subs), e.type);
     case 'and': case 'or': {

@@ -2,7 +2,7 @@ import { assert, unreachable } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
 import type { ReadMode } from '../common/scan-spec.js';
 import type { StorageApi } from '../common/storage-api.js';
-import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues } from './eval.js';
+import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type SubquerySet } from './eval.js';
 import { col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
 import { serializeColumn, type FragmentSpec, type FragmentTask } from './fragment.js';
 import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
@@ -71,7 +71,23 @@ async function collect(plan: LogicalPlan, ctx: ExecContext): Promise<Chunk> {
 /** Runs the uncorrelated scalar subqueries an expression contains (once per query). */
 async function resolveSubqueries(exprs: readonly (Expr | null)[], ctx: ExecContext): Promise<void> {
   const plans: LogicalPlan[] = [];
-  for (const e of exprs) if (e !== null) visitExpr(e, (x) => { if (x.kind === 'subquery' && !ctx.subs.has(x.plan)) plans.push(x.plan); });
+  const sets: LogicalPlan[] = [];
+  for (const e of exprs) if (e !== null) visitExpr(e, (x) => {
+    if (x.kind === 'subquery' && !ctx.subs.has(x.plan)) plans.push(x.plan);
+    if (x.kind === 'inSubquery' && !ctx.subs.has(x.plan)) sets.push(x.plan);
+  });
+  for (const p of sets) {
+    const c = await collect(p, ctx);
+    const v = c.columns[0]!;
+    const values = new Set<unknown>();
+    let hasNull = false;
+    for (let i = 0; i < c.length; i++) {
+      if (v.valid !== null && v.valid[i] !== 1) { hasNull = true; continue; }
+      values.add(v.kind === 'bin' ? Buffer.from(v.values[i]!).toString('latin1') : v.values[i]);
+    }
+    account(ctx, values.size * 32);
+    ctx.subs.set(p, { values, hasNull, size: c.length });
+  }
   for (const p of plans) {
     const c = await collect(p, ctx);
     if (c.length > 1) throw new SaigaError('InvalidArgument', `a scalar subquery returned ${c.length} rows; expected at most 1`);
@@ -651,7 +667,17 @@ function canSplitAggs(aggs: readonly AggCall[]): boolean {
 }
 
 function substituteSubqueries(e: Expr, ctx: ExecContext): Expr {
-  return mapExpr(e, (x) => (x.kind === 'subquery' ? { kind: 'lit', value: ctx.subs.get(x.plan) ?? null, type: x.type } : x));
+  return mapExpr(e, (x) => {
+    if (x.kind === 'subquery') return { kind: 'lit', value: (ctx.subs.get(x.plan) as LitValue | undefined) ?? null, type: x.type };
+    if (x.kind === 'inSubquery') {
+      const set = ctx.subs.get(x.plan) as SubquerySet;
+      if (set.size === 0) return { kind: 'lit', value: x.negated ? 1 : 0, type: x.type };
+      const list: Expr[] = [...set.values].map((v) => ({ kind: 'lit', value: v as LitValue, type: x.arg.type }));
+      if (set.hasNull) list.push({ kind: 'lit', value: null, type: x.arg.type });
+      return { kind: 'in', arg: x.arg, list, negated: x.negated, type: x.type };
+    }
+    return x;
+  });
 }
 
 /**

@@ -23,7 +23,9 @@ export type Expr =
   | { readonly kind: 'case'; readonly whens: readonly (readonly [Expr, Expr])[]; readonly otherwise: Expr | null; readonly type: SqlType }
   | { readonly kind: 'cast'; readonly arg: Expr; readonly type: SqlType }
   /** An uncorrelated scalar subquery; the executor runs it once and substitutes the value. */
-  | { readonly kind: 'subquery'; readonly plan: LogicalPlan; readonly type: SqlType };
+  | { readonly kind: 'subquery'; readonly plan: LogicalPlan; readonly type: SqlType }
+  /** x [NOT] IN (uncorrelated subquery) where it cannot become a semi join (under OR, NOT, CASE...). */
+  | { readonly kind: 'inSubquery'; readonly arg: Expr; readonly plan: LogicalPlan; readonly negated: boolean; readonly type: SqlType };
 
 export const BOOL: SqlType = { type: 'bool' };
 export const INT64: SqlType = { type: 'int64' };
@@ -138,7 +140,7 @@ export function exprChildren(e: Expr): readonly Expr[] {
   switch (e.kind) {
     case 'col': case 'outer': case 'lit': case 'subquery': return [];
     case 'call': case 'and': case 'or': return e.args;
-    case 'not': case 'isNull': case 'cast': return [e.arg];
+    case 'not': case 'isNull': case 'cast': case 'inSubquery': return [e.arg];
     case 'in': return [e.arg, ...e.list];
     case 'like': return [e.arg, e.pattern];
     case 'case': {
@@ -157,7 +159,7 @@ export function mapExpr(e: Expr, f: (e: Expr) => Expr): Expr {
     case 'col': case 'outer': case 'lit': case 'subquery': n = e; break;
     case 'call': n = { ...e, args: e.args.map((a) => mapExpr(a, f)) }; break;
     case 'and': case 'or': n = { ...e, args: e.args.map((a) => mapExpr(a, f)) }; break;
-    case 'not': case 'isNull': case 'cast': n = { ...e, arg: mapExpr(e.arg, f) }; break;
+    case 'not': case 'isNull': case 'cast': case 'inSubquery': n = { ...e, arg: mapExpr(e.arg, f) }; break;
     case 'in': n = { ...e, arg: mapExpr(e.arg, f), list: e.list.map((a) => mapExpr(a, f)) }; break;
     case 'like': n = { ...e, arg: mapExpr(e.arg, f), pattern: mapExpr(e.pattern, f) }; break;
     case 'case': n = {
@@ -209,5 +211,6 @@ export function exprToString(e: Expr, names?: readonly string[]): string {
     case 'case': return `CASE ${e.whens.map(([w, r]) => `WHEN ${exprToString(w, names)} THEN ${exprToString(r, names)}`).join(' ')}${e.otherwise ? ` ELSE ${exprToString(e.otherwise, names)}` : ''} END`;
     case 'cast': return `CAST(${exprToString(e.arg, names)} AS ${e.type.type})`;
     case 'subquery': return '(subquery)';
+    case 'inSubquery': return `${exprToString(e.arg, names)} ${e.negated ? 'NOT ' : ''}IN (subquery)`;
   }
 }

@@ -50,7 +50,7 @@ function pushInto(p: LogicalPlan, conjuncts: Expr[]): LogicalPlan {
       const keep: Expr[] = [];
       for (const c of conjuncts) {
         const used = [...columnsUsed(c)];
-        if (used.every((i) => p.exprs[i]!.kind !== 'subquery')) {
+        if (used.every((i) => p.exprs[i]!.kind !== 'subquery' && p.exprs[i]!.kind !== 'inSubquery')) {
           down.push(substitute(c, p.exprs));
         } else keep.push(c);
       }
@@ -87,7 +87,7 @@ function replaceCols(e: Expr, f: (i: number) => Expr): Expr {
     case 'col': return f(e.index);
     case 'outer': case 'lit': case 'subquery': return e;
     case 'call': case 'and': case 'or': return { ...e, args: e.args.map((a) => replaceCols(a, f)) } as Expr;
-    case 'not': case 'isNull': case 'cast': return { ...e, arg: replaceCols(e.arg, f) } as Expr;
+    case 'not': case 'isNull': case 'cast': case 'inSubquery': return { ...e, arg: replaceCols(e.arg, f) } as Expr;
     case 'in': return { ...e, arg: replaceCols(e.arg, f), list: e.list.map((a) => replaceCols(a, f)) };
     case 'like': return { ...e, arg: replaceCols(e.arg, f), pattern: replaceCols(e.pattern, f) };
     case 'case': return {

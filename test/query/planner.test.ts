@@ -125,7 +125,7 @@ describe('SQL semantics', () => {
       [`SELECT id FROM t WHERE v REGEXP 'a'`, /REGEXP/],
       [`SELECT SUM(v) OVER (ORDER BY id RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t`, /syntax|frame/],
       [`SELECT id FROM t INTERSECT SELECT id FROM t`, /INTERSECT|set operation|syntax/i],
-      [`SELECT (SELECT COUNT(*) FROM t t2 WHERE t2.id > t.id) FROM t`, /non-equality correlation/],
+      [`SELECT (SELECT v FROM t t2 WHERE t2.id > t.id) FROM t`, /non-equality correlation/],
     ] as const) {
       try {
         await h.exec(sql);
@@ -201,5 +201,33 @@ describe('correlated subqueries in the select list', () => {
     expect(await h.q(`SELECT id, (SELECT v FROM t2 WHERE t2.id = t1.id + 9) AS x, (SELECT SUM(v) FROM t2 WHERE t2.k = t1.id) AS s FROM t1 ORDER BY id`))
       .toEqual([[1, 100, '100'], [2, 200, '401'], [3, 201, null]]);
     await expect(h.exec(`SELECT id, (SELECT v FROM t2 WHERE t2.k = t1.id) FROM t1`)).rejects.toMatchObject({ code: 'InvalidArgument' });
+  });
+});
+
+describe('non-equality correlation', () => {
+  it('scalar aggregate subqueries with theta correlations are decorrelated through distinct outer values', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE t1 (id INT PRIMARY KEY, v INT); CREATE TABLE t2 (id INT PRIMARY KEY, v INT)`);
+    await h.exec(`INSERT INTO t1 VALUES (1, 10), (2, 20), (3, 5), (4, 40), (5, NULL); INSERT INTO t2 VALUES (1, 10), (2, 30), (4, 20)`);
+    expect(await h.q(`SELECT id FROM t1 WHERE v >= (SELECT MAX(v) FROM t2 WHERE t2.id <= t1.id) ORDER BY id`)).toEqual([[1], [4]]);
+    expect(await h.q(`SELECT id, (SELECT COUNT(*) FROM t2 WHERE t2.v < t1.v) FROM t1 ORDER BY id`)).toEqual([[1, '0'], [2, '1'], [3, '0'], [4, '3'], [5, '0']]);
+    expect(await h.q(`SELECT id, (SELECT SUM(t2.v) FROM t2 WHERE t2.id = t1.id AND t2.v > t1.v) FROM t1 ORDER BY id`)).toEqual([[1, null], [2, '30'], [3, null], [4, null], [5, null]]);
+  });
+});
+
+describe('subqueries as values', () => {
+  it('IN / EXISTS under OR and NOT keep SQL semantics; ALL / ANY', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE t1 (id INT PRIMARY KEY, v INT); CREATE TABLE t2 (id INT PRIMARY KEY, v INT)`);
+    await h.exec(`INSERT INTO t1 VALUES (1, 10), (2, 20), (3, NULL), (4, 40); INSERT INTO t2 VALUES (1, 10), (3, 30), (5, NULL)`);
+    expect(await h.q(`SELECT id FROM t1 WHERE id IN (SELECT id FROM t2 WHERE v IS NULL) OR v = 40 ORDER BY id`)).toEqual([[4]]);
+    expect(await h.q(`SELECT id FROM t1 WHERE id IN (SELECT id FROM t2) OR v = 40 ORDER BY id`)).toEqual([[1], [3], [4]]);
+    expect(await h.q(`SELECT id FROM t1 WHERE NOT (v IN (SELECT v FROM t2 WHERE v IS NOT NULL)) ORDER BY id`)).toEqual([[2], [4]]);
+    expect(await h.q(`SELECT id, id IN (SELECT id FROM t2), EXISTS (SELECT 1 FROM t2 WHERE v > 25) FROM t1 ORDER BY id`)).toEqual([[1, true, true], [2, false, true], [3, true, true], [4, false, true]]);
+    expect(await h.q(`SELECT id FROM t1 WHERE v > ALL (SELECT v FROM t2 WHERE v IS NOT NULL) ORDER BY id`)).toEqual([[4]]);
+    expect(await h.q(`SELECT id FROM t1 WHERE v > ALL (SELECT v FROM t2) ORDER BY id`)).toEqual([]);
+    expect(await h.q(`SELECT id FROM t1 WHERE v = ANY (SELECT v FROM t2) ORDER BY id`)).toEqual([[1]]);
+    expect(await h.q(`SELECT id FROM t1 WHERE v < ANY (SELECT v FROM t2) ORDER BY id`)).toEqual([[1], [2]]);
+    expect(await h.q(`SELECT id FROM t1 WHERE v > ALL (SELECT v FROM t2 WHERE id > 100) ORDER BY id`)).toEqual([[1], [2], [3], [4]]);
   });
 });
