@@ -1,3 +1,4 @@
+import * as arrow from 'apache-arrow';
 import type { RecordBatch } from 'apache-arrow';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { htFromPhysical, type HybridTime } from '../../src/common/hybrid-time.js
 import type { ColumnPredicate } from '../../src/common/scan-spec.js';
 import type { WriteOpKind } from '../../src/common/storage-api.js';
 import type { Schema, Value } from '../../src/common/types.js';
-import { readValue } from '../../src/rowset/column-data.js';
+import { arrowField, buildColumn, readValue } from '../../src/rowset/column-data.js';
 import { openTablet } from '../../src/tablet/index.js';
 import type { Tablet, WriteOp } from '../../src/tablet/tablet-api.js';
 
@@ -153,7 +154,24 @@ function runSeed(seed: number, steps: number): void {
   const limits = { rowsPerBatchMax: 8 + ri(12), memRowSetFlushBytes: 20_000 + ri(40_000), historyRetentionMs: 1 };
   let tablet: Tablet = openTablet({ dir, tabletId: 'm', schema, limits });
   const model = new Model();
-  const log: Array<{ index: number; ts: HybridTime; ops: WriteOp[] }> = [];
+  const log: Array<{ index: number; ts: HybridTime; ops: WriteOp[] } | { index: number; ts: HybridTime; kind: WriteOpKind; ipc: Uint8Array }> = [];
+  let fresh = 0;
+  /** Rows of one kind as an Arrow batch of the given columns (tablet Arrow types), as a client sends them. */
+  const toBatch = (rows: (Value | undefined)[][], given: readonly number[]): RecordBatch => {
+    const cols = given.map((ci) => schema.columns[ci]!);
+    const s = new arrow.Schema(cols.map(arrowField));
+    const children = given.map((ci, j) => buildColumn(cols[j]!, rows.length, (i) => rows[i]![ci] ?? null));
+    return new arrow.RecordBatch(s, arrow.makeData({ type: new arrow.Struct(s.fields), length: rows.length, nullCount: 0, children }));
+  };
+  /** Applies a batch through prepareBatch + applyPrepared; errors by input row, sorted. */
+  const applyBatch = (index: number, t: HybridTime, kind: WriteOpKind, batch: RecordBatch): { appliedCount: number; rowErrors: Array<[number, string]> } => {
+    const p = tablet.prepareBatch(kind, batch);
+    const res = tablet.applyPrepared({ term: 1, index }, t, p);
+    const errs: Array<[number, string]> = p.rowErrors.map((e) => [e.rowIndex, e.code]);
+    for (const e of res.rowErrors) errs.push([p.inputIndex === undefined ? e.rowIndex : p.inputIndex[e.rowIndex]!, e.code]);
+    errs.sort((a, b) => a[0] - b[0]);
+    return { appliedCount: res.appliedCount, rowErrors: errs };
+  };
   let opIndex = 0;
   let physical = 1_000_000;
   let ts: HybridTime = htFromPhysical(physical);
@@ -233,7 +251,41 @@ function runSeed(seed: number, steps: number): void {
 
   for (let step = 0; step < steps; step++) {
     const r = rand();
-    if (r < 0.78) {
+    if (r < 0.3) {
+      // Columnar batch of one kind: the same columns given in every row.
+      const kind = kinds[ri(kinds.length)]!;
+      const n = 1 + ri(40);
+      const isDelete = kind === 'delete' || kind === 'delete_ignore';
+      const given = isDelete ? [0, 1] : [0, 1, ...[2, 3, 4, 5, 6, 7].filter(() => rand() < 0.8)];
+      const ascending = (kind === 'insert' || kind === 'upsert') && rand() < 0.5;
+      const rows = Array.from({ length: n }, (_, i) => {
+        const row = randRow(kind);
+        if (ascending) {
+          // Keys above everything stored, in order: the bulk-append path.
+          row[0] = 3;
+          row[1] = `z${String(fresh + i).padStart(6, '0')}`;
+        }
+        const out: (Value | undefined)[] = new Array<Value | undefined>(isDelete ? 2 : NCOL).fill(undefined);
+        for (const ci of given) out[ci] = row[ci] === undefined ? null : row[ci];
+        return out;
+      });
+      if (ascending) fresh += n;
+      const batch = toBatch(rows, given);
+      physical += 1 + ri(3);
+      ts = htFromPhysical(physical, ri(3));
+      opIndex++;
+      const res = applyBatch(opIndex, ts, kind, batch);
+      log.push({ index: opIndex, ts, kind, ipc: arrow.RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true) });
+      let applied = 0;
+      const errs: Array<[number, string]> = [];
+      rows.forEach((row, i) => {
+        const e = model.apply(kind, row, ts);
+        if (e === undefined) applied++;
+        else if (e !== null) errs.push([i, e]);
+      });
+      expect(res.rowErrors, `${where(step)} batch ${kind}`).toEqual(errs);
+      expect(res.appliedCount, `${where(step)} batch ${kind}`).toBe(applied);
+    } else if (r < 0.78) {
       const ops: WriteOp[] = [];
       const n = 1 + ri(12);
       for (let i = 0; i < n; i++) {
@@ -269,7 +321,11 @@ function runSeed(seed: number, steps: number): void {
       tablet.close();
       tablet = openTablet({ dir, tabletId: 'm', schema, limits });
       const from = tablet.durableOpIndex();
-      for (const e of log) if (e.index > from) tablet.applyWrite({ term: 1, index: e.index }, e.ts, e.ops);
+      for (const e of log) {
+        if (e.index <= from) continue;
+        if ('ops' in e) tablet.applyWrite({ term: 1, index: e.index }, e.ts, e.ops);
+        else applyBatch(e.index, e.ts, e.kind, arrow.tableFromIPC(e.ipc).batches[0]!);
+      }
       expect(tablet.lastAppliedOpIndex(), where(step)).toBe(opIndex);
     } else {
       check(step);
