@@ -10,6 +10,7 @@ import {
   CACHING_SHA2_PLUGIN, CHARSET, CLIENT, COM, MYSQL_TYPE, NATIVE_PASSWORD_PLUGIN, SERVER_CAPABILITIES, SERVER_STATUS, SERVER_VERSION,
 } from './constants.js';
 import { MysqlServerError, SERVER_ERRORS, toErrPacket } from './error-map.js';
+import { okResult } from './local-results.js';
 import { PacketFramer, PacketTooLargeError, type LogicalPacket } from './framing.js';
 import { answerLocally, statusFlagsOf, transactionOpen, type ServerStatus, type TransactionState } from './local-statements.js';
 import {
@@ -39,7 +40,11 @@ export interface ConnectionContext {
   readonly privateKey: KeyObject;
   readonly status: () => ServerStatus;
   readonly countQuestion: () => void;
+  /** Another open connection of this server, for KILL. */
+  readonly findConnection: (id: number) => MysqlConnection | undefined;
 }
+
+const KILL_RE = /^\s*kill\s+(?:(query|connection)\s+)?(\d+)\s*;?\s*$/i;
 
 interface PreparedEntry {
   readonly ps: PreparedStatement;
@@ -74,6 +79,8 @@ export class MysqlConnection {
   private lastInsertId: number | bigint = 0;
   private lastWarnings: readonly Warning[] = [];
   private readonly abort = new AbortController();
+  /** The running statement's cancellation (KILL QUERY aborts it; so does closing the connection). */
+  private statementAbort: AbortController | null = null;
   private authenticated = false;
   /** Counts flush() calls, so a failed command knows whether its partial response already left. */
   private flushes = 0;
@@ -118,9 +125,38 @@ export class MysqlConnection {
     }
   }
 
-  /** Closes the connection; used by server.close(). */
+  /** Closes the connection; used by server.close() and KILL CONNECTION. */
   destroy(): void {
     this.shutdown();
+  }
+
+  get userName(): string {
+    return this.user;
+  }
+
+  /** KILL QUERY: cancels the statement this connection is running, if any; the connection stays. */
+  killQuery(): void {
+    this.statementAbort?.abort();
+  }
+
+  /** A signal for one statement, aborted by KILL QUERY or by the connection closing. */
+  private statementSignal(): AbortSignal {
+    const ac = new AbortController();
+    this.statementAbort = ac;
+    return AbortSignal.any([ac.signal, this.abort.signal]);
+  }
+
+  /** KILL [QUERY | CONNECTION] id, as MySQL: root may kill anything, others only their own threads. */
+  private kill(mode: string | undefined, id: number): StatementResult {
+    const target = this.ctx.findConnection(id);
+    if (target === undefined) throw new MysqlServerError(1094, 'HY000', `Unknown thread id: ${id}`);
+    if (this.user !== 'root' && target.userName !== this.user) {
+      throw new MysqlServerError(1095, 'HY000', `You are not owner of thread ${id}`);
+    }
+    if (mode !== undefined && mode.toLowerCase() === 'query') target.killQuery();
+    else if (target === this) setImmediate(() => this.destroy());
+    else target.destroy();
+    return okResult();
   }
 
   // ---- socket plumbing ----
@@ -536,9 +572,11 @@ export class MysqlConnection {
   /** Runs one statement: the server's own answer, else the engine's. */
   private async runStatement(sql: string): Promise<StatementResult> {
     const session = this.session as Session;
+    const kill = KILL_RE.exec(sql);
+    if (kill !== null) return this.kill(kill[1], Number(kill[2]));
     const local = answerLocally(sql, this.localContext(session));
     if (local !== null) return local;
-    const results = await session.execute(sql, { signal: this.abort.signal });
+    const results = await session.execute(sql, { signal: this.statementSignal() });
     if (results.length !== 1) {
       for (const r of results) if (r.kind === 'rows') await drain(r.batches);
       throw new SaigaError('IllegalState', `the engine returned ${results.length} results for one statement`);
@@ -698,7 +736,7 @@ export class MysqlConnection {
     e.longData.clear();
     e.longDataBytes = 0;
     await this.guard(async () => {
-      const result = await e.ps.execute(req.values, { signal: this.abort.signal });
+      const result = await e.ps.execute(req.values, { signal: this.statementSignal() });
       this.noteResult(result, false);
       if (result.kind === 'ok') this.sendOk(result.affectedRows, false, result);
       else await this.sendRows(result, 'binary', false, e.plans);

@@ -55,6 +55,10 @@ export async function startMysqlServer(options: MysqlServerOptions): Promise<Mys
     countQuestion: () => {
       questions++;
     },
+    findConnection: (id: number) => {
+      for (const c of connections) if (c.connectionId === id) return c;
+      return undefined;
+    },
   };
 
   const server = createServer((socket: Socket) => {

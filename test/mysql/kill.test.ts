@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StorageApi } from '../../src/common/storage-api.js';
+import { openEmbeddedStorage } from '../../src/client/index.js';
+import { createQueryEngine } from '../../src/query/index.js';
+import { startTestServer, type TestServer } from './helpers.js';
+
+/** KILL [CONNECTION] closes another connection; unknown ids get MySQL's errno. */
+let dir: string;
+let storage: StorageApi;
+let s: TestServer;
+const opts = (): mysql.ConnectionOptions => ({ host: '127.0.0.1', port: s.port, user: 'root', password: 'rootpw', database: 'k' });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'saiga-kill-'));
+  storage = await openEmbeddedStorage({ dataDir: dir });
+  s = await startTestServer(undefined, createQueryEngine({ storage }));
+  const c = await mysql.createConnection({ host: '127.0.0.1', port: s.port, user: 'root', password: 'rootpw' });
+  await c.query('CREATE DATABASE k');
+  await c.query('CREATE TABLE k.t (id INT PRIMARY KEY, v INT)');
+  await c.end();
+});
+afterAll(async () => {
+  await s.close();
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('KILL', () => {
+  it('KILL of an unknown thread is 1094, KILL CONNECTION closes the other connection', async () => {
+    const victim = await mysql.createConnection(opts());
+    const killer = await mysql.createConnection(opts());
+    await expect(killer.query('KILL 987654')).rejects.toMatchObject({ errno: 1094 });
+    const closed = new Promise<void>((r) => victim.connection.once('end', () => r()));
+    victim.on('error', () => undefined);
+    await killer.query(`KILL CONNECTION ${victim.threadId}`);
+    await closed;
+    await expect(victim.query('SELECT 1')).rejects.toBeDefined();
+    const [rows] = await killer.query('SELECT 1 AS one');
+    expect(rows).toEqual([{ one: 1 }]);
+    await killer.end();
+  });
+});
