@@ -1,15 +1,16 @@
 import { assert, unreachable } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
-import type { ReadMode } from '../common/scan-spec.js';
+import type { ColumnPredicate, ReadMode } from '../common/scan-spec.js';
 import type { StorageApi } from '../common/storage-api.js';
 import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type SubquerySet } from './eval.js';
 import { col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
 import { serializeColumn, type FragmentSpec, type FragmentTask } from './fragment.js';
 import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
 import {
-  concatChunks, fromArrow, gather, gatherChunk, vectorKindOf,
+  concatChunks, fromArrow, gather, gatherChunk, vectorFromValues, vectorKindOf,
   type Chunk, type NumVector, type SqlType, type Vector,
 } from './vector.js';
+import type { Value } from '../common/types.js';
 
 /**
  * Vectorized, pull-based execution of a (physical) plan: every operator is an async generator
@@ -214,8 +215,71 @@ function* batches(c: Chunk, size: number): Generator<Chunk> {
   }
 }
 
+/** The full primary key when the predicates hold one equality per key column, plus the rest. */
+function pointLookupKey(plan: Extract<LogicalPlan, { kind: 'Scan' }>): { key: Value[]; rest: ColumnPredicate[] } | null {
+  const schema = plan.table.schema;
+  const kc = schema.keyColumnCount;
+  if (kc === 0 || plan.predicates.length < kc) return null;
+  const key: Value[] = [];
+  const used = new Set<ColumnPredicate>();
+  for (let k = 0; k < kc; k++) {
+    const name = schema.columns[k]!.name;
+    const p = plan.predicates.find((x) => x.kind === 'compare' && x.op === '=' && x.column === name);
+    if (p === undefined || p.kind !== 'compare' || p.value === null) return null;
+    key.push(p.value);
+    used.add(p);
+  }
+  return { key, rest: plan.predicates.filter((p) => !used.has(p)) };
+}
+
+function compareApi(a: Value, b: Value): number {
+  if (typeof a === 'bigint' || typeof b === 'bigint') {
+    const x = typeof a === 'bigint' ? a : BigInt(a as number);
+    const y = typeof b === 'bigint' ? b : BigInt(b as number);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
+  if (typeof a === 'boolean' || typeof b === 'boolean') return Number(a) - Number(b);
+  return (a as number | string) < (b as number | string) ? -1 : (a as number | string) > (b as number | string) ? 1 : 0;
+}
+
+/** ColumnPredicate semantics on one API value (NULL never matches a comparison). */
+function predicateHolds(p: ColumnPredicate, v: Value): boolean {
+  switch (p.kind) {
+    case 'isNull': return v === null;
+    case 'isNotNull': return v !== null;
+    case 'in': return v !== null && p.values.some((x) => x !== null && compareApi(v, x) === 0);
+    case 'compare': {
+      if (v === null || p.value === null) return false;
+      const c = compareApi(v, p.value);
+      return p.op === '=' ? c === 0 : p.op === '<' ? c < 0 : p.op === '<=' ? c <= 0 : p.op === '>' ? c > 0 : c >= 0;
+    }
+  }
+}
+
 async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
   await resolveSubqueries([plan.filter], ctx);
+  const point = ctx.readMode.kind === 'latest' ? pointLookupKey(plan) : null;
+  if (point !== null) {
+    // Primary-key point lookup: straight to the one tablet holding the row.
+    const restCols = point.rest.map((p) => p.column);
+    const fetch = [...plan.columns, ...restCols.filter((n) => !plan.columns.includes(n))];
+    const row = await ctx.storage.lookup(plan.db, plan.table.name, point.key, fetch);
+    if (row === undefined) return;
+    // Rows come back in projection order; tolerate a storage that returns the full schema row.
+    const full = row.length !== fetch.length && row.length === plan.table.schema.columns.length;
+    const byName = (n: string): Value => (full ? row[plan.table.schema.columns.findIndex((c) => c.name === n)] : row[fetch.indexOf(n)]) ?? null;
+    if (!point.rest.every((p) => predicateHolds(p, byName(p.column)))) return;
+    const at = (i: number): Value => byName(plan.columns[i]!);
+    let c: Chunk = { columns: plan.columns.map((_, i) => vectorFromValues([at(i)], plan.types[i]!)), length: 1 };
+    if (plan.filter !== null) {
+      const sel = selectTrue(evalExpr(plan.filter, c, ctx.subs), 1);
+      if (sel.length === 0) return;
+      c = gatherChunk(c, sel);
+    }
+    yield c;
+    return;
+  }
   const spec = {
     projection: plan.columns,
     predicates: plan.predicates,

@@ -332,8 +332,13 @@ export class MemoryStorage implements StorageApi {
     this.scans.push({ table, spec });
     yield* this.scanRows(t, spec, () => true);
   }
-  async lookup(database: string, table: string, key: readonly Value[]): Promise<Row | undefined> {
-    return this.t(database, table).rows.get(keyString(key));
+  readonly lookups: string[] = [];
+  async lookup(database: string, table: string, key: readonly Value[], projection?: readonly string[]): Promise<Row | undefined> {
+    const t = this.t(database, table);
+    this.lookups.push(table);
+    const row = t.rows.get(keyString(key));
+    if (row === undefined || projection === undefined) return row;
+    return projection.map((n) => row[t.info.schema.columns.findIndex((c) => c.name === n)]);
   }
   tableStats(database: string, table: string): TableStats {
     return { rowCount: this.t(database, table).rows.size, onDiskBytes: 0, memoryBytes: 0 };

@@ -231,3 +231,19 @@ describe('subqueries as values', () => {
     expect(await h.q(`SELECT id FROM t1 WHERE v > ALL (SELECT v FROM t2 WHERE id > 100) ORDER BY id`)).toEqual([[1], [2], [3], [4]]);
   });
 });
+
+describe('primary-key point lookups', () => {
+  it('a full-key equality goes to StorageApi.lookup, not a scan', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE k (a INT, b STRING, v DECIMAL(6,2), d DATE, PRIMARY KEY (a, b))`);
+    await h.exec(`INSERT INTO k VALUES (1, 'x', 1.25, '2020-02-02'), (1, 'y', 2.50, NULL), (2, 'x', NULL, NULL)`);
+    h.storage.scans.length = 0;
+    expect(await h.q(`SELECT v, d FROM k WHERE a = 1 AND b = 'x'`)).toEqual([['1.25', '2020-02-02']]);
+    expect(await h.q(`SELECT v FROM k WHERE b = 'y' AND a = 1 AND v > 3`)).toEqual([]);
+    expect(await h.q(`SELECT COUNT(*) FROM k WHERE a = 3 AND b = 'x'`)).toEqual([['0']]);
+    expect(h.storage.scans).toHaveLength(0);
+    expect(h.storage.lookups).toHaveLength(3);
+    expect(await h.q(`SELECT v FROM k WHERE a = 1 ORDER BY b`)).toEqual([['1.25'], ['2.50']]);
+    expect(h.storage.scans).toHaveLength(1);
+  });
+});
