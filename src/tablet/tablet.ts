@@ -462,17 +462,19 @@ export class TabletImpl implements Tablet {
           if (best === undefined || compareBytes(k, best) < 0) best = k;
         }
         if (best === undefined) return;
-        // A key lives in at most one rowset at a time: each rowset holds one stretch of its
-        // history, every stretch but the newest ending in a delete. Order stretches in time.
-        const blocks: RowVersion[][] = [];
+        // A key lives in at most one rowset at a time, so its live stretches (insert .. delete)
+        // are disjoint in time. A rowset's history may hold several stretches with gaps where
+        // another rowset held the key (an earlier compaction merged only some of them), so
+        // split every history into stretches and order all of them in time.
+        const stretches: RowVersion[][] = [];
         for (const s of sources) {
           if (s.ord < s.drs.rowCount && compareBytes(s.drs.keyAt(s.ord), best) === 0) {
-            blocks.push(s.drs.historyOf(s.ord, columns));
+            splitStretches(s.drs.historyOf(s.ord, columns), stretches);
             s.ord++;
           }
         }
-        blocks.sort(compareStretches);
-        const versions = blocks.flat();
+        stretches.sort(compareStretches);
+        const versions = stretches.length === 1 ? (stretches[0] as RowVersion[]) : stretches.flat();
         const gced = gcVersions(versions, horizon);
         if (gced.length > 0) yield { key: best, versions: gced };
       }
@@ -797,6 +799,20 @@ function validateSchema(schema: Schema): void {
   });
 }
 
+/** Appends the live stretches of `history` (each from an insert up to and including its delete). */
+function splitStretches(history: readonly RowVersion[], out: RowVersion[][]): void {
+  let start = 0;
+  for (let i = 0; i < history.length; i++) {
+    if ((history[i] as RowVersion).row === null) {
+      assert(i > start, 'a live stretch starts with an insert');
+      out.push(history.slice(start, i + 1));
+      start = i + 1;
+    }
+  }
+  if (start < history.length) out.push(start === 0 ? history.slice() : history.slice(start));
+}
+
+/** Orders disjoint live stretches of one key in time (same-timestamp ties: the deleted one first). */
 function compareStretches(a: readonly RowVersion[], b: readonly RowVersion[]): number {
   const c = (x: bigint, y: bigint): number => (x < y ? -1 : x > y ? 1 : 0);
   const fa = (a[0] as RowVersion).ts;
