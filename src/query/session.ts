@@ -36,6 +36,7 @@ const AST_CACHE_MAX = 1000;
 export const DEFAULT_HASH_BUCKETS = 2;
 
 interface EngineState {
+  readonly templateCache: Map<string, Ast | null>;
   readonly storage: StorageApi;
   readonly limits: Limits;
   readonly coprocessor: CoprocessorPool | null;
@@ -45,7 +46,7 @@ interface EngineState {
 }
 
 export function newEngineState(storage: StorageApi, limits: Limits, coprocessor: CoprocessorPool | null): EngineState {
-  return { storage, limits, coprocessor, astCache: new Map(), parser: new nodeSqlParser.Parser(), closed: false };
+  return { storage, limits, coprocessor, astCache: new Map(), templateCache: new Map(), parser: new nodeSqlParser.Parser(), closed: false };
 }
 
 function parseSql(state: EngineState, text: string): Ast {
@@ -79,6 +80,57 @@ export function substituteParams(sql: string, params: readonly Value[]): string 
     p = t.end;
   });
   return out + sql.slice(p);
+}
+
+const MARKER_BASE = 918273645500;
+
+/** `?` -> a numbered marker literal the parser keeps as a number node. */
+function substituteMarkers(sql: string): string {
+  const toks = tokenize(sql).filter((t) => t.kind === 'param');
+  let out = '';
+  let p = 0;
+  toks.forEach((t, i) => {
+    out += `${sql.slice(p, t.start)}${MARKER_BASE + i}`;
+    p = t.end;
+  });
+  return out + sql.slice(p);
+}
+
+function markerIndex(n: Ast): number {
+  if (n === null || typeof n !== 'object' || n.type !== 'number') return -1;
+  const v = Number(n.value);
+  return Number.isInteger(v) && v >= MARKER_BASE && v < MARKER_BASE + 65536 ? v - MARKER_BASE : -1;
+}
+
+function walkAst(n: Ast, f: (n: Ast) => void): void {
+  if (n === null || typeof n !== 'object') return;
+  f(n);
+  for (const k of Object.keys(n)) {
+    if (k === 'loc') continue;
+    const v = n[k];
+    if (Array.isArray(v)) for (const x of v) walkAst(x, f);
+    else if (v !== null && typeof v === 'object') walkAst(v, f);
+  }
+}
+
+function paramNode(v: Value): Ast {
+  if (v === null) return { type: 'null', value: null };
+  if (typeof v === 'boolean') return { type: 'bool', value: v };
+  if (typeof v === 'number') return Number.isFinite(v) ? { type: 'number', value: v < 0 ? v : v } : { type: 'null', value: null };
+  if (typeof v === 'bigint') return { type: 'number', value: v.toString() };
+  if (v instanceof Uint8Array) return { type: 'hex_string', value: Buffer.from(v).toString('hex') };
+  return { type: 'single_quote_string', value: v };
+}
+
+/** A copy of the template AST with markers replaced by parameter literals. */
+function bindParams(n: Ast, params: readonly Value[]): Ast {
+  if (n === null || typeof n !== 'object') return n;
+  if (Array.isArray(n)) return n.map((x) => bindParams(x, params));
+  const k = markerIndex(n);
+  if (k >= 0) return paramNode(params[k]!);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(n)) out[key] = key === 'loc' ? n[key] : bindParams(n[key], params);
+  return out;
 }
 
 function sqlLiteral(v: Value): string {
@@ -203,6 +255,14 @@ class SessionImpl implements Session {
 
   async execute(sql: string, options: ExecuteOptions = {}): Promise<StatementResult[]> {
     if (this.closed || this.state.closed) throw new SaigaError('IllegalState', 'session is closed');
+    if (options.params !== undefined && options.params.length > 0 && splitStatements(sql).length === 1) {
+      const tpl = this.templateAst(sql, options.params.length);
+      if (tpl !== null) {
+        this.warnings = [];
+        const bound = bindParams(tpl, options.params);
+        return [await this.executeAst(bound, substituteMarkers(sql), options, false)];
+      }
+    }
     const text = options.params !== undefined && options.params.length > 0 ? substituteParams(sql, options.params) : sql;
     const stmts = splitStatements(text);
     if (stmts.length === 0) throw new SaigaError('ParseError', 'empty query');
@@ -377,7 +437,38 @@ class SessionImpl implements Session {
   // ---------- SELECT / UPDATE / DELETE ----------
 
   private async executeSql(text: string, options: ExecuteOptions, materialize: boolean): Promise<StatementResult> {
-    const ast = parseSql(this.state, text);
+    return this.executeAst(parseSql(this.state, text), text, options, materialize);
+  }
+
+  /**
+   * Prepared-statement fast path: the template is parsed once with numbered markers in place of
+   * `?`, and each execution copies the cached AST with the parameter literals in place.
+   */
+  private templateAst(sql: string, paramCount: number): Ast | null {
+    const cache = this.state.templateCache;
+    if (cache.has(sql)) return cache.get(sql) ?? null;
+    let ast: Ast | null = null;
+    try {
+      const marked = substituteMarkers(sql);
+      const st = prepass(marked);
+      if (st.kind === 'sql') {
+        const a = parseSql(this.state, marked);
+        if (a.type === 'select' || a.type === 'update' || a.type === 'delete') {
+          // Every marker must appear exactly once as a number node.
+          const seen = new Array<number>(paramCount).fill(0);
+          walkAst(a, (n) => { const k = markerIndex(n); if (k >= 0 && k < paramCount) seen[k]!++; });
+          if (seen.every((x) => x === 1)) ast = a;
+        }
+      }
+    } catch (e) {
+      if (!isSaigaError(e)) throw e;
+    }
+    if (cache.size >= AST_CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    cache.set(sql, ast);
+    return ast;
+  }
+
+  private async executeAst(ast: Ast, text: string, options: ExecuteOptions, materialize: boolean): Promise<StatementResult> {
     const env = this.env(text);
     switch (ast.type) {
       case 'select': {

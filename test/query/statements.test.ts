@@ -192,6 +192,12 @@ describe('session', () => {
     expect(sel.columns.map((c) => c.name)).toEqual(['name']);
     expect(await rowsOf(await sel.execute([1]))).toEqual([["o'neil"]]);
     expect(await rowsOf(await sel.execute([2]))).toEqual([[null]]);
+    const multi = await h.session.prepare(`SELECT id FROM t WHERE (name = ? OR name IS NULL) AND id >= ? ORDER BY id LIMIT ?`);
+    expect(await rowsOf(await multi.execute(["o'neil", 1, 10]))).toEqual([[1], [2]]);
+    expect(await rowsOf(await multi.execute(['zzz', 2n, 1]))).toEqual([[2]]);
+    const upd = await h.session.prepare(`UPDATE t SET name = ? WHERE id = ?`);
+    await upd.execute(['renamed', 2]);
+    expect(await rowsOf(await sel.execute([2]))).toEqual([['renamed']]);
   });
 
   it('result columns carry table metadata', async () => {
