@@ -231,7 +231,7 @@ class SessionImpl implements Session {
     const paramCount = splitStatements(sql).reduce((n, s) => n + tokenize(s).filter((t) => t.kind === 'param').length, 0);
     let columns: readonly ResultColumn[] = [];
     try {
-      const probe = paramCount > 0 ? substituteParams(sql, new Array<Value>(paramCount).fill(null)) : sql;
+      const probe = paramCount > 0 ? substituteMarkers(sql) : sql;
       const st = prepass(probe);
       if (st.kind === 'sql') {
         const ast = parseSql(this.state, st.text);
