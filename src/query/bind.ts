@@ -1,7 +1,7 @@
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
 import type { StorageApi, TableInfo } from '../common/storage-api.js';
-import { AUTO_INCREMENT_COLUMN, type ColumnSchema, type Value } from '../common/types.js';
+import { AUTO_INCREMENT_COLUMN, typeToSql, type ColumnSchema, type Value } from '../common/types.js';
 import { parseDate, parseTimestamp } from './dates.js';
 import { evalExpr, pow10 } from './eval.js';
 import {
@@ -918,9 +918,75 @@ function bindFromItem(item: Ast, env: BindEnv, outer: Scope | null): Rel {
       };
     }
   }
-  if (item.db != null && String(item.db).toLowerCase() === 'information_schema') unsupported('information_schema queries');
+  if (item.db != null && String(item.db).toLowerCase() === 'information_schema') return informationSchema(env, tname, alias ?? tname);
   const { db, info } = lookupTable(env, item.db ?? null, tname);
   return scanRel(env, db, info, alias ?? info.name);
+}
+
+/** information_schema SCHEMATA / TABLES / COLUMNS / STATISTICS as constant relations from the catalog. */
+function informationSchema(env: BindEnv, table: string, alias: string): Rel {
+  const str = (v: string | null): Expr => lit(v, STRING);
+  const int = (v: number | null): Expr => lit(v, INT64);
+  const dbs = [...env.storage.listDatabases()].sort();
+  let names: string[];
+  let types: SqlType[];
+  const rows: Expr[][] = [];
+  switch (table.toLowerCase()) {
+    case 'schemata':
+      names = ['CATALOG_NAME', 'SCHEMA_NAME', 'DEFAULT_CHARACTER_SET_NAME', 'DEFAULT_COLLATION_NAME'];
+      types = [STRING, STRING, STRING, STRING];
+      for (const d of dbs) rows.push([str('def'), str(d), str('utf8mb4'), str('utf8mb4_general_ci')]);
+      break;
+    case 'tables':
+      names = ['TABLE_CATALOG', 'TABLE_SCHEMA', 'TABLE_NAME', 'TABLE_TYPE', 'ENGINE', 'TABLE_ROWS', 'TABLE_COMMENT'];
+      types = [STRING, STRING, STRING, STRING, STRING, INT64, STRING];
+      for (const d of dbs) {
+        for (const t of [...env.storage.listTables(d)].sort()) {
+          let n: number | null = null;
+          try { n = env.storage.tableStats(d, t).rowCount; } catch { /* stats optional */ }
+          rows.push([str('def'), str(d), str(t), str('BASE TABLE'), str('Kudu'), int(n), str(env.storage.getTable(d, t).comment ?? '')]);
+        }
+      }
+      break;
+    case 'columns':
+      names = ['TABLE_CATALOG', 'TABLE_SCHEMA', 'TABLE_NAME', 'COLUMN_NAME', 'ORDINAL_POSITION', 'COLUMN_DEFAULT', 'IS_NULLABLE', 'DATA_TYPE', 'COLUMN_TYPE', 'COLUMN_KEY', 'EXTRA', 'NUMERIC_PRECISION', 'NUMERIC_SCALE', 'COLUMN_COMMENT'];
+      types = [STRING, STRING, STRING, STRING, INT64, STRING, STRING, STRING, STRING, STRING, STRING, INT64, INT64, STRING];
+      for (const d of dbs) {
+        for (const t of [...env.storage.listTables(d)].sort()) {
+          const info = env.storage.getTable(d, t);
+          let pos = 0;
+          info.schema.columns.forEach((c, i) => {
+            if (c.name === AUTO_INCREMENT_COLUMN) return;
+            pos++;
+            const sqlType = typeToSql(c).toLowerCase();
+            rows.push([
+              str('def'), str(d), str(t), str(c.name), int(pos),
+              str(c.defaultValue === undefined || c.defaultValue === null ? null : String(c.defaultValue)),
+              str(c.nullable ? 'YES' : 'NO'), str(sqlType.replace(/\(.*$/, '')), str(sqlType),
+              str(i < info.schema.keyColumnCount ? 'PRI' : ''), str(''),
+              int(c.type === 'decimal' ? c.precision ?? 38 : null), int(c.type === 'decimal' ? c.scale ?? 0 : null), str(c.comment ?? ''),
+            ]);
+          });
+        }
+      }
+      break;
+    case 'statistics':
+      names = ['TABLE_SCHEMA', 'TABLE_NAME', 'NON_UNIQUE', 'INDEX_NAME', 'SEQ_IN_INDEX', 'COLUMN_NAME'];
+      types = [STRING, STRING, INT64, STRING, INT64, STRING];
+      for (const d of dbs) {
+        for (const t of [...env.storage.listTables(d)].sort()) {
+          const info = env.storage.getTable(d, t);
+          info.schema.columns.slice(0, info.schema.keyColumnCount).forEach((c, i) => {
+            if (c.name !== AUTO_INCREMENT_COLUMN) rows.push([str(d), str(t), int(0), str('PRIMARY'), int(i + 1), str(c.name)]);
+          });
+        }
+      }
+      break;
+    default:
+      throw new SaigaError('UnknownTable', `information_schema.${table} is not provided (SCHEMATA, TABLES, COLUMNS, STATISTICS are)`);
+  }
+  const cols: BoundCol[] = names.map((n, i) => ({ qualifier: alias, name: n, type: types[i]!, nullable: true }));
+  return { plan: { kind: 'Values', rows, names, types }, cols };
 }
 
 /** Equi-join key extraction: conjunct a = b with a over `leftCols` and b over the rest (or vice versa). */

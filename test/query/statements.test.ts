@@ -212,3 +212,16 @@ describe('session', () => {
     ]);
   });
 });
+
+describe('information_schema', () => {
+  it('SCHEMATA, TABLES, COLUMNS, STATISTICS come from the catalog', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE t (id INT PRIMARY KEY, p DECIMAL(7,2) NOT NULL, s STRING)`);
+    expect(await h.q(`SELECT SCHEMA_NAME FROM information_schema.SCHEMATA`)).toEqual([['test']]);
+    expect(await h.q(`SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.tables WHERE table_schema = 'test'`)).toEqual([['t', 'BASE TABLE', '0']]);
+    expect(await h.q(`SELECT COLUMN_NAME, ORDINAL_POSITION, IS_NULLABLE, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY, NUMERIC_SCALE FROM information_schema.COLUMNS WHERE TABLE_NAME = 't' ORDER BY ORDINAL_POSITION`))
+      .toEqual([['id', '1', 'NO', 'int', 'int', 'PRI', null], ['p', '2', 'NO', 'decimal', 'decimal(7,2)', '', '2'], ['s', '3', 'YES', 'string', 'string', '', null]]);
+    expect(await h.q(`SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_NAME = 't'`)).toEqual([['PRIMARY', 'id']]);
+    await expect(h.exec(`SELECT * FROM information_schema.ROUTINES`)).rejects.toMatchObject({ code: 'UnknownTable' });
+  });
+});
