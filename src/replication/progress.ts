@@ -99,6 +99,16 @@ export class Progress {
     }
   }
 
+  /**
+   * The follower reported a log ending at `lastIndex` below what it acknowledged (its data were
+   * wiped and it came back empty): forget the lost match and probe from its real end.
+   */
+  resetAfterLogLoss(lastIndex: number): void {
+    this.resetState('Probe');
+    this.match = lastIndex;
+    this.next = lastIndex + 1;
+  }
+
   becomeReplicate(): void {
     this.resetState('Replicate');
     this.next = this.match + 1;

@@ -559,6 +559,11 @@ export class RaftNode {
       }
       case 'HeartbeatResponse': {
         pr.recentActive = true;
+        if (m.reject) {
+          if (m.rejectHint < pr.match) pr.resetAfterLogLoss(m.rejectHint);
+          this.sendAppend(m.from);
+          return;
+        }
         pr.probeSent = false;
         if (pr.state === 'Replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
@@ -669,6 +674,12 @@ export class RaftNode {
   }
 
   private handleHeartbeat(m: Message): void {
+    if (m.commit > this.log.lastIndex()) {
+      // The leader counts entries this replica no longer has: its log was lost (a wiped replica
+      // that came back empty). Say where the log really ends instead of committing past it.
+      this.send({ type: 'HeartbeatResponse', to: m.from, term: this.term, reject: true, rejectHint: this.log.lastIndex() });
+      return;
+    }
     this.log.commitTo(m.commit);
     this.send({ type: 'HeartbeatResponse', to: m.from, term: this.term, seq: m.seq });
   }

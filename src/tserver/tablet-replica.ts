@@ -210,6 +210,7 @@ export class TabletReplica implements GroupStateMachine {
 
   failed(e: unknown): void {
     this.failure = e;
+    process.stderr.write(`tablet ${this.tabletId} on ${this.serverId} stopped: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
     for (const [, w] of this.waiters) {
       if (w.timer !== undefined) clearTimeout(w.timer);
       w.reject(e);

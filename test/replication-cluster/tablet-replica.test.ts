@@ -149,3 +149,26 @@ describe('TabletReplica over RaftDriver (in-process transport)', () => {
     expect(keys(r)).toEqual([1n]);
   });
 });
+
+describe('TabletReplica: a wiped replica', () => {
+  it('is re-filled from the leader when it comes back empty', async () => {
+    const c = await cluster(['a', 'b', 'c']);
+    const l = await until('a leader', () => leaderOf(c));
+    for (let i = 0; i < 30; i++) await l.write([{ kind: 'insert', row: [BigInt(i), i] }]);
+    const victim = [...c.replicas.values()].find((r) => r !== l)!;
+    const vid = victim.serverId;
+    await victim.close();
+    c.drivers.get(vid)?.stop();
+    c.drivers.delete(vid);
+    rmSync(c.dirs.get(vid)!, { recursive: true, force: true });
+    for (let i = 30; i < 40; i++) await l.write([{ kind: 'insert', row: [BigInt(i), i] }]);
+    const back = await openReplica(c, vid, 't1', undefined, 7);
+    try {
+      await until('wiped replica re-filled', () => (back.status().applied >= l.status().commit ? true : undefined), 5000);
+    } catch (e) {
+      console.log(JSON.stringify(back.status()), JSON.stringify([...(l as unknown as { node: { status(): { progress: Map<string, unknown> } } }).node.status().progress]));
+      throw e;
+    }
+    expect(keys(back)).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(i)));
+  });
+});

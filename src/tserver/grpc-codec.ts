@@ -1,0 +1,141 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assert } from '../common/assert.js';
+import { isSaigaError, SaigaError, type ErrorCode } from '../common/errors.js';
+import { MESSAGE_TYPES, makeMessage, type Entry, type Message, type MessageType } from '../replication/index.js';
+import type { GroupMessage } from '../replication/raft-driver.js';
+import { jsonReplacer, jsonReviver } from '../wal/index.js';
+
+/**
+ * gRPC plumbing shared by the tablet server and its clients: the .proto files (checked in under
+ * src/tserver/proto, also found from dist/), the Raft message codec, the JSON codec of rows, and
+ * the one table mapping SaigaError codes to gRPC statuses and back.
+ */
+
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc-node.flow_control_window': 64 * 1024 * 1024,
+  'grpc.max_receive_message_length': 256 * 1024 * 1024,
+  'grpc.max_send_message_length': 256 * 1024 * 1024,
+};
+
+function protoDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const d of [join(here, 'proto'), join(here, '..', '..', '..', 'src', 'tserver', 'proto')]) {
+    if (existsSync(join(d, 'consensus.proto'))) return d;
+  }
+  throw new SaigaError('NotFound', `expected the tablet server .proto files next to ${here} or under src/tserver/proto, found none`);
+}
+
+const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
+
+let loaded: { consensus: grpc.ServiceClientConstructor; tabletServer: grpc.ServiceClientConstructor } | undefined;
+
+export function services(): { consensus: grpc.ServiceClientConstructor; tabletServer: grpc.ServiceClientConstructor } {
+  if (loaded !== undefined) return loaded;
+  const dir = protoDir();
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync([join(dir, 'consensus.proto'), join(dir, 'tablet-server.proto')], LOADER_OPTIONS));
+  const c = (pkg['saiga'] as grpc.GrpcObject)['consensus'] as grpc.GrpcObject;
+  const t = (pkg['saiga'] as grpc.GrpcObject)['tserver'] as grpc.GrpcObject;
+  loaded = { consensus: c['Consensus'] as grpc.ServiceClientConstructor, tabletServer: t['TabletServer'] as grpc.ServiceClientConstructor };
+  return loaded;
+}
+
+// ---- Raft messages ------------------------------------------------------------------------------
+
+interface PbEntry { term: number; index: number; confChange: boolean; data: Uint8Array }
+interface PbSnapshot { index: number; term: number; voters: string[]; learners: string[]; data: Uint8Array }
+export interface PbRaftMessage {
+  groupId: string; type: string; from: string; to: string; term: number; logTerm: number; index: number;
+  entries: PbEntry[]; commit: number; reject: boolean; rejectHint: number; seq: number; force: boolean;
+  context: string; snapshot?: PbSnapshot | null;
+}
+export interface PbMessageBatch { fromServer: string; messages: PbRaftMessage[] }
+
+export function encodeGroupMessage(gm: GroupMessage): PbRaftMessage {
+  const m = gm.message;
+  const out: PbRaftMessage = {
+    groupId: gm.groupId, type: m.type, from: m.from, to: m.to, term: m.term, logTerm: m.logTerm, index: m.index,
+    entries: m.entries.map((e) => ({ term: e.term, index: e.index, confChange: e.type === 'ConfChange', data: e.data })),
+    commit: m.commit, reject: m.reject, rejectHint: m.rejectHint, seq: m.seq, force: m.force, context: m.context,
+  };
+  if (m.snapshot !== undefined) {
+    const s = m.snapshot;
+    out.snapshot = { index: s.metadata.index, term: s.metadata.term, voters: [...s.metadata.confState.voters], learners: [...s.metadata.confState.learners], data: s.data };
+  }
+  return out;
+}
+
+const TYPES = new Set<string>(MESSAGE_TYPES);
+
+export function decodeGroupMessage(p: PbRaftMessage): GroupMessage {
+  if (!TYPES.has(p.type)) throw new SaigaError('InvalidArgument', `expected a Raft message type, found '${p.type}'`);
+  const entries: Entry[] = p.entries.map((e) => ({ term: e.term, index: e.index, type: e.confChange ? 'ConfChange' : 'Normal', data: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) }));
+  for (let i = 1; i < entries.length; i++) assert((entries[i] as Entry).index === (entries[i - 1] as Entry).index + 1, 'received entries are contiguous');
+  const s = p.snapshot;
+  const message: Message = makeMessage(p.from, {
+    type: p.type as MessageType, to: p.to, term: p.term, logTerm: p.logTerm, index: p.index, entries, commit: p.commit,
+    reject: p.reject, rejectHint: p.rejectHint, seq: p.seq, force: p.force, context: p.context,
+    ...(s !== undefined && s !== null ? { snapshot: { metadata: { index: s.index, term: s.term, confState: { voters: s.voters, learners: s.learners } }, data: new Uint8Array(s.data) } } : {}),
+  });
+  return { groupId: p.groupId, message };
+}
+
+// ---- rows as JSON -------------------------------------------------------------------------------
+
+const UNDEFINED_TAG = '$undefined';
+
+export function rowsToJson(v: unknown): string {
+  return JSON.stringify(v, (k, x) => (x === undefined ? { [UNDEFINED_TAG]: 1 } : jsonReplacer(k, x)));
+}
+
+export function rowsFromJson<T>(s: string): T {
+  return JSON.parse(s, (k, x) => {
+    if (x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x as object).length === 1 && (x as Record<string, unknown>)[UNDEFINED_TAG] === 1) return undefined;
+    return jsonReviver(k, x);
+  }) as T;
+}
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, grpc.status>> = {
+  InvalidArgument: grpc.status.INVALID_ARGUMENT,
+  ParseError: grpc.status.INVALID_ARGUMENT,
+  NotFound: grpc.status.NOT_FOUND,
+  AlreadyPresent: grpc.status.ALREADY_EXISTS,
+  NotLeader: grpc.status.FAILED_PRECONDITION,
+  IllegalState: grpc.status.FAILED_PRECONDITION,
+  TimedOut: grpc.status.DEADLINE_EXCEEDED,
+  Aborted: grpc.status.ABORTED,
+  Cancelled: grpc.status.CANCELLED,
+  ServiceUnavailable: grpc.status.UNAVAILABLE,
+  ResourceExhausted: grpc.status.RESOURCE_EXHAUSTED,
+  NotSupported: grpc.status.UNIMPLEMENTED,
+  Corruption: grpc.status.DATA_LOSS,
+  IOError: grpc.status.INTERNAL,
+  Unauthenticated: grpc.status.UNAUTHENTICATED,
+  PermissionDenied: grpc.status.PERMISSION_DENIED,
+};
+
+export function toServiceError(e: unknown): Partial<grpc.ServiceError> {
+  const metadata = new grpc.Metadata();
+  if (isSaigaError(e)) {
+    metadata.set('saiga-code', e.code);
+    if (e.details.leaderHint !== undefined) metadata.set('saiga-leader', e.details.leaderHint);
+    return { code: STATUS_BY_CODE[e.code] ?? grpc.status.UNKNOWN, details: e.message, metadata };
+  }
+  metadata.set('saiga-code', 'IOError');
+  return { code: grpc.status.INTERNAL, details: e instanceof Error ? `${e.message}` : String(e), metadata };
+}
+
+export function fromServiceError(e: grpc.ServiceError): SaigaError {
+  const code = e.metadata?.get('saiga-code')[0];
+  const leader = e.metadata?.get('saiga-leader')[0];
+  const details = leader !== undefined ? { leaderHint: String(leader) } : {};
+  if (typeof code === 'string') return new SaigaError(code as ErrorCode, e.details ?? e.message, details);
+  if (e.code === grpc.status.UNAVAILABLE) return new SaigaError('ServiceUnavailable', e.details ?? e.message);
+  if (e.code === grpc.status.DEADLINE_EXCEEDED) return new SaigaError('TimedOut', e.details ?? e.message);
+  return new SaigaError('IOError', `gRPC status ${e.code}: ${e.details ?? e.message}`);
+}

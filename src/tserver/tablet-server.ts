@@ -1,0 +1,205 @@
+import * as grpc from '@grpc/grpc-js';
+import * as arrow from 'apache-arrow';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SaigaError } from '../common/errors.js';
+import { HybridClock } from '../common/hybrid-time.js';
+import type { Limits } from '../common/limits.js';
+import type { ScanSpec } from '../common/scan-spec.js';
+import type { Schema } from '../common/types.js';
+import { RaftDriver, type GroupMessage, type Transport } from '../replication/raft-driver.js';
+import type { WriteOp } from '../tablet/tablet-api.js';
+import { MetaFile, syncDir } from '../wal/index.js';
+import {
+  CHANNEL_OPTIONS, decodeGroupMessage, encodeGroupMessage, rowsFromJson, rowsToJson, services, toServiceError,
+  type PbMessageBatch,
+} from './grpc-codec.js';
+import { TabletReplica } from './tablet-replica.js';
+
+/**
+ * A tablet server: the TabletReplicas of one data directory, the RaftDriver running their
+ * groups, and the gRPC services (Consensus between servers; TabletServer for clients and the
+ * static configuration a master would otherwise send). Configuration (peers, tablets) is kept
+ * in `<dataDir>/tserver-config` so a restarted server comes back alone.
+ */
+
+export interface TabletConfig {
+  readonly tabletId: string;
+  readonly schema: Schema;
+  /** Founding voters; empty: join an existing group with an empty replica. */
+  readonly voters: readonly string[];
+}
+
+export interface ServerConfig {
+  readonly peers: Readonly<Record<string, string>>;
+  readonly tablets: readonly TabletConfig[];
+}
+
+export interface TabletServerOptions {
+  readonly id: string;
+  readonly dataDir: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly limits: Limits;
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+}
+
+const SEND_DEADLINE_MS = 2000;
+
+type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+class GrpcTransport implements Transport {
+  private readonly clients = new Map<string, { addr: string; client: AnyClient }>();
+  peers: Readonly<Record<string, string>> = {};
+
+  constructor(private readonly fromServer: string) {}
+
+  private client(to: string): AnyClient | undefined {
+    const addr = this.peers[to];
+    if (addr === undefined) return undefined;
+    const c = this.clients.get(to);
+    if (c !== undefined && c.addr === addr) return c.client;
+    c?.client.close();
+    const client = new (services().consensus)(addr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as AnyClient;
+    this.clients.set(to, { addr, client });
+    return client;
+  }
+
+  send(to: string, batch: readonly GroupMessage[]): Promise<void> {
+    const c = this.client(to);
+    if (c === undefined) return Promise.reject(new SaigaError('NotFound', `no address known for server ${to}`));
+    const req: PbMessageBatch = { fromServer: this.fromServer, messages: batch.map(encodeGroupMessage) };
+    return new Promise<void>((resolve, reject) => {
+      c['send']!(req, { deadline: Date.now() + SEND_DEADLINE_MS }, (err: grpc.ServiceError | null) => (err === null ? resolve() : reject(err)));
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.client.close();
+    this.clients.clear();
+  }
+}
+
+export class TabletServer {
+  readonly id: string;
+  private readonly server = new grpc.Server(CHANNEL_OPTIONS);
+  private readonly transport: GrpcTransport;
+  readonly driver: RaftDriver;
+  private readonly clock = new HybridClock();
+  private readonly replicas = new Map<string, TabletReplica>();
+  private readonly config: MetaFile<ServerConfig>;
+  private boundPort = 0;
+
+  private constructor(private readonly o: TabletServerOptions) {
+    this.id = o.id;
+    mkdirSync(join(o.dataDir, 'tablets'), { recursive: true });
+    this.transport = new GrpcTransport(o.id);
+    this.driver = new RaftDriver({ serverId: o.id, transport: this.transport, tickMs: o.tickMs ?? 50 });
+    const configPath = join(o.dataDir, 'tserver-config');
+    const fresh = !existsSync(configPath);
+    this.config = MetaFile.open<ServerConfig>(configPath, { peers: {}, tablets: [] });
+    if (fresh) this.config.writeSync(this.config.value);
+  }
+
+  static async start(o: TabletServerOptions): Promise<TabletServer> {
+    const s = new TabletServer(o);
+    s.addServices();
+    s.boundPort = await new Promise<number>((resolve, reject) => {
+      s.server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err === null ? resolve(port) : reject(err)));
+    });
+    s.driver.start();
+    await s.applyConfig(s.config.value);
+    return s;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  replica(tabletId: string): TabletReplica {
+    const r = this.replicas.get(tabletId);
+    if (r === undefined) throw new SaigaError('NotFound', `tablet ${tabletId} is not hosted on server ${this.id}`);
+    return r;
+  }
+
+  /** Records and applies a configuration: peer addresses, tablets to host (opened or created). */
+  async configure(c: ServerConfig): Promise<void> {
+    const tablets = [...this.config.value.tablets];
+    for (const t of c.tablets) if (!tablets.some((x) => x.tabletId === t.tabletId)) tablets.push(t);
+    const next: ServerConfig = { peers: { ...this.config.value.peers, ...c.peers }, tablets };
+    await this.config.write(next);
+    await this.applyConfig(next);
+  }
+
+  private async applyConfig(c: ServerConfig): Promise<void> {
+    this.transport.peers = c.peers;
+    const root = join(this.o.dataDir, 'tablets');
+    for (const t of c.tablets) {
+      if (this.replicas.has(t.tabletId)) continue;
+      const dir = join(root, t.tabletId);
+      const created = !existsSync(dir);
+      const r = await TabletReplica.open({
+        dir, tabletId: t.tabletId, schema: t.schema, clock: this.clock, limits: this.o.limits, driver: this.driver,
+        ...(t.voters.length > 0 ? { voters: t.voters } : {}),
+        ...(this.o.electionTicks !== undefined ? { electionTicks: this.o.electionTicks } : {}),
+      });
+      if (created) syncDir(root);
+      this.replicas.set(t.tabletId, r);
+    }
+  }
+
+  private addServices(): void {
+    const { consensus, tabletServer } = services();
+    const unary = <Req, Res>(f: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> =>
+      (call, cb) => {
+        Promise.resolve().then(() => f(call.request)).then((res) => cb(null, res), (e: unknown) => cb(toServiceError(e)));
+      };
+    this.server.addService(consensus.service, {
+      send: unary((req: PbMessageBatch) => {
+        this.driver.receive(req.messages.map(decodeGroupMessage));
+        return {};
+      }),
+    });
+    this.server.addService(tabletServer.service, {
+      write: unary(async (req: { tabletId: string; opsJson: string }) => {
+        const ops = rowsFromJson<WriteOp[]>(req.opsJson);
+        const r = await this.replica(req.tabletId).write(ops);
+        return { appliedCount: r.appliedCount, rowErrorsJson: JSON.stringify(r.rowErrors), timestamp: r.timestamp.toString() };
+      }),
+      scan: unary(async (req: { tabletId: string; specJson: string }) => {
+        const spec = rowsFromJson<ScanSpec>(req.specJson === '' ? '{}' : req.specJson);
+        const batches = await this.replica(req.tabletId).scan(spec);
+        const rowCount = batches.reduce((n, b) => n + b.numRows, 0);
+        const ipc = batches.length === 0 ? new Uint8Array(0) : arrow.RecordBatchStreamWriter.writeAll(batches).toUint8Array(true);
+        return { ipc, rowCount };
+      }),
+      status: unary((req: { tabletId: string }) => {
+        const s = this.replica(req.tabletId).status();
+        return { serverId: this.id, role: s.role, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, voters: [...s.voters] };
+      }),
+      configure: unary(async (req: { peers: Record<string, string>; tablets: { tabletId: string; schemaJson: string; voters: string[] }[] }) => {
+        await this.configure({
+          peers: req.peers,
+          tablets: req.tablets.map((t) => ({ tabletId: t.tabletId, schema: rowsFromJson<Schema>(t.schemaJson), voters: t.voters })),
+        });
+        return {};
+      }),
+    });
+  }
+
+  async close(): Promise<void> {
+    this.driver.stop();
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    for (const r of this.replicas.values()) await r.close();
+    this.replicas.clear();
+    this.transport.close();
+  }
+}
+
+/** Reads a server's stored configuration (for tools and tests). */
+export function readServerConfig(dataDir: string): ServerConfig | undefined {
+  const p = join(dataDir, 'tserver-config');
+  if (!existsSync(p)) return undefined;
+  return MetaFile.open<ServerConfig>(p, { peers: {}, tablets: [] }).value;
+}
