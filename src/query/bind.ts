@@ -491,8 +491,10 @@ function bindExprInner(ast: Ast, ctx: ExprContext): Expr {
       if (typeof v === 'number') return Number.isInteger(v) && !String(v).includes('.') ? lit(v, INT64) : numberLiteral(String(v));
       return numberLiteral(String(v));
     }
-    case 'single_quote_string': case 'string': case 'double_quote_string': case 'natural_string': case 'regex_string':
-      return lit(String(ast.value), STRING);
+    case 'single_quote_string': case 'string': case 'natural_string': case 'regex_string':
+      return lit(unescapeSqlString(String(ast.value), "'"), STRING);
+    case 'double_quote_string':
+      return lit(unescapeSqlString(String(ast.value), '"'), STRING);
     case 'hex_string': case 'full_hex_string': return lit(new Uint8Array(Buffer.from(String(ast.value), 'hex')), { type: 'binary' });
     case 'bool': return lit(ast.value ? 1 : 0, BOOL);
     case 'null': return lit(null, NULLTYPE);
@@ -577,6 +579,29 @@ function bindExprInner(ast: Ast, ctx: ExprContext): Expr {
     default:
       unsupported(`expression type '${String(ast.type)}'`);
   }
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', b: '\b', Z: '\x1a', '\\': '\\', "'": "'", '"': '"' };
+
+/** MySQL string literal escapes (node-sql-parser keeps them raw): \x sequences and doubled quotes. */
+export function unescapeSqlString(raw: string, quote: string): string {
+  if (!raw.includes('\\') && !raw.includes(quote + quote)) return raw;
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i]!;
+    if (ch === '\\' && i + 1 < raw.length) {
+      const nx = raw[i + 1]!;
+      // \% and \_ stay escaped (LIKE patterns), as in MySQL.
+      out += nx === '%' || nx === '_' ? `\\${nx}` : ESCAPES[nx] ?? nx;
+      i++;
+    } else if (ch === quote && raw[i + 1] === quote) {
+      out += quote;
+      i++;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 
 function bindSpecialKeyword(word: string, ctx: ExprContext): Expr {

@@ -247,3 +247,11 @@ describe('primary-key point lookups', () => {
     expect(h.storage.scans).toHaveLength(1);
   });
 });
+
+describe('literals', () => {
+  it('string escapes follow MySQL', async () => {
+    const h = await harness();
+    expect(await h.q(`SELECT 'it''s', 'a\\'b', 'a\\\\b', 'x\\ny', "d""q", DATE_FORMAT('2020-03-04 05:06:07', '%Y/%m/%d %H:%i')`))
+      .toEqual([["it's", "a'b", 'a\\b', 'x\ny', 'd"q', '2020/03/04 05:06']]);
+  });
+});
