@@ -7,9 +7,11 @@ import { HT_MAX, type HybridTime } from '../common/hybrid-time.js';
 import { compareBytes, startsWith } from '../common/key-encoding.js';
 import type { Value } from '../common/types.js';
 import { BloomFilter } from './bloom-filter.js';
-import { arrowType, buildColumn, buildColumnFromRows, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
+import { arrowType, buildColumn, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
 import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValue } from './delta-file.js';
-import type { RowVersion } from './mem-rowset.js';
+import type { MemRowSet, RowVersion } from './mem-rowset.js';
+import type { MrsColumns } from './mrs-columns.js';
+import { assembleBaseColumn } from './flush-columns.js';
 import { compileFilters, filterColumnFilter, rangeKernelExact, statsAllMatch, statsCanMatch, type ColumnFilter, type ColumnStats } from './predicate-eval.js';
 import { missingColumnValue, type ScanChunk, type ScanPlan, type StoredColumn } from './scan-plan.js';
 
@@ -108,6 +110,33 @@ function diffCells(columns: readonly StoredColumn[], from: readonly Value[], to:
  */
 export function writeDiskRowSet(path: string, columns: readonly StoredColumn[], keyColumnCount: number,
   rows: Iterable<RowHistory>, rowsPerBatch: number): WriteResult {
+  return writeRows(path, columns, keyColumnCount, rowsPerBatch, undefined, (sink) => {
+    for (const h of rows) sink.history(h);
+  });
+}
+
+/**
+ * Writes a MemRowSet to a new DiskRowSet file. Rows never mutated are copied column by column
+ * from its typed-array store (contiguous store rows as typed-array ranges); rows with later
+ * versions take the history path. Same file, UNDO and REDO records as writeDiskRowSet.
+ */
+export function writeDiskRowSetFromMemRowSet(path: string, columns: readonly StoredColumn[], keyColumnCount: number,
+  mrs: MemRowSet, rowsPerBatch: number): WriteResult {
+  return writeRows(path, columns, keyColumnCount, rowsPerBatch, mrs.columns, (sink) => {
+    for (const e of mrs.entries()) {
+      if (e.later === undefined) sink.storeRow(e.key, e.ts, e.rowIndex);
+      else sink.history({ key: e.key, versions: e.versions });
+    }
+  });
+}
+
+interface RowSink {
+  history(h: RowHistory): void;
+  storeRow(key: Uint8Array, ts: HybridTime, rowIndex: number): void;
+}
+
+function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCount: number, rowsPerBatch: number,
+  store: MrsColumns | undefined, feed: (sink: RowSink) => void): WriteResult {
   const fd = openSync(path, 'w');
   let pos = 0;
   const write = (b: Uint8Array): void => {
@@ -115,12 +144,12 @@ export function writeDiskRowSet(path: string, columns: readonly StoredColumn[], 
     while (done < b.length) done += writeSync(fd, b, done, b.length - done, pos + done);
     pos += b.length;
   };
+  const crcBuf = Buffer.alloc(4);
   const writeBlock = (payload: Uint8Array): BlockRef => {
     const ref = { offset: pos, length: payload.length };
     write(payload);
-    const c = Buffer.alloc(4);
-    c.writeUInt32LE(crc32(payload), 0);
-    write(c);
+    crcBuf.writeUInt32LE(crc32(payload), 0);
+    write(crcBuf);
     return ref;
   };
   const header = Buffer.alloc(HEADER_BYTES);
@@ -133,16 +162,19 @@ export function writeDiskRowSet(path: string, columns: readonly StoredColumn[], 
   const batches: FooterJson['batches'] = [];
   const allKeys: Uint8Array[] = [];
   const schema = new arrow.Schema(columns.map((c) => new arrow.Field(`c${c.id}`, arrowType(c), c.nullable)));
-  let baseRows: (readonly Value[])[] = [];
-  let keys: Uint8Array[] = [];
-  let insertTs: HybridTime[] = [];
+  // The current batch: row i is store row storeIdx[i] (>= 0) or the values baseRows[i].
+  const cap = Math.max(1, rowsPerBatch);
+  const storeIdx = new Int32Array(cap);
+  const baseRows: (readonly Value[] | undefined)[] = new Array<readonly Value[] | undefined>(cap).fill(undefined);
+  const insertTs = new BigUint64Array(cap);
+  let n = 0;
+  let batchStart = 0;
   let rowCount = 0;
   let prevKey: Uint8Array | undefined;
 
   const flushBatch = (): void => {
-    const n = baseRows.length;
     if (n === 0) return;
-    const datas = columns.map((c, ci) => buildColumnFromRows(c, baseRows, ci));
+    const datas = columns.map((c, ci) => assembleBaseColumn(c, ci, n, storeIdx, baseRows, store));
     const stats = columns.map((c, ci): [JsonValue, JsonValue, number] => {
       const [min, max, nulls] = columnMinMax(c, datas[ci] as arrow.Data);
       return [valueToJson(min), valueToJson(max), nulls];
@@ -151,66 +183,80 @@ export function writeDiskRowSet(path: string, columns: readonly StoredColumn[], 
     const ipc = arrow.RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
     const data = writeBlock(ipc);
     let keyBytes = 0;
-    for (const k of keys) keyBytes += k.length;
+    for (let i = 0; i < n; i++) keyBytes += (allKeys[batchStart + i] as Uint8Array).length;
     const kb = new Uint8Array(4 + 4 * (n + 1) + keyBytes);
     const kdv = new DataView(kb.buffer);
     kdv.setUint32(0, n, true);
     let p = 4 + 4 * (n + 1);
     const base = p;
     for (let i = 0; i < n; i++) {
+      const k = allKeys[batchStart + i] as Uint8Array;
       kdv.setInt32(4 + 4 * i, p - base, true);
-      kb.set(keys[i] as Uint8Array, p);
-      p += (keys[i] as Uint8Array).length;
+      kb.set(k, p);
+      p += k.length;
     }
     kdv.setInt32(4 + 4 * n, p - base, true);
     const keysRef = writeBlock(kb);
-    const ts = new BigUint64Array(n);
     let maxTs = 0n;
     for (let i = 0; i < n; i++) {
       const t = insertTs[i] as bigint;
-      ts[i] = t;
       if (t > maxTs) maxTs = t;
     }
-    const tsRef = writeBlock(new Uint8Array(ts.buffer));
+    const tsRef = writeBlock(new Uint8Array(insertTs.buffer, 0, n * 8));
     batches.push({
-      rowStart: rowCount - n, rowCount: n, data, keys: keysRef, insertTs: tsRef,
-      firstKey: b64(keys[0] as Uint8Array), lastKey: b64(keys[n - 1] as Uint8Array), maxInsertTs: maxTs.toString(), stats,
+      rowStart: batchStart, rowCount: n, data, keys: keysRef, insertTs: tsRef,
+      firstKey: b64(allKeys[batchStart] as Uint8Array), lastKey: b64(allKeys[batchStart + n - 1] as Uint8Array), maxInsertTs: maxTs.toString(), stats,
     });
-    baseRows = [];
-    keys = [];
-    insertTs = [];
+    baseRows.fill(undefined, 0, n);
+    n = 0;
+    batchStart = rowCount;
   };
 
-  try {
-    for (const h of rows) {
-      assert(prevKey === undefined || compareBytes(prevKey, h.key) < 0, 'DiskRowSet rows arrive in strictly increasing key order');
-      prevKey = h.key;
+  const addKey = (key: Uint8Array): void => {
+    assert(prevKey === undefined || compareBytes(prevKey, key) < 0, 'DiskRowSet rows arrive in strictly increasing key order');
+    prevKey = key;
+    allKeys.push(key);
+  };
+
+  const sink: RowSink = {
+    storeRow(key, ts, rowIndex) {
+      addKey(key);
+      storeIdx[n] = rowIndex;
+      insertTs[n] = ts;
+      n++;
+      rowCount++;
+      if (n >= cap) flushBatch();
+    },
+    history(h) {
+      addKey(h.key);
       const v = h.versions;
       assert(v.length > 0 && (v[0] as RowVersion).row !== null, 'a row history starts with its insert');
       let j = v.length - 1;
       while ((v[j] as RowVersion).row === null) j--;
       const ord = rowCount;
-      const undos: DeltaRecord[] = [];
       for (let i = 1; i <= j; i++) {
         const cur = (v[i] as RowVersion).row;
         const prev = (v[i - 1] as RowVersion).row;
         const ts = (v[i] as RowVersion).ts;
-        if (prev !== null && cur !== null) undos.push({ ts, kind: 'update', cells: diffCells(columns, prev, cur) });
-        else if (prev === null && cur !== null) undos.push({ ts, kind: 'delete', cells: [] });
-        else if (prev !== null && cur === null) undos.push({ ts, kind: 'reinsert', cells: prev.map((x, ci) => [(columns[ci] as StoredColumn).id, x] as const) });
+        if (prev !== null && cur !== null) undo.add(ord, { ts, kind: 'update', cells: diffCells(columns, prev, cur) });
+        else if (prev === null && cur !== null) undo.add(ord, { ts, kind: 'delete', cells: [] });
+        else if (prev !== null && cur === null) undo.add(ord, { ts, kind: 'reinsert', cells: prev.map((x, ci) => [(columns[ci] as StoredColumn).id, x] as const) });
         else assert(false, 'a deleted row is not deleted again');
       }
-      for (const u of undos) undo.add(ord, u);
       assert(j >= v.length - 2, 'at most one trailing delete after the last live version');
       const trailing = v[j + 1];
       if (trailing !== undefined) redo.add(ord, { ts: trailing.ts, kind: 'delete', cells: [] });
-      baseRows.push((v[j] as RowVersion).row as readonly Value[]);
-      keys.push(h.key);
-      allKeys.push(h.key);
-      insertTs.push((v[0] as RowVersion).ts);
+      storeIdx[n] = -1;
+      baseRows[n] = (v[j] as RowVersion).row as readonly Value[];
+      insertTs[n] = (v[0] as RowVersion).ts;
+      n++;
       rowCount++;
-      if (baseRows.length >= rowsPerBatch) flushBatch();
-    }
+      if (n >= cap) flushBatch();
+    },
+  };
+
+  try {
+    feed(sink);
     flushBatch();
     const bloom = BloomFilter.forKeys(allKeys.length);
     for (const k of allKeys) bloom.add(k);

@@ -11,7 +11,7 @@ import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import { MAX_CELL_SIZE_BYTES, MAX_KEY_SIZE_BYTES, columnIndex, type Row, type Schema, type Value } from '../common/types.js';
 import { arrowField, buildColumn, cellSizeBytes, coerceValue, compareValues, readValue } from '../rowset/column-data.js';
 import { DeltaIndex, readDeltaFile, writeDeltaFile, type DeltaRecord } from '../rowset/delta-file.js';
-import { DiskRowSet, writeDiskRowSet, type RowHistory } from '../rowset/disk-rowset.js';
+import { DiskRowSet, writeDiskRowSet, writeDiskRowSetFromMemRowSet, type RowHistory } from '../rowset/disk-rowset.js';
 import { MemRowSet, type MrsEntry, type RowVersion } from '../rowset/mem-rowset.js';
 import { bindPredicate, valueMatches, type BoundPredicate } from '../rowset/predicate-eval.js';
 import type { ScanChunk, ScanPlan, StoredColumn } from '../rowset/scan-plan.js';
@@ -394,10 +394,12 @@ export class TabletImpl implements Tablet {
   }
 
   /** Writes a new DiskRowSet (and its delta files) from row histories; undefined when empty. */
-  private writeRowSet(rows: Iterable<RowHistory>): OpenRowSet | undefined {
+  private writeRowSet(rows: Iterable<RowHistory> | MemRowSet): OpenRowSet | undefined {
     const { id, name } = this.newFile('drs');
     const path = join(this.dir, name);
-    const res = writeDiskRowSet(path, this.columns, this.keyColumnCount, rows, this.limits.rowsPerBatchMax);
+    const res = rows instanceof MemRowSet
+      ? writeDiskRowSetFromMemRowSet(path, this.columns, this.keyColumnCount, rows, this.limits.rowsPerBatchMax)
+      : writeDiskRowSet(path, this.columns, this.keyColumnCount, rows, this.limits.rowsPerBatchMax);
     if (res.rowCount === 0) {
       unlinkSync(path);
       return undefined;
@@ -424,11 +426,7 @@ export class TabletImpl implements Tablet {
     this.checkOpen();
     let changed = false;
     if (this.mrs.size > 0) {
-      const mrs = this.mrs;
-      const rows = function* (): Generator<RowHistory> {
-        for (const e of mrs.entries()) yield { key: e.key, versions: e.versions };
-      };
-      const rs = this.writeRowSet(rows());
+      const rs = this.writeRowSet(this.mrs);
       if (rs !== undefined) this.rowsets.push(rs);
       this.mrs = new MemRowSet(this.columns);
       changed = true;

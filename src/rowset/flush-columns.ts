@@ -1,0 +1,186 @@
+import * as arrow from 'apache-arrow';
+import type { Value } from '../common/types.js';
+import { arrowType, buildColumnFromRows, int64Parts, writeDecimal } from './column-data.js';
+import type { MrsColumns } from './mrs-columns.js';
+import type { StoredColumn } from './scan-plan.js';
+
+/**
+ * Builds one DiskRowSet base-data column (the file's Arrow type, see column-data.ts arrowType)
+ * for a batch of rows taken from the MemRowSet's columnar store and/or from explicit row
+ * values. Row i of the batch is store row `storeIdx[i]` when that is >= 0, else
+ * `values[i][ci]`. Consecutive store rows are copied as typed-array ranges (one `set` for
+ * numbers, int64 and decimals; one byte copy plus an offset rebase for strings); no Value is
+ * materialized for them.
+ */
+export function assembleBaseColumn(col: StoredColumn, ci: number, n: number, storeIdx: Int32Array,
+  values: readonly (readonly Value[] | undefined)[], store: MrsColumns | undefined): arrow.Data {
+  let anyStore = false;
+  for (let i = 0; i < n; i++) if ((storeIdx[i] as number) >= 0) { anyStore = true; break; }
+  if (!anyStore || store === undefined) {
+    const rows = (values.length === n ? values : values.slice(0, n)) as (readonly Value[])[];
+    return buildColumnFromRows(col, rows, ci);
+  }
+  const raw = store.raw(ci);
+  const out = new ColumnOut(col, n);
+  let i = 0;
+  while (i < n) {
+    const s = storeIdx[i] as number;
+    if (s < 0) {
+      out.value((values[i] as readonly Value[])[ci] as Value, i);
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && (storeIdx[j] as number) === s + (j - i)) j++;
+    out.range(raw, s, j - i, i);
+    i = j;
+  }
+  return out.finish();
+}
+
+type Raw = ReturnType<MrsColumns['raw']>;
+
+const TWO32 = 4294967296;
+const textEncoder = new TextEncoder();
+
+class ColumnOut {
+  private bitmap: Uint8Array | undefined;
+  private nullCount = 0;
+  private readonly nums: Int8Array | Int16Array | Int32Array | Float32Array | Float64Array | undefined;
+  /** int64 / timestamp words (lo, hi) per row. */
+  private readonly w64: Int32Array | undefined;
+  private readonly dec: Uint32Array | undefined;
+  private readonly bits: Uint8Array | undefined;
+  private readonly offsets: Int32Array | undefined;
+  private bytes = new Uint8Array(0);
+  private bytesUsed = 0;
+
+  constructor(private readonly col: StoredColumn, private readonly n: number) {
+    switch (col.type) {
+      case 'int8': this.nums = new Int8Array(n); break;
+      case 'int16': this.nums = new Int16Array(n); break;
+      case 'int32': case 'date': this.nums = new Int32Array(n); break;
+      case 'float': this.nums = new Float32Array(n); break;
+      case 'double': this.nums = new Float64Array(n); break;
+      case 'int64': case 'timestamp': this.w64 = new Int32Array(2 * n); break;
+      case 'decimal': this.dec = new Uint32Array(4 * n); break;
+      case 'bool': this.bits = new Uint8Array((n + 7) >> 3); break;
+      case 'string': case 'binary': this.offsets = new Int32Array(n + 1); this.bytes = new Uint8Array(Math.max(64, n * 8)); break;
+    }
+  }
+
+  private markNull(i: number): void {
+    if (this.bitmap === undefined) this.bitmap = new Uint8Array((this.n + 7) >> 3).fill(0xff);
+    this.bitmap[i >> 3] = (this.bitmap[i >> 3] as number) & ~(1 << (i & 7));
+    this.nullCount++;
+  }
+
+  private reserve(extra: number): void {
+    const need = this.bytesUsed + extra;
+    if (need <= this.bytes.length) return;
+    const b = new Uint8Array(Math.max(need, this.bytes.length * 2));
+    b.set(this.bytes.subarray(0, this.bytesUsed));
+    this.bytes = b;
+  }
+
+  /** Row `at` from a Value (canonical or raw default). */
+  value(v: Value, at: number): void {
+    const offsets = this.offsets;
+    if (v === null || v === undefined) {
+      this.markNull(at);
+      if (offsets !== undefined) offsets[at + 1] = this.bytesUsed;
+      return;
+    }
+    if (this.nums !== undefined) { this.nums[at] = typeof v === 'number' ? v : Number(v); return; }
+    if (this.w64 !== undefined) {
+      const [hi, lo] = int64Parts(v as number | bigint);
+      this.w64[2 * at] = lo | 0;
+      this.w64[2 * at + 1] = hi;
+      return;
+    }
+    if (this.dec !== undefined) { writeDecimal(this.dec, at, typeof v === 'bigint' ? v : BigInt(v as number)); return; }
+    if (this.bits !== undefined) {
+      if (v) this.bits[at >> 3] = (this.bits[at >> 3] as number) | (1 << (at & 7));
+      return;
+    }
+    if (offsets !== undefined) {
+      if (typeof v === 'string') {
+        this.reserve(v.length * 3);
+        this.bytesUsed += textEncoder.encodeInto(v, this.bytes.subarray(this.bytesUsed)).written;
+      } else {
+        const b = v as Uint8Array;
+        this.reserve(b.length);
+        this.bytes.set(b, this.bytesUsed);
+        this.bytesUsed += b.length;
+      }
+      offsets[at + 1] = this.bytesUsed;
+    }
+  }
+
+  /** Rows [at, at+count) from store rows [from, from+count). */
+  range(raw: Raw, from: number, count: number, at: number): void {
+    const nulls = raw.nulls;
+    if (nulls !== undefined) for (let k = 0; k < count; k++) if (nulls[from + k] === 1) this.markNull(at + k);
+    switch (this.col.type) {
+      case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double':
+        (this.nums as Float64Array).set(raw.nums.subarray(from, from + count), at);
+        return;
+      case 'int64':
+        new BigInt64Array((this.w64 as Int32Array).buffer).set(raw.i64.subarray(from, from + count), at);
+        return;
+      case 'timestamp': {
+        // The store keeps timestamps as exact doubles: split into (lo, hi) words without BigInt.
+        const w = this.w64 as Int32Array;
+        const src = raw.nums;
+        for (let k = 0; k < count; k++) {
+          const x = src[from + k] as number;
+          const hi = Math.floor(x / TWO32);
+          w[2 * (at + k)] = (x - hi * TWO32) | 0;
+          w[2 * (at + k) + 1] = hi;
+        }
+        return;
+      }
+      case 'decimal':
+        (this.dec as Uint32Array).set(raw.words.subarray(4 * from, 4 * (from + count)), 4 * at);
+        return;
+      case 'bool': {
+        const bits = this.bits as Uint8Array;
+        const flags = raw.flags;
+        for (let k = 0; k < count; k++) {
+          if (flags[from + k] === 1) {
+            const i = at + k;
+            bits[i >> 3] = (bits[i >> 3] as number) | (1 << (i & 7));
+          }
+        }
+        return;
+      }
+      case 'string': case 'binary': {
+        const ends = raw.ends;
+        const s0 = from === 0 ? 0 : (ends[from - 1] as number);
+        const s1 = ends[from + count - 1] as number;
+        this.reserve(s1 - s0);
+        this.bytes.set(raw.bytes.subarray(s0, s1), this.bytesUsed);
+        const shift = this.bytesUsed - s0;
+        const offsets = this.offsets as Int32Array;
+        for (let k = 0; k < count; k++) offsets[at + k + 1] = (ends[from + k] as number) + shift;
+        this.bytesUsed += s1 - s0;
+      }
+    }
+  }
+
+  finish(): arrow.Data {
+    const c = this.col;
+    let data: ArrayBufferView;
+    switch (c.type) {
+      case 'int64': case 'timestamp': data = new BigInt64Array((this.w64 as Int32Array).buffer); break;
+      case 'decimal': data = this.dec as Uint32Array; break;
+      case 'bool': data = this.bits as Uint8Array; break;
+      case 'string': case 'binary': data = this.bytes.subarray(0, this.bytesUsed); break;
+      default: data = this.nums as Float64Array;
+    }
+    const props: Record<string, unknown> = { type: arrowType(c), length: this.n, nullCount: this.nullCount, data };
+    if (this.nullCount > 0 && this.bitmap !== undefined) props['nullBitmap'] = this.bitmap;
+    if (this.offsets !== undefined) props['valueOffsets'] = this.offsets;
+    return arrow.makeData(props as never) as arrow.Data;
+  }
+}
