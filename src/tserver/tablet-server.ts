@@ -46,11 +46,19 @@ export interface TabletServerOptions {
 }
 
 const SEND_DEADLINE_MS = 2000;
+/** Queued batches merged into one call. */
+const SEND_QUEUE_ITEMS_MAX = 1024;
+
+interface SendQueue {
+  inflight: boolean;
+  pending: { batch: readonly GroupMessage[]; resolve: () => void; reject: (e: unknown) => void }[];
+}
 
 type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 class GrpcTransport implements Transport {
   private readonly clients = new Map<string, { addr: string; client: AnyClient }>();
+  private readonly queues = new Map<string, SendQueue>();
   peers: Readonly<Record<string, string>> = {};
 
   constructor(private readonly fromServer: string) {}
@@ -66,12 +74,41 @@ class GrpcTransport implements Transport {
     return client;
   }
 
+  /**
+   * One call in flight per destination: batches queued meanwhile go out together when it
+   * returns. Keeps messages to a server in order (concurrent unary calls may be handled out of
+   * order, which makes a follower reject Appends and the leader fall back to probing) and
+   * batches more under load.
+   */
   send(to: string, batch: readonly GroupMessage[]): Promise<void> {
-    const c = this.client(to);
-    if (c === undefined) return Promise.reject(new SaigaError('NotFound', `no address known for server ${to}`));
-    const req: PbMessageBatch = { fromServer: this.fromServer, messages: batch.map(encodeGroupMessage) };
+    let q = this.queues.get(to);
+    if (q === undefined) this.queues.set(to, (q = { inflight: false, pending: [] }));
+    const queue = q;
     return new Promise<void>((resolve, reject) => {
-      c['send']!(req, { deadline: Date.now() + SEND_DEADLINE_MS }, (err: grpc.ServiceError | null) => (err === null ? resolve() : reject(err)));
+      queue.pending.push({ batch, resolve, reject });
+      if (!queue.inflight) this.pump(to, queue);
+    });
+  }
+
+  private pump(to: string, q: SendQueue): void {
+    const items = q.pending.splice(0, SEND_QUEUE_ITEMS_MAX);
+    if (items.length === 0) return;
+    const c = this.client(to);
+    if (c === undefined) {
+      for (const it of items) it.reject(new SaigaError('NotFound', `no address known for server ${to}`));
+      this.pump(to, q);
+      return;
+    }
+    const messages: PbMessageBatch['messages'] = [];
+    for (const it of items) for (const gm of it.batch) messages.push(encodeGroupMessage(gm));
+    q.inflight = true;
+    c['send']!({ fromServer: this.fromServer, messages }, { deadline: Date.now() + SEND_DEADLINE_MS }, (err: grpc.ServiceError | null) => {
+      q.inflight = false;
+      for (const it of items) {
+        if (err === null) it.resolve();
+        else it.reject(err);
+      }
+      this.pump(to, q);
     });
   }
 
