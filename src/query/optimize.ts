@@ -31,7 +31,10 @@ function pushFilters(p: LogicalPlan): LogicalPlan {
     case 'Scan': case 'Values': return p;
     case 'Project': return { ...p, input: pushFilters(p.input) };
     case 'Aggregate': return { ...p, input: pushFilters(p.input) };
-    case 'Join': return { ...p, left: pushFilters(p.left), right: pushFilters(p.right) };
+    case 'Join': {
+      const j = { ...p, left: pushFilters(p.left), right: pushFilters(p.right) };
+      return (j.joinType === 'semi' || j.joinType === 'anti') ? pushSemiJoin(j) : j;
+    }
     case 'Sort': case 'Limit': case 'Distinct': case 'Window': return { ...p, input: pushFilters(p.input) } as LogicalPlan;
     case 'Union': return { ...p, inputs: p.inputs.map(pushFilters) };
     default: return unreachable(p, 'plan');
@@ -75,6 +78,40 @@ function pushInto(p: LogicalPlan, conjuncts: Expr[]): LogicalPlan {
     default:
       return mkFilter(p, andAll(conjuncts));
   }
+}
+
+/**
+ * A semi / anti join whose keys read one side of an inner join below it moves onto that side
+ * (through a projection of plain columns), so it filters before the join multiplies rows
+ * (TPC-H Q18: o_orderkey IN (...) applied to orders, not to orders x lineitem x customer).
+ */
+function pushSemiJoin(p: Extract<LogicalPlan, { kind: 'Join' }>): LogicalPlan {
+  if (p.residual !== null) return p;
+  let left = p.left;
+  let keys = p.leftKeys;
+  let project: Extract<LogicalPlan, { kind: 'Project' }> | null = null;
+  if (left.kind === 'Project' && left.exprs.every((e) => e.kind === 'col')) {
+    project = left;
+    const exprs = left.exprs;
+    keys = keys.map((k) => remapColumns(k, (i) => (exprs[i] as Extract<Expr, { kind: 'col' }>).index));
+    left = left.input;
+  }
+  if (left.kind !== 'Join' || (left.joinType !== 'inner' && left.joinType !== 'cross')) return p;
+  const lw = left.left.types.length;
+  const used = new Set<number>();
+  for (const k of keys) for (const i of columnsUsed(k)) used.add(i);
+  if (used.size === 0) return p;
+  let inner: LogicalPlan;
+  if ([...used].every((i) => i < lw)) {
+    const pushed = pushSemiJoin(mkJoin(p.joinType, left.left, p.right, keys, p.rightKeys, null, p.nullAware) as Extract<LogicalPlan, { kind: 'Join' }>);
+    inner = mkJoin(left.joinType, pushed, left.right, left.leftKeys, left.rightKeys, left.residual, left.nullAware);
+  } else if ([...used].every((i) => i >= lw)) {
+    const pushed = pushSemiJoin(mkJoin(p.joinType, left.right, p.right, keys.map((k) => remapColumns(k, (i) => i - lw)), p.rightKeys, null, p.nullAware) as Extract<LogicalPlan, { kind: 'Join' }>);
+    inner = mkJoin(left.joinType, left.left, pushed, left.leftKeys, left.rightKeys, left.residual, left.nullAware);
+  } else {
+    return p;
+  }
+  return project === null ? inner : { ...project, input: inner };
 }
 
 function substitute(e: Expr, exprs: readonly Expr[]): Expr {
