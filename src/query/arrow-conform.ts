@@ -3,7 +3,7 @@ import { SaigaError } from '../common/errors.js';
 import type { ColumnPredicate } from '../common/scan-spec.js';
 import { typeToSql, type ColumnSchema, type DataType } from '../common/types.js';
 import {
-  VarBinaryBuilder, allocValues, batchFromColumns, cast, columnFromArrow, compact, dataTypeFromArrow, filterCompare,
+  VarBinaryBuilder, batchFromColumns, cast, columnFromArrow, dataTypeFromArrow, filterCompare,
   filterIn, filterIsNull, makeColumn, scalar, type Column,
 } from '../columnar/index.js';
 
@@ -149,10 +149,16 @@ export function mapColumns(
   return { fileIndex, target, fileTypes };
 }
 
-/** The file batch's mapped columns cast to the table's types. */
-export function conformColumns(batch: arrow.RecordBatch, mapping: ColumnMapping, fileFieldIndex?: readonly number[]): Column[] {
+/**
+ * The mapped columns of a batch read from the file, cast to the table's types. The batch holds
+ * the projected fields (in file order, whatever order they were asked for): found by name.
+ */
+export function conformColumns(batch: arrow.RecordBatch, mapping: ColumnMapping, fileSchema: arrow.Schema): Column[] {
+  const at = new Map(batch.schema.fields.map((f, i) => [f.name, i]));
   return mapping.target.map((c, k) => {
-    const idx = fileFieldIndex?.[k] ?? mapping.fileIndex[k]!;
+    const name = fileSchema.fields[mapping.fileIndex[k]!]!.name;
+    const idx = at.get(name);
+    if (idx === undefined) throw new SaigaError('IllegalState', `Parquet reader returned no column '${name}'`);
     const col = batchColumn(batch, idx);
     const tt = columnTypeInfo(c);
     if (col.type === tt.type && (tt.type !== 'decimal' || (col.scale === tt.scale && col.precision === tt.precision))) return col;
@@ -160,8 +166,8 @@ export function conformColumns(batch: arrow.RecordBatch, mapping: ColumnMapping,
   });
 }
 
-export function conformBatch(batch: arrow.RecordBatch, mapping: ColumnMapping, fileFieldIndex?: readonly number[]): arrow.RecordBatch {
-  const cols = conformColumns(batch, mapping, fileFieldIndex);
+export function conformBatch(batch: arrow.RecordBatch, mapping: ColumnMapping, fileSchema: arrow.Schema): arrow.RecordBatch {
+  const cols = conformColumns(batch, mapping, fileSchema);
   return batchFromColumns(mapping.target.map((c) => c.name), cols, mapping.target.map((c) => c.nullable));
 }
 
@@ -194,4 +200,4 @@ export function emptyColumnsBatch(rowCount: number): arrow.RecordBatch {
   return new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct([]), length: rowCount, nullCount: 0, children: [] }));
 }
 
-export { compact, allocValues };
+

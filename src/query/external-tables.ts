@@ -8,7 +8,7 @@ import type {
   AlterTableStep, CreateTableRequest, StorageApi, TableInfo, TableStats, TabletInfo, WriteOpKind, WriteResult,
 } from '../common/storage-api.js';
 import type { ColumnSchema, Row, Schema, Value } from '../common/types.js';
-import { batchFromColumns, columnValue, compact } from '../columnar/index.js';
+import { batchFromColumns, compact } from '../columnar/index.js';
 import { expandParquetGlob, openParquetFile } from '../parquet/parquet-file.js';
 import { conformColumns, emptyColumnsBatch, fileTypeOf, mapColumns, selectPredicates } from './arrow-conform.js';
 
@@ -294,9 +294,8 @@ class ExternalStorageImpl implements ExternalStorage {
       const fetch = readCols.length > 0 ? readCols : [];
       const mapping = mapColumns(f.schema, fetch, { file, table: `${e.database}.${e.name}` }, { requireAllFileFields: false, requireAllColumns: true });
       const names = fetch.length > 0 ? mapping.fileIndex.map((i) => f.schema.fields[i]!.name) : f.schema.fields.slice(0, 1).map((x) => x.name);
-      const fieldIndex = mapping.fileIndex.map((_, k) => k);
       for await (const batch of f.batches({ columns: names, ...(spec.batchRowCount !== undefined ? { batchRowCount: spec.batchRowCount } : {}) })) {
-        const cols = fetch.length > 0 ? conformColumns(batch, mapping, fieldIndex) : [];
+        const cols = fetch.length > 0 ? conformColumns(batch, mapping, f.schema) : [];
         const sel = predicates.length > 0 ? selectPredicates(fetch.map((c) => c.name), cols, predicates) : null;
         let n = sel === null ? batch.numRows : sel.length;
         if (n === 0) continue;
@@ -327,4 +326,4 @@ export function isExternalStorage(s: StorageApi): s is ExternalStorage {
   return s instanceof ExternalStorageImpl;
 }
 
-export { columnValue };
+

@@ -2,6 +2,7 @@ import { DEFAULT_LIMITS, validateLimits, type Limits } from '../common/limits.js
 import type { StorageApi } from '../common/storage-api.js';
 import type { QueryEngine } from './api.js';
 import { createCoprocessor } from './coprocessor.js';
+import { withExternalTables } from './external-tables.js';
 import { QueryEngineImpl, newEngineState } from './session.js';
 
 export type { QueryEngine, Session, StatementResult, ResultColumn, PreparedStatement, ExecuteOptions, SessionOptions, Warning } from './api.js';
@@ -19,6 +20,8 @@ export interface QueryEngineOptions {
    * aggregations over scans of at least COPROCESSOR_MIN_ROWS estimated rows.
    */
   readonly coprocessor?: false | { readonly minRows?: number; readonly workerFile?: string; readonly onTask?: (rows: number) => void };
+  /** Directory for the engine's own catalog files (external Parquet tables); in memory without one. */
+  readonly dataDir?: string;
 }
 
 export const COPROCESSOR_MIN_ROWS = 100_000;
@@ -33,5 +36,5 @@ export function createQueryEngine(options: QueryEngineOptions): QueryEngine {
     ...(c?.workerFile !== undefined ? { workerFile: c.workerFile } : {}),
     ...(c?.onTask !== undefined ? { onTask: c.onTask } : {}),
   });
-  return new QueryEngineImpl(newEngineState(options.storage, limits, pool));
+  return new QueryEngineImpl(newEngineState(withExternalTables(options.storage, options.dataDir), limits, pool));
 }

@@ -19,6 +19,7 @@ import { run, type ExecContext } from './execute.js';
 import { BOOL, INT64, STRING, col, type LitValue } from './expr.js';
 import type { LogicalPlan } from './logical-plan.js';
 import { explain, optimize } from './optimize.js';
+import { runFileStatement } from './copy.js';
 import { prepass, type ColumnDef, type Literal, type PartitionDef, type RangePartitionDef, type Statement } from './prepass.js';
 import { rewriteForParser, splitStatements, tokenize } from './tokenizer.js';
 import { arrowTypeOf, cellValue, chunkToRecordBatch, type Chunk, type SqlType, type Vector } from './vector.js';
@@ -339,7 +340,11 @@ class SessionImpl implements Session {
     return lookupTable(this.env(''), db, name);
   }
 
-  private async executeOne(sql: string, options: ExecuteOptions, materialize: boolean): Promise<StatementResult> {
+  private async executeOne(sql0: string, options: ExecuteOptions, materialize: boolean): Promise<StatementResult> {
+    // COPY, CREATE EXTERNAL TABLE and parquet('glob') calls (copy.ts) come first.
+    const file = await runFileStatement(sql0, { storage: this.state.storage, database: this.database, runSelect: (q) => this.executeSql(q, options, false) });
+    if (file.kind === 'result') return file.result;
+    const sql = file.sql;
     const st = prepass(sql);
     return this.executeStatement(st, sql, options, materialize);
   }

@@ -1,0 +1,306 @@
+import { SaigaError } from '../common/errors.js';
+import type { StorageApi, TableInfo, WriteResult } from '../common/storage-api.js';
+import { AUTO_INCREMENT_COLUMN, type ColumnSchema, type DataType } from '../common/types.js';
+import { expandParquetGlob, openParquetFile, writeParquetFile, type ParquetCompression } from '../parquet/parquet-file.js';
+import type { StatementResult } from './api.js';
+import { conformBatch, mapColumns } from './arrow-conform.js';
+import { readCsvBatches, writeCsvFile } from './csv.js';
+import { isExternalStorage } from './external-tables.js';
+import { prepass, type ColumnDef } from './prepass.js';
+import { TokenCursor, tokenize, type Token } from './tokenizer.js';
+
+/**
+ * Statements on files, run before the pre-pass sees the text:
+ *   COPY table | (query) TO 'path' [WITH] [(FORMAT PARQUET|CSV, COMPRESSION 'snappy'|'zstd'|'uncompressed', HEADER b, DELIMITER 'c')]
+ *   COPY table FROM 'path-or-glob' [WITH] [(...)]
+ *   CREATE EXTERNAL TABLE [IF NOT EXISTS] t [(cols)] STORED AS PARQUET LOCATION 'dir-or-glob'
+ * and parquet('glob') in any other statement, rewritten to a table the overlay storage serves.
+ */
+
+export interface FileStatementContext {
+  readonly storage: StorageApi;
+  readonly database: string | null;
+  /** Runs a SELECT (streaming result). */
+  runSelect(sql: string): Promise<StatementResult>;
+}
+
+export type FileStatementOutcome =
+  | { readonly kind: 'result'; readonly result: StatementResult }
+  | { readonly kind: 'sql'; readonly sql: string };
+
+interface CopyOptions {
+  format: 'parquet' | 'csv';
+  compression: ParquetCompression;
+  header: boolean;
+  delimiter: string;
+  rowGroupRows: number | undefined;
+}
+
+function ok(affectedRows: number, info?: string): StatementResult {
+  return info === undefined ? { kind: 'ok', affectedRows, warnings: [] } : { kind: 'ok', affectedRows, warnings: [], info };
+}
+
+function isKw(t: Token | undefined, w: string): boolean {
+  return t !== undefined && t.kind === 'id' && t.text.toUpperCase() === w;
+}
+
+/** Handles COPY / CREATE EXTERNAL TABLE, or rewrites parquet('glob') calls; otherwise returns the text unchanged. */
+export async function runFileStatement(sql: string, ctx: FileStatementContext): Promise<FileStatementOutcome> {
+  const lower = sql.toLowerCase();
+  if (!lower.includes('copy') && !lower.includes('external') && !lower.includes('parquet')) return { kind: 'sql', sql };
+  let toks: Token[];
+  try { toks = tokenize(sql); } catch { return { kind: 'sql', sql }; }
+  if (isKw(toks[0], 'COPY')) return { kind: 'result', result: await copy(sql, toks, ctx) };
+  if (isKw(toks[0], 'CREATE') && isKw(toks[1], 'EXTERNAL')) return { kind: 'result', result: await createExternal(sql, toks, ctx) };
+  return { kind: 'sql', sql: await rewriteParquetCalls(sql, toks, ctx) };
+}
+
+async function rewriteParquetCalls(sql: string, toks: readonly Token[], ctx: FileStatementContext): Promise<string> {
+  let out = '';
+  let at = 0;
+  for (let i = 0; i + 3 < toks.length; i++) {
+    const t = toks[i]!;
+    if (!(t.kind === 'id' && /^(parquet|read_parquet)$/i.test(t.text))) continue;
+    const open = toks[i + 1]!;
+    const arg = toks[i + 2]!;
+    const close = toks[i + 3]!;
+    if (!(open.kind === 'op' && open.text === '(' && arg.kind === 'str' && close.kind === 'op' && close.text === ')')) continue;
+    const prev = toks[i - 1];
+    if (prev !== undefined && !(prev.kind === 'id' && /^(FROM|JOIN)$/i.test(prev.text)) && !(prev.kind === 'op' && prev.text === ',')) continue;
+    const storage = ctx.storage;
+    if (!isExternalStorage(storage)) throw new SaigaError('NotSupported', 'parquet() table functions need the engine created by createQueryEngine');
+    const { database, name } = await storage.registerParquetFunction(arg.text);
+    out += sql.slice(at, t.start) + `\`${database}\`.\`${name}\``;
+    at = close.end;
+    i += 3;
+  }
+  return at === 0 ? sql : out + sql.slice(at);
+}
+
+function parseOptions(c: TokenCursor, path: string): CopyOptions {
+  const opts: CopyOptions = {
+    format: /\.csv$/i.test(path) ? 'csv' : 'parquet', compression: 'snappy', header: false, delimiter: ',', rowGroupRows: undefined,
+  };
+  c.acceptKw('WITH');
+  if (c.atEnd()) return opts;
+  const paren = c.acceptOp('(');
+  while (!c.atEnd() && !c.isOp(')')) {
+    const name = c.ident('COPY option').toUpperCase();
+    c.acceptOp('=');
+    const v = c.peek();
+    const value = (): string => {
+      if (v === undefined) c.fail(`a value for ${name}`);
+      c.pos++;
+      return v.text;
+    };
+    switch (name) {
+      case 'FORMAT': {
+        const f = value().toLowerCase();
+        if (f !== 'parquet' && f !== 'csv') throw new SaigaError('InvalidArgument', `COPY FORMAT must be PARQUET or CSV, found ${f}`);
+        opts.format = f;
+        break;
+      }
+      case 'COMPRESSION': case 'CODEC': {
+        const f = value().toLowerCase();
+        if (f !== 'snappy' && f !== 'zstd' && f !== 'uncompressed') throw new SaigaError('InvalidArgument', `COPY COMPRESSION must be 'snappy', 'zstd' or 'uncompressed', found '${f}'`);
+        opts.compression = f;
+        break;
+      }
+      case 'HEADER': {
+        if (v === undefined || (v.kind === 'op' && (v.text === ',' || v.text === ')'))) { opts.header = true; break; }
+        const f = value().toLowerCase();
+        if (!['true', 'false', '1', '0', 'on', 'off'].includes(f)) throw new SaigaError('InvalidArgument', `COPY HEADER must be true or false, found ${f}`);
+        opts.header = f === 'true' || f === '1' || f === 'on';
+        break;
+      }
+      case 'DELIMITER': case 'DELIM': case 'SEP': opts.delimiter = value(); break;
+      case 'ROW_GROUP_SIZE': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new SaigaError('InvalidArgument', `COPY ROW_GROUP_SIZE must be a positive integer, found ${String(v?.text)}`);
+        opts.rowGroupRows = n;
+        break;
+      }
+      default: throw new SaigaError('InvalidArgument', `unknown COPY option ${name}; expected FORMAT, COMPRESSION, HEADER, DELIMITER or ROW_GROUP_SIZE`);
+    }
+    if (!c.acceptOp(',')) break;
+  }
+  if (paren) c.expectOp(')');
+  if (!c.atEnd()) c.fail('end of COPY statement');
+  return opts;
+}
+
+function resolveTable(storage: StorageApi, database: string | null, q: { db: string | null; name: string }): { db: string; info: TableInfo } {
+  const d = q.db ?? database;
+  if (d === null) throw new SaigaError('NoDatabaseSelected', 'no database selected: USE a database or qualify the table name');
+  const db = storage.listDatabases().find((x) => x.toLowerCase() === d.toLowerCase());
+  if (db === undefined) throw new SaigaError('UnknownDatabase', `unknown database '${d}'`);
+  const name = storage.listTables(db).find((t) => t.toLowerCase() === q.name.toLowerCase());
+  if (name === undefined) throw new SaigaError('UnknownTable', `table '${db}.${q.name}' doesn't exist`);
+  return { db, info: storage.getTable(db, name) };
+}
+
+function quoteId(s: string): string {
+  return `\`${s.replace(/`/g, '``')}\``;
+}
+
+async function copy(sql: string, toks: Token[], ctx: FileStatementContext): Promise<StatementResult> {
+  const c = new TokenCursor(toks, sql);
+  c.pos = 1;
+  let select: string | null = null;
+  let table: { db: string | null; name: string } | null = null;
+  let columnList: string[] | null = null;
+  if (c.isOp('(')) {
+    let depth = 0;
+    const start = c.peek()!.end;
+    for (;;) {
+      const t = c.peek();
+      if (t === undefined) return c.fail("')' closing the COPY query");
+      if (t.kind === 'op' && t.text === '(') depth++;
+      if (t.kind === 'op' && t.text === ')') depth--;
+      c.pos++;
+      if (depth === 0) { select = sql.slice(start, t.start); break; }
+    }
+  } else {
+    table = c.qualifiedName();
+    if (c.acceptOp('(')) {
+      columnList = [];
+      for (;;) { columnList.push(c.ident('column name')); if (!c.acceptOp(',')) break; }
+      c.expectOp(')');
+    }
+  }
+  if (c.acceptKw('TO')) {
+    const pathTok = c.peek();
+    if (pathTok?.kind !== 'str') return c.fail("a quoted file path after TO");
+    c.pos++;
+    const opts = parseOptions(c, pathTok.text);
+    if (select === null) {
+      const t = table!;
+      const cols = columnList === null ? '*' : columnList.map(quoteId).join(', ');
+      select = `SELECT ${cols} FROM ${t.db === null ? '' : quoteId(t.db) + '.'}${quoteId(t.name)}`;
+    }
+    const r = await ctx.runSelect(select);
+    if (r.kind !== 'rows') throw new SaigaError('InvalidArgument', 'COPY (query) TO needs a query that returns rows');
+    const w = opts.format === 'csv'
+      ? await writeCsvFile(pathTok.text, r.arrowSchema, r.batches, { header: opts.header, delimiter: opts.delimiter })
+      : await writeParquetFile(pathTok.text, r.arrowSchema, r.batches, { compression: opts.compression, ...(opts.rowGroupRows !== undefined ? { rowGroupRows: opts.rowGroupRows } : {}) });
+    return ok(w.rowCount, `${w.rowCount} rows, ${w.sizeBytes} bytes written to ${pathTok.text}`);
+  }
+  if (!c.acceptKw('FROM')) c.fail('TO or FROM');
+  if (table === null) throw new SaigaError('ParseError', 'COPY ... FROM needs a table name, not a query');
+  const pathTok = c.peek();
+  if (pathTok?.kind !== 'str') return c.fail('a quoted file path after FROM');
+  c.pos++;
+  const opts = parseOptions(c, pathTok.text);
+  const { db, info } = resolveTable(ctx.storage, ctx.database, table);
+  let columns = info.schema.columns.filter((x) => x.name !== AUTO_INCREMENT_COLUMN);
+  if (columnList !== null) {
+    columns = columnList.map((n) => {
+      const col = columns.find((x) => x.name.toLowerCase() === n.toLowerCase());
+      if (col === undefined) throw new SaigaError('UnknownColumn', `unknown column '${n}' in table ${db}.${info.name}`);
+      return col;
+    });
+  }
+  return opts.format === 'csv'
+    ? copyFromCsv(ctx.storage, db, info, columns, pathTok.text, opts)
+    : copyFromParquet(ctx.storage, db, info, columns, pathTok.text);
+}
+
+class WriteTally {
+  applied = 0;
+  rows = 0;
+  duplicates = 0;
+  firstError: string | undefined;
+  add(r: WriteResult, rows: number): void {
+    this.applied += r.appliedCount;
+    this.rows += rows;
+    for (const e of r.rowErrors) {
+      if (e.code === 'AlreadyPresent') this.duplicates++;
+      else throw new SaigaError(e.code, `COPY FROM: row ${this.rows - rows + e.rowIndex + 1}: ${e.message}`);
+      this.firstError ??= e.message;
+    }
+  }
+  result(target: string): StatementResult {
+    if (this.duplicates > 0) {
+      throw new SaigaError('AlreadyPresent', `COPY FROM into ${target}: ${this.duplicates} row(s) had a duplicate primary key and were not written (first: ${this.firstError ?? ''}); the other ${this.applied} row(s) were written`);
+    }
+    return ok(this.applied, `Records: ${this.rows}`);
+  }
+}
+
+async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo, columns: readonly ColumnSchema[], glob: string): Promise<StatementResult> {
+  const files = await expandParquetGlob(glob);
+  const where = (file: string): { file: string; table: string } => ({ file, table: `${db}.${info.name}` });
+  // Check every file's schema before writing anything.
+  const opened = [];
+  for (const file of files) {
+    const f = await openParquetFile(file);
+    const mapping = mapColumns(f.schema, columns, where(file), { requireAllFileFields: true, requireAllColumns: false });
+    const missing = columns.filter((x) => !x.nullable && x.defaultValue === undefined && !mapping.target.includes(x));
+    if (missing.length > 0) {
+      throw new SaigaError('InvalidArgument', `${file} lacks column(s) ${missing.map((x) => `'${x.name}'`).join(', ')} that table ${db}.${info.name} requires (NOT NULL without a default)`);
+    }
+    opened.push({ f, mapping });
+  }
+  const tally = new WriteTally();
+  for (const { f, mapping } of opened) {
+    const names = mapping.fileIndex.map((i) => f.schema.fields[i]!.name);
+    for await (const batch of f.batches({ columns: names })) {
+      if (batch.numRows === 0) continue;
+      const conformed = conformBatch(batch, mapping, f.schema);
+      tally.add(await storage.writeArrow(db, info.name, 'insert', conformed), batch.numRows);
+    }
+  }
+  return tally.result(`${db}.${info.name}`);
+}
+
+async function copyFromCsv(storage: StorageApi, db: string, info: TableInfo, columns: readonly ColumnSchema[], path: string, opts: CopyOptions): Promise<StatementResult> {
+  const tally = new WriteTally();
+  for await (const batch of readCsvBatches(path, columns, { header: opts.header, delimiter: opts.delimiter }, `${db}.${info.name}`)) {
+    tally.add(await storage.writeArrow(db, info.name, 'insert', batch), batch.numRows);
+  }
+  return tally.result(`${db}.${info.name}`);
+}
+
+const SIMPLE_TYPES: Record<string, DataType> = {
+  TINYINT: 'int8', SMALLINT: 'int16', INT: 'int32', INTEGER: 'int32', BIGINT: 'int64', BOOLEAN: 'bool', BOOL: 'bool',
+  FLOAT: 'float', REAL: 'double', DOUBLE: 'double', STRING: 'string', VARCHAR: 'string', CHAR: 'string', TEXT: 'string',
+  BINARY: 'binary', VARBINARY: 'binary', BLOB: 'binary', DATE: 'date', TIMESTAMP: 'timestamp', DATETIME: 'timestamp',
+};
+
+async function createExternal(sql: string, toks: Token[], ctx: FileStatementContext): Promise<StatementResult> {
+  // LOCATION 'x' is the one clause the pre-pass does not know: take it out, let the pre-pass parse the rest.
+  const locAt = toks.findIndex((t, i) => isKw(t, 'LOCATION') && toks[i + 1]?.kind === 'str');
+  if (locAt < 0) throw new SaigaError('ParseError', "CREATE EXTERNAL TABLE needs LOCATION '<directory or glob>'");
+  const location = toks[locAt + 1]!.text;
+  const storedAt = toks.findIndex((t, i) => isKw(t, 'STORED') && isKw(toks[i + 1], 'AS'));
+  if (storedAt < 0 || !isKw(toks[storedAt + 2], 'PARQUET')) {
+    throw new SaigaError('NotSupported', 'CREATE EXTERNAL TABLE supports STORED AS PARQUET only');
+  }
+  const rest = sql.slice(0, toks[locAt]!.start) + sql.slice(toks[locAt + 1]!.end);
+  const c = new TokenCursor(toks, sql);
+  c.pos = 3;
+  const ifNotExists = c.acceptKw('IF', 'NOT', 'EXISTS');
+  const q = c.qualifiedName();
+  let st: { db: string | null; name: string; ifNotExists: boolean; columns: readonly ColumnDef[] } = { ...q, ifNotExists, columns: [] };
+  if (c.isOp('(')) {
+    const parsed = prepass(rest);
+    if (parsed.kind !== 'createTable' || parsed.asSelect !== null) throw new SaigaError('ParseError', 'expected CREATE EXTERNAL TABLE name [(columns)] STORED AS PARQUET LOCATION \'...\'');
+    if (parsed.primaryKey !== null && parsed.primaryKey.length > 0) throw new SaigaError('NotSupported', 'external Parquet tables have no primary key');
+    st = parsed;
+  }
+  const storage = ctx.storage;
+  if (!isExternalStorage(storage)) throw new SaigaError('NotSupported', 'external tables need the engine created by createQueryEngine');
+  const db = st.db ?? ctx.database;
+  if (db === null) throw new SaigaError('NoDatabaseSelected', 'no database selected: USE a database or qualify the table name');
+  const columns: ColumnSchema[] | null = st.columns.length === 0 ? null : st.columns.map((d) => {
+    const u = d.typeName.toUpperCase();
+    if (u === 'DECIMAL' || u === 'NUMERIC') {
+      return { name: d.name, type: 'decimal', nullable: true, precision: d.typeArgs[0] ?? 10, scale: d.typeArgs[1] ?? 0 };
+    }
+    const type = SIMPLE_TYPES[u];
+    if (type === undefined) throw new SaigaError('NotSupported', `column type ${d.typeName} (column '${d.name}') is not supported`);
+    return { name: d.name, type, nullable: true };
+  });
+  await storage.createExternalTable(db, st.name, location, columns, st.ifNotExists);
+  return ok(0);
+}
