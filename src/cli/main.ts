@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import { isSaigaError } from '../common/errors.js';
 import { flagBool, flagList, flagString, parseArgs, usage, type FlagSpec, type ParsedArgs } from './args.js';
 import type { SqlConnection } from './connection.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { openLocal } from './local-connection.js';
 import { connectRemote } from './remote-connection.js';
 import { startCommand } from './start-command.js';
 import { interactiveShell, readScript, runScript, type SqlCommandOptions } from './sql-command.js';
@@ -10,6 +12,7 @@ const SQL_FLAGS: readonly FlagSpec[] = [
   { name: 'query', alias: 'q', kind: 'string', help: 'run one statement (or several, `;`-separated) and exit' },
   { name: 'query_file', alias: 'f', kind: 'string', help: 'run a script file (`-` for stdin) and exit' },
   { name: 'host', alias: 'i', kind: 'string', help: 'server to connect to, HOST[:PORT] (default 127.0.0.1:4000)' },
+  { name: 'data_dir', kind: 'string', help: 'open this data directory in-process (embedded storage + engine) instead of connecting' },
   { name: 'user', alias: 'u', kind: 'string', help: 'user name (default root)' },
   { name: 'password', alias: 'p', kind: 'string', help: 'password (default: $SAIGA_PASSWORD or empty)' },
   { name: 'database', alias: 'd', kind: 'string', help: 'database to use (default: default, as in Impala)' },
@@ -46,6 +49,12 @@ function sqlOptions(args: ParsedArgs): SqlCommandOptions {
 }
 
 async function connect(args: ParsedArgs): Promise<SqlConnection> {
+  const dataDir = flagString(args, 'data_dir');
+  if (dataDir !== undefined) {
+    if (flagString(args, 'host') !== undefined) throw Object.assign(new Error('--data_dir and -i/--host are exclusive'), { usage: true });
+    const db = flagString(args, 'database');
+    return openLocal({ dataDir: resolve(dataDir), ...(db !== undefined ? { database: db } : {}) });
+  }
   const target = flagString(args, 'host') ?? '127.0.0.1:4000';
   const [host, portText] = target.includes(':') ? target.split(':') : [target, '4000'];
   const database = flagString(args, 'database') ?? 'default';

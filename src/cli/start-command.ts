@@ -52,7 +52,7 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
   mkdirSync(dataDir, { recursive: true });
 
   const storage = await openEmbeddedStorage({ dataDir });
-  const engine = createQueryEngine({ storage });
+  const engine = createQueryEngine({ storage, dataDir });
   const users = openUserStore({ dataDir, rootPassword });
   const mysql = await startMysqlServer({ engine, users, host, port: mysqlPort });
   const flight = flagBool(args, 'no_flight') ? undefined : await startFlightServer({ storage, engine, users, host, port: flightPort });
