@@ -269,9 +269,11 @@ function containsAggregate(ast: Ast): boolean {
 }
 
 export function exprText(ast: Ast, env: BindEnv): string {
-  if (ast?.loc?.start !== undefined && ast.loc.end !== undefined) return env.sql.slice(ast.loc.start.offset, ast.loc.end.offset).trim();
+  if (ast?.param === true) return '?';
+  // Prepared-statement markers (session.ts) read back as '?'.
+  if (ast?.loc?.start !== undefined && ast.loc.end !== undefined) return env.sql.slice(ast.loc.start.offset, ast.loc.end.offset).trim().replace(/\b918273[6-7]\d{5}\b/g, '?');
   switch (ast?.type) {
-    case 'number': return String(ast.value);
+    case 'number': return String(ast.value).replace(/^918273[6-7]\d{5}$/, '?');
     case 'single_quote_string': case 'string': case 'double_quote_string': return String(ast.value);
     case 'column_ref': return columnName(ast);
     case 'null': return 'NULL';

@@ -128,7 +128,7 @@ function bindParams(n: Ast, params: readonly Value[]): Ast {
   if (n === null || typeof n !== 'object') return n;
   if (Array.isArray(n)) return n.map((x) => bindParams(x, params));
   const k = markerIndex(n);
-  if (k >= 0) return paramNode(params[k]!);
+  if (k >= 0) return { ...paramNode(params[k]!), param: true };
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(n)) out[key] = key === 'loc' ? n[key] : bindParams(n[key], params);
   return out;

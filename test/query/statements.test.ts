@@ -195,6 +195,10 @@ describe('session', () => {
     const multi = await h.session.prepare(`SELECT id FROM t WHERE (name = ? OR name IS NULL) AND id >= ? ORDER BY id LIMIT ?`);
     expect(await rowsOf(await multi.execute(["o'neil", 1, 10]))).toEqual([[1], [2]]);
     expect(await rowsOf(await multi.execute(['zzz', 2n, 1]))).toEqual([[2]]);
+    const named = await h.session.prepare(`SELECT ?, id + ? FROM t WHERE id = 1`);
+    const [nr] = [await named.execute(['x', 1])];
+    expect(nr!.kind === 'rows' ? nr!.columns.map((c) => c.name) : []).toEqual(['?', 'id + ?']);
+    expect(await rowsOf(nr!)).toEqual([['x', '2']]);
     const upd = await h.session.prepare(`UPDATE t SET name = ? WHERE id = ?`);
     await upd.execute(['renamed', 2]);
     expect(await rowsOf(await sel.execute([2]))).toEqual([['renamed']]);
