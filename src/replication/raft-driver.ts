@@ -174,13 +174,20 @@ export class RaftDriver {
         while (g.failed === undefined && this.groups.get(g.id) === g && g.node.hasReady()) {
           const rd = g.node.ready();
           if (rd.snapshot !== undefined) await g.sm.installSnapshot(rd.snapshot);
-          await g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
-          if (rd.messages.length > 0) this.queue(g.id, rd.messages);
           if (g.lastSoft === undefined || g.lastSoft.lead !== rd.softState.lead || g.lastSoft.role !== rd.softState.role) {
             g.lastSoft = rd.softState;
             g.sm.softStateChanged(rd.softState);
           }
-          if (rd.committedEntries.length > 0) g.sm.applyCommitted(rd.committedEntries);
+          // Committed entries below this Ready's new entries are durable here already (earlier
+          // Readies were persisted before their advance): apply them while the new ones fsync,
+          // so a commit is not held behind the next batch's fsync.
+          const firstNew = rd.entries[0]?.index ?? Infinity;
+          let split = 0;
+          while (split < rd.committedEntries.length && (rd.committedEntries[split] as Entry).index < firstNew) split++;
+          if (split > 0) g.sm.applyCommitted(split === rd.committedEntries.length ? rd.committedEntries : rd.committedEntries.slice(0, split));
+          await g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
+          if (rd.messages.length > 0) this.queue(g.id, rd.messages);
+          if (split < rd.committedEntries.length) g.sm.applyCommitted(rd.committedEntries.slice(split));
           if (rd.readStates.length > 0) g.sm.readStates(rd.readStates);
           g.node.advance(rd);
         }
