@@ -75,7 +75,7 @@ const CONF_FILE = 'raft-conf';
 
 export class TabletReplica implements GroupStateMachine {
   private readonly waiters = new Map<number, Waiter>();
-  private readonly readWaiters = new Map<string, (index: number) => void>();
+  private readonly readWaiters = new Map<string, { resolve: (index: number) => void; reject: (e: unknown) => void }>();
   private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
   private appliedIndex: number;
   private soft: SoftState = { lead: '', role: 'Follower' };
@@ -199,13 +199,21 @@ export class TabletReplica implements GroupStateMachine {
       const w = this.readWaiters.get(s.requestCtx);
       if (w !== undefined) {
         this.readWaiters.delete(s.requestCtx);
-        w(s.index);
+        w.resolve(s.index);
       }
     }
   }
 
   softStateChanged(s: SoftState): void {
     this.soft = s;
+    // The core drops pending ReadIndex requests when leadership changes (they are never
+    // answered): fail them now so callers retry instead of waiting for their timeout.
+    if (this.readWaiters.size > 0) {
+      const err = new SaigaError('NotLeader', `tablet ${this.tabletId}: leadership changed on ${this.serverId} (now ${s.role.toLowerCase()}, leader '${s.lead}') before the read point was confirmed`, s.lead === '' ? {} : { leaderHint: s.lead });
+      const ws = [...this.readWaiters.values()];
+      this.readWaiters.clear();
+      for (const w of ws) w.reject(err);
+    }
   }
 
   failed(e: unknown): void {
@@ -336,9 +344,15 @@ export class TabletReplica implements GroupStateMachine {
         this.readWaiters.delete(ctx);
         reject(new SaigaError('TimedOut', `tablet ${this.tabletId}: no read point confirmed for ${this.serverId} within ${this.opTimeoutMs} ms`, this.leaderDetails()));
       }, this.opTimeoutMs);
-      this.readWaiters.set(ctx, (index) => {
-        clearTimeout(timer);
-        resolve(index);
+      this.readWaiters.set(ctx, {
+        resolve: (index) => {
+          clearTimeout(timer);
+          resolve(index);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       try {
         this.driver.withNode(this.tabletId, (n) => n.readIndex(ctx));
