@@ -50,6 +50,28 @@ export interface PreparedBatch {
   readonly inputIndex?: Int32Array;
 }
 
+/**
+ * Row ops validated, coerced and key-encoded once (Tablet.prepareOps), for drivers that
+ * validate before logging and apply after: the valid ops are what the driver logs (replay
+ * applies them with applyWrite, which validates again), the prepared form is what
+ * applyPreparedOps applies. Valid only against the schema it was prepared with.
+ */
+export interface PreparedOps {
+  /** The valid ops, in input order (the log entry's content). */
+  readonly ops: readonly WriteOp[];
+  /** Errors of the ops left out, by input index. */
+  readonly rowErrors: readonly RowError[];
+  /** Input index of each kept op; absent when every op was kept. */
+  readonly inputIndex?: Int32Array;
+  /** Canonical values of each kept op (tablet column order; defaults filled as applyWrite does). */
+  readonly rows: readonly (readonly Value[])[];
+  /** Encoded primary keys: key j = keyBytes[keyOffsets[j] .. keyOffsets[j+1]). */
+  readonly keyBytes: Uint8Array;
+  readonly keyOffsets: Int32Array;
+  /** The tablet schema object the ops were prepared against (applyPreparedOps checks it). */
+  readonly schema: Schema;
+}
+
 export interface TabletStats {
   readonly rowCountEstimate: number;
   readonly memRowSetBytes: number;
@@ -69,6 +91,13 @@ export interface Tablet {
   validate(ops: readonly WriteOp[]): readonly RowError[];
   /** Applies one logged op batch at its timestamp. Deterministic: replicas applying the same log agree. */
   applyWrite(opId: OpId, timestamp: HybridTime, ops: readonly WriteOp[]): ApplyResult;
+  /** Row path, validate once (additive): validate()'s checks, keeping the prepared form of the valid ops. */
+  prepareOps(ops: readonly WriteOp[]): PreparedOps;
+  /**
+   * Applies prepared ops logged as `prepared.ops`; same effects and row errors as
+   * applyWrite(opId, timestamp, prepared.ops), with row errors indexing the kept ops.
+   */
+  applyPreparedOps(opId: OpId, timestamp: HybridTime, prepared: PreparedOps): ApplyResult;
 
   /**
    * Columnar write path (additive): validates an Arrow batch once (columns matched by name;

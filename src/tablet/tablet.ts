@@ -17,7 +17,7 @@ import { bindPredicate, valueMatches, type BoundPredicate } from '../rowset/pred
 import type { ScanChunk, ScanPlan, StoredColumn } from '../rowset/scan-plan.js';
 import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
 import { prepareArrowBatch } from './prepare-batch.js';
-import type { ApplyResult, OpId, PreparedBatch, Tablet, TabletStats, WriteOp } from './tablet-api.js';
+import type { ApplyResult, OpId, PreparedBatch, PreparedOps, Tablet, TabletStats, WriteOp } from './tablet-api.js';
 import { META_FILE, fsyncDir, readMeta, writeMeta, type RowSetMeta, type TabletMeta } from './tablet-metadata.js';
 
 export interface OpenTabletOptions {
@@ -220,6 +220,66 @@ export class TabletImpl implements Tablet {
       if ('code' in p) errors.push(p);
     }
     return errors;
+  }
+
+  prepareOps(ops: readonly WriteOp[]): PreparedOps {
+    this.checkOpen();
+    const n = ops.length;
+    const rowErrors: RowError[] = [];
+    const rows: Value[][] = [];
+    const kept: WriteOp[] = [];
+    let keyBytes = new Uint8Array(Math.max(256, n * 16));
+    const keyOffsets = new Int32Array(n + 1);
+    let used = 0;
+    let inputIndex: Int32Array | undefined;
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as WriteOp;
+      const p = this.prepare(op, i);
+      if ('code' in p) {
+        if (inputIndex === undefined) {
+          inputIndex = new Int32Array(n);
+          for (let k = 0; k < kept.length; k++) inputIndex[k] = k;
+        }
+        rowErrors.push(p);
+        continue;
+      }
+      const k = kept.length;
+      if (inputIndex !== undefined) inputIndex[k] = i;
+      // p.key is a view of the shared encoding buffer: copy it before the next prepare.
+      if (used + p.key.length > keyBytes.length) {
+        const b = new Uint8Array(Math.max(used + p.key.length, keyBytes.length * 2));
+        b.set(keyBytes.subarray(0, used));
+        keyBytes = b;
+      }
+      keyBytes.set(p.key, used);
+      used += p.key.length;
+      keyOffsets[k + 1] = used;
+      kept.push(op);
+      rows.push(p.row);
+    }
+    return {
+      ops: kept, rowErrors, rows, keyBytes: keyBytes.subarray(0, used), keyOffsets: keyOffsets.subarray(0, kept.length + 1), schema: this.schemaCache,
+      ...(inputIndex !== undefined ? { inputIndex: inputIndex.subarray(0, kept.length) } : {}),
+    };
+  }
+
+  applyPreparedOps(opId: OpId, timestamp: HybridTime, prepared: PreparedOps): ApplyResult {
+    this.checkOpen();
+    assert(opId.index > this.lastApplied, () => `op index ${opId.index} follows the last applied ${this.lastApplied}`);
+    assert(prepared.schema === this.schemaCache, 'ops prepared against the current schema');
+    const ops = prepared.ops;
+    const kb = prepared.keyBytes;
+    const ko = prepared.keyOffsets;
+    assert(prepared.rows.length === ops.length && ko.length === ops.length + 1, 'prepared ops, rows and keys agree');
+    const rowErrors: RowError[] = [];
+    let applied = 0;
+    const touched = new Set<DiskRowSet>();
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as WriteOp;
+      const p: PreparedOp = { key: kb.subarray(ko[i] as number, ko[i + 1] as number), row: prepared.rows[i] as Value[], src: op.row };
+      if (this.applyOne(op.kind, p, i, timestamp, touched, rowErrors)) applied++;
+    }
+    return this.finishApply(opId, touched, applied, rowErrors);
   }
 
   /** Where the row with this key lives at the latest state, if it exists; and its MemRowSet entry. */

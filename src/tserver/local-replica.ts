@@ -134,37 +134,27 @@ export class LocalReplica {
   }
 
   /**
-   * Writes one op batch. Rows failing validation are left out of the log entry; their errors
-   * (indexes into `ops`) are merged with those found at apply time. Validating first also keeps
-   * an op that makes the tablet throw out of the log, where replay would hit it again forever.
+   * Writes one op batch, validated once (prepareOps): rows failing validation are left out of
+   * the log entry (so an op that makes the tablet throw never reaches the log, where replay
+   * would hit it forever); the prepared form of the rest is applied once the entry is durable.
+   * Row errors index `ops`.
    */
   async write(ops: readonly WriteOp[]): Promise<LocalWriteResult> {
     this.checkUsable();
-    const invalid = this.tablet.validate(ops);
-    let good: readonly WriteOp[] = ops;
-    let goodIndex: number[] | undefined;
-    if (invalid.length > 0) {
-      const bad = new Set(invalid.map((e) => e.rowIndex));
-      goodIndex = [];
-      const kept: WriteOp[] = [];
-      ops.forEach((op, i) => {
-        if (!bad.has(i)) {
-          kept.push(op);
-          goodIndex?.push(i);
-        }
-      });
-      good = kept;
-    }
-    if (good.length === 0) return { appliedCount: 0, rowErrors: invalid, timestamp: this.clock.now() };
+    // Ops are prepared against the schema they are applied with: let a logged ALTER apply first.
+    if (this.pending.some((p) => p.timestamp === HT_MIN)) await this.waitApplied(HT_MIN);
+    const prepared = this.tablet.prepareOps(ops);
+    const good = prepared.ops;
+    if (good.length === 0) return { appliedCount: 0, rowErrors: prepared.rowErrors, timestamp: this.clock.now() };
     const timestamp = this.clock.now();
     const index = this.log.lastIndex() + 1;
     const payload = encodeWriteBatch({ timestamp, ops: good });
     const applied = await this.appendThenApply({ term: LOCAL_TERM, index, type: 'write', payload }, timestamp, () =>
-      this.tablet.applyWrite({ term: LOCAL_TERM, index }, timestamp, good),
+      this.tablet.applyPreparedOps({ term: LOCAL_TERM, index }, timestamp, prepared),
     );
-    const map = goodIndex;
+    const map = prepared.inputIndex;
     const applyErrors: RowError[] = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
-    const rowErrors = invalid.length === 0 ? applyErrors : [...invalid, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
+    const rowErrors = prepared.rowErrors.length === 0 ? applyErrors : [...prepared.rowErrors, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
     return { appliedCount: applied.appliedCount, rowErrors, timestamp };
   }
 

@@ -158,6 +158,8 @@ const DEFAULT_BATCH: BatchSettings = { maxRows: 40, ascending: 0.5, batchShare: 
 
 function runSeed(seed: number, steps: number, settings: BatchSettings = DEFAULT_BATCH): void {
   const rand = rng(seed);
+  // Row path vs validate-once path: its own stream, so the main sequence stays as it was.
+  const pathRand = rng(seed ^ 0x5bd1e995);
   const ri = (n: number): number => Math.floor(rand() * n);
   const dir = mkdtempSync(join(tmpdir(), 'saiga-model-'));
   dirs.push(dir);
@@ -307,8 +309,18 @@ function runSeed(seed: number, steps: number, settings: BatchSettings = DEFAULT_
       physical += 1 + ri(3);
       ts = htFromPhysical(physical, ri(3));
       opIndex++;
-      const res = tablet.applyWrite({ term: 1, index: opIndex }, ts, ops);
-      log.push({ index: opIndex, ts, ops });
+      let res: { appliedCount: number; rowErrors: readonly { rowIndex: number; code: string }[] };
+      if (pathRand() < 0.5) {
+        res = tablet.applyWrite({ term: 1, index: opIndex }, ts, ops);
+        log.push({ index: opIndex, ts, ops });
+      } else {
+        // Validate once (as LocalReplica.write): prepareOps, log the kept ops, applyPreparedOps.
+        const p = tablet.prepareOps(ops);
+        const applied = tablet.applyPreparedOps({ term: 1, index: opIndex }, ts, p);
+        log.push({ index: opIndex, ts, ops: [...p.ops] });
+        const errs = [...p.rowErrors, ...applied.rowErrors.map((e) => ({ ...e, rowIndex: p.inputIndex === undefined ? e.rowIndex : p.inputIndex[e.rowIndex]! }))];
+        res = { appliedCount: applied.appliedCount, rowErrors: errs.sort((a, b) => a.rowIndex - b.rowIndex) };
+      }
       let applied = 0;
       const errs: Array<[number, string]> = [];
       ops.forEach((op, i) => {
