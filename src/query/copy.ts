@@ -1,4 +1,6 @@
+import * as arrow from 'apache-arrow';
 import { SaigaError } from '../common/errors.js';
+import { arrowTypeFor, columnFromArrow, columnToArrowData } from '../columnar/index.js';
 import type { StorageApi, TableInfo, WriteResult } from '../common/storage-api.js';
 import { AUTO_INCREMENT_COLUMN, type ColumnSchema, type DataType } from '../common/types.js';
 import { expandParquetGlob, openParquetFile, writeParquetFile, type ParquetCompression } from '../parquet/parquet-file.js';
@@ -173,16 +175,27 @@ async function copy(sql: string, toks: Token[], ctx: FileStatementContext): Prom
     if (pathTok?.kind !== 'str') return c.fail("a quoted file path after TO");
     c.pos++;
     const opts = parseOptions(c, pathTok.text);
+    let source: { schema: arrow.Schema; batches: AsyncIterable<arrow.RecordBatch> };
     if (select === null) {
-      const t = table!;
-      const cols = columnList === null ? '*' : columnList.map(quoteId).join(', ');
-      select = `SELECT ${cols} FROM ${t.db === null ? '' : quoteId(t.db) + '.'}${quoteId(t.name)}`;
+      // A whole table goes straight from the storage scan (Arrow batches) to the writer.
+      const { db, info } = resolveTable(ctx.storage, ctx.database, table!);
+      const visible = info.schema.columns.filter((x) => x.name !== AUTO_INCREMENT_COLUMN);
+      const cols = columnList === null ? visible : columnList.map((n) => {
+        const col = visible.find((x) => x.name.toLowerCase() === n.toLowerCase());
+        if (col === undefined) throw new SaigaError('UnknownColumn', `unknown column '${n}' in table ${db}.${info.name}`);
+        return col;
+      });
+      const schema = new arrow.Schema(cols.map((c) => new arrow.Field(c.name, arrowTypeFor(c.type, c.precision ?? 38, c.scale ?? 0), c.nullable)));
+      const scan = ctx.storage.scan(db, info.name, { projection: cols.map((c) => c.name), readMode: { kind: 'snapshot', timestamp: ctx.storage.now() } });
+      source = { schema, batches: renamed(scan, schema) };
+    } else {
+      const r = await ctx.runSelect(select);
+      if (r.kind !== 'rows') throw new SaigaError('InvalidArgument', 'COPY (query) TO needs a query that returns rows');
+      source = { schema: r.arrowSchema, batches: r.batches };
     }
-    const r = await ctx.runSelect(select);
-    if (r.kind !== 'rows') throw new SaigaError('InvalidArgument', 'COPY (query) TO needs a query that returns rows');
     const w = opts.format === 'csv'
-      ? await writeCsvFile(pathTok.text, r.arrowSchema, r.batches, { header: opts.header, delimiter: opts.delimiter })
-      : await writeParquetFile(pathTok.text, r.arrowSchema, r.batches, { compression: opts.compression, ...(opts.rowGroupRows !== undefined ? { rowGroupRows: opts.rowGroupRows } : {}) });
+      ? await writeCsvFile(pathTok.text, source.schema, source.batches, { header: opts.header, delimiter: opts.delimiter })
+      : await writeParquetFile(pathTok.text, source.schema, source.batches, { compression: opts.compression, ...(opts.rowGroupRows !== undefined ? { rowGroupRows: opts.rowGroupRows } : {}) });
     return ok(w.rowCount, `${w.rowCount} rows, ${w.sizeBytes} bytes written to ${pathTok.text}`);
   }
   if (!c.acceptKw('FROM')) c.fail('TO or FROM');
@@ -203,6 +216,19 @@ async function copy(sql: string, toks: Token[], ctx: FileStatementContext): Prom
   return opts.format === 'csv'
     ? copyFromCsv(ctx.storage, db, info, columns, pathTok.text, opts)
     : copyFromParquet(ctx.storage, db, info, columns, pathTok.text);
+}
+
+/** Scan batches re-labelled with the export schema (same column types; nullability and names as declared). */
+async function* renamed(batches: AsyncIterable<arrow.RecordBatch>, schema: arrow.Schema): AsyncIterable<arrow.RecordBatch> {
+  for await (const b of batches) {
+    if (b.numRows === 0) continue;
+    const children = schema.fields.map((f, i) => {
+      const child = b.getChildAt(i);
+      if (child === null) throw new SaigaError('IllegalState', `scan batch lacks column ${f.name}`);
+      return child.data.length === 1 ? child.data[0]! : columnToArrowData(columnFromArrow(child));
+    });
+    yield new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: b.numRows, nullCount: 0, children }));
+  }
 }
 
 class WriteTally {
