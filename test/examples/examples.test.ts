@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,21 @@ describe('examples against saiga start', () => {
     const r = await run([BIN, 'sql', '-i', mysqlAddress, '-B', '-f', join(EXAMPLES, 'tpch-analytics.sql')]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('unknown variable region');
+  });
+
+  it('parquet-roundtrip.sql exports, re-imports three ways and checks counts', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'saiga-parquet-example-'));
+    try {
+      const r = await run([BIN, 'sql', '-i', mysqlAddress, '-B', '-f', join(EXAMPLES, 'parquet-roundtrip.sql'), '--var', `dir=${outDir}`]);
+      expectSuccess(r);
+      const lines = r.stdout.split('\n');
+      expect(lines).toContain('check\tOK\t8\t894.50');
+      expect(lines).toContain('east\t2\t317.01');
+      expect(lines).toContain('3\t"comma, ""quoted"""');
+      expect(readFileSync(join(outDir, 'region_totals.csv'), 'utf8')).toBe('region,total\neast,317.01\nnorth,226.75\nsouth,99.99\nwest,250.75\n');
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
   });
 
   it('htap-demo.mjs sees every write in its analytics and exits 0', async () => {
