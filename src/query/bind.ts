@@ -10,7 +10,7 @@ import {
   sameType, scaleOf, splitConjuncts, type Expr, type LitValue,
 } from './expr.js';
 import { estimateRows, type AggCall, type AggFn, type JoinType, type LogicalPlan, type SortKey, type WindowCall, type WindowFn } from './logical-plan.js';
-import { cellValue, type SqlType } from './vector.js';
+import { canonBig, cellValue, exactAt, type SqlType } from './vector.js';
 
 /**
  * Binder: node-sql-parser AST -> logical plan. Resolves names against the catalog, settles
@@ -89,7 +89,7 @@ export function columnType(c: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>
 export function valueToLit(v: Value | undefined, t: SqlType): LitValue {
   if (v === null || v === undefined) return null;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'bigint') return canonBig(v);
   if (typeof v === 'string' && t.type !== 'string') {
     if (t.type === 'date') return parseDate(v);
     if (t.type === 'timestamp') return parseTimestamp(v);
@@ -98,14 +98,21 @@ export function valueToLit(v: Value | undefined, t: SqlType): LitValue {
 }
 
 export function numberLiteral(text: string): Expr {
-  if (/^-?\d+$/.test(text)) return lit(Number(text), INT64);
+  if (/^-?\d+$/.test(text)) {
+    const x = Number(text);
+    if (Number.isSafeInteger(x)) return lit(x, INT64);
+    const b = BigInt(text);
+    // Beyond BIGINT, MySQL types an integer literal DECIMAL(65,0); ours stops at 38 digits.
+    if (b <= 9223372036854775807n && b >= -9223372036854775808n) return lit(b, INT64);
+    return lit(b, decimalType(text.replace(/^-/, '').length, 0));
+  }
   if (/[eE]/.test(text)) return lit(Number(text), DOUBLE);
   const m = /^(-?)(\d*)\.(\d*)$/.exec(text);
   if (m === null) return lit(Number(text), DOUBLE);
   const scale = m[3]!.length;
   const digits = (m[2]! + m[3]!).replace(/^0+/, '') || '0';
   const unscaled = Number(`${m[1]}${digits}`);
-  return lit(unscaled, decimalType(Math.max(digits.length, scale + 1), scale));
+  return lit(Number.isSafeInteger(unscaled) ? unscaled : BigInt(`${m[1]}${digits}`), decimalType(Math.max(digits.length, scale + 1), scale));
 }
 
 /** Casts an expression to a type, folding literals. */
@@ -126,7 +133,7 @@ export function fold(e: Expr): Expr {
   try {
     const v = evalExpr(e, ONE_ROW);
     if (v.valid !== null && v.valid[0] !== 1) return lit(null, e.type);
-    return lit(v.values[0] as LitValue, e.type);
+    return lit(v.kind === 'num' ? exactAt(v, 0) : (v.values[0] as LitValue), e.type);
   } catch (err) {
     if (err instanceof SaigaError && err.code === 'NotSupported') throw err;
     return e;
@@ -488,7 +495,7 @@ function bindExprInner(ast: Ast, ctx: ExprContext): Expr {
       if (r.depth === 1) return { kind: 'outer', index: r.index, type: r.col.type };
       unsupported('correlation across more than one query level');
     }
-    case 'number': {
+    case 'bigint': case 'number': {
       const v = ast.value;
       if (typeof v === 'number') return Number.isInteger(v) && !String(v).includes('.') ? lit(v, INT64) : numberLiteral(String(v));
       return numberLiteral(String(v));

@@ -2,7 +2,8 @@ import { assert, unreachable } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
 import { addMonths, civilFromDays, formatDate, formatTimestamp, parseDate, parseTimestamp, US_PER_DAY } from './dates.js';
 import { BOOL, isFloatType, isIntType, scaleOf, type Expr, type LitValue } from './expr.js';
-import type { Chunk, NumVector, SqlType, StrVector, Vector } from './vector.js';
+import { bigAt, canonBig, exactAt, MAX_EXACT, numVec, putBig, type Chunk, type NumVector, type SqlType, type StrVector, type Vector } from './vector.js';
+import { decimalFromText } from './coerce-value.js';
 
 /**
  * Vectorized expression evaluation: every node produces a whole column for the chunk with one
@@ -37,6 +38,11 @@ export function constVector(value: LitValue, type: SqlType, n: number): Vector {
   }
   if (value instanceof Uint8Array) return { kind: 'bin', type, values: new Array<Uint8Array>(n).fill(value), valid: null };
   if (type.type === 'string') return { kind: 'str', type, values: new Array<string>(n).fill(String(value)), valid: null };
+  if (typeof value === 'bigint') {
+    const c = canonBig(value);
+    if (typeof c === 'number') return { kind: 'num', type, values: new Float64Array(n).fill(c), valid: null };
+    return { kind: 'num', type, values: new Float64Array(n).fill(Number(value)), valid: null, exact: new Array<bigint | undefined>(n).fill(value) };
+  }
   return { kind: 'num', type, values: new Float64Array(n).fill(value), valid: null };
 }
 
@@ -47,6 +53,15 @@ function num(v: Vector, what: string): NumVector {
 function str(v: Vector, what: string): StrVector {
   if (v.kind === 'str') return v;
   return castVector(v, { type: 'string' }) as StrVector;
+}
+
+/** Text of an exact integer-like value (BIGINT, or DECIMAL unscaled at t's scale). */
+export function formatBig(x: bigint, t: SqlType): string {
+  const s = t.type === 'decimal' ? t.scale ?? 0 : 0;
+  if (s === 0) return x.toString();
+  const neg = x < 0n;
+  const a = (neg ? -x : x).toString().padStart(s + 1, '0');
+  return `${neg ? '-' : ''}${a.slice(0, a.length - s)}.${a.slice(a.length - s)}`;
 }
 
 export function formatNumber(x: number, t: SqlType): string {
@@ -96,6 +111,7 @@ export function castVector(v: Vector, to: SqlType): Vector {
     const out: string[] = new Array<string>(n);
     const vals = v.values;
     for (let i = 0; i < n; i++) out[i] = formatNumber(vals[i]!, v.type);
+    if (v.exact !== undefined) for (let i = 0; i < n; i++) { const e = v.exact[i]; if (e !== undefined) out[i] = formatBig(e, v.type); }
     return { kind: 'str', type: to, values: out, valid: v.valid };
   }
   if (to.type === 'binary') {
@@ -106,10 +122,17 @@ export function castVector(v: Vector, to: SqlType): Vector {
   if (v.kind === 'str') {
     const out = new Float64Array(n);
     let valid = v.valid;
+    let exact: (bigint | undefined)[] | undefined;
+    const intLike = to.type === 'decimal' || to.type === 'int64';
     for (let i = 0; i < n; i++) {
       if (valid !== null && valid[i] !== 1) continue;
       try {
-        out[i] = parseNumber(v.values[i]!, to);
+        const x = parseNumber(v.values[i]!, to);
+        out[i] = x;
+        if (intLike && (x > MAX_EXACT || x < -MAX_EXACT)) {
+          const big = bigFromText(v.values[i]!, to);
+          if (big !== null) exact = putBig(out, exact, i, big);
+        }
       } catch (e) {
         if (!(e instanceof SaigaError)) throw e;
         if (valid === null) valid = new Uint8Array(n).fill(1);
@@ -117,12 +140,13 @@ export function castVector(v: Vector, to: SqlType): Vector {
         valid[i] = 0;
       }
     }
-    return { kind: 'num', type: to, values: out, valid };
+    return numVec(to, out, valid, exact);
   }
   if (v.kind === 'bin') throw new SaigaError('NotSupported', `CAST of BINARY to ${to.type} is not supported`);
   const from = v.type;
   const src = v.values;
   if (from.type === to.type && scaleOf(from) === scaleOf(to)) return { ...v, type: to };
+  if ((to.type === 'decimal' || to.type === 'int64') && (from.type === 'decimal' || isIntType(from.type))) return castExact(v, to);
   const out = new Float64Array(n);
   const fs = scaleOf(from);
   const ts = scaleOf(to);
@@ -153,6 +177,63 @@ export function castVector(v: Vector, to: SqlType): Vector {
     return unreachable(to.type as never, 'cast target');
   }
   return { kind: 'num', type: to, values: out, valid: v.valid };
+}
+
+/** Integer-like -> DECIMAL / BIGINT with exact rows where the value leaves the double range. */
+function castExact(v: NumVector, to: SqlType): NumVector {
+  const n = v.values.length;
+  const src = v.values;
+  const fs = scaleOf(v.type);
+  const ts = scaleOf(to);
+  const out = new Float64Array(n);
+  let exact: (bigint | undefined)[] | undefined;
+  const ex = v.exact;
+  if (ts >= fs) {
+    const f = pow10(ts - fs);
+    const fb = 10n ** BigInt(ts - fs);
+    for (let i = 0; i < n; i++) {
+      const x = src[i]! * f;
+      out[i] = x;
+      if ((ex !== undefined && ex[i] !== undefined) || x > MAX_EXACT || x < -MAX_EXACT) exact = putBig(out, exact, i, bigAt(v, i) * fb);
+    }
+  } else {
+    const f = pow10(fs - ts);
+    const fb = 10n ** BigInt(fs - ts);
+    for (let i = 0; i < n; i++) {
+      if (ex !== undefined && ex[i] !== undefined) exact = putBig(out, exact, i, divRoundBig(ex[i]!, fb));
+      else out[i] = roundHalfAway(src[i]! / f);
+    }
+  }
+  if (to.type === 'int64' && exact !== undefined) checkInt64(exact);
+  return numVec(to, out, v.valid, exact);
+}
+
+const I64_MAX = 9223372036854775807n;
+const I64_MIN = -9223372036854775808n;
+
+function checkInt64(exact: readonly (bigint | undefined)[]): void {
+  for (const e of exact) {
+    if (e !== undefined && (e > I64_MAX || e < I64_MIN)) throw new SaigaError('InvalidArgument', `BIGINT value is out of range: expected a value within [-2^63, 2^63), found ${e}`);
+  }
+}
+
+/** a / b rounded half away from zero. */
+export function divRoundBig(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  const r = a - q * b;
+  const ar = r < 0n ? -r : r;
+  const ab = b < 0n ? -b : b;
+  if (ar * 2n >= ab) return (a < 0n) !== (b < 0n) ? q - 1n : q + 1n;
+  return q;
+}
+
+function bigFromText(s: string, t: SqlType): bigint | null {
+  const txt = s.trim();
+  if (t.type === 'decimal') {
+    try { return decimalFromText(txt, t.scale ?? 0, 'value'); } catch { return null; }
+  }
+  const m = /^[-+]?\d+/.exec(txt);
+  return m === null ? null : BigInt(m[0]);
 }
 
 export function roundHalfAway(x: number): number {
@@ -221,7 +302,7 @@ export function evalExpr(e: Expr, c: Chunk, subs?: SubqueryValues): Vector {
       for (let i = 0; i < n; i++) {
         if (set.size === 0) { out[i] = e.negated ? 1 : 0; valid[i] = 1; continue; }
         if (v.valid !== null && v.valid[i] !== 1) continue;
-        const x = v.kind === 'bin' ? Buffer.from(vals[i] as Uint8Array).toString('latin1') : vals[i];
+        const x = v.kind === 'bin' ? Buffer.from(vals[i] as Uint8Array).toString('latin1') : v.kind === 'num' ? exactAt(v, i) : vals[i];
         if (set.values.has(x)) { out[i] = e.negated ? 0 : 1; valid[i] = 1; }
         else if (!set.hasNull) { out[i] = e.negated ? 1 : 0; valid[i] = 1; }
       }
@@ -308,13 +389,14 @@ function evalIn(e: Extract<Expr, { kind: 'in' }>, c: Chunk, subs?: SubqueryValue
     for (const x of e.list) {
       const lv = (x as Extract<Expr, { kind: 'lit' }>).value;
       if (lv === null) listHasNull = true;
-      else set.add(lv);
+      else set.add(typeof lv === 'bigint' ? canonBig(lv) : lv);
     }
     const vals = v.values as ArrayLike<unknown>;
     const vv = v.valid;
+    const nv = v.kind === 'num' && v.exact !== undefined ? v : null;
     for (let i = 0; i < n; i++) {
       if (vv !== null && vv[i] !== 1) continue;
-      const found = set.has(vals[i]);
+      const found = set.has(nv !== null ? exactAt(nv, i) : vals[i]);
       if (found) { out[i] = e.negated ? 0 : 1; valid[i] = 1; }
       else if (!listHasNull) { out[i] = e.negated ? 1 : 0; valid[i] = 1; }
     }
@@ -327,7 +409,7 @@ function evalIn(e: Extract<Expr, { kind: 'in' }>, c: Chunk, subs?: SubqueryValue
     let sawNull = false;
     for (const it of items) {
       if (it.valid !== null && it.valid[i] !== 1) { sawNull = true; continue; }
-      if (it.values[i] === v.values[i]) { found = true; break; }
+      if (it.kind === 'num' && v.kind === 'num' ? exactAt(it, i) === exactAt(v, i) : it.values[i] === v.values[i]) { found = true; break; }
     }
     if (found) { out[i] = e.negated ? 0 : 1; valid[i] = 1; }
     else if (!sawNull) { out[i] = e.negated ? 1 : 0; valid[i] = 1; }
@@ -366,14 +448,17 @@ function evalCase(e: Extract<Expr, { kind: 'case' }>, c: Chunk, subs?: SubqueryV
   const out = new Float64Array(n);
   const rn = results.map((r) => num(r, 'CASE'));
   const on = other === null ? null : num(other, 'CASE');
+  let exact: (bigint | undefined)[] | undefined;
   for (let i = 0; i < n; i++) {
     const k = decided[i]!;
     const src = k >= 0 ? rn[k]! : on;
     if (src === null || (src.valid !== null && src.valid[i] !== 1)) continue;
     out[i] = src.values[i]!;
+    const b = src.exact?.[i];
+    if (b !== undefined) (exact ??= new Array<bigint | undefined>(n))[i] = b;
     valid[i] = 1;
   }
-  return { kind: 'num', type: e.type, values: out, valid };
+  return numVec(e.type, out, valid, exact);
 }
 
 type Cmp = '=' | '<>' | '<' | '<=' | '>' | '>=';
@@ -390,6 +475,16 @@ function compareVectors(op: Cmp, a: Vector, b: Vector, n: number): NumVector {
       case '<=': for (let i = 0; i < n; i++) out[i] = x[i]! <= y[i]! ? 1 : 0; break;
       case '>': for (let i = 0; i < n; i++) out[i] = x[i]! > y[i]! ? 1 : 0; break;
       case '>=': for (let i = 0; i < n; i++) out[i] = x[i]! >= y[i]! ? 1 : 0; break;
+    }
+    if (a.exact !== undefined || b.exact !== undefined) {
+      // Rows beyond 2^53 compare their exact values (neighbours share one double).
+      const ea = a.exact, eb = b.exact;
+      for (let i = 0; i < n; i++) {
+        if ((ea === undefined || ea[i] === undefined) && (eb === undefined || eb[i] === undefined)) continue;
+        if (!Number.isInteger(x[i]!) || !Number.isInteger(y[i]!)) continue;
+        const p = bigAt(a, i), q = bigAt(b, i);
+        out[i] = cmpResult(op, p < q ? -1 : p > q ? 1 : 0) ? 1 : 0;
+      }
     }
   } else if (a.kind === 'bin' || b.kind === 'bin') {
     const x = a.values as readonly Uint8Array[], y = b.values as readonly Uint8Array[];
@@ -470,12 +565,18 @@ function evalCall(e: Extract<Expr, { kind: 'call' }>, c: Chunk, subs?: SubqueryV
           break;
         }
       }
+      if (exact || e.fn === 'div' || e.fn === '%') {
+        const ex = exactArith(e.fn, a0 as NumVector, a1 as NumVector, rt, out, valid, n);
+        if (ex !== undefined) return numVec(rt, out, valid, ex);
+      }
       return numResult(rt, out, valid);
     }
     case 'neg': {
-      const x = num(a0!, 'unary minus').values;
+      const v0 = num(a0!, 'unary minus');
+      const x = v0.values;
       const out = new Float64Array(n);
       for (let i = 0; i < n; i++) out[i] = -x[i]!;
+      if (v0.exact !== undefined) return numVec(e.type, out, a0!.valid, v0.exact.map((b) => (b === undefined ? undefined : -b)));
       return numResult(e.type, out, a0!.valid);
     }
     case 'add_days': case 'add_months': case 'add_us': {
@@ -612,7 +713,10 @@ function evalCall(e: Extract<Expr, { kind: 'call' }>, c: Chunk, subs?: SubqueryV
       const p = pow10(scaleOf(a0!.type));
       let valid = a0!.valid;
       switch (e.fn) {
-        case 'abs': for (let i = 0; i < n; i++) out[i] = Math.abs(x[i]!); break;
+        case 'abs':
+          for (let i = 0; i < n; i++) out[i] = Math.abs(x[i]!);
+          if ((a0 as NumVector).exact !== undefined) return numVec(e.type, out, valid, (a0 as NumVector).exact!.map((b) => (b === undefined ? undefined : b < 0n ? -b : b)));
+          break;
         case 'floor': for (let i = 0; i < n; i++) out[i] = Math.floor(x[i]! / p); break;
         case 'ceil': for (let i = 0; i < n; i++) out[i] = Math.ceil(x[i]! / p); break;
         case 'sign': for (let i = 0; i < n; i++) out[i] = Math.sign(x[i]!); break;
@@ -655,8 +759,19 @@ function evalCall(e: Extract<Expr, { kind: 'call' }>, c: Chunk, subs?: SubqueryV
         return e.type.type === 'string' ? { kind: 'str', type: e.type, values: out as string[], valid } : { kind: 'bin', type: e.type, values: out as Uint8Array[], valid };
       }
       const out = new Float64Array(n);
-      for (let i = 0; i < n; i++) for (const a of args) if (a.valid === null || a.valid[i] === 1) { out[i] = a.values[i] as number; valid[i] = 1; break; }
-      return numResult(e.type, out, valid);
+      let exact: (bigint | undefined)[] | undefined;
+      for (let i = 0; i < n; i++) {
+        for (const a of args) {
+          if (a.valid === null || a.valid[i] === 1) {
+            out[i] = a.values[i] as number;
+            const b = (a as NumVector).exact?.[i];
+            if (b !== undefined) (exact ??= new Array<bigint | undefined>(n))[i] = b;
+            valid[i] = 1;
+            break;
+          }
+        }
+      }
+      return numVec(e.type, out, valid, exact);
     }
     case 'nullif': {
       const eq = compareVectors('=', a0!, a1!, n);
@@ -669,12 +784,20 @@ function evalCall(e: Extract<Expr, { kind: 'call' }>, c: Chunk, subs?: SubqueryV
       const out = new Float64Array(n);
       let valid: Uint8Array | null = null;
       for (const a of xs) valid = andValid(valid, a.valid, n);
+      let exact: (bigint | undefined)[] | undefined;
+      const anyExact = xs.some((x) => x.exact !== undefined);
       for (let i = 0; i < n; i++) {
+        if (anyExact && xs.some((x) => x.exact?.[i] !== undefined)) {
+          let r = bigAt(xs[0]!, i);
+          for (let k = 1; k < xs.length; k++) { const v = bigAt(xs[k]!, i); if (e.fn === 'greatest' ? v > r : v < r) r = v; }
+          exact = putBig(out, exact, i, r);
+          continue;
+        }
         let r = xs[0]!.values[i]!;
         for (let k = 1; k < xs.length; k++) { const v = xs[k]!.values[i]!; r = e.fn === 'greatest' ? Math.max(r, v) : Math.min(r, v); }
         out[i] = r;
       }
-      return numResult(e.type, out, valid);
+      return numVec(e.type, out, valid, exact);
     }
     case 'date_format': {
       const x = num(a0!, e.fn);
@@ -701,6 +824,44 @@ function evalCall(e: Extract<Expr, { kind: 'call' }>, c: Chunk, subs?: SubqueryV
     default:
       throw new SaigaError('NotSupported', `function ${e.fn.toUpperCase()} is not supported`);
   }
+}
+
+/**
+ * Exact fix-up of integer-like arithmetic: rows with an exact input, or whose double result left
+ * the 2^53 range, are recomputed with bigints. Returns the exact sidecar, or undefined if none.
+ */
+function exactArith(fn: string, a: NumVector, b: NumVector, rt: SqlType, out: Float64Array, valid: Uint8Array | null, n: number): (bigint | undefined)[] | undefined {
+  if (!(rt.type === 'decimal' || isIntType(rt.type)) || a.kind !== 'num' || b.kind !== 'num') return undefined;
+  if (!(isIntType(a.type.type) || a.type.type === 'decimal') || !(isIntType(b.type.type) || b.type.type === 'decimal')) return undefined;
+  const ea = a.exact, eb = b.exact;
+  let exact: (bigint | undefined)[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const r = out[i]!;
+    if (!(r > MAX_EXACT || r < -MAX_EXACT) && (ea === undefined || ea[i] === undefined) && (eb === undefined || eb[i] === undefined)) continue;
+    if (valid !== null && valid[i] !== 1) continue;
+    const x = bigAt(a, i), y = bigAt(b, i);
+    let z: bigint;
+    switch (fn) {
+      case '+': z = x + y; break;
+      case '-': z = x - y; break;
+      case '*': z = x * y; break;
+      case '%': z = x % y; break;
+      case 'div': {
+        const k = scaleOf(b.type) - scaleOf(a.type);
+        z = k >= 0 ? (x * 10n ** BigInt(k)) / y : x / (y * 10n ** BigInt(-k));
+        break;
+      }
+      case '/': {
+        const k = scaleOf(rt) - scaleOf(a.type) + scaleOf(b.type);
+        z = k >= 0 ? divRoundBig(x * 10n ** BigInt(k), y) : divRoundBig(x, y * 10n ** BigInt(-k));
+        break;
+      }
+      default: return exact;
+    }
+    exact = putBig(out, exact, i, z);
+  }
+  if (rt.type === 'int64' && exact !== undefined) checkInt64(exact);
+  return exact;
 }
 
 /** Filter kernel: the selection vector of rows where the predicate is TRUE. */

@@ -7,7 +7,7 @@ import { col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './ex
 import { serializeColumn, type FragmentSpec, type FragmentTask } from './fragment.js';
 import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
 import {
-  concatChunks, fromArrow, gather, gatherChunk, vectorFromValues, vectorKindOf,
+  bigAt, concatChunks, exactAt, fromArrow, gather, gatherChunk, numVec, putBig, vectorFromValues, vectorKindOf,
   type Chunk, type NumVector, type SqlType, type Vector,
 } from './vector.js';
 import type { Value } from '../common/types.js';
@@ -84,7 +84,7 @@ async function resolveSubqueries(exprs: readonly (Expr | null)[], ctx: ExecConte
     let hasNull = false;
     for (let i = 0; i < c.length; i++) {
       if (v.valid !== null && v.valid[i] !== 1) { hasNull = true; continue; }
-      values.add(v.kind === 'bin' ? Buffer.from(v.values[i]!).toString('latin1') : v.values[i]);
+      values.add(v.kind === 'bin' ? Buffer.from(v.values[i]!).toString('latin1') : v.kind === 'num' ? exactAt(v, i) : v.values[i]);
     }
     account(ctx, values.size * 32);
     ctx.subs.set(p, { values, hasNull, size: c.length });
@@ -95,7 +95,7 @@ async function resolveSubqueries(exprs: readonly (Expr | null)[], ctx: ExecConte
     let v: LitValue = null;
     if (c.length === 1) {
       const vec = c.columns[0]!;
-      v = vec.valid !== null && vec.valid[0] !== 1 ? null : (vec.values[0] as LitValue);
+      v = vec.valid !== null && vec.valid[0] !== 1 ? null : vec.kind === 'num' ? exactAt(vec, 0) : (vec.values[0] as LitValue);
     }
     ctx.subs.set(p, v);
   }
@@ -318,6 +318,8 @@ export function keyFunction(cols: readonly Vector[]): (i: number, nullsEqual?: b
     const valid = v.valid;
     if (v.kind === 'num') {
       const vals = v.values;
+      const ex = v.exact;
+      if (ex !== undefined) return (i, ne) => (valid !== null && valid[i] !== 1 ? (ne ? '\u0001N' : null) : ex[i] !== undefined ? `\u0002${ex[i]}` : vals[i]!);
       return (i, ne) => (valid !== null && valid[i] !== 1 ? (ne ? '\u0001N' : null) : vals[i]!);
     }
     if (v.kind === 'str') {
@@ -332,8 +334,8 @@ export function keyFunction(cols: readonly Vector[]): (i: number, nullsEqual?: b
     let k = '';
     for (const v of cols) {
       if (v.valid !== null && v.valid[i] !== 1) { if (!ne) return null; k += '\u0001N\u0000'; continue; }
-      const x = v.values[i]!;
-      k += (typeof x === 'number' ? String(x) : typeof x === 'string' ? x : Buffer.from(x).toString('latin1')) + '\u0000';
+      const x = v.kind === 'num' ? exactAt(v, i) : v.values[i]!;
+      k += (typeof x === 'number' || typeof x === 'bigint' ? String(x) : typeof x === 'string' ? x : Buffer.from(x).toString('latin1')) + '\u0000';
     }
     return k;
   };
@@ -349,6 +351,7 @@ export class KeyEncoder {
   private readonly dicts: Map<unknown, number>[];
   private readonly chain: Map<number, number>[];
   private static readonly RADIX = 2 ** 26;
+  private readonly bigDict = new Map<bigint, number>();
 
   constructor(private readonly width: number, private readonly nullsEqual: boolean) {
     this.dicts = Array.from({ length: width }, () => new Map());
@@ -372,6 +375,22 @@ export class KeyEncoder {
       if (valid === null) out.set(vals);
       else for (let i = 0; i < n; i++) out[i] = valid[i] === 1 ? vals[i]! : NaN; // Map keys: NaN groups with NaN (SameValueZero)
       // -0 and 0 are the same key; NaN data values are never equal (SQL has none).
+      const ex = v.exact;
+      if (ex !== undefined) {
+        // Values beyond 2^53 share doubles with their neighbours: they get codes k + 0.5 from a
+        // dictionary of exact values (integer-like columns never hold a fractional double).
+        for (let i = 0; i < n; i++) {
+          const b = ex[i];
+          if (b === undefined || (valid !== null && valid[i] !== 1)) continue;
+          let c = this.bigDict.get(b);
+          if (c === undefined) {
+            if (!insert) { out[i] = NaN; continue; }
+            c = this.bigDict.size + 0.5;
+            this.bigDict.set(b, c);
+          }
+          out[i] = c;
+        }
+      }
       return out;
     }
     for (let k = 0; k < this.width; k++) {
@@ -389,7 +408,7 @@ export class KeyEncoder {
           if (!this.nullsEqual) { out[i] = NaN; continue; }
           code = 0;
         } else {
-          const x = bin ? Buffer.from(vals[i] as Uint8Array).toString('latin1') : vals[i];
+          const x = bin ? Buffer.from(vals[i] as Uint8Array).toString('latin1') : v.kind === 'num' && v.exact !== undefined ? exactAt(v, i) : vals[i];
           let c = dict.get(x);
           if (c === undefined) {
             if (!insert) { out[i] = NaN; continue; }
@@ -470,9 +489,11 @@ function makeAggState(a: AggCall): AggState {
           const c = counts.ensure(maxG);
           const vals = v.values;
           const valid = v.valid;
+          const ex = exactMode ? v.exact : undefined;
           for (let i = 0; i < n; i++) {
             if (valid !== null && valid[i] !== 1) continue;
             const g = groups[i]!;
+            if (ex !== undefined && ex[i] !== undefined) { overflow[g] = (overflow[g] ?? 0n) + ex[i]!; c[g]!++; continue; }
             let x = s[g]! + vals[i]!;
             if (exactMode && (x > EXACT_LIMIT || x < -EXACT_LIMIT)) {
               overflow[g] = (overflow[g] ?? 0n) + BigInt(s[g]!) + BigInt(vals[i]!);
@@ -516,6 +537,7 @@ function makeAggState(a: AggCall): AggState {
       if (vectorKindOf(t.type) === 'num') {
         const vals = new Grow();
         let has = new Uint8Array(1024);
+        const bigs: (bigint | undefined)[] = [];
         let maxG = 0;
         return {
           update(groups, n, arg) {
@@ -525,9 +547,18 @@ function makeAggState(a: AggCall): AggState {
             if (has.length < maxG) { const h = new Uint8Array(m.length); h.set(has); has = h; }
             const x = v.values;
             const valid = v.valid;
+            const ex = v.exact;
             for (let i = 0; i < n; i++) {
               if (valid !== null && valid[i] !== 1) continue;
               const g = groups[i]!;
+              if (ex !== undefined || bigs[g] !== undefined) {
+                // Exact comparison when either side is beyond 2^53.
+                if (has[g] === 0) { m[g] = x[i]!; bigs[g] = ex?.[i]; has[g] = 1; continue; }
+                if (isAny) continue;
+                const cur = bigs[g] ?? BigInt(m[g]!), nx = bigAt(v, i);
+                if (isMin ? nx < cur : nx > cur) { m[g] = x[i]!; bigs[g] = ex?.[i]; }
+                continue;
+              }
               if (has[g] === 0) { m[g] = x[i]!; has[g] = 1; }
               else if (isAny) continue;
               else if (isMin ? x[i]! < m[g]! : x[i]! > m[g]!) m[g] = x[i]!;
@@ -536,7 +567,9 @@ function makeAggState(a: AggCall): AggState {
           finish(g) {
             const valid = new Uint8Array(g);
             for (let k = 0; k < g; k++) valid[k] = has[k] ?? 0;
-            return { kind: 'num', type: t, values: vals.ensure(g).slice(0, g), valid };
+            let exact: (bigint | undefined)[] | undefined;
+            for (let k = 0; k < g; k++) if (bigs[k] !== undefined) (exact ??= new Array<bigint | undefined>(g))[k] = bigs[k];
+            return numVec(t, vals.ensure(g).slice(0, g), valid, exact);
           },
         };
       }
@@ -571,22 +604,27 @@ function makeAggState(a: AggCall): AggState {
           for (let i = 0; i < n; i++) {
             if (v.valid !== null && v.valid[i] !== 1) continue;
             const g = groups[i]!;
-            (sets[g] ??= new Set()).add(v.kind === 'bin' ? Buffer.from(v.values[i]!).toString('latin1') : v.values[i]);
+            (sets[g] ??= new Set()).add(v.kind === 'bin' ? Buffer.from(v.values[i]!).toString('latin1') : v.kind === 'num' ? exactAt(v, i) : v.values[i]);
           }
         },
         finish(g) {
           const out = new Float64Array(g);
           const valid = new Uint8Array(g);
+          let exact: (bigint | undefined)[] | undefined;
+          const exactSum = t.type === 'decimal' || t.type === 'int64';
           for (let k = 0; k < g; k++) {
             const s = sets[k];
             if (a.fn === 'count_distinct') { out[k] = s?.size ?? 0; valid[k] = 1; continue; }
             if (s === undefined || s.size === 0) continue;
             let sum = 0;
-            for (const x of s) sum += x as number;
+            let big = 0n;
+            for (const x of s) { if (typeof x === 'bigint' || (exactSum && Math.abs(sum) > EXACT_LIMIT)) { big += BigInt(x as number | bigint); } else sum += x as number; }
             valid[k] = 1;
+            if (a.fn === 'sum_distinct' && exactSum && big !== 0n) { exact = putBig(out, exact, k, big + BigInt(sum)); continue; }
+            sum += Number(big);
             out[k] = a.fn === 'sum_distinct' ? sum : t.type === 'decimal' ? roundHalfAway((sum / s.size) * pow10(scaleOf(t) - scaleOf(a.arg!.type))) : sum / s.size;
           }
-          return { kind: 'num', type: t, values: out, valid };
+          return numVec(t, out, valid, exact);
         },
       };
     }
@@ -974,6 +1012,12 @@ function vectorComparator(v: Vector, desc: boolean): Comparator {
   };
   if (v.kind === 'num') {
     const x = v.values;
+    const ex = v.exact;
+    if (ex !== undefined) {
+      // Equal doubles beyond 2^53 may still differ: break the tie on the exact values.
+      return (a, b) => nullCmp(a, b) ?? (x[a]! < x[b]! ? -sign : x[a]! > x[b]! ? sign
+        : ex[a] === undefined && ex[b] === undefined ? 0 : (() => { const p = bigAt(v, a), q = bigAt(v, b); return p < q ? -sign : p > q ? sign : 0; })());
+    }
     return (a, b) => nullCmp(a, b) ?? (x[a]! < x[b]! ? -sign : x[a]! > x[b]! ? sign : 0);
   }
   if (v.kind === 'str') {

@@ -5,9 +5,10 @@ import type { SqlType } from './vector.js';
 /**
  * Bound expressions: column references are indexes into the input chunk of the operator that
  * evaluates them. Literal values use the executor representation (see vector.ts): numbers for
- * every numeric-like type (decimals unscaled), strings, bytes, or null.
+ * every numeric-like type (decimals unscaled; a bigint when an integer-like value is beyond 2^53),
+ * strings, bytes, or null.
  */
-export type LitValue = number | string | Uint8Array | null;
+export type LitValue = number | bigint | string | Uint8Array | null;
 
 export type Expr =
   | { readonly kind: 'col'; readonly index: number; readonly type: SqlType }

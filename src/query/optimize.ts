@@ -136,7 +136,7 @@ function replaceCols(e: Expr, f: (i: number) => Expr): Expr {
 }
 
 /** Executor literal -> storage API value for a column of type t; undefined when not exact. */
-function apiValue(v: number | string | Uint8Array | null, t: SqlType): Value | undefined {
+function apiValue(v: number | bigint | string | Uint8Array | null, t: SqlType): Value | undefined {
   if (v === null) return undefined;
   switch (t.type) {
     case 'string': return typeof v === 'string' ? v : undefined;
@@ -147,7 +147,7 @@ function apiValue(v: number | string | Uint8Array | null, t: SqlType): Value | u
     case 'timestamp':
       return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
     case 'int64': case 'decimal':
-      return typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined;
+      return typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined;
     case 'float': return undefined;
     case 'double': return typeof v === 'number' ? v : undefined;
   }

@@ -14,7 +14,7 @@ import {
 import { literalToValue, toColumnValue } from './coerce-value.js';
 import { formatDate, formatTimestamp } from './dates.js';
 import type { CoprocessorPool } from './coprocessor.js';
-import { castVector, formatNumber } from './eval.js';
+import { castVector, constVector, formatNumber } from './eval.js';
 import { run, type ExecContext } from './execute.js';
 import { BOOL, INT64, STRING, col, type LitValue } from './expr.js';
 import type { LogicalPlan } from './logical-plan.js';
@@ -658,7 +658,8 @@ class SessionImpl implements Session {
     const ast = parseSql(this.state, sql);
     const e = bindConstantRow([ast.columns[0].expr], this.env(sql))[0]!;
     if (e.kind !== 'lit') throw new SaigaError('NotSupported', `a non-constant expression in VALUES: ${text}`);
-    const vec = castVector({ kind: 'num', type: e.type, values: new Float64Array([typeof e.value === 'number' ? e.value : 0]), valid: e.value === null ? new Uint8Array(1) : null }, e.type);
+    const vec = typeof e.value === 'bigint' ? constVector(e.value, e.type, 1)
+      : castVector({ kind: 'num', type: e.type, values: new Float64Array([typeof e.value === 'number' ? e.value : 0]), valid: e.value === null ? new Uint8Array(1) : null }, e.type);
     if (typeof e.value === 'string') return toColumnValue(e.type.type === 'string' ? e.value : e.value, col);
     if (e.value instanceof Uint8Array) return toColumnValue(e.value, col);
     const casted = castVector(vec, columnType(col));

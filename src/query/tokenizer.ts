@@ -216,6 +216,7 @@ export class TokenCursor {
  * SUBSTRING(x FROM a FOR b) -> SUBSTRING(x, a, b).
  */
 export function rewriteForParser(sql: string): string {
+  if (/-\d{16}/.test(sql)) sql = spaceNegativeBigLiterals(sql);
   const hasSubstr = /substr/i.test(sql);
   if (!hasSubstr && !sql.includes('<=>')) return sql;
   const toks = tokenize(sql);
@@ -242,6 +243,24 @@ export function rewriteForParser(sql: string): string {
   for (const e of edits.sort((a, b) => a.start - b.start)) {
     out += sql.slice(p, e.start) + e.text;
     p = e.end;
+  }
+  return out + sql.slice(p);
+}
+
+/**
+ * `-9223372036854775807` -> `- 9223372036854775807`: node-sql-parser turns a signed integer
+ * literal into a JS number (losing digits past 2^53) but keeps an unsigned one's text.
+ */
+function spaceNegativeBigLiterals(sql: string): string {
+  const toks = tokenize(sql);
+  let out = '';
+  let p = 0;
+  for (let i = 0; i + 1 < toks.length; i++) {
+    const t = toks[i]!, u = toks[i + 1]!;
+    if (t.kind === 'op' && t.text === '-' && u.kind === 'num' && t.end === u.start && /^\d{16,}$/.test(u.text)) {
+      out += `${sql.slice(p, t.end)} `;
+      p = t.end;
+    }
   }
   return out + sql.slice(p);
 }

@@ -62,6 +62,47 @@ export function isValid(v: Vector, i: number): boolean {
 
 const TWO32 = 4294967296;
 
+/**
+ * Largest magnitude a double holds exactly for every integer up to it. Integer-like rows (BIGINT,
+ * DECIMAL unscaled) with |v| > MAX_EXACT always carry their exact value in `exact[i]`; rows at or
+ * below it never do, so `exact[i] ?? values[i]` is a canonical key (bigint iff big).
+ */
+export const MAX_EXACT = Number.MAX_SAFE_INTEGER;
+
+/** The exact value of row i of an integer-like vector: a bigint when beyond 2^53, else the number. */
+export function exactAt(v: NumVector, i: number): number | bigint {
+  const e = v.exact?.[i];
+  return e !== undefined ? e : v.values[i]!;
+}
+
+/** Row i as a bigint (integer-like vectors; the double is truncated when it is not integral). */
+export function bigAt(v: NumVector, i: number): bigint {
+  const e = v.exact?.[i];
+  if (e !== undefined) return e;
+  const x = v.values[i]!;
+  return Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n;
+}
+
+/** Canonical form of an exact integer: a number when |x| <= MAX_EXACT, else the bigint. */
+export function canonBig(x: bigint): number | bigint {
+  return x <= 9007199254740991n && x >= -9007199254740991n ? Number(x) : x;
+}
+
+/** Stores an exact result into out/exact at i (exact allocated on first big value). */
+export function putBig(out: Float64Array, exact: (bigint | undefined)[] | undefined, i: number, x: bigint): (bigint | undefined)[] | undefined {
+  out[i] = Number(x);
+  if (x > 9007199254740991n || x < -9007199254740991n) {
+    exact ??= new Array<bigint | undefined>(out.length);
+    exact[i] = x;
+  } else if (exact !== undefined) exact[i] = undefined;
+  return exact;
+}
+
+/** A NumVector, with `exact` only when some row needs it. */
+export function numVec(type: SqlType, values: Float64Array, valid: Uint8Array | null, exact: (bigint | undefined)[] | undefined): NumVector {
+  return exact !== undefined ? { kind: 'num', type, values, valid, exact } : { kind: 'num', type, values, valid };
+}
+
 /** Converts one Arrow column (all its chunks' Data) to a Vector of the given SQL type. */
 export function fromArrow(datas: readonly arrow.Data[], type: SqlType): Vector {
   let length = 0;
@@ -116,6 +157,7 @@ export function fromArrow(datas: readonly arrow.Data[], type: SqlType): Vector {
     return { kind: 'bin', type, values: out, valid };
   }
   const values = new Float64Array(length);
+  let exact: (bigint | undefined)[] | undefined;
   let p = 0;
   for (const d of datas) {
     const src = d.values as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; length: number };
@@ -130,20 +172,30 @@ export function fromArrow(datas: readonly arrow.Data[], type: SqlType): Vector {
     } else if (type.type === 'decimal') {
       const w = new Uint32Array(src.buffer, src.byteOffset, n * 4);
       for (let i = 0; i < n; i++) {
-        const w0 = w[i * 4]!, w1 = w[i * 4 + 1]!, w3 = w[i * 4 + 3]!;
-        values[p + i] = (w3 & 0x80000000) !== 0
-          ? -((~w0 >>> 0) + (~w1 >>> 0) * TWO32 + 1)
-          : w0 + w1 * TWO32;
+        const w0 = w[i * 4]!, w1 = w[i * 4 + 1]!, w2 = w[i * 4 + 2]!, w3 = w[i * 4 + 3]!;
+        const neg = (w3 & 0x80000000) !== 0;
+        const x = neg ? -((~w0 >>> 0) + (~w1 >>> 0) * TWO32 + 1) : w0 + w1 * TWO32;
+        values[p + i] = x;
+        // Words 2-3 not a sign extension, or beyond 2^53: keep the exact 128-bit value.
+        if (w2 !== (neg ? 0xffffffff : 0) || w3 !== (neg ? 0xffffffff : 0) || x > MAX_EXACT || x < -MAX_EXACT) {
+          const b = BigInt.asIntN(128, (BigInt(w3) << 96n) | (BigInt(w2) << 64n) | (BigInt(w1) << 32n) | BigInt(w0));
+          values[p + i] = Number(b);
+          (exact ??= new Array<bigint | undefined>(length))[p + i] = b;
+        }
       }
     } else if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
       const w = new Int32Array(src.buffer, src.byteOffset, n * 2);
-      for (let i = 0; i < n; i++) values[p + i] = (w[i * 2]! >>> 0) + w[i * 2 + 1]! * TWO32;
+      for (let i = 0; i < n; i++) {
+        const x = (w[i * 2]! >>> 0) + w[i * 2 + 1]! * TWO32;
+        values[p + i] = x;
+        if (x > MAX_EXACT || x < -MAX_EXACT) (exact ??= new Array<bigint | undefined>(length))[p + i] = src[i]! as bigint;
+      }
     } else {
       for (let i = 0; i < n; i++) values[p + i] = src[i]!;
     }
     p += n;
   }
-  return { kind: 'num', type, values, valid };
+  return exact !== undefined ? { kind: 'num', type, values, valid, exact } : { kind: 'num', type, values, valid };
 }
 
 export function arrowTypeOf(t: SqlType): arrow.DataType {
