@@ -194,6 +194,24 @@ export class TabletReplica implements GroupStateMachine {
     }
   }
 
+  /**
+   * A new leader's log may hold entries (committed or not, from earlier leaders) that it has not
+   * applied yet: move the clock past their timestamps before it assigns any, so timestamps keep
+   * following log order across leader changes.
+   */
+  private clockPastLog(): void {
+    const last = this.log.lastIndex();
+    let next = Math.max(this.appliedIndex + 1, this.log.firstIndex());
+    while (next <= last) {
+      const batch = this.log.read(next, last + 1, 16 * 1024 * 1024);
+      for (const e of batch) {
+        if (e.type === 'write') this.clock.update(decodeWriteBatch(e.payload).timestamp);
+        else if (e.type === 'writeBatch') this.clock.update(decodeWriteBatchArrow(e.payload).timestamp);
+      }
+      next += batch.length;
+    }
+  }
+
   readStates(states: readonly ReadState[]): void {
     for (const s of states) {
       const w = this.readWaiters.get(s.requestCtx);
@@ -206,6 +224,7 @@ export class TabletReplica implements GroupStateMachine {
 
   softStateChanged(s: SoftState): void {
     this.soft = s;
+    if (s.role === 'Leader') this.clockPastLog();
     // The core drops pending ReadIndex requests when leadership changes (they are never
     // answered): fail them now so callers retry instead of waiting for their timeout.
     if (this.readWaiters.size > 0) {
@@ -240,7 +259,9 @@ export class TabletReplica implements GroupStateMachine {
 
   private requireLeader(): void {
     this.checkUsable();
-    if (!this.node.isLeader()) {
+    // soft.role turns Leader only once the driver processed the election's Ready (and moved the
+    // clock past the log); the node may already be leader a moment earlier.
+    if (!this.node.isLeader() || this.soft.role !== 'Leader') {
       const lead = this.node.leader();
       throw new SaigaError('NotLeader', `tablet ${this.tabletId}: expected to write on the leader, but ${this.serverId} is a ${this.soft.role.toLowerCase()}${lead === '' ? ' and knows no leader' : `; the leader is ${lead}`}`, this.leaderDetails());
     }
@@ -399,8 +420,9 @@ export class TabletReplica implements GroupStateMachine {
     return { role: s.role, leader: s.lead, term: s.term, commit: s.commit, applied: this.appliedIndex, lastIndex: s.lastIndex, voters: s.confState.voters };
   }
 
+  /** Leader and ready to take writes (its election's Ready was processed). */
   isLeader(): boolean {
-    return this.node.isLeader();
+    return this.node.isLeader() && this.soft.role === 'Leader';
   }
 
   leader(): ReplicaId {
