@@ -12,7 +12,8 @@ import type { ColumnSchema, Row, Value } from '../../src/common/types.js';
 import { FlightClient, sqlCommand } from '../../src/server/flight/client.js';
 import { IpcStreamEncoder, concatBytes, decodeSchemaMessage, encodeFlightData } from '../../src/server/flight/codec.js';
 import { decodeSqlMessage, encodeSqlMessage, packAny, unpackAny } from '../../src/server/flight/proto.js';
-import { startFlightServer, type FlightServer } from '../../src/server/flight/server.js';
+import { DEFAULT_FLIGHT_LIMITS, startFlightServer, type FlightServer } from '../../src/server/flight/server.js';
+import * as http2 from 'node:http2';
 import { batchRows, buildBatch } from './fixtures.js';
 
 const SEED = Number(process.env['SEED'] ?? 7);
@@ -219,6 +220,40 @@ describe('Flight service', () => {
       expect(await anon.listActions()).toContain('DropTable');
     } finally {
       anon.close();
+    }
+  });
+
+  it('the server advertises the raised HTTP/2 receive windows (grpc-js does not by itself)', async () => {
+    const session = http2.connect(`http://127.0.0.1:${server.port}`);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve, reject) => {
+        session.once('remoteSettings', resolve);
+        session.once('error', reject);
+      });
+      expect(settings.initialWindowSize).toBe(DEFAULT_FLIGHT_LIMITS.flowControlWindowBytes);
+      // the connection window is raised with a WINDOW_UPDATE right after the SETTINGS frame
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(session.state.remoteWindowSize).toBeGreaterThanOrEqual(DEFAULT_FLIGHT_LIMITS.flowControlWindowBytes);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('a DoGet of many batches arrives complete and in order', async () => {
+    const rows = makeRows(5000, 900_000, SEED + 5);
+    await client.putBatches({ type: 'path', path: ['shop', 'items'] }, buildBatch(COLUMNS, rows.slice(0, 1)).schema,
+      [buildBatch(COLUMNS, rows.slice(0, 2500)), buildBatch(COLUMNS, []), buildBatch(COLUMNS, rows.slice(2500))]);
+    const small = await startFlightServer({ storage, engine, port: 0, users: { alice: 'secret' }, database: 'shop', limits: { batchRowsMax: 97 } });
+    const c = new FlightClient(`127.0.0.1:${small.port}`);
+    try {
+      await c.handshake('alice', 'secret');
+      const parts = await c.fetchAll({ type: 'path', path: ['shop', 'items'] });
+      const got = parts.flatMap((p) => allRows(p.batches)).filter((r) => (r[0] as bigint) >= 900_000n);
+      expect(sortRows(got)).toEqual(sortRows(rows));
+      for (const p of parts) for (const b of p.batches) expect(b.numRows).toBeLessThanOrEqual(97);
+    } finally {
+      c.close();
+      await small.close();
     }
   });
 

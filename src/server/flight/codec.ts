@@ -170,47 +170,134 @@ const TAG_HEADER = 2 * 8 + WIRE_LEN;
 const TAG_APP_METADATA = 3 * 8 + WIRE_LEN;
 const TAG_BODY = 1000 * 8 + WIRE_LEN;
 
-/** Serializes a FlightData message; the body buffers are copied once, into the result. */
-export function encodeFlightData(msg: FlightDataOut): Buffer {
-  const descriptor = msg.descriptor === undefined ? undefined : encodeFlightDescriptor(msg.descriptor);
-  let bodyLength = 0;
-  for (const b of msg.body) bodyLength += b.byteLength;
-  let size = 0;
-  if (descriptor !== undefined) size += 1 + varintSize(descriptor.length) + descriptor.length;
-  if (msg.dataHeader.length > 0) size += 1 + varintSize(msg.dataHeader.length) + msg.dataHeader.length;
-  const meta = msg.appMetadata;
-  if (meta !== undefined && meta.length > 0) size += 1 + varintSize(meta.length) + meta.length;
-  if (bodyLength > 0) size += 2 + varintSize(bodyLength) + bodyLength;
-  const out = Buffer.allocUnsafe(size);
-  let p = 0;
-  if (descriptor !== undefined) {
-    out[p++] = TAG_DESCRIPTOR;
-    p = writeVarint(out, p, descriptor.length);
-    out.set(descriptor, p);
-    p += descriptor.length;
-  }
-  if (msg.dataHeader.length > 0) {
-    out[p++] = TAG_HEADER;
-    p = writeVarint(out, p, msg.dataHeader.length);
-    out.set(msg.dataHeader, p);
-    p += msg.dataHeader.length;
-  }
-  if (meta !== undefined && meta.length > 0) {
-    out[p++] = TAG_APP_METADATA;
-    p = writeVarint(out, p, meta.length);
-    out.set(meta, p);
-    p += meta.length;
-  }
-  if (bodyLength > 0) {
-    p = writeVarint(out, p, TAG_BODY);
-    p = writeVarint(out, p, bodyLength);
-    for (const b of msg.body) {
-      out.set(b, p);
-      p += b.byteLength;
+/**
+ * Bytes in front of every message on a gRPC stream (compressed flag + uint32 length). The
+ * encoder places data_body at an offset that is 8-aligned counting this prefix, so that a
+ * receiver whose message buffer starts 8-aligned (grpc-js allocates each received message
+ * afresh) gets an aligned body and Arrow readers take its buffers in place instead of copying.
+ */
+export const GRPC_FRAME_PREFIX_BYTES = 5;
+
+/** Zero bytes appended to data_header (at most 15) so that the body starts aligned. */
+const BODY_ALIGN = 8;
+
+/**
+ * A FlightData message laid out but not yet written: its exact size is known, and
+ * `writeInto` writes it into a caller's buffer. Used for outgoing messages so that the Arrow
+ * body is copied exactly once, straight into the gRPC frame (see `FlightDataFrame`).
+ */
+export class FlightDataLayout {
+  readonly size: number;
+  private readonly descriptor: Uint8Array | undefined;
+  private readonly headerPad: number;
+  private readonly bodyLength: number;
+
+  constructor(readonly msg: FlightDataOut, frameOffset = GRPC_FRAME_PREFIX_BYTES) {
+    this.descriptor = msg.descriptor === undefined ? undefined : encodeFlightDescriptor(msg.descriptor);
+    let bodyLength = 0;
+    for (const b of msg.body) bodyLength += b.byteLength;
+    this.bodyLength = bodyLength;
+    let before = 0;
+    if (this.descriptor !== undefined) before += 1 + varintSize(this.descriptor.length) + this.descriptor.length;
+    const meta = msg.appMetadata;
+    if (meta !== undefined && meta.length > 0) before += 1 + varintSize(meta.length) + meta.length;
+    const hl = msg.dataHeader.length;
+    let pad = 0;
+    if (hl > 0 && bodyLength > 0) {
+      // data_header is the last field before data_body; pad it until the body lands aligned.
+      const bodyTagBytes = varintSize(TAG_BODY) + varintSize(bodyLength);
+      while ((frameOffset + before + 1 + varintSize(hl + pad) + hl + pad + bodyTagBytes) % BODY_ALIGN !== 0) pad++;
     }
+    this.headerPad = pad;
+    let size = before;
+    if (hl > 0) size += 1 + varintSize(hl + pad) + hl + pad;
+    if (bodyLength > 0) size += varintSize(TAG_BODY) + varintSize(bodyLength) + bodyLength;
+    this.size = size;
   }
-  assert(p === size, () => `FlightData encoder wrote ${p} bytes, sized ${size}`);
+
+  /** Writes the message at out[offset, offset + size); returns offset + size. */
+  writeInto(out: Uint8Array, offset: number): number {
+    const msg = this.msg;
+    let p = offset;
+    if (this.descriptor !== undefined) {
+      out[p++] = TAG_DESCRIPTOR;
+      p = writeVarint(out, p, this.descriptor.length);
+      out.set(this.descriptor, p);
+      p += this.descriptor.length;
+    }
+    const meta = msg.appMetadata;
+    if (meta !== undefined && meta.length > 0) {
+      out[p++] = TAG_APP_METADATA;
+      p = writeVarint(out, p, meta.length);
+      out.set(meta, p);
+      p += meta.length;
+    }
+    const hl = msg.dataHeader.length;
+    if (hl > 0) {
+      out[p++] = TAG_HEADER;
+      p = writeVarint(out, p, hl + this.headerPad);
+      out.set(msg.dataHeader, p);
+      p += hl;
+      out.fill(0, p, p + this.headerPad);
+      p += this.headerPad;
+    }
+    if (this.bodyLength > 0) {
+      p = writeVarint(out, p, TAG_BODY);
+      p = writeVarint(out, p, this.bodyLength);
+      for (const b of msg.body) {
+        out.set(b, p);
+        p += b.byteLength;
+      }
+    }
+    assert(p - offset === this.size, () => `FlightData encoder wrote ${p - offset} bytes, sized ${this.size}`);
+    return p;
+  }
+}
+
+/**
+ * Serializes a FlightData message; the body buffers are copied once, into the result.
+ * data_header may carry up to 15 trailing zero bytes (as IPC metadata is padded in a
+ * stream) so that data_body is 8-aligned within a gRPC frame.
+ */
+export function encodeFlightData(msg: FlightDataOut): Buffer {
+  const layout = new FlightDataLayout(msg);
+  const out = Buffer.allocUnsafe(layout.size);
+  layout.writeInto(out, 0);
   return out;
+}
+
+/**
+ * What the FlightData serializer hands grpc-js instead of a Buffer: grpc-js frames every
+ * message by allocating `length + 5` bytes and calling `message.copy(frame, 5)` (server:
+ * ServerInterceptingCall.serializeMessage; client: IdentityHandler.writeMessage), and reads
+ * nothing else of it but `length` / `byteLength`. Writing the FlightData fields directly in
+ * `copy` makes that frame the only copy of the Arrow body (instead of one copy into a
+ * FlightData buffer and a second into the frame). test/flight covers both directions.
+ */
+export class FlightDataFrame {
+  readonly length: number;
+  readonly byteLength: number;
+
+  constructor(readonly layout: FlightDataLayout) {
+    this.length = layout.size;
+    this.byteLength = layout.size;
+  }
+
+  copy(target: Uint8Array, targetStart = 0, sourceStart = 0, sourceEnd = this.length): number {
+    if (sourceStart !== 0 || sourceEnd !== this.length) {
+      // Not how grpc-js calls it; stay correct anyway.
+      const whole = encodeFlightData(this.layout.msg);
+      return whole.copy(target, targetStart, sourceStart, sourceEnd);
+    }
+    assert(target.byteLength - targetStart >= this.length, () => `FlightData frame of ${this.length} bytes copied into ${target.byteLength - targetStart}`);
+    this.layout.writeInto(target, targetStart);
+    return this.length;
+  }
+
+  /** The message as one Buffer (what `copy` writes). */
+  toBuffer(): Buffer {
+    return encodeFlightData(this.layout.msg);
+  }
 }
 
 /** Parses a FlightData message; header, metadata and body are views on `buf`. */

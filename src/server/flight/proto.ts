@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { SaigaError } from '../../common/errors.js';
-import { decodeFlightData, encodeFlightData, type FlightDataIn, type FlightDataOut } from './codec.js';
+import { FlightDataFrame, FlightDataLayout, decodeFlightData, type FlightDataIn, type FlightDataOut } from './codec.js';
 
 /**
  * Loads flight.proto with @grpc/proto-loader (the service definition grpc-js serves) and
@@ -63,9 +63,11 @@ export function flightService(): FlightServiceDefinition {
   return cached;
 }
 
-function serializeFlightData(v: FlightDataOut | Buffer): Buffer {
-  // DoGet writes pre-encoded buffers so that encoding happens before backpressure accounting.
-  return Buffer.isBuffer(v) ? v : encodeFlightData(v);
+function serializeFlightData(v: FlightDataOut | FlightDataFrame | Buffer): Buffer {
+  if (Buffer.isBuffer(v)) return v;
+  // grpc-js only reads length/byteLength and calls copy(frame, 5): see FlightDataFrame.
+  const frame = v instanceof FlightDataFrame ? v : new FlightDataFrame(new FlightDataLayout(v));
+  return frame as unknown as Buffer;
 }
 
 export type { FlightDataIn, FlightDataOut };

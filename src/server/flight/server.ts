@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import {
   Field, Int64, RecordBatch, Schema as ArrowSchema, Struct, makeData, type Vector,
@@ -11,7 +12,7 @@ import type { PreparedStatement, QueryEngine, ResultColumn, Session, StatementRe
 import { FlightAuth, parseBasic, type FlightUsers } from './auth.js';
 import { arrowTypeOf, checkPutSchema, sameArrowType, tableArrowSchema, visibleColumns } from './arrow-schema.js';
 import {
-  IpcStreamDecoder, IpcStreamEncoder, encodeFlightData, encodeSchemaMessage,
+  FlightDataFrame, FlightDataLayout, IpcStreamDecoder, IpcStreamEncoder, encodeSchemaMessage,
   type FlightDataIn, type IpcFrame,
 } from './codec.js';
 import {
@@ -97,6 +98,7 @@ export async function startFlightServer(options: FlightServerOptions): Promise<F
   const service = new FlightServiceImpl(options, limits);
   const server = new grpc.Server({ ...grpcChannelOptions(limits), 'grpc-node.max_session_memory': 1024 });
   server.addService(flightService().service, service.handlers());
+  raiseServerReceiveWindow(server, limits.flowControlWindowBytes);
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${options.port ?? DEFAULT_FLIGHT_PORT}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
@@ -117,6 +119,29 @@ export async function startFlightServer(options: FlightServerOptions): Promise<F
       });
     },
   };
+}
+
+/**
+ * grpc-js applies 'grpc-node.flow_control_window' to client sessions only: its server keeps
+ * HTTP/2's 64 KiB receive windows, which caps a DoPut stream near 200 MB/s on loopback. The
+ * http2 server is made in Server.createHttp2Server (not public API), so wrap that to
+ * advertise a larger per-stream window (SETTINGS_INITIAL_WINDOW_SIZE) and to raise each
+ * session's connection window. Returns false (and changes nothing) if grpc-js lacks the hook.
+ */
+export function raiseServerReceiveWindow(server: grpc.Server, bytes: number): boolean {
+  const s = server as unknown as { createHttp2Server?: (this: unknown, creds: unknown) => http2.Http2Server };
+  const original = s.createHttp2Server;
+  if (typeof original !== 'function') return false;
+  const window = Math.min(bytes, 2 ** 31 - 1);
+  s.createHttp2Server = function (this: unknown, creds: unknown): http2.Http2Server {
+    const h = original.call(this, creds);
+    h.updateSettings({ initialWindowSize: window });
+    h.on('session', (session: http2.ServerHttp2Session) => {
+      if (!session.destroyed) session.setLocalWindowSize(window);
+    });
+    return h;
+  };
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -210,7 +235,7 @@ class FlightServiceImpl {
         cb(toServiceError(new SaigaError('NotSupported', 'PollFlightInfo is not supported: use GetFlightInfo (queries complete before it returns)')) as grpc.ServiceError),
       GetSchema: (call: grpc.ServerUnaryCall<PlainDescriptor, unknown>, cb: grpc.sendUnaryData<unknown>) =>
         void this.unary(call, cb, async (user) => ({ schema: encodeSchemaMessage(await this.schemaOf(call.request, user)) })),
-      DoGet: (call: grpc.ServerWritableStream<{ ticket: Buffer }, Buffer>) => void this.streaming(call, (user) => this.doGet(call, user)),
+      DoGet: (call: grpc.ServerWritableStream<{ ticket: Buffer }, FlightDataFrame>) => void this.streaming(call, (user) => this.doGet(call, user)),
       DoPut: (call: grpc.ServerDuplexStream<FlightDataIn, unknown>) => void this.streaming(call, (user) => this.doPut(call, user)),
       DoExchange: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
         call.emit('error', toServiceError(new SaigaError('NotSupported', 'DoExchange is not supported: use DoGet and DoPut'))),
@@ -500,7 +525,7 @@ class FlightServiceImpl {
 
   // --- DoGet ---------------------------------------------------------------------------
 
-  private async doGet(call: grpc.ServerWritableStream<{ ticket: Buffer }, Buffer>, user: string): Promise<void> {
+  private async doGet(call: grpc.ServerWritableStream<{ ticket: Buffer }, FlightDataFrame>, user: string): Promise<void> {
     const t = this.openTicket(call.request.ticket, user);
     switch (t.k) {
       case 't': {
@@ -558,10 +583,11 @@ class FlightServiceImpl {
   }
 
   /** Schema once, then batches of at most batchRowsMax rows, waiting for 'drain' when gRPC's buffer is full. */
-  private async stream(call: grpc.ServerWritableStream<unknown, Buffer>, schema: ArrowSchema, batches: AsyncIterable<RecordBatch>): Promise<void> {
+  private async stream(call: grpc.ServerWritableStream<unknown, FlightDataFrame>, schema: ArrowSchema, batches: AsyncIterable<RecordBatch>): Promise<void> {
     const enc = new IpcStreamEncoder(schema);
     const send = async (f: IpcFrame): Promise<void> => {
-      if (!call.write(encodeFlightData({ dataHeader: f.header, body: f.body }))) await waitDrain(call);
+      // Laid out now, written by grpc-js straight into its frame (the body's only copy).
+      if (!call.write(new FlightDataFrame(new FlightDataLayout({ dataHeader: f.header, body: f.body })))) await waitDrain(call);
     };
     await send(enc.schemaFrame());
     let checked = false;
