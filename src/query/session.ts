@@ -43,11 +43,35 @@ interface EngineState {
   readonly coprocessor: CoprocessorPool | null;
   readonly astCache: Map<string, Ast>;
   readonly parser: InstanceType<typeof nodeSqlParser.Parser>;
+  /** Per-table write locks (see withTableLock), keyed `db.table` lower-case. */
+  readonly tableLocks: Map<string, Promise<void>>;
   closed: boolean;
 }
 
+/**
+ * Runs fn holding the engine's lock on one table: UPDATE / DELETE / INSERT ... SELECT / UPSERT /
+ * REPLACE statements on the same table run one after another, so each one's read-modify-write is
+ * atomic against the others in this process. Reads never take it. The queue is a promise chain;
+ * the lock is released when fn settles (success, error or cancellation).
+ */
+export async function withTableLock<T>(state: EngineState, db: string, table: string, fn: () => Promise<T>): Promise<T> {
+  const key = `${db}.${table}`.toLowerCase();
+  const prev = state.tableLocks.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => { release = r; });
+  const tail = prev.then(() => mine);
+  state.tableLocks.set(key, tail);
+  await prev;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (state.tableLocks.get(key) === tail) state.tableLocks.delete(key);
+  }
+}
+
 export function newEngineState(storage: StorageApi, limits: Limits, coprocessor: CoprocessorPool | null): EngineState {
-  return { storage, limits, coprocessor, astCache: new Map(), templateCache: new Map(), parser: new nodeSqlParser.Parser(), closed: false };
+  return { storage, limits, coprocessor, astCache: new Map(), templateCache: new Map(), parser: new nodeSqlParser.Parser(), tableLocks: new Map(), closed: false };
 }
 
 function parseSql(state: EngineState, text: string): Ast {
@@ -520,6 +544,11 @@ class SessionImpl implements Session {
     if (!Array.isArray(tables) || tables.length !== 1 || tables[0].join) unsupported('multi-table UPDATE');
     const t = tables[0];
     const { db, info } = this.table(t.db ?? null, t.table);
+    return withTableLock(this.state, db, info.name, () => this.updateLocked(ast, env, options, db, info));
+  }
+
+  private async updateLocked(ast: Ast, env: BindEnv, options: ExecuteOptions, db: string, info: TableInfo): Promise<StatementResult> {
+    const t = (ast.table as Ast[])[0];
     const schema = info.schema;
     const keyCount = Math.max(schema.keyColumnCount, 1);
     const setItems = ast.set as Ast[];
@@ -560,6 +589,11 @@ class SessionImpl implements Session {
     if (!Array.isArray(from) || from.length !== 1 || (Array.isArray(ast.table) && ast.table.length > 1)) unsupported('multi-table DELETE');
     const t = from[0];
     const { db, info } = this.table(t.db ?? null, t.table);
+    return withTableLock(this.state, db, info.name, () => this.deleteLocked(ast, env, options, db, info));
+  }
+
+  private async deleteLocked(ast: Ast, env: BindEnv, options: ExecuteOptions, db: string, info: TableInfo): Promise<StatementResult> {
+    const t = (ast.from as Ast[])[0];
     const schema = info.schema;
     const keyCount = Math.max(schema.keyColumnCount, 1);
     const selAst: Ast = {
@@ -647,7 +681,10 @@ class SessionImpl implements Session {
       this.checkRequired(info, row);
       rows.push(row);
     }
-    const r = await this.writeRows(db, info.name, st.op, rows);
+    // UPSERT / REPLACE overwrite whole rows: ordered against UPDATEs' read-modify-writes.
+    const r = st.op === 'upsert'
+      ? await withTableLock(this.state, db, info.name, () => this.writeRows(db, info.name, st.op, rows))
+      : await this.writeRows(db, info.name, st.op, rows);
     const extra: { lastInsertId?: bigint; warnings: Warning[] } = { warnings: r.warnings };
     if (r.lastId !== undefined) extra.lastInsertId = r.lastId;
     return okResult(r.appliedCount, extra);
@@ -668,6 +705,10 @@ class SessionImpl implements Session {
 
   private async insertSelect(st: Extract<Statement, { kind: 'insertSelect' }>, options: ExecuteOptions): Promise<StatementResult> {
     const { db, info } = this.table(st.db, st.table);
+    return withTableLock(this.state, db, info.name, () => this.insertSelectLocked(st, options, db, info));
+  }
+
+  private async insertSelectLocked(st: Extract<Statement, { kind: 'insertSelect' }>, options: ExecuteOptions, db: string, info: TableInfo): Promise<StatementResult> {
     const target = this.targetColumns(info, st.columns);
     const ast = parseSql(this.state, st.select);
     if (ast.type !== 'select') unsupported(`INSERT ... ${String(ast.type).toUpperCase()}`);
