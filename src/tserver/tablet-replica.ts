@@ -263,7 +263,7 @@ export class TabletReplica implements GroupStateMachine {
     // clock past the log); the node may already be leader a moment earlier.
     if (!this.node.isLeader() || this.soft.role !== 'Leader') {
       const lead = this.node.leader();
-      throw new SaigaError('NotLeader', `tablet ${this.tabletId}: expected to write on the leader, but ${this.serverId} is a ${this.soft.role.toLowerCase()}${lead === '' ? ' and knows no leader' : `; the leader is ${lead}`}`, this.leaderDetails());
+      throw new SaigaError('NotLeader', `tablet ${this.tabletId}: expected to write on the leader, but ${this.serverId} is a ${this.node.isLeader() ? 'leader still taking office' : this.node.status().role.toLowerCase()}${lead === '' ? ' and knows no leader' : `; the leader is ${lead}`}`, this.leaderDetails());
     }
   }
 
