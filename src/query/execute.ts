@@ -38,6 +38,18 @@ export interface Coprocessor {
   run(task: FragmentTask, signal: AbortSignal | undefined): Promise<Chunk>;
 }
 
+/** Join pairs produced between event-loop turns (and output pieces of many-to-many joins). */
+const PAIRS_PER_FLUSH = 65536;
+
+/**
+ * Lets the event loop run (other connections, KILL QUERY, timers) in the middle of a long
+ * operator, then checks cancellation and the deadline.
+ */
+export async function breathe(ctx: ExecContext): Promise<void> {
+  await new Promise<void>((r) => setImmediate(r));
+  check(ctx);
+}
+
 function check(ctx: ExecContext): void {
   if (ctx.signal?.aborted) throw new SaigaError('Cancelled', 'query cancelled');
   if (performance.now() > ctx.deadlineMs) throw new SaigaError('TimedOut', 'query exceeded its time limit (queryTimeoutMs)');
@@ -152,7 +164,7 @@ export async function* run(plan: LogicalPlan, ctx: ExecContext): AsyncGenerator<
     case 'Join': yield* runJoin(plan, ctx); return;
     case 'Sort': {
       const c = await collect(plan.input, ctx);
-      const order = sortIndices(c, plan.keys, ctx);
+      const order = await sortIndices(c, plan.keys, ctx);
       const n = plan.limit === null ? order.length : Math.min(plan.limit, order.length);
       yield* batches(gatherChunk(c, order, n), ctx.rowsPerBatch);
       return;
@@ -894,10 +906,30 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
   const leftWidth = plan.left.types.length;
   for await (const probe of run(plan.left, ctx)) {
     const n = probe.length;
-    // Candidate pairs.
-    let li = new Int32Array(Math.max(16, n));
-    let ri = new Int32Array(Math.max(16, n));
+    // Candidate pairs, flushed every PAIRS_PER_FLUSH so a many-to-many join streams in bounded
+    // pieces and gives the event loop (and KILL / timeouts) a turn between pieces.
+    let li = new Int32Array(Math.max(16, Math.min(n, PAIRS_PER_FLUSH)));
+    let ri = new Int32Array(li.length);
     let m = 0;
+    const hit = jt === 'inner' || jt === 'cross' || jt === 'right' ? null : new Uint8Array(n);
+    const stopAtFirst = (jt === 'semi' || jt === 'anti') && plan.residual === null;
+    const flush = (): Chunk | null => {
+      let pl = li.subarray(0, m), pr = ri.subarray(0, m);
+      let cnt = m;
+      m = 0;
+      if (plan.residual !== null && cnt > 0) {
+        const combined: Chunk = { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: cnt };
+        const sel = selectTrue(evalExpr(plan.residual, combined, ctx.subs), cnt);
+        const nl = new Int32Array(sel.length), nr = new Int32Array(sel.length);
+        for (let k = 0; k < sel.length; k++) { nl[k] = pl[sel[k]!]!; nr[k] = pr[sel[k]!]!; }
+        pl = nl; pr = nr; cnt = sel.length;
+      }
+      if (hit !== null) for (let k = 0; k < cnt; k++) hit[pl[k]!] = 1;
+      if (buildMatched !== null) for (let k = 0; k < cnt; k++) buildMatched[pr[k]!] = 1;
+      if (cnt === 0 || jt === 'semi' || jt === 'anti') return null;
+      if (pl.buffer === li.buffer) { pl = pl.slice(); pr = pr.slice(); }
+      return { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: cnt };
+    };
     const push = (l: number, r: number): void => {
       if (m === li.length) {
         const nl = new Int32Array(m * 2); nl.set(li); li = nl;
@@ -918,61 +950,52 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
         const k = codes[i]!;
         if (Number.isNaN(k)) continue;
         let r = table.heads.get(k);
-        while (r !== undefined && r >= 0) { push(i, r); r = next[r]!; }
+        if (stopAtFirst) { if (r !== undefined) push(i, r); }
+        else while (r !== undefined && r >= 0) { push(i, r); r = next[r]!; }
+        if (m >= PAIRS_PER_FLUSH) {
+          const out = flush();
+          if (out !== null) yield out;
+          await breathe(ctx);
+        }
       }
     } else {
-      if (n * build.length > 50_000_000) throw new SaigaError('ResourceExhausted', `a join without an equality condition would produce ${n * build.length} row pairs in one batch`);
-      for (let i = 0; i < n; i++) for (let r = 0; r < build.length; r++) push(i, r);
-    }
-    // Residual filter over (left ++ right) pairs.
-    if (plan.residual !== null && m > 0) {
-      const pairL = li.subarray(0, m), pairR = ri.subarray(0, m);
-      const combined: Chunk = { columns: [...probe.columns.map((v) => gather(v, pairL)), ...build.columns.map((v) => gather(v, pairR))], length: m };
-      const sel = selectTrue(evalExpr(plan.residual, combined, ctx.subs), m);
-      const nl = new Int32Array(sel.length), nr = new Int32Array(sel.length);
-      for (let k = 0; k < sel.length; k++) { nl[k] = pairL[sel[k]!]!; nr[k] = pairR[sel[k]!]!; }
-      li = nl; ri = nr; m = sel.length;
-    }
-    const pl = li.subarray(0, m), pr = ri.subarray(0, m);
-    switch (jt) {
-      case 'inner': case 'cross':
-        if (m > 0) yield { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: m };
-        break;
-      case 'semi': case 'anti': {
-        const hit = new Uint8Array(n);
-        for (let k = 0; k < m; k++) hit[pl[k]!] = 1;
-        const sel = new Int32Array(n);
-        let c = 0;
-        if (jt === 'semi') { for (let i = 0; i < n; i++) if (hit[i] === 1) sel[c++] = i; }
-        else {
-          for (let i = 0; i < n; i++) {
-            if (hit[i] === 1) continue;
-            // NOT IN: a NULL on either side makes the predicate unknown, unless the subquery is empty.
-            if (plan.nullAware && build.length > 0 && (buildHasNullKey || probeKeyNull?.[i] === 1)) continue;
-            sel[c++] = i;
+      // Nested loop (no equality key): pairs are generated and filtered piece by piece.
+      const bn = build.length;
+      for (let i = 0; i < n; i++) {
+        for (let r = 0; r < bn; r++) {
+          push(i, r);
+          if (m >= PAIRS_PER_FLUSH) {
+            const out = flush();
+            if (out !== null) yield out;
+            await breathe(ctx);
           }
         }
-        if (c > 0) yield gatherChunk(probe, sel.subarray(0, c));
-        break;
       }
-      case 'left': case 'full': case 'right': {
-        if (buildMatched !== null) for (let k = 0; k < m; k++) buildMatched[pr[k]!] = 1;
-        if (jt === 'right') {
-          if (m > 0) yield { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: m };
-          break;
+    }
+    const last = flush();
+    if (last !== null) yield last;
+    if (hit !== null && jt !== 'right') {
+      const sel = new Int32Array(n);
+      let c = 0;
+      if (jt === 'semi') { for (let i = 0; i < n; i++) if (hit[i] === 1) sel[c++] = i; }
+      else if (jt === 'anti') {
+        for (let i = 0; i < n; i++) {
+          if (hit[i] === 1) continue;
+          // NOT IN: a NULL on either side makes the predicate unknown, unless the subquery is empty.
+          if (plan.nullAware && build.length > 0 && (buildHasNullKey || probeKeyNull?.[i] === 1)) continue;
+          sel[c++] = i;
         }
-        const hit = new Uint8Array(n);
-        for (let k = 0; k < m; k++) hit[pl[k]!] = 1;
-        let extra = 0;
-        for (let i = 0; i < n; i++) if (hit[i] === 0) extra++;
-        const L = new Int32Array(m + extra), R = new Int32Array(m + extra);
-        L.set(pl); R.set(pr);
-        let k = m;
-        for (let i = 0; i < n; i++) if (hit[i] === 0) { L[k] = i; R[k] = -1; k++; }
-        if (L.length > 0) yield { columns: [...probe.columns.map((v) => gather(v, L)), ...build.columns.map((v) => gather(v, R))], length: L.length };
-        break;
+      } else {
+        // left / full: probe rows without a match, padded with NULLs.
+        for (let i = 0; i < n; i++) if (hit[i] === 0) sel[c++] = i;
+        if (c > 0) {
+          const L = sel.subarray(0, c);
+          const R = new Int32Array(c).fill(-1);
+          yield { columns: [...probe.columns.map((v) => gather(v, L)), ...build.columns.map((v) => gather(v, R))], length: c };
+        }
+        c = 0;
       }
-      default: unreachable(jt, 'join type');
+      if (c > 0) yield gatherChunk(probe, sel.subarray(0, c));
     }
     check(ctx);
   }
@@ -1028,15 +1051,41 @@ function vectorComparator(v: Vector, desc: boolean): Comparator {
   return (a, b) => nullCmp(a, b) ?? Buffer.compare(x[a]!, x[b]!) * sign;
 }
 
-function sortIndices(c: Chunk, keys: readonly SortKey[], ctx: ExecContext): Int32Array {
+/** Rows sorted per run between event-loop turns; longer inputs are sorted in runs and merged. */
+const SORT_RUN = 65536;
+
+async function sortIndices(c: Chunk, keys: readonly SortKey[], ctx: ExecContext): Promise<Int32Array> {
   const cmps = keys.map((k) => vectorComparator(evalExpr(k.expr, c, ctx.subs), k.desc));
-  const idx = new Array<number>(c.length);
-  for (let i = 0; i < c.length; i++) idx[i] = i;
-  idx.sort((a, b) => {
+  const cmp = (a: number, b: number): number => {
     for (const f of cmps) { const r = f(a, b); if (r !== 0) return r; }
     return a - b;
-  });
-  return Int32Array.from(idx);
+  };
+  const n = c.length;
+  let src = new Int32Array(n);
+  for (let s = 0; s < n; s += SORT_RUN) {
+    const e = Math.min(n, s + SORT_RUN);
+    const part = new Array<number>(e - s);
+    for (let i = s; i < e; i++) part[i - s] = i;
+    part.sort(cmp);
+    for (let i = s; i < e; i++) src[i] = part[i - s]!;
+    if (e < n) await breathe(ctx);
+  }
+  // Bottom-up merge of the sorted runs (cmp is a total order, so the result is deterministic).
+  let dst = new Int32Array(n);
+  for (let w = SORT_RUN; w < n; w *= 2) {
+    let work = 0;
+    for (let lo = 0; lo < n; lo += 2 * w) {
+      const mid = Math.min(n, lo + w), hi = Math.min(n, lo + 2 * w);
+      let i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) dst[k++] = cmp(src[i]!, src[j]!) <= 0 ? src[i++]! : src[j++]!;
+      while (i < mid) dst[k++] = src[i++]!;
+      while (j < hi) dst[k++] = src[j++]!;
+      work += hi - lo;
+      if (work >= SORT_RUN) { work = 0; await breathe(ctx); }
+    }
+    [src, dst] = [dst, src];
+  }
+  return src;
 }
 
 function computeWindow(w: WindowCall, c: Chunk, ctx: ExecContext): Vector {

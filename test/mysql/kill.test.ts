@@ -43,4 +43,29 @@ describe('KILL', () => {
     expect(rows).toEqual([{ one: 1 }]);
     await killer.end();
   });
+
+  it('KILL QUERY stops a long join (event loop stays free) and the connection keeps working', async () => {
+    const a = await mysql.createConnection(opts());
+    const b = await mysql.createConnection(opts());
+    const rows: string[] = [];
+    for (let i = 0; i < 3000; i++) rows.push(`(${i}, ${i % 7})`);
+    await a.query(`INSERT INTO t VALUES ${rows.join(', ')}`);
+    // ~3000^3 / 49 = 5.5e8 join rows: minutes of work unless the join yields and sees the kill.
+    const started = Date.now();
+    const running = a.query('SELECT COUNT(*) FROM t a JOIN t b ON a.v = b.v JOIN t c ON b.v = c.v').then(
+      () => { throw new Error('the join finished instead of being killed'); },
+      (e: unknown) => e,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    // B is served while A's join runs: KILL QUERY is read and applied.
+    await b.query(`KILL QUERY ${a.threadId}`);
+    const err = await running;
+    expect(err).toMatchObject({ errno: 1317, sqlState: '70100' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const [one] = await a.query('SELECT 1 AS one');
+    expect(one).toEqual([{ one: 1 }]);
+    await a.query('DELETE FROM t');
+    await a.end();
+    await b.end();
+  });
 });
