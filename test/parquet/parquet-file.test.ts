@@ -80,6 +80,51 @@ describe('parquet files', () => {
     expect(Number(rows[11])).toBe(ids.filter((i) => i % 11 !== 0 && i % 2 === 0).length);
   });
 
+  it('keeps dictionaries for low-cardinality columns, falls back for high-cardinality ones, and writes row-group statistics', async () => {
+    // 3 batches x 40000 rows: 'tag' has 4 values (dictionary), 'name' is unique per row (its dictionary
+    // outgrows the page limit mid-chunk and falls back to plain); DuckDB must read every row back.
+    const path = join(dir, 'dict.parquet');
+    const schema = new Schema([new Field('id', new Int32(), false), new Field('tag', new Utf8(), false), new Field('name', new Utf8(), true)]);
+    const tags = ['AIR', 'MAIL', 'RAIL', 'SHIP'];
+    const batch = (offset: number, n: number): RecordBatch => {
+      const ids = Int32Array.from({ length: n }, (_, i) => offset + i);
+      const children = [
+        makeData({ type: new Int32(), length: n, data: ids }),
+        vectorFromArray(Array.from(ids, (i) => tags[i % 4]!), new Utf8()).data[0]!,
+        vectorFromArray(Array.from(ids, (i) => (i % 9 === 0 ? null : `n${i * 7919}`)), new Utf8()).data[0]!,
+      ];
+      return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children, nullCount: 0 }));
+    };
+    const n = 40_000;
+    const result = await writeParquetFile(path, schema, [batch(0, n), batch(n, n), batch(2 * n, n)], { rowGroupRows: 50_000 });
+    expect(result.rowCount).toBe(3 * n);
+    const total = 3 * n;
+    const rows = (await duck.runAndReadAll(
+      `select count(*), sum(id), count(distinct tag), sum(case when tag = 'RAIL' then 1 else 0 end), count(name), count(distinct name), max(name), sum(length(name)) from '${path}'`,
+    )).getRows()[0]!;
+    const ids = Array.from({ length: total }, (_, i) => i);
+    const names = ids.filter((i) => i % 9 !== 0).map((i) => `n${i * 7919}`);
+    expect(Number(rows[0])).toBe(total);
+    expect(Number(rows[1])).toBe(ids.reduce((a, b) => a + b, 0));
+    expect(Number(rows[2])).toBe(4);
+    expect(Number(rows[3])).toBe(ids.filter((i) => i % 4 === 2).length);
+    expect(Number(rows[4])).toBe(names.length);
+    expect(Number(rows[5])).toBe(names.length);
+    expect(rows[6]).toBe([...names].sort().at(-1));
+    expect(Number(rows[7])).toBe(names.reduce((a, s) => a + s.length, 0));
+    const meta = (await duck.runAndReadAll(
+      `select row_group_id, path_in_schema, stats_min_value, stats_max_value, encodings from parquet_metadata('${path}') order by row_group_id, column_id`,
+    )).getRows();
+    expect(new Set(meta.map((r) => Number(r[0]))).size).toBe(Math.ceil(total / 50_000));
+    for (const r of meta) {
+      expect(r[2]).not.toBeNull();
+      expect(r[3]).not.toBeNull();
+    }
+    const idStats = meta.filter((r) => r[1] === 'id').map((r) => [Number(r[2]), Number(r[3])]);
+    expect(idStats).toEqual([[0, 49_999], [50_000, 99_999], [100_000, total - 1]]);
+    expect(meta.filter((r) => r[1] === 'tag').every((r) => String(r[4]).includes('DICTIONARY'))).toBe(true);
+  });
+
   it('reads a DuckDB-written file in batches with column projection', async () => {
     const path = join(dir, 'duck.parquet');
     await duck.run(
