@@ -253,6 +253,9 @@ class WriteTally {
   }
 }
 
+/** Rows per batch read from a Parquet file for COPY FROM (one storage writeArrow call each). */
+const PARQUET_READ_BATCH_ROWS = 65_536;
+
 async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo, columns: readonly ColumnSchema[], glob: string): Promise<StatementResult> {
   const files = await expandParquetGlob(glob);
   const where = (file: string): { file: string; table: string } => ({ file, table: `${db}.${info.name}` });
@@ -268,13 +271,29 @@ async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo,
     opened.push({ f, mapping });
   }
   const tally = new WriteTally();
-  for (const { f, mapping } of opened) {
-    const names = mapping.fileIndex.map((i) => f.schema.fields[i]!.name);
-    for await (const batch of f.batches({ columns: names })) {
-      if (batch.numRows === 0) continue;
-      const conformed = conformBatch(batch, mapping, f.schema);
-      tally.add(await storage.writeArrow(db, info.name, 'insert', conformed), batch.numRows);
+  // One write in flight: the next batch is decoded and conformed while storage applies (and the WAL
+  // syncs) the previous one; results are tallied in file order.
+  let inFlight: { write: Promise<WriteResult>; rows: number } | undefined;
+  const settle = async (): Promise<void> => {
+    if (inFlight === undefined) return;
+    const { write, rows } = inFlight;
+    inFlight = undefined;
+    tally.add(await write, rows);
+  };
+  try {
+    for (const { f, mapping } of opened) {
+      const names = mapping.fileIndex.map((i) => f.schema.fields[i]!.name);
+      for await (const batch of f.batches({ columns: names, batchRowCount: PARQUET_READ_BATCH_ROWS })) {
+        if (batch.numRows === 0) continue;
+        const conformed = conformBatch(batch, mapping, f.schema);
+        await settle();
+        inFlight = { write: storage.writeArrow(db, info.name, 'insert', conformed), rows: batch.numRows };
+      }
     }
+    await settle();
+  } finally {
+    // A read or conform error with a write outstanding: let the write finish before reporting.
+    if (inFlight !== undefined) await inFlight.write.catch(() => undefined);
   }
   return tally.result(`${db}.${info.name}`);
 }

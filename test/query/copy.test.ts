@@ -139,6 +139,24 @@ describe(`COPY TO / FROM Parquet (seed ${SEED})`, () => {
     await expectError(h.exec(`COPY d1 FROM '${path}'`), 'AlreadyPresent', '3 row(s)');
     expect(await h.q('SELECT COUNT(*) FROM d1')).toEqual([['5']]);
   });
+
+  it('multi-batch COPY FROM (one write in flight): every batch lands, duplicates across batches and a later bad row are reported', async () => {
+    // 200000 rows = 4 read batches of 65536; keys 0..149999 then 150000..199999 repeat keys 0..49999.
+    const path = join(dir, 'many.parquet');
+    await duck.run(`COPY (SELECT (CASE WHEN i < 150000 THEN i ELSE i - 150000 END)::INTEGER AS k, (i * 3)::BIGINT AS v FROM range(200000) t(i)) TO '${path}' (FORMAT PARQUET, ROW_GROUP_SIZE 60000)`);
+    await h.exec(`CREATE TABLE many (k INT PRIMARY KEY, v BIGINT)`);
+    await expectError(h.exec(`COPY many FROM '${path}'`), 'AlreadyPresent', '50000 row(s)', 'the other 150000 row(s)');
+    // The first occurrence of each key (i < 150000) is what was written.
+    expect(await h.q('SELECT COUNT(*), SUM(v), MIN(k), MAX(k) FROM many')).toEqual([['150000', String(3 * (149999 * 150000) / 2), 0, 149999]]);
+    await h.exec(`CREATE TABLE many2 (k INT PRIMARY KEY, v BIGINT NOT NULL)`);
+    const bad = join(dir, 'many-null.parquet');
+    await duck.run(`COPY (SELECT i::INTEGER AS k, CASE WHEN i = 140000 THEN NULL ELSE i::BIGINT END AS v FROM range(200000) t(i)) TO '${bad}' (FORMAT PARQUET)`);
+    await expectError(h.exec(`COPY many2 FROM '${bad}'`), 'InvalidArgument');
+    const [[n]] = (await h.q('SELECT COUNT(*) FROM many2')) as [[string]];
+    // Batches before the bad one were written; nothing after it.
+    expect(Number(n)).toBeGreaterThanOrEqual(131072);
+    expect(Number(n)).toBeLessThan(200000);
+  });
 });
 
 describe('parquet() table function and external tables', () => {
