@@ -39,6 +39,12 @@ export interface PersistTarget {
 export interface GroupStateMachine {
   /** Installs a snapshot received from the leader (tablet copy), before its entries follow. */
   installSnapshot(snapshot: Snapshot): Promise<void>;
+  /**
+   * Optional: fetches what installSnapshot will need (the tablet copy) before the InstallSnapshot
+   * message from `from` is stepped into the core. Resolves false when it could not (the message is
+   * dropped; the leader retries later). Without it the message is stepped directly.
+   */
+  prepareSnapshot?(snapshot: Snapshot, from: ReplicaId): Promise<boolean>;
   /** Applies committed entries, in log order. Synchronous: nothing else runs in between. */
   applyCommitted(entries: readonly Entry[]): void;
   /** Confirmed read points (ReadIndex answers). */
@@ -69,6 +75,8 @@ interface Group {
   again: boolean;
   failed: unknown;
   lastSoft: SoftState | undefined;
+  /** A snapshot fetch (prepareSnapshot) is running. */
+  preparing: boolean;
 }
 
 const BATCH_MESSAGES_MAX_DEFAULT = 4096;
@@ -119,7 +127,7 @@ export class RaftDriver {
 
   addGroup(id: string, node: RaftNode, storage: PersistTarget, sm: GroupStateMachine): void {
     if (this.groups.has(id)) throw new SaigaError('AlreadyPresent', `raft group ${id} is already running on ${this.serverId}`);
-    const g: Group = { id, node, storage, sm, running: false, again: false, failed: undefined, lastSoft: undefined };
+    const g: Group = { id, node, storage, sm, running: false, again: false, failed: undefined, lastSoft: undefined, preparing: false };
     this.groups.set(id, g);
     this.schedule(g);
   }
@@ -141,10 +149,30 @@ export class RaftDriver {
     for (const gm of batch) {
       const g = this.groups.get(gm.groupId);
       if (g === undefined || g.failed !== undefined || gm.message.to !== this.serverId) continue;
+      if (gm.message.type === 'InstallSnapshot' && g.sm.prepareSnapshot !== undefined) {
+        this.prepareThenStep(g, gm.message);
+        continue;
+      }
       g.node.step(gm.message);
       touched.add(g);
     }
     for (const g of touched) this.schedule(g);
+  }
+
+  /** Fetches a snapshot's data first (one fetch per group at a time), then steps the message. */
+  private prepareThenStep(g: Group, m: Message): void {
+    const snap = m.snapshot;
+    if (g.preparing || snap === undefined || g.sm.prepareSnapshot === undefined) return;
+    g.preparing = true;
+    g.sm.prepareSnapshot(snap, m.from).then((ok) => {
+      g.preparing = false;
+      if (!ok || g.failed !== undefined || this.groups.get(g.id) !== g) return;
+      g.node.step(m);
+      this.schedule(g);
+    }, (e: unknown) => {
+      g.preparing = false;
+      process.stderr.write(`raft group ${g.id} on ${this.serverId}: snapshot from ${m.from} not fetched: ${e instanceof Error ? e.message : String(e)}\n`);
+    });
   }
 
   /** Runs `f` on the group's node (propose, readIndex, ...) and schedules its Ready. */

@@ -63,7 +63,8 @@ export class WalStorage implements Storage {
   initialState(): { hardState: HardState; confState: ConfState } {
     const h = this.log.hardState();
     // A commit beyond the log end can only come from a log that lost its tail to a snapshot reset.
-    const commit = Math.min(h.commit, this.log.lastIndex());
+    // A commit below the snapshot point is a commit-only change never written: the snapshot is committed.
+    const commit = Math.max(Math.min(h.commit, this.log.lastIndex()), this.log.snapshotMarker().index);
     return { hardState: { term: h.term, vote: h.vote, commit }, confState: this.conf.get() };
   }
 

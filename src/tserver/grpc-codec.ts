@@ -31,15 +31,27 @@ function protoDir(): string {
 
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
 
-let loaded: { consensus: grpc.ServiceClientConstructor; tabletServer: grpc.ServiceClientConstructor } | undefined;
+interface Services {
+  consensus: grpc.ServiceClientConstructor;
+  tabletServer: grpc.ServiceClientConstructor;
+  tabletCopy: grpc.ServiceClientConstructor;
+}
 
-export function services(): { consensus: grpc.ServiceClientConstructor; tabletServer: grpc.ServiceClientConstructor } {
+let loaded: Services | undefined;
+
+export function services(): Services {
   if (loaded !== undefined) return loaded;
   const dir = protoDir();
-  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync([join(dir, 'consensus.proto'), join(dir, 'tablet-server.proto')], LOADER_OPTIONS));
-  const c = (pkg['saiga'] as grpc.GrpcObject)['consensus'] as grpc.GrpcObject;
-  const t = (pkg['saiga'] as grpc.GrpcObject)['tserver'] as grpc.GrpcObject;
-  loaded = { consensus: c['Consensus'] as grpc.ServiceClientConstructor, tabletServer: t['TabletServer'] as grpc.ServiceClientConstructor };
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync([join(dir, 'consensus.proto'), join(dir, 'tablet-server.proto'), join(dir, 'tablet-copy.proto')], LOADER_OPTIONS));
+  const saiga = pkg['saiga'] as grpc.GrpcObject;
+  const c = saiga['consensus'] as grpc.GrpcObject;
+  const t = saiga['tserver'] as grpc.GrpcObject;
+  const k = saiga['copy'] as grpc.GrpcObject;
+  loaded = {
+    consensus: c['Consensus'] as grpc.ServiceClientConstructor,
+    tabletServer: t['TabletServer'] as grpc.ServiceClientConstructor,
+    tabletCopy: k['TabletCopy'] as grpc.ServiceClientConstructor,
+  };
   return loaded;
 }
 

@@ -19,6 +19,10 @@ export interface ProcessClusterOptions {
   readonly ids: readonly string[];
   readonly tickMs?: number;
   readonly electionTicks?: number;
+  /** Log segment size of every server (small values make log GC and tablet copy easy to reach). */
+  readonly logSegmentBytes?: number;
+  /** Maintenance period of every server (0: off). */
+  readonly maintenanceMs?: number;
 }
 
 interface Proc {
@@ -58,6 +62,8 @@ export class ProcessCluster {
     const args = [entryPath(), '--id', id, '--data-dir', p.dataDir, '--port', String(p.port)];
     if (this.o.tickMs !== undefined) args.push('--tick-ms', String(this.o.tickMs));
     if (this.o.electionTicks !== undefined) args.push('--election-ticks', String(this.o.electionTicks));
+    if (this.o.logSegmentBytes !== undefined) args.push('--segment-bytes', String(this.o.logSegmentBytes));
+    if (this.o.maintenanceMs !== undefined) args.push('--maintenance-ms', String(this.o.maintenanceMs));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     p.child = child;
     p.stderr = '';

@@ -14,6 +14,7 @@ import {
 import type { GroupStateMachine, RaftDriver } from '../replication/raft-driver.js';
 import { encodeEntryData, toLogEntry, WalStorage, type ConfStore } from '../replication/wal-storage.js';
 import { openTablet } from '../tablet/index.js';
+import { pinCopy, recoverCopyDirs, swapInCopy } from './tablet-copy.js';
 import { preparedToArrow } from '../tablet/prepare-batch.js';
 import type { ApplyResult, PreparedBatch, Tablet, WriteOp } from '../tablet/tablet-api.js';
 import {
@@ -49,6 +50,11 @@ export interface TabletReplicaOptions {
   /** How long a write or read waits for commit / a read point. */
   readonly opTimeoutMs?: number;
   readonly seed?: number;
+  /**
+   * Fetches a tablet copy from server `from` into `<dir>/data.copy-tmp` (tablet-copy.ts
+   * fetchCopy) and resolves with its op index; without it a snapshot from the leader is refused.
+   */
+  readonly fetchCopy?: (from: ReplicaId, tabletId: string, tabletDir: string) => Promise<number>;
 }
 
 export interface ReplicaWriteResult extends ApplyResult {
@@ -65,9 +71,16 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-interface ConfRecord {
-  readonly index: number;
+/** The configuration for any log snapshot marker in [from, to]. */
+interface ConfRange {
+  readonly from: number;
+  readonly to: number;
   readonly confState: ConfState;
+}
+
+/** The configuration as of the log's snapshot marker: the newest range and the one before it (a crash may leave the marker in either). */
+interface ConfRecord {
+  readonly ranges: readonly ConfRange[];
 }
 
 const OP_TIMEOUT_MS_DEFAULT = 10_000;
@@ -82,11 +95,20 @@ export class TabletReplica implements GroupStateMachine {
   private failure: unknown;
   private readSeq = 0;
   private closed = false;
+  /** Index of the newest configuration change applied (or the snapshot point it is known at). */
+  private lastConfIndex: number;
+  /** Tablet copies installed / served since open. */
+  copiesInstalled = 0;
+  copiesServed = 0;
+  private copySeq = 0;
   readonly serverId: ReplicaId;
 
   private constructor(
     readonly tabletId: string,
-    readonly tablet: Tablet,
+    private tabletNow: Tablet,
+    private readonly dir: string,
+    private readonly limits: Limits,
+    private readonly fetchCopyFrom: TabletReplicaOptions['fetchCopy'],
     readonly log: Log,
     readonly storage: WalStorage,
     private readonly conf: MetaFile<ConfRecord>,
@@ -96,17 +118,25 @@ export class TabletReplica implements GroupStateMachine {
     private readonly opTimeoutMs: number,
   ) {
     this.serverId = driver.serverId;
-    this.appliedIndex = tablet.lastAppliedOpIndex();
+    this.appliedIndex = tabletNow.lastAppliedOpIndex();
+    this.lastConfIndex = log.snapshotMarker().index;
+  }
+
+  get tablet(): Tablet {
+    return this.tabletNow;
   }
 
   static async open(o: TabletReplicaOptions): Promise<TabletReplica> {
+    recoverCopyDirs(o.dir);
     const tablet = openTablet({ dir: join(o.dir, 'data'), tabletId: o.tabletId, schema: o.schema, limits: o.limits });
     let log: Log | undefined;
     try {
       log = await openLog({ dir: join(o.dir, 'wal'), segmentBytes: o.limits.logSegmentBytes });
       const confPath = join(o.dir, CONF_FILE);
       const fresh = !existsSync(confPath);
-      const conf = MetaFile.open<ConfRecord>(confPath, { index: 0, confState: { voters: [], learners: [] } });
+      const conf = MetaFile.open<ConfRecord>(confPath, { ranges: [] });
+      // A record from before log GC existed ({index: 0, confState}) holds no ranges.
+      if (!Array.isArray(conf.value.ranges)) conf.writeSync({ ranges: [] });
       const durable = tablet.durableOpIndex();
       if (fresh && log.lastIndex() === 0 && durable === 0 && o.voters !== undefined) {
         // Founding member: AddVoter entries 1..n committed in term 1 (every replica derives the
@@ -119,7 +149,16 @@ export class TabletReplica implements GroupStateMachine {
       if (log.firstIndex() > durable + 1) {
         throw corruption(log.segmentPaths()[0] ?? join(o.dir, 'wal'), 0, `log starts at index ${log.firstIndex()} but the tablet needs entries from ${durable + 1}`);
       }
-      const confStore: ConfStore = { get: () => conf.value.confState };
+      const logRef = log;
+      const confStore: ConfStore = {
+        get: () => {
+          const at = logRef.snapshotMarker().index;
+          if (at === 0) return { voters: [], learners: [] };
+          const r = conf.value.ranges.find((x) => x.from <= at && at <= x.to);
+          if (r === undefined) throw corruption(confPath, 0, `no configuration recorded for the log's snapshot point ${at} (ranges ${JSON.stringify(conf.value.ranges.map((x) => [x.from, x.to]))})`);
+          return r.confState;
+        },
+      };
       const storage = new WalStorage(log, confStore);
       const seed = o.seed ?? ((Date.now() ^ (process.pid << 8)) >>> 0);
       const electionTicks = o.electionTicks ?? 10;
@@ -130,7 +169,7 @@ export class TabletReplica implements GroupStateMachine {
         id: o.driver.serverId, storage, random: new SeededRandom(seed), electionTicks, heartbeatTicks: 1,
         leaseTicks: electionTicks - 3, readOnly: 'LeaseBased', applied: log.snapshotMarker().index,
       });
-      const r = new TabletReplica(o.tabletId, tablet, log, storage, conf, node, o.clock, o.driver, o.opTimeoutMs ?? OP_TIMEOUT_MS_DEFAULT);
+      const r = new TabletReplica(o.tabletId, tablet, o.dir, o.limits, o.fetchCopy, log, storage, conf, node, o.clock, o.driver, o.opTimeoutMs ?? OP_TIMEOUT_MS_DEFAULT);
       o.driver.addGroup(o.tabletId, node, storage, r);
       return r;
     } catch (e) {
@@ -142,13 +181,68 @@ export class TabletReplica implements GroupStateMachine {
 
   // ---- GroupStateMachine ---------------------------------------------------------------------
 
-  installSnapshot(snapshot: Snapshot): Promise<void> {
-    return Promise.reject(new SaigaError('NotSupported',
-      `tablet ${this.tabletId}: installing a snapshot at index ${snapshot.metadata.index} needs tablet copy, which this replica does not implement yet`));
+  /** Fetches the leader's tablet copy before the InstallSnapshot message is stepped (the driver drops it on false). */
+  async prepareSnapshot(snapshot: Snapshot, from: ReplicaId): Promise<boolean> {
+    if (this.fetchCopyFrom === undefined || this.closed || this.failure !== undefined) return false;
+    if (snapshot.metadata.index <= this.appliedIndex) return true; // the core answers without installing
+    const opIndex = await this.fetchCopyFrom(from, this.tabletId, this.dir);
+    if (opIndex < snapshot.metadata.index) {
+      throw new SaigaError('IllegalState', `tablet ${this.tabletId}: the copy from ${from} holds ops up to ${opIndex}, below the snapshot index ${snapshot.metadata.index}`);
+    }
+    this.fetchedCopyIndex = opIndex;
+    return true;
+  }
+
+  private fetchedCopyIndex = -1;
+
+  /**
+   * Installs the fetched copy as this replica's state: swap the data directory, reopen the
+   * tablet, record the configuration at the snapshot point, then reset the log to the snapshot
+   * marker (data first: a crash in between leaves a tablet ahead of its log, which only skips
+   * entries; the other order would leave a log the tablet cannot be replayed from).
+   */
+  async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const { index, term, confState } = snapshot.metadata;
+    if (this.fetchedCopyIndex < index) {
+      throw new SaigaError('IllegalState', `tablet ${this.tabletId}: asked to install a snapshot at index ${index} but the fetched copy holds ops up to ${this.fetchedCopyIndex}`);
+    }
+    this.fetchedCopyIndex = -1;
+    for (const [, w] of this.waiters) {
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      w.reject(new SaigaError('NotLeader', `tablet ${this.tabletId}: replaced by a tablet copy at index ${index}`, this.leaderDetails()));
+    }
+    this.waiters.clear();
+    const schema = this.tabletNow.schema;
+    this.tabletNow.close();
+    swapInCopy(this.dir);
+    this.tabletNow = openTablet({ dir: join(this.dir, 'data'), tabletId: this.tabletId, schema, limits: this.limits });
+    const durable = this.tabletNow.durableOpIndex();
+    if (durable < index) throw corruption(join(this.dir, 'data'), 0, `installed tablet copy holds ops up to ${durable}, below the snapshot index ${index}`);
+    this.conf.writeSync({ ranges: [{ from: index, to: index, confState }] });
+    await this.log.resetToSnapshot({ index, term });
+    this.appliedIndex = this.tabletNow.lastAppliedOpIndex();
+    this.lastConfIndex = index;
+    this.copiesInstalled++;
+    this.applyingOpId = { term, index };
+  }
+
+  /**
+   * Source side of a tablet copy: flushes (so the files hold every applied op) and pins the
+   * files by hard links into a private directory. The caller streams and then removes it.
+   */
+  pinCopy(): { dir: string; files: string[]; opIndex: number } {
+    this.checkUsable();
+    this.tabletNow.flush();
+    const opIndex = this.tabletNow.durableOpIndex();
+    const dir = join(this.dir, `copy-src-${process.pid}-${++this.copySeq}`);
+    const files = pinCopy(join(this.dir, 'data'), dir);
+    this.copiesServed++;
+    return { dir, files, opIndex };
   }
 
   applyCommitted(entries: readonly Entry[]): void {
     for (const e of entries) {
+      if (e.type === 'ConfChange' && e.index > this.lastConfIndex) this.lastConfIndex = e.index;
       if (e.index <= this.appliedIndex) continue; // in the tablet already (replayed after a restart)
       const w = this.waiters.get(e.index);
       let result: unknown;
@@ -435,11 +529,21 @@ export class TabletReplica implements GroupStateMachine {
   }
 
   /**
-   * Log GC is off for replicated tablets until tablet copy exists: a lagging follower must be
-   * able to catch up from the log. Returns the segments deleted (always 0).
+   * Drops log segments the tablet holds durably (a follower that needs them later gets a tablet
+   * copy). The configuration at the new snapshot point is recorded first: the core's current
+   * one, valid from the newest configuration change to the core's applied index; a round where
+   * the new point would lie outside that range is skipped. Returns the segments deleted.
    */
   gcLog(): number {
-    return 0;
+    if (this.failure !== undefined || this.closed) return 0;
+    const st = this.node.status();
+    if (this.lastConfIndex > st.applied) return 0;
+    const limit = Math.min(this.tabletNow.durableOpIndex(), st.applied) + 1;
+    const at = this.log.gcPoint(limit);
+    if (at === undefined || at < this.lastConfIndex) return 0;
+    const keep = this.conf.value.ranges.filter((r) => r.from <= this.log.snapshotMarker().index && this.log.snapshotMarker().index <= r.to);
+    this.conf.writeSync({ ranges: [...keep.slice(-1), { from: this.lastConfIndex, to: st.applied, confState: st.confState }] });
+    return this.log.gc(limit);
   }
 
   maintain(limits: Limits, now: HybridTime, compact: boolean): boolean {
@@ -472,6 +576,6 @@ export class TabletReplica implements GroupStateMachine {
       // reported to the writers already
     }
     await this.log.close();
-    this.tablet.close();
+    this.tabletNow.close();
   }
 }

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as arrow from 'apache-arrow';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SaigaError } from '../common/errors.js';
 import { HybridClock } from '../common/hybrid-time.js';
@@ -14,6 +14,7 @@ import {
   CHANNEL_OPTIONS, decodeGroupMessage, encodeGroupMessage, rowsFromJson, rowsToJson, services, toServiceError,
   type PbMessageBatch,
 } from './grpc-codec.js';
+import { fetchCopy, streamCopy, type CopyChunk } from './tablet-copy.js';
 import { TabletReplica } from './tablet-replica.js';
 
 /**
@@ -43,6 +44,8 @@ export interface TabletServerOptions {
   readonly limits: Limits;
   readonly tickMs?: number;
   readonly electionTicks?: number;
+  /** Period of the maintenance pass (flush when the MemRowSet is big, log GC); 0 turns it off. Default 1000. */
+  readonly maintenanceMs?: number;
 }
 
 const SEND_DEADLINE_MS = 2000;
@@ -127,6 +130,7 @@ export class TabletServer {
   private readonly replicas = new Map<string, TabletReplica>();
   private readonly config: MetaFile<ServerConfig>;
   private boundPort = 0;
+  private maintenanceTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(private readonly o: TabletServerOptions) {
     this.id = o.id;
@@ -147,6 +151,8 @@ export class TabletServer {
     });
     s.driver.start();
     await s.applyConfig(s.config.value);
+    const every = o.maintenanceMs ?? 1000;
+    if (every > 0) s.maintenanceTimer = setInterval(() => s.maintain(), every);
     return s;
   }
 
@@ -169,6 +175,18 @@ export class TabletServer {
     await this.applyConfig(next);
   }
 
+  /** One maintenance pass over the replicas: flush big MemRowSets, GC logs. */
+  private maintain(): void {
+    for (const r of this.replicas.values()) {
+      try {
+        r.maintain(this.o.limits, this.clock.now(), false);
+        r.gcLog();
+      } catch (e) {
+        process.stderr.write(`maintenance of ${r.tabletId} on ${this.id} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
+  }
+
   private async applyConfig(c: ServerConfig): Promise<void> {
     this.transport.peers = c.peers;
     const root = join(this.o.dataDir, 'tablets');
@@ -180,6 +198,11 @@ export class TabletServer {
         dir, tabletId: t.tabletId, schema: t.schema, clock: this.clock, limits: this.o.limits, driver: this.driver,
         ...(t.voters.length > 0 ? { voters: t.voters } : {}),
         ...(this.o.electionTicks !== undefined ? { electionTicks: this.o.electionTicks } : {}),
+        fetchCopy: (from, tabletId, tabletDir) => {
+          const addr = this.transport.peers[from];
+          if (addr === undefined) return Promise.reject(new SaigaError('NotFound', `no address known for server ${from} to copy tablet ${tabletId} from`));
+          return fetchCopy(addr, tabletId, this.id, tabletDir);
+        },
       });
       if (created) syncDir(root);
       this.replicas.set(t.tabletId, r);
@@ -187,7 +210,18 @@ export class TabletServer {
   }
 
   private addServices(): void {
-    const { consensus, tabletServer } = services();
+    const { consensus, tabletServer, tabletCopy } = services();
+    this.server.addService(tabletCopy.service, {
+      fetch: (call: grpc.ServerWritableStream<{ tabletId: string; fromServer: string }, CopyChunk>) => {
+        let pinned: { dir: string; files: string[]; opIndex: number } | undefined;
+        Promise.resolve().then(async () => {
+          pinned = this.replica(call.request.tabletId).pinCopy();
+          await streamCopy(call, pinned.dir, pinned.files, pinned.opIndex);
+        }).catch((e: unknown) => call.emit('error', toServiceError(e))).finally(() => {
+          if (pinned !== undefined) rmSync(pinned.dir, { recursive: true, force: true });
+        });
+      },
+    });
     const unary = <Req, Res>(f: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> =>
       (call, cb) => {
         Promise.resolve().then(() => f(call.request)).then((res) => cb(null, res), (e: unknown) => cb(toServiceError(e)));
@@ -213,7 +247,17 @@ export class TabletServer {
       }),
       status: unary((req: { tabletId: string }) => {
         const s = this.replica(req.tabletId).status();
-        return { serverId: this.id, role: s.role, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, voters: [...s.voters] };
+        const r = this.replica(req.tabletId);
+        return {
+          serverId: this.id, role: s.role, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, voters: [...s.voters],
+          logFirstIndex: r.log.firstIndex(), copiesInstalled: r.copiesInstalled, copiesServed: r.copiesServed,
+        };
+      }),
+      flush: unary((req: { tabletId: string }) => {
+        const r = this.replica(req.tabletId);
+        r.flush();
+        const segmentsDeleted = r.gcLog();
+        return { segmentsDeleted, logFirstIndex: r.log.firstIndex() };
       }),
       configure: unary(async (req: { peers: Record<string, string>; tablets: { tabletId: string; schemaJson: string; voters: string[] }[] }) => {
         await this.configure({
@@ -226,6 +270,7 @@ export class TabletServer {
   }
 
   async close(): Promise<void> {
+    if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     this.driver.stop();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     for (const r of this.replicas.values()) await r.close();

@@ -32,8 +32,16 @@ export class TabletServerClient {
     return { rowCount: r.rowCount, batches: r.ipc.byteLength === 0 ? [] : arrow.tableFromIPC(r.ipc).batches };
   }
 
-  status(tabletId: string, timeoutMs = 2000): Promise<{ serverId: string; role: string; leader: string; term: number; commit: number; applied: number; lastIndex: number; voters: string[] }> {
+  status(tabletId: string, timeoutMs = 2000): Promise<{
+    serverId: string; role: string; leader: string; term: number; commit: number; applied: number; lastIndex: number; voters: string[];
+    logFirstIndex: number; copiesInstalled: number; copiesServed: number;
+  }> {
     return this.call('status', { tabletId }, timeoutMs);
+  }
+
+  /** Flushes the tablet replica and garbage-collects its log. */
+  flush(tabletId: string, timeoutMs = 10_000): Promise<{ segmentsDeleted: number; logFirstIndex: number }> {
+    return this.call('flush', { tabletId }, timeoutMs);
   }
 
   async configure(c: ServerConfig, timeoutMs = 10_000): Promise<void> {

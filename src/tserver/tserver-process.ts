@@ -3,7 +3,7 @@ import { TabletServer } from './tablet-server.js';
 
 /**
  * `node dist/src/tserver/tserver-process.js --id ID --data-dir DIR [--port N] [--tick-ms MS]
- * [--election-ticks N]`: runs one tablet server on 127.0.0.1. Prints one line
+ * [--election-ticks N] [--segment-bytes N] [--maintenance-ms MS]`: runs one tablet server on 127.0.0.1. Prints one line
  * `TSERVER_READY {"id":..,"port":..}` once it listens; peers and tablets come from its stored
  * configuration or a Configure call. SIGTERM / SIGINT close it cleanly.
  */
@@ -17,13 +17,17 @@ async function main(): Promise<void> {
   const id = arg('id');
   const dataDir = arg('data-dir');
   if (id === undefined || dataDir === undefined) {
-    process.stderr.write('usage: tserver-process --id ID --data-dir DIR [--port N] [--tick-ms MS] [--election-ticks N]\n');
+    process.stderr.write('usage: tserver-process --id ID --data-dir DIR [--port N] [--tick-ms MS] [--election-ticks N] [--segment-bytes N] [--maintenance-ms MS]\n');
     process.exit(2);
   }
   const tickMs = arg('tick-ms');
   const electionTicks = arg('election-ticks');
+  const segmentBytes = arg('segment-bytes');
+  const maintenanceMs = arg('maintenance-ms');
   const s = await TabletServer.start({
-    id, dataDir, port: Number(arg('port') ?? 0), limits: DEFAULT_LIMITS,
+    id, dataDir, port: Number(arg('port') ?? 0),
+    limits: segmentBytes !== undefined ? { ...DEFAULT_LIMITS, logSegmentBytes: Number(segmentBytes) } : DEFAULT_LIMITS,
+    ...(maintenanceMs !== undefined ? { maintenanceMs: Number(maintenanceMs) } : {}),
     ...(tickMs !== undefined ? { tickMs: Number(tickMs) } : {}),
     ...(electionTicks !== undefined ? { electionTicks: Number(electionTicks) } : {}),
   });

@@ -107,6 +107,8 @@ export class Log {
   private durableIdx: number;
   private failed: unknown;
   private closed = false;
+  /** Async log-meta writes in flight (gc() skips a round rather than race them). */
+  private metaBusy = 0;
 
   private constructor(
     private readonly dir: string,
@@ -497,7 +499,12 @@ export class Log {
 
   /** Persists (term, vote, commit) atomically: one write + fdatasync. */
   async setHardState(hs: HardState): Promise<void> {
-    await this.meta.write({ ...this.meta.value, hardState: hs });
+    this.metaBusy++;
+    try {
+      await this.meta.write({ ...this.meta.value, hardState: hs });
+    } finally {
+      this.metaBusy--;
+    }
   }
 
   snapshotMarker(): SnapshotMarker {
@@ -515,7 +522,12 @@ export class Log {
     const seq = last.seq + 1;
     const old = this.segments.splice(0);
     await this.createSegment(seq, marker.index + 1);
-    await this.meta.write({ ...this.meta.value, snapshot: marker, firstValidSeq: seq });
+    this.metaBusy++;
+    try {
+      await this.meta.write({ ...this.meta.value, snapshot: marker, firstValidSeq: seq });
+    } finally {
+      this.metaBusy--;
+    }
     for (const s of old) {
       if (s.readFd !== undefined) closeSync(s.readFd);
       unlinkSync(s.path);
@@ -533,19 +545,41 @@ export class Log {
    * `limitIndex`, when given). The active segment always stays. Returns the segments deleted.
    */
   gc(limitIndex = Infinity): number {
-    const keepFrom = Math.min(this.anchors.min(), limitIndex);
-    let n = 0;
-    while (this.segments.length > 1) {
-      const s = this.segments[0] as Segment;
-      const lastIndex = s.firstIndex + s.offsets.length - 1;
-      if (lastIndex >= keepFrom) break;
-      this.segments.shift();
+    const n = this.droppable(limitIndex);
+    // The marker (index and term of the last dropped entry, so term(firstIndex - 1) stays known)
+    // and firstValidSeq go to log-meta first, in one write: a crash before the unlinks leaves
+    // segments that open() discards. A meta write in flight would race this one: skip this round.
+    if (n === 0 || this.metaBusy > 0) return 0;
+    const keep = this.segments[n] as Segment;
+    const markerIndex = keep.firstIndex - 1;
+    const markerTerm = this.term(markerIndex);
+    assert(markerTerm !== undefined, () => `expected the term of entry ${markerIndex} before dropping it`);
+    this.meta.writeSync({ ...this.meta.value, snapshot: { index: markerIndex, term: markerTerm }, firstValidSeq: keep.seq });
+    for (const s of this.segments.splice(0, n)) {
       if (s.readFd !== undefined) closeSync(s.readFd);
       unlinkSync(s.path);
+    }
+    syncDir(this.dir);
+    return n;
+  }
+
+  /** Segments gc(limitIndex) would drop, oldest first. */
+  private droppable(limitIndex: number): number {
+    const keepFrom = Math.min(this.anchors.min(), limitIndex);
+    let n = 0;
+    while (n < this.segments.length - 1) {
+      const s = this.segments[n] as Segment;
+      const last = s.firstIndex + s.offsets.length - 1;
+      if (last >= keepFrom || last > this.durableIdx) break;
       n++;
     }
-    if (n > 0) syncDir(this.dir);
     return n;
+  }
+
+  /** The snapshot marker index gc(limitIndex) would record; undefined when it would drop nothing. */
+  gcPoint(limitIndex = Infinity): number | undefined {
+    const n = this.droppable(limitIndex);
+    return n === 0 ? undefined : (this.segments[n] as Segment).firstIndex - 1;
   }
 
   sizeBytes(): number {
