@@ -16,9 +16,14 @@ export class BloomFilter {
   }
 
   add(key: Uint8Array): void {
+    this.addRange(key, 0, key.length);
+  }
+
+  /** add(bytes.subarray(s, e)) without the view. */
+  addRange(bytes: Uint8Array, s: number, e: number): void {
     const nbits = this.bits.length * 8;
-    let h1 = hash1(key);
-    const h2 = hash2(key) | 1;
+    let h1 = hash1(bytes, s, e);
+    const h2 = hash2(bytes, s, e) | 1;
     for (let i = 0; i < this.hashCount; i++) {
       const b = (h1 >>> 0) % nbits;
       this.bits[b >> 3] = (this.bits[b >> 3] as number) | (1 << (b & 7));
@@ -28,8 +33,8 @@ export class BloomFilter {
 
   mayContain(key: Uint8Array): boolean {
     const nbits = this.bits.length * 8;
-    let h1 = hash1(key);
-    const h2 = hash2(key) | 1;
+    let h1 = hash1(key, 0, key.length);
+    const h2 = hash2(key, 0, key.length) | 1;
     for (let i = 0; i < this.hashCount; i++) {
       const b = (h1 >>> 0) % nbits;
       if (((this.bits[b >> 3] as number) & (1 << (b & 7))) === 0) return false;
@@ -39,18 +44,18 @@ export class BloomFilter {
   }
 }
 
-function hash1(key: Uint8Array): number {
+function hash1(key: Uint8Array, s: number, e: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ (key[i] as number), 0x01000193);
+  for (let i = s; i < e; i++) h = Math.imul(h ^ (key[i] as number), 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h | 0;
 }
 
-function hash2(key: Uint8Array): number {
-  let h = 0x9747b28c ^ key.length;
-  for (let i = 0; i < key.length; i++) {
+function hash2(key: Uint8Array, s: number, e: number): number {
+  let h = 0x9747b28c ^ (e - s);
+  for (let i = s; i < e; i++) {
     h = Math.imul(h ^ (key[i] as number), 0x5bd1e995);
     h ^= h >>> 15;
   }

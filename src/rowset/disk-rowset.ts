@@ -123,16 +123,26 @@ export function writeDiskRowSet(path: string, columns: readonly StoredColumn[], 
 export function writeDiskRowSetFromMemRowSet(path: string, columns: readonly StoredColumn[], keyColumnCount: number,
   mrs: MemRowSet, rowsPerBatch: number): WriteResult {
   return writeRows(path, columns, keyColumnCount, rowsPerBatch, mrs.columns, (sink) => {
-    for (const e of mrs.entries()) {
-      if (e.later === undefined) sink.storeRow(e.key, e.ts, e.rowIndex);
-      else sink.history({ key: e.key, versions: e.versions });
-    }
+    mrs.forEachLeaf(
+      (e) => {
+        if (e.later === undefined) sink.storeRun(e.key, STORE_ROW_OFFSETS, 0, 1, e.rowIndex, e.ts);
+        else sink.history({ key: e.key, versions: e.versions });
+      },
+      (leaf) => sink.storeRun(leaf.keys, leaf.offsets, leaf.lo, leaf.length, leaf.rowBase, leaf.ts),
+    );
   });
 }
 
+/** Offsets of a single key filling its buffer (storeRun of one row: keys = the key itself). */
+const STORE_ROW_OFFSETS = new Int32Array([0, -1]);
+
 interface RowSink {
   history(h: RowHistory): void;
-  storeRow(key: Uint8Array, ts: HybridTime, rowIndex: number): void;
+  /**
+   * Rows at store indexes rowBase .. rowBase+count-1, never mutated, inserted at ts; key i =
+   * keys[offsets[lo+i] .. offsets[lo+i+1]) (offsets[lo+1] = -1: the whole of keys, one row).
+   */
+  storeRun(keys: Uint8Array, offsets: Int32Array, lo: number, count: number, rowBase: number, ts: HybridTime): void;
 }
 
 function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCount: number, rowsPerBatch: number,
@@ -160,7 +170,10 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
   const undo = new DeltaIndex();
   const redo = new DeltaIndex();
   const batches: FooterJson['batches'] = [];
-  const allKeys: Uint8Array[] = [];
+  // Every key, in order, in one growing buffer: key r = keyBuf[keyEnds[r-1] .. keyEnds[r]).
+  let keyBuf = new Uint8Array(64 * 1024);
+  let keyEnds = new Int32Array(1024);
+  let keyUsed = 0;
   const schema = new arrow.Schema(columns.map((c) => new arrow.Field(`c${c.id}`, arrowType(c), c.nullable)));
   // The current batch: row i is store row storeIdx[i] (>= 0) or the values baseRows[i].
   const cap = Math.max(1, rowsPerBatch);
@@ -170,7 +183,6 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
   let n = 0;
   let batchStart = 0;
   let rowCount = 0;
-  let prevKey: Uint8Array | undefined;
 
   const flushBatch = (): void => {
     if (n === 0) return;
@@ -182,21 +194,19 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
     const batch = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: n, nullCount: 0, children: datas }));
     const ipc = arrow.RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
     const data = writeBlock(ipc);
-    let keyBytes = 0;
-    for (let i = 0; i < n; i++) keyBytes += (allKeys[batchStart + i] as Uint8Array).length;
-    const kb = new Uint8Array(4 + 4 * (n + 1) + keyBytes);
+    const ks = batchStart === 0 ? 0 : (keyEnds[batchStart - 1] as number);
+    const ke = keyEnds[batchStart + n - 1] as number;
+    const kb = new Uint8Array(4 + 4 * (n + 1) + (ke - ks));
     const kdv = new DataView(kb.buffer);
     kdv.setUint32(0, n, true);
-    let p = 4 + 4 * (n + 1);
-    const base = p;
-    for (let i = 0; i < n; i++) {
-      const k = allKeys[batchStart + i] as Uint8Array;
-      kdv.setInt32(4 + 4 * i, p - base, true);
-      kb.set(k, p);
-      p += k.length;
-    }
-    kdv.setInt32(4 + 4 * n, p - base, true);
+    // Little-endian Int32 offsets relative to the key bytes.
+    const ko = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) ko[i + 1] = (keyEnds[batchStart + i] as number) - ks;
+    kb.set(new Uint8Array(ko.buffer), 4);
+    kb.set(keyBuf.subarray(ks, ke), 4 + 4 * (n + 1));
     const keysRef = writeBlock(kb);
+    const firstKey = keyBuf.subarray(ks, batchStart === 0 ? (keyEnds[0] as number) : (keyEnds[batchStart] as number));
+    const lastKey = keyBuf.subarray(n === 1 ? ks : (keyEnds[batchStart + n - 2] as number), ke);
     let maxTs = 0n;
     for (let i = 0; i < n; i++) {
       const t = insertTs[i] as bigint;
@@ -205,30 +215,49 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
     const tsRef = writeBlock(new Uint8Array(insertTs.buffer, 0, n * 8));
     batches.push({
       rowStart: batchStart, rowCount: n, data, keys: keysRef, insertTs: tsRef,
-      firstKey: b64(allKeys[batchStart] as Uint8Array), lastKey: b64(allKeys[batchStart + n - 1] as Uint8Array), maxInsertTs: maxTs.toString(), stats,
+      firstKey: b64(firstKey), lastKey: b64(lastKey), maxInsertTs: maxTs.toString(), stats,
     });
     baseRows.fill(undefined, 0, n);
     n = 0;
     batchStart = rowCount;
   };
 
-  const addKey = (key: Uint8Array): void => {
-    assert(prevKey === undefined || compareBytes(prevKey, key) < 0, 'DiskRowSet rows arrive in strictly increasing key order');
-    prevKey = key;
-    allKeys.push(key);
+  /** Appends key bytes[s, e) as key number rowCount, checking the order against the previous key. */
+  const addKey = (bytes: Uint8Array, s: number, e: number): void => {
+    const len = e - s;
+    if (keyUsed + len > keyBuf.length) {
+      const b = new Uint8Array(Math.max(keyUsed + len, keyBuf.length * 2));
+      b.set(keyBuf.subarray(0, keyUsed));
+      keyBuf = b;
+    }
+    if (rowCount >= keyEnds.length) {
+      const b = new Int32Array(keyEnds.length * 2);
+      b.set(keyEnds);
+      keyEnds = b;
+    }
+    keyBuf.set(bytes.subarray(s, e), keyUsed);
+    if (rowCount > 0) {
+      const ps = rowCount === 1 ? 0 : (keyEnds[rowCount - 2] as number);
+      assert(compareRuns(keyBuf, ps, keyUsed, keyUsed, keyUsed + len) < 0, 'DiskRowSet rows arrive in strictly increasing key order');
+    }
+    keyUsed += len;
+    keyEnds[rowCount] = keyUsed;
   };
 
   const sink: RowSink = {
-    storeRow(key, ts, rowIndex) {
-      addKey(key);
-      storeIdx[n] = rowIndex;
-      insertTs[n] = ts;
-      n++;
-      rowCount++;
-      if (n >= cap) flushBatch();
+    storeRun(keys, offsets, lo, count, rowBase, ts) {
+      for (let i = 0; i < count; i++) {
+        const e = offsets[lo + i + 1] as number;
+        addKey(keys, offsets[lo + i] as number, e < 0 ? keys.length : e);
+        storeIdx[n] = rowBase + i;
+        insertTs[n] = ts;
+        n++;
+        rowCount++;
+        if (n >= cap) flushBatch();
+      }
     },
     history(h) {
-      addKey(h.key);
+      addKey(h.key, 0, h.key.length);
       const v = h.versions;
       assert(v.length > 0 && (v[0] as RowVersion).row !== null, 'a row history starts with its insert');
       let j = v.length - 1;
@@ -258,8 +287,8 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
   try {
     feed(sink);
     flushBatch();
-    const bloom = BloomFilter.forKeys(allKeys.length);
-    for (const k of allKeys) bloom.add(k);
+    const bloom = BloomFilter.forKeys(rowCount);
+    for (let r = 0; r < rowCount; r++) bloom.addRange(keyBuf, r === 0 ? 0 : (keyEnds[r - 1] as number), keyEnds[r] as number);
     const bloomRef = writeBlock(bloom.bits);
     const footer: FooterJson = {
       version: 1, keyColumnCount, rowCount, columns: columns.map(columnToJson), batches,
@@ -760,4 +789,16 @@ function compareRange(buf: Uint8Array, s: number, e: number, key: Uint8Array): n
     if (d !== 0) return d;
   }
   return len - key.length;
+}
+
+/** compareBytes of a[as, ae) and a[bs, be) without views. */
+function compareRuns(a: Uint8Array, as: number, ae: number, bs: number, be: number): number {
+  const la = ae - as;
+  const lb = be - bs;
+  const n = la < lb ? la : lb;
+  for (let k = 0; k < n; k++) {
+    const d = (a[as + k] as number) - (a[bs + k] as number);
+    if (d !== 0) return d;
+  }
+  return la - lb;
 }

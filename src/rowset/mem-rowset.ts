@@ -74,15 +74,80 @@ export function versionAt(versions: readonly RowVersion[], t: HybridTime): reado
 const KEY_CHUNK_BYTES = 256 * 1024;
 
 const LEAF_MAX = 128;
+/** Rows per packed leaf (a bulk-appended run). */
+const PACKED_MAX = 1024;
+
+/**
+ * A leaf of rows appended in bulk (appendBatch) that were never looked up for a mutation: keys
+ * in one shared buffer, rows at consecutive store indexes, one timestamp. No per-row objects;
+ * find() turns it into a leaf of MrsEntry (unpack) before returning one of its rows.
+ */
+export class PackedLeaf {
+  readonly firstKey: Uint8Array;
+  readonly lastKey: Uint8Array;
+  constructor(
+    /** Key i = keys[offsets[lo + i] .. offsets[lo + i + 1]). */
+    readonly keys: Uint8Array,
+    readonly offsets: Int32Array,
+    readonly lo: number,
+    readonly length: number,
+    /** Store row index of row 0. */
+    readonly rowBase: number,
+    readonly ts: HybridTime,
+  ) {
+    this.firstKey = this.key(0);
+    this.lastKey = this.key(length - 1);
+  }
+
+  key(i: number): Uint8Array {
+    return this.keys.subarray(this.offsets[this.lo + i] as number, this.offsets[this.lo + i + 1] as number);
+  }
+
+  /** compareBytes(key i, key) without a view. */
+  compareAt(i: number, key: Uint8Array): number {
+    const k = this.keys;
+    const s = this.offsets[this.lo + i] as number;
+    const la = (this.offsets[this.lo + i + 1] as number) - s;
+    const n = la < key.length ? la : key.length;
+    for (let j = 0; j < n; j++) {
+      const d = (k[s + j] as number) - (key[j] as number);
+      if (d !== 0) return d;
+    }
+    return la - key.length;
+  }
+
+  /** Index of the first row whose key >= key. */
+  lowerBound(key: Uint8Array): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.compareAt(mid, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+type Leaf = MrsEntry[] | PackedLeaf;
+
+function firstKeyOf(leaf: Leaf): Uint8Array | undefined {
+  return leaf instanceof PackedLeaf ? leaf.firstKey : leaf[0]?.key;
+}
+
+function lastKeyOf(leaf: Leaf): Uint8Array | undefined {
+  return leaf instanceof PackedLeaf ? leaf.lastKey : leaf[leaf.length - 1]?.key;
+}
 
 /**
  * The MemRowSet: rows ordered by encoded primary key in a two-level B-tree (sorted leaves of
- * at most LEAF_MAX entries under a sorted array of leaf first keys). Comparisons use
+ * at most LEAF_MAX entries under a sorted array of leaf first keys; bulk-appended runs as
+ * packed leaves of up to PACKED_MAX rows without per-row objects). Comparisons use
  * compareBytes on the stored key bytes and allocate nothing.
  */
 export class MemRowSet {
   private readonly store: MrsColumns;
-  private leaves: MrsEntry[][] = [[]];
+  private leaves: Leaf[] = [[]];
   private keyChunk = new Uint8Array(KEY_CHUNK_BYTES);
   private keyChunkUsed = 0;
   private entryCount = 0;
@@ -109,15 +174,15 @@ export class MemRowSet {
     let hi = this.leaves.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      const first = (this.leaves[mid] as MrsEntry[])[0] as MrsEntry;
-      if (compareBytes(first.key, key) <= 0) lo = mid;
+      if (compareBytes(firstKeyOf(this.leaves[mid] as Leaf) as Uint8Array, key) <= 0) lo = mid;
       else hi = mid - 1;
     }
     return lo;
   }
 
   /** Index of the first entry in leaf whose key >= key. */
-  private static lowerBound(leaf: readonly MrsEntry[], key: Uint8Array): number {
+  private static lowerBound(leaf: Leaf, key: Uint8Array): number {
+    if (leaf instanceof PackedLeaf) return leaf.lowerBound(key);
     let lo = 0;
     let hi = leaf.length;
     while (lo < hi) {
@@ -128,18 +193,33 @@ export class MemRowSet {
     return lo;
   }
 
+  /** Replaces packed leaf li by a leaf of MrsEntry (rows about to be mutated or inserted between). */
+  private unpack(li: number): MrsEntry[] {
+    const leaf = this.leaves[li] as Leaf;
+    if (!(leaf instanceof PackedLeaf)) return leaf;
+    const out = new Array<MrsEntry>(leaf.length);
+    for (let i = 0; i < leaf.length; i++) out[i] = new MrsEntry(leaf.key(i), leaf.ts, this.store, leaf.rowBase + i);
+    this.leaves[li] = out;
+    return out;
+  }
+
+  /** The entry of `key` (a stored entry: callers may add versions to it). */
   find(key: Uint8Array): MrsEntry | undefined {
-    const leaf = this.leaves[this.leafFor(key)] as MrsEntry[];
+    const li = this.leafFor(key);
+    const leaf = this.leaves[li] as Leaf;
     const i = MemRowSet.lowerBound(leaf, key);
+    if (leaf instanceof PackedLeaf) {
+      if (i >= leaf.length || leaf.compareAt(i, key) !== 0) return undefined;
+      return this.unpack(li)[i];
+    }
     const e = leaf[i];
     return e !== undefined && compareBytes(e.key, key) === 0 ? e : undefined;
   }
 
   /** True when `key` is greater than every key in this MemRowSet (O(1): compares with the last key). */
   isAboveMax(key: Uint8Array): boolean {
-    const last = this.leaves[this.leaves.length - 1] as MrsEntry[];
-    const e = last[last.length - 1];
-    return e === undefined || compareBytes(key, e.key) > 0;
+    const last = lastKeyOf(this.leaves[this.leaves.length - 1] as Leaf);
+    return last === undefined || compareBytes(key, last) > 0;
   }
 
   /** A stable copy of `key` (which may be a reused encoding buffer). */
@@ -161,15 +241,15 @@ export class MemRowSet {
     if (this.isAboveMax(key)) {
       // Append (bulk loads arrive in key order): fill the last leaf, then open a new one.
       const entry = new MrsEntry(this.copyKey(key), ts, this.store, this.store.append(row));
-      let last = this.leaves[this.leaves.length - 1] as MrsEntry[];
-      if (last.length >= LEAF_MAX) this.leaves.push((last = []));
+      let last = this.leaves[this.leaves.length - 1] as Leaf;
+      if (last instanceof PackedLeaf || last.length >= LEAF_MAX) this.leaves.push((last = []));
       last.push(entry);
       this.entryCount++;
       this.bytes += 64 + key.length;
       return entry;
     }
     const li = this.leafFor(key);
-    const leaf = this.leaves[li] as MrsEntry[];
+    const leaf = this.unpack(li);
     const i = MemRowSet.lowerBound(leaf, key);
     const existing = leaf[i];
     assert(existing === undefined || compareBytes(existing.key, key) !== 0, 'MemRowSet.insert of a key already present');
@@ -187,24 +267,27 @@ export class MemRowSet {
   /**
    * Appends rows [from, from+count) of a prepared batch whose keys (`keyBytes` at
    * `keyOffsets[i]..keyOffsets[i+1]`) are strictly increasing and above every key here. The
-   * key bytes are copied once into one buffer; columns are canonical (column-batch.ts).
+   * key bytes are copied once into one buffer and the rows go to packed leaves: no per-row
+   * objects. Columns are canonical (column-batch.ts).
    */
   appendBatch(keyBytes: Uint8Array, keyOffsets: Int32Array, cols: readonly arrow.Data[], from: number, count: number, ts: HybridTime): void {
     if (count === 0) return;
     const k0 = keyOffsets[from] as number;
     const k1 = keyOffsets[from + count] as number;
-    const first = keyBytes.subarray(k0, keyOffsets[from + 1] as number);
-    assert(this.isAboveMax(first), 'MemRowSet.appendBatch keys start above the last key');
+    assert(this.isAboveMax(keyBytes.subarray(k0, keyOffsets[from + 1] as number)), 'MemRowSet.appendBatch keys start above the last key');
     const own = keyBytes.slice(k0, k1);
+    const offs = new Int32Array(count + 1);
+    for (let i = 1; i <= count; i++) offs[i] = (keyOffsets[from + i] as number) - k0;
+    for (let i = 1; i < count; i++) {
+      assert(compareRuns(own, offs[i - 1] as number, offs[i] as number, offs[i] as number, offs[i + 1] as number) < 0, 'MemRowSet.appendBatch keys are strictly increasing');
+    }
     const base = this.store.appendColumns(cols, from, count);
-    let last = this.leaves[this.leaves.length - 1] as MrsEntry[];
-    let prev: Uint8Array | undefined;
-    for (let i = 0; i < count; i++) {
-      const key = own.subarray((keyOffsets[from + i] as number) - k0, (keyOffsets[from + i + 1] as number) - k0);
-      assert(prev === undefined || compareBytes(prev, key) < 0, 'MemRowSet.appendBatch keys are strictly increasing');
-      prev = key;
-      if (last.length >= LEAF_MAX) this.leaves.push((last = []));
-      last.push(new MrsEntry(key, ts, this.store, base + i));
+    // An empty first leaf (a fresh MemRowSet) would sort before the packed ones: drop it.
+    const last = this.leaves[this.leaves.length - 1] as Leaf;
+    if (this.leaves.length === 1 && !(last instanceof PackedLeaf) && last.length === 0) this.leaves.pop();
+    for (let lo = 0; lo < count; lo += PACKED_MAX) {
+      const n = Math.min(PACKED_MAX, count - lo);
+      this.leaves.push(new PackedLeaf(own, offs, lo, n, base + lo, ts));
     }
     this.entryCount += count;
     this.bytes += 64 * count + (k1 - k0);
@@ -224,22 +307,49 @@ export class MemRowSet {
     this.bytes += 24 + (row === null ? 0 : rowSizeBytes(row));
   }
 
-  /** Entries in key order, starting at the first key >= lower when given. */
+  /**
+   * Entries in key order, starting at the first key >= lower when given. Rows of packed leaves
+   * come as transient entries (read them; mutate only entries returned by find()).
+   */
   *entries(lower?: Uint8Array): Generator<MrsEntry> {
     let li = 0;
     let start = 0;
     if (lower !== undefined) {
       li = this.leafFor(lower);
-      start = MemRowSet.lowerBound(this.leaves[li] as MrsEntry[], lower);
+      start = MemRowSet.lowerBound(this.leaves[li] as Leaf, lower);
     }
     for (; li < this.leaves.length; li++) {
-      const leaf = this.leaves[li] as MrsEntry[];
-      for (let i = start; i < leaf.length; i++) yield leaf[i] as MrsEntry;
+      const leaf = this.leaves[li] as Leaf;
+      if (leaf instanceof PackedLeaf) {
+        for (let i = start; i < leaf.length; i++) yield new MrsEntry(leaf.key(i), leaf.ts, this.store, leaf.rowBase + i);
+      } else {
+        for (let i = start; i < leaf.length; i++) yield leaf[i] as MrsEntry;
+      }
       start = 0;
     }
   }
 
-  minKey(): Uint8Array | undefined {
-    return this.leaves[0]?.[0]?.key;
+  /** Visits every row in key order: packed leaves whole (no per-row objects), other rows as entries. */
+  forEachLeaf(onEntry: (e: MrsEntry) => void, onPacked: (leaf: PackedLeaf) => void): void {
+    for (const leaf of this.leaves) {
+      if (leaf instanceof PackedLeaf) onPacked(leaf);
+      else for (const e of leaf) onEntry(e);
+    }
   }
+
+  minKey(): Uint8Array | undefined {
+    return firstKeyOf(this.leaves[0] as Leaf);
+  }
+}
+
+/** compareBytes of a[as, ae) and a[bs, be) without views. */
+function compareRuns(a: Uint8Array, as: number, ae: number, bs: number, be: number): number {
+  const la = ae - as;
+  const lb = be - bs;
+  const n = la < lb ? la : lb;
+  for (let k = 0; k < n; k++) {
+    const d = (a[as + k] as number) - (a[bs + k] as number);
+    if (d !== 0) return d;
+  }
+  return la - lb;
 }

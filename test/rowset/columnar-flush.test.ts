@@ -157,7 +157,10 @@ function runSeed(seed: number): void {
     }
   }
   // Mutations: updates, deletes, delete + reinsert (these rows take the history path).
-  for (const e of mrs.entries()) {
+  // (find() returns stored entries; entries() of packed bulk runs are transient views.)
+  const allKeys = [...mrs.entries()].map((e) => e.key);
+  for (const key of allKeys) {
+    const e = mrs.find(key)!;
     const x = rand();
     const k = (e.row[0]) as number;
     if (x < 0.1) {
