@@ -455,6 +455,27 @@ export function columnMinMax(col: ColumnSchema, data: arrow.Data): [Value, Value
         }
         return 0;
       };
+      // Fast pass: while every value lies within ±2^53 it is exactly lo + (hi|0) * 2^32 as a double.
+      let safe = true;
+      let mn = 0;
+      let mx = 0;
+      for (let i = 0; i < n; i++) {
+        if (nulls !== undefined && !valid(i)) { nullCount++; continue; }
+        const b = i * stride;
+        const h = (w[b + 1] as number) | 0;
+        if (h < -0x200000 || h >= 0x200000 || (stride === 4 && ((w[b + 2] as number) !== (h < 0 ? 0xffffffff : 0) || (w[b + 3] as number) !== (h < 0 ? 0xffffffff : 0)))) {
+          safe = false;
+          break;
+        }
+        const x = (w[b] as number) + h * TWO32;
+        if (lo < 0) { lo = hi = i; mn = mx = x; continue; }
+        if (x < mn) { mn = x; lo = i; }
+        if (x > mx) { mx = x; hi = i; }
+      }
+      if (safe) break;
+      lo = -1;
+      hi = -1;
+      nullCount = 0;
       for (let i = 0; i < n; i++) {
         if (nulls !== undefined && !valid(i)) { nullCount++; continue; }
         if (lo < 0) { lo = hi = i; continue; }
