@@ -3,11 +3,11 @@ import { SaigaError } from '../common/errors.js';
 import type { ColumnPredicate, ReadMode } from '../common/scan-spec.js';
 import type { StorageApi } from '../common/storage-api.js';
 import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type SubquerySet } from './eval.js';
-import { col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
+import { andAll, BOOL, col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
 import { serializeColumn, type FragmentSpec, type FragmentTask } from './fragment.js';
 import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
 import {
-  bigAt, concatChunks, exactAt, fromArrow, gather, gatherChunk, numVec, putBig, vectorFromValues, vectorKindOf,
+  bigAt, canonBig, concatChunks, exactAt, fromArrow, gather, gatherChunk, numVec, putBig, vectorFromValues, vectorKindOf,
   type Chunk, type NumVector, type SqlType, type Vector,
 } from './vector.js';
 import type { Value } from '../common/types.js';
@@ -28,6 +28,8 @@ export interface ExecContext {
   readonly subs: SubqueryValues;
   /** The coprocessor pool, or null to run everything on the calling thread. */
   readonly coprocessor: Coprocessor | null;
+  /** The statement's progress counter (SHOW PROCESSLIST's Examined_rows), when someone watches. */
+  readonly progress?: { rowsScanned: number };
 }
 
 /** Runs scan fragments off the calling thread (see coprocessor.ts). */
@@ -278,6 +280,7 @@ async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecC
     const fetch = [...plan.columns, ...restCols.filter((n) => !plan.columns.includes(n))];
     const row = await ctx.storage.lookup(plan.db, plan.table.name, point.key, fetch);
     if (row === undefined) return;
+    if (ctx.progress !== undefined) ctx.progress.rowsScanned += 1;
     // Rows come back in projection order; tolerate a storage that returns the full schema row.
     const full = row.length !== fetch.length && row.length === plan.table.schema.columns.length;
     const byName = (n: string): Value => (full ? row[plan.table.schema.columns.findIndex((c) => c.name === n)] : row[fetch.indexOf(n)]) ?? null;
@@ -301,6 +304,7 @@ async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecC
   let produced = 0;
   for await (const batch of ctx.storage.scan(plan.db, plan.table.name, spec)) {
     check(ctx);
+    if (ctx.progress !== undefined) ctx.progress.rowsScanned += batch.numRows;
     const cols: Vector[] = plan.columns.map((_, i) => {
       const child = batch.getChildAt(i);
       assert(child !== null, `scan batch lacks projected column ${plan.columns[i]}`);
@@ -364,6 +368,8 @@ export class KeyEncoder {
   private readonly chain: Map<number, number>[];
   private static readonly RADIX = 2 ** 26;
   private readonly bigDict = new Map<bigint, number>();
+  private readonly oneChar: (Int32Array | undefined)[] = [];
+  private readonly pairCache: (Int32Array | undefined)[] = [];
 
   constructor(private readonly width: number, private readonly nullsEqual: boolean) {
     this.dicts = Array.from({ length: width }, () => new Map());
@@ -411,7 +417,10 @@ export class KeyEncoder {
       const vals = v.values as ArrayLike<unknown>;
       const valid = v.valid;
       const bin = v.kind === 'bin';
+      const str = v.kind === 'str';
+      const oneChar = str ? (this.oneChar[k] ??= new Int32Array(256)) : null;
       const link = k === 0 ? null : this.chain[k - 1]!;
+      const cache = link === null ? null : (this.pairCache[k - 1] ??= new Int32Array(PAIR_CACHE_PREV * PAIR_CACHE_CODE));
       for (let i = 0; i < n; i++) {
         const prev = out[i]!;
         if (k > 0 && Number.isNaN(prev)) continue;
@@ -421,16 +430,23 @@ export class KeyEncoder {
           code = 0;
         } else {
           const x = bin ? Buffer.from(vals[i] as Uint8Array).toString('latin1') : v.kind === 'num' && v.exact !== undefined ? exactAt(v, i) : vals[i];
-          let c = dict.get(x);
+          // One-character strings (flags) skip the Map through a table by char code.
+          const ch = oneChar !== null && (x as string).length === 1 ? (x as string).charCodeAt(0) : 256;
+          let c: number | undefined = ch < 256 ? oneChar![ch]! : 0;
+          if (c === 0) c = dict.get(x);
           if (c === undefined) {
             if (!insert) { out[i] = NaN; continue; }
             c = dict.size + 1;
             if (c >= KeyEncoder.RADIX) throw new SaigaError('ResourceExhausted', `more than ${KeyEncoder.RADIX} distinct values in one key column`);
             dict.set(x, c);
           }
+          if (ch < 256) oneChar![ch] = c;
           code = c;
         }
         if (link === null) { out[i] = code; continue; }
+        // Small (prev, code) pairs are cached in a direct table (0 = not cached yet).
+        const slot = prev < PAIR_CACHE_PREV && code < PAIR_CACHE_CODE ? prev * PAIR_CACHE_CODE + code : -1;
+        if (slot >= 0) { const hit = cache![slot]!; if (hit !== 0) { out[i] = hit; continue; } }
         const pair = prev * KeyEncoder.RADIX + code;
         let c2 = link.get(pair);
         if (c2 === undefined) {
@@ -439,6 +455,7 @@ export class KeyEncoder {
           if (c2 >= KeyEncoder.RADIX) throw new SaigaError('ResourceExhausted', `more than ${KeyEncoder.RADIX} distinct keys`);
           link.set(pair, c2);
         }
+        if (slot >= 0) cache![slot] = c2;
         out[i] = c2;
       }
     }
@@ -446,10 +463,14 @@ export class KeyEncoder {
   }
 }
 
+const PAIR_CACHE_PREV = 1024;
+const PAIR_CACHE_CODE = 64;
+
 // ---------- aggregation ----------
 
 interface AggState {
-  update(groups: Int32Array, n: number, arg: Vector | null): void;
+  /** groups[i] < groupCount for every row. */
+  update(groups: Int32Array, n: number, arg: Vector | null, groupCount: number): void;
   finish(groupCount: number): Vector;
 }
 
@@ -477,8 +498,8 @@ function makeAggState(a: AggCall): AggState {
       const counts = new Grow();
       let maxG = 0;
       return {
-        update(groups, n, arg) {
-          for (let i = 0; i < n; i++) if (groups[i]! + 1 > maxG) maxG = groups[i]! + 1;
+        update(groups, n, arg, groupCount) {
+          if (groupCount > maxG) maxG = groupCount;
           const c = counts.ensure(maxG);
           const valid = arg?.valid ?? null;
           if (valid === null) for (let i = 0; i < n; i++) c[groups[i]!]!++;
@@ -494,9 +515,9 @@ function makeAggState(a: AggCall): AggState {
       const overflow: (bigint | undefined)[] = [];
       let maxG = 0;
       return {
-        update(groups, n, arg) {
+        update(groups, n, arg, groupCount) {
           const v = arg as NumVector;
-          for (let i = 0; i < n; i++) if (groups[i]! + 1 > maxG) maxG = groups[i]! + 1;
+          if (groupCount > maxG) maxG = groupCount;
           const s = sums.ensure(maxG);
           const c = counts.ensure(maxG);
           const vals = v.values;
@@ -552,9 +573,9 @@ function makeAggState(a: AggCall): AggState {
         const bigs: (bigint | undefined)[] = [];
         let maxG = 0;
         return {
-          update(groups, n, arg) {
+          update(groups, n, arg, groupCount) {
             const v = arg as NumVector;
-            for (let i = 0; i < n; i++) if (groups[i]! + 1 > maxG) maxG = groups[i]! + 1;
+            if (groupCount > maxG) maxG = groupCount;
             const m = vals.ensure(maxG);
             if (has.length < maxG) { const h = new Uint8Array(m.length); h.set(has); has = h; }
             const x = v.values;
@@ -588,7 +609,7 @@ function makeAggState(a: AggCall): AggState {
       const vals: unknown[] = [];
       const has: boolean[] = [];
       return {
-        update(groups, n, arg) {
+        update(groups, n, arg, groupCount) {
           const v = arg!;
           for (let i = 0; i < n; i++) {
             if (v.valid !== null && v.valid[i] !== 1) continue;
@@ -611,7 +632,7 @@ function makeAggState(a: AggCall): AggState {
     case 'count_distinct': case 'sum_distinct': case 'avg_distinct': {
       const sets: Set<unknown>[] = [];
       return {
-        update(groups, n, arg) {
+        update(groups, n, arg, groupCount) {
           const v = arg!;
           for (let i = 0; i < n; i++) {
             if (v.valid !== null && v.valid[i] !== 1) continue;
@@ -643,7 +664,7 @@ function makeAggState(a: AggCall): AggState {
     case 'group_concat': {
       const lists: string[][] = [];
       return {
-        update(groups, n, arg) {
+        update(groups, n, arg, groupCount) {
           const v = arg!;
           for (let i = 0; i < n; i++) {
             if (v.valid !== null && v.valid[i] !== 1) continue;
@@ -662,9 +683,9 @@ function makeAggState(a: AggCall): AggState {
       const s1 = new Grow(), s2 = new Grow(), cn = new Grow();
       let maxG = 0;
       return {
-        update(groups, n, arg) {
+        update(groups, n, arg, groupCount) {
           const v = arg as NumVector;
-          for (let i = 0; i < n; i++) if (groups[i]! + 1 > maxG) maxG = groups[i]! + 1;
+          if (groupCount > maxG) maxG = groupCount;
           const a1 = s1.ensure(maxG), a2 = s2.ensure(maxG), c = cn.ensure(maxG);
           for (let i = 0; i < n; i++) {
             if (v.valid !== null && v.valid[i] !== 1) continue;
@@ -747,7 +768,7 @@ export class HashAggregator {
     }
     for (let k = 0; k < this.states.length; k++) {
       const a = this.aggs[k]!;
-      this.states[k]!.update(groups, n, a.arg === null ? null : evalExpr(a.arg, c, subs));
+      this.states[k]!.update(groups, n, a.arg === null ? null : evalExpr(a.arg, c, subs), this.groupCount);
     }
   }
 
@@ -823,21 +844,44 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
     }
     finals.push({ fn: a.fn, at: g + merge.length - (a.fn === 'avg' ? 2 : 1), type: a.type, argType: arg?.type ?? null });
   }
-  const fragment: FragmentSpec = {
-    types: scan.types,
-    filter: scan.filter === null ? null : substituteSubqueries(scan.filter, ctx),
-    groups,
-    aggs: partial,
-  };
+  // Storage keeps the predicates on key columns (they prune rowsets); the others run in the
+  // workers, so storage hands back its unfiltered base columns (SharedArrayBuffer views: no
+  // gather on this thread, no copy to the workers). Tablets are still pruned by every predicate.
+  const keyCols = new Set(scan.table.schema.columns.slice(0, scan.table.schema.keyColumnCount).map((c) => c.name));
+  const storagePreds = scan.predicates.filter((p) => keyCols.has(p.column));
+  const workerPreds = scan.predicates.filter((p) => !keyCols.has(p.column));
+  const fetch = [...scan.columns];
+  const types = [...scan.types];
+  const predExprs: Expr[] = [];
+  for (const p of workerPreds) {
+    let at = fetch.indexOf(p.column);
+    if (at < 0) {
+      const cs = scan.table.schema.columns.find((c) => c.name === p.column);
+      assert(cs !== undefined, `predicate column ${p.column} not in the schema`);
+      at = fetch.length;
+      fetch.push(p.column);
+      types.push(cs.type === 'decimal' ? { type: 'decimal', precision: cs.precision ?? 38, scale: cs.scale ?? 0 } : { type: cs.type });
+    }
+    predExprs.push(predicateExpr(p, col(at, types[at]!)));
+  }
+  const filter = andAll([...predExprs, ...(scan.filter === null ? [] : [substituteSubqueries(scan.filter, ctx)])]);
+  const fragment: FragmentSpec = { types, filter, groups, aggs: partial };
   const merger = new HashAggregator(groups.map((x, i) => col(i, x.type)), merge, (b) => account(ctx, b));
-  const spec = { projection: scan.columns, predicates: scan.predicates, readMode: ctx.readMode };
+  const tablets = ctx.storage.tabletsFor(scan.db, scan.table.name, scan.predicates);
+  // One snapshot for all tablets, as StorageApi.scan does.
+  const readMode: ReadMode = tablets.length > 1 && ctx.readMode.kind === 'latest' ? { kind: 'snapshot', timestamp: ctx.storage.now() } : ctx.readMode;
+  const spec = { projection: fetch, predicates: storagePreds, readMode };
   const inflight: Promise<Chunk>[] = [];
   const maxInflight = cop.maxInflight;
-  for await (const batch of ctx.storage.scan(scan.db, scan.table.name, spec)) {
-    check(ctx);
-    const columns = scan.columns.map((_, i) => serializeColumn(batch.getChildAt(i)!.data));
-    inflight.push(cop.run({ fragment, columns, length: batch.numRows }, ctx.signal));
-    while (inflight.length >= maxInflight) merger.add(await inflight.shift()!);
+  for (const t of tablets) {
+    for await (const batch of ctx.storage.scanTablet(scan.db, scan.table.name, t.tabletId, spec)) {
+      check(ctx);
+      if (ctx.progress !== undefined) ctx.progress.rowsScanned += batch.numRows;
+      if (batch.numRows === 0) continue;
+      const columns = fetch.map((_, i) => serializeColumn(batch.getChildAt(i)!.data));
+      inflight.push(cop.run({ fragment, columns, length: batch.numRows }, ctx.signal));
+      while (inflight.length >= maxInflight) merger.add(await inflight.shift()!);
+    }
   }
   for (const p of inflight) merger.add(await p);
   const merged = merger.finish();
@@ -865,6 +909,17 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
     out.push({ kind: 'num', type: f.type, values: vals, valid });
   }
   yield* batches({ columns: out, length: n }, ctx.rowsPerBatch);
+}
+
+/** A storage predicate as an expression over column c (API values -> executor literals). */
+function predicateExpr(p: ColumnPredicate, c: Expr): Expr {
+  const litOf = (v: Value): Expr => ({ kind: 'lit', value: v === null ? null : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'bigint' ? canonBig(v) : v, type: c.type });
+  switch (p.kind) {
+    case 'compare': return { kind: 'call', fn: p.op, args: [c, litOf(p.value)], type: BOOL };
+    case 'in': return { kind: 'in', arg: c, list: p.values.map(litOf), negated: false, type: BOOL };
+    case 'isNull': return { kind: 'isNull', arg: c, negated: false, type: BOOL };
+    case 'isNotNull': return { kind: 'isNull', arg: c, negated: true, type: BOOL };
+  }
 }
 
 function isIntLike(t: SqlType): boolean {
@@ -917,6 +972,7 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
       let pl = li.subarray(0, m), pr = ri.subarray(0, m);
       let cnt = m;
       m = 0;
+      if (ctx.progress !== undefined) ctx.progress.rowsScanned += cnt;
       if (plan.residual !== null && cnt > 0) {
         const combined: Chunk = { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: cnt };
         const sel = selectTrue(evalExpr(plan.residual, combined, ctx.subs), cnt);

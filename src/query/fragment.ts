@@ -1,8 +1,8 @@
 import * as arrow from 'apache-arrow';
 import { evalExpr, selectTrue } from './eval.js';
-import type { Expr } from './expr.js';
+import { columnsUsed, type Expr } from './expr.js';
 import type { AggCall } from './logical-plan.js';
-import { arrowTypeOf, fromArrow, gatherChunk, type Chunk, type SqlType } from './vector.js';
+import { arrowTypeOf, fromArrowSelected, gather, vectorKindOf, type Chunk, type SqlType, type Vector } from './vector.js';
 
 /**
  * A coprocessor scan fragment: one scanned batch's columns plus what to do with them (residual
@@ -63,16 +63,35 @@ function deserializeColumn(c: SerializedColumn, t: SqlType): arrow.Data {
   return arrow.makeData(props as unknown as Parameters<typeof arrow.makeData>[0]);
 }
 
-/** Runs a fragment: decode, filter, partially aggregate. Pure; used by workers and in-thread. */
+/**
+ * Runs a fragment: decode, filter, partially aggregate. Pure; used by workers and in-thread.
+ * The filter's columns are decoded first; the other columns are decoded for the selected rows
+ * only (a selective filter decodes little).
+ */
 export function runFragment(task: FragmentTask, aggregate: (c: Chunk) => Chunk): Chunk {
   const f = task.fragment;
-  let c: Chunk = {
-    columns: task.columns.map((col, i) => fromArrow([deserializeColumn(col, f.types[i]!)], f.types[i]!)),
-    length: task.length,
-  };
+  const n = task.length;
+  const decoded: (Vector | undefined)[] = new Array<Vector | undefined>(task.columns.length);
+  const decode = (i: number, sel: Int32Array | null): Vector => fromArrowSelected(deserializeColumn(task.columns[i]!, f.types[i]!), f.types[i]!, sel);
+  let sel: Int32Array | null = null;
   if (f.filter !== null) {
-    const sel = selectTrue(evalExpr(f.filter, c), c.length);
-    if (sel.length !== c.length) c = gatherChunk(c, sel);
+    const used = columnsUsed(f.filter);
+    const fc: Vector[] = task.columns.map((_, i) => (used.has(i) ? (decoded[i] = decode(i, null)) : emptyVector(f.types[i]!)));
+    const s = selectTrue(evalExpr(f.filter, { columns: fc, length: n }), n);
+    if (s.length !== n) sel = s;
   }
-  return aggregate(c);
+  const len = sel === null ? n : sel.length;
+  const columns = task.columns.map((_, i) => {
+    const d = decoded[i];
+    if (d === undefined) return decode(i, sel);
+    return sel === null ? d : gather(d, sel);
+  });
+  return aggregate({ columns, length: len });
+}
+
+/** A placeholder for a column the filter does not read (never evaluated). */
+function emptyVector(t: SqlType): Vector {
+  const kind = vectorKindOf(t.type);
+  if (kind === 'num') return { kind, type: t, values: new Float64Array(0), valid: null };
+  return kind === 'str' ? { kind, type: t, values: [], valid: null } : { kind, type: t, values: [], valid: null };
 }

@@ -198,6 +198,45 @@ export function fromArrow(datas: readonly arrow.Data[], type: SqlType): Vector {
   return exact !== undefined ? { kind: 'num', type, values, valid, exact } : { kind: 'num', type, values, valid };
 }
 
+/**
+ * fromArrow of one Data restricted to the rows in sel (all rows when null). Fixed-width numeric
+ * columns are decoded for the selected rows only; other kinds decode then gather.
+ */
+export function fromArrowSelected(d: arrow.Data, type: SqlType, sel: Int32Array | null): Vector {
+  if (sel === null) return fromArrow([d], type);
+  const t = type.type;
+  const n = sel.length;
+  const simple = t === 'int8' || t === 'int16' || t === 'int32' || t === 'date' || t === 'float' || t === 'double';
+  if (!simple && t !== 'decimal') return gather(fromArrow([d], type), sel);
+  let valid: Uint8Array | null = null;
+  if (d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0) {
+    valid = new Uint8Array(n);
+    const bm = d.nullBitmap;
+    for (let k = 0; k < n; k++) { const b = d.offset + sel[k]!; valid[k] = (bm[b >> 3]! >> (b & 7)) & 1; }
+  }
+  const values = new Float64Array(n);
+  const src = d.values as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number };
+  if (simple) {
+    for (let k = 0; k < n; k++) values[k] = src[sel[k]!]!;
+    return { kind: 'num', type, values, valid };
+  }
+  const w = new Uint32Array(src.buffer, src.byteOffset, d.length * 4);
+  let exact: (bigint | undefined)[] | undefined;
+  for (let k = 0; k < n; k++) {
+    const i = sel[k]! * 4;
+    const w0 = w[i]!, w1 = w[i + 1]!, w2 = w[i + 2]!, w3 = w[i + 3]!;
+    const neg = (w3 & 0x80000000) !== 0;
+    const x = neg ? -((~w0 >>> 0) + (~w1 >>> 0) * TWO32 + 1) : w0 + w1 * TWO32;
+    values[k] = x;
+    if (w2 !== (neg ? 0xffffffff : 0) || w3 !== (neg ? 0xffffffff : 0) || x > MAX_EXACT || x < -MAX_EXACT) {
+      const b = BigInt.asIntN(128, (BigInt(w3) << 96n) | (BigInt(w2) << 64n) | (BigInt(w1) << 32n) | BigInt(w0));
+      values[k] = Number(b);
+      (exact ??= new Array<bigint | undefined>(n))[k] = b;
+    }
+  }
+  return exact !== undefined ? { kind: 'num', type, values, valid, exact } : { kind: 'num', type, values, valid };
+}
+
 export function arrowTypeOf(t: SqlType): arrow.DataType {
   switch (t.type) {
     case 'bool': return new arrow.Bool();

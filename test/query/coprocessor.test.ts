@@ -37,6 +37,9 @@ describe('coprocessor fragments', () => {
       `SELECT COUNT(*), SUM(p), AVG(x) FROM f WHERE g LIKE 'g1%'`,
       `SELECT COUNT(*), SUM(p) FROM f WHERE id < 0`,
       `SELECT COUNT(*) FROM f WHERE p > (SELECT AVG(p) FROM f)`,
+      `SELECT SUBSTRING(g, 2, 1) AS c1, CASE WHEN k < 2 THEN 'a' ELSE 'b' END AS c2, COUNT(*), SUM(p) FROM f WHERE g IN ('g1', 'g3', 'g5') AND p IS NOT NULL GROUP BY c1, c2 ORDER BY c1, c2`,
+      `SELECT COUNT(*), SUM(x) FROM f WHERE g IS NULL AND k = 3`,
+      `SELECT k, COUNT(*), MAX(d) FROM f WHERE d >= DATE '2020-03-01' AND d < DATE '2020-04-01' AND id >= 100 GROUP BY k ORDER BY k`,
     ];
     for (const q of queries) {
       const [ra] = await a.execute(q);
