@@ -18,7 +18,7 @@ import type {
 import type { Row, Schema, Value } from '../common/types.js';
 import { Catalog } from '../master/index.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
-import { TabletManager, type LocalReplica } from '../tserver/index.js';
+import { TabletManager, type TabletReplica } from '../tserver/index.js';
 import { arrowToRows } from './arrow-rows.js';
 import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
 import { prepareArrowBatch, takePrepared } from '../tablet/prepare-batch.js';
@@ -411,7 +411,7 @@ class EmbeddedStorage implements StorageApi {
    * stamped at or before the snapshot but not yet applied (waiting for their fsync) are applied
    * before the scan starts.
    */
-  private async settleSnapshot(replicas: readonly LocalReplica[], ts: HybridTime): Promise<void> {
+  private async settleSnapshot(replicas: readonly TabletReplica[], ts: HybridTime): Promise<void> {
     // A snapshot slightly ahead of this clock (another node's) pulls the clock forward; a far
     // future one (e.g. HT_MAX used as "latest") reads the latest data, which is not repeatable.
     if (ts > this.clock.peek() && htPhysicalMicros(ts) - htPhysicalMicros(this.clock.peek()) < SNAPSHOT_AHEAD_MICROS_MAX) this.clock.update(ts);
@@ -472,7 +472,7 @@ class EmbeddedStorage implements StorageApi {
 
   async flush(database?: string, table?: string): Promise<void> {
     this.checkOpen();
-    let replicas: LocalReplica[];
+    let replicas: TabletReplica[];
     if (database === undefined) replicas = this.tablets.all();
     else if (table === undefined) {
       replicas = this.catalog.listTables(database).flatMap((n) => this.catalog.getTable(database, n).tablets.map((t) => this.tablets.get(t.tabletId)));

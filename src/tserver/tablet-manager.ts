@@ -4,17 +4,31 @@ import { SaigaError } from '../common/errors.js';
 import type { HybridClock } from '../common/hybrid-time.js';
 import type { Limits } from '../common/limits.js';
 import type { Schema } from '../common/types.js';
+import { RaftDriver } from '../replication/raft-driver.js';
 import { syncDir } from '../wal/index.js';
-import { LocalReplica } from './local-replica.js';
+import { TabletReplica } from './tablet-replica.js';
+
+/** The embedded server's id: the only voter of every group. */
+export const EMBEDDED_SERVER_ID = 'local';
 
 /**
  * The tablet replicas of one data directory: `dataDir/tablets/<tabletId>/{data,wal}`. Opens the
  * ones the catalog lists, deletes directories it does not (left over by a crash in the middle
  * of a create or drop).
+ *
+ * Every tablet runs as a one-voter Raft group (TabletReplica, `singleVoter`) on one in-process
+ * RaftDriver: the same write path as a replicated tablet (propose -> persist with group commit ->
+ * commit -> apply), with no network (the transport is never used: a lone voter sends nothing)
+ * and no tick timer (a lone voter needs no elections after its first, nor heartbeats).
  */
 export class TabletManager {
-  private readonly replicas = new Map<string, LocalReplica>();
+  private readonly replicas = new Map<string, TabletReplica>();
   private readonly root: string;
+  private readonly driver = new RaftDriver({
+    serverId: EMBEDDED_SERVER_ID,
+    tickMs: 50,
+    transport: { send: (to) => Promise.reject(new SaigaError('IllegalState', `the embedded server has no peers, found a message to ${to}`)) },
+  });
 
   constructor(
     dataDir: string,
@@ -43,24 +57,24 @@ export class TabletManager {
     for (const t of tablets) await this.open(t.tabletId, t.schema);
   }
 
-  async open(tabletId: string, schema: Schema): Promise<LocalReplica> {
+  async open(tabletId: string, schema: Schema): Promise<TabletReplica> {
     const existing = this.replicas.get(tabletId);
     if (existing !== undefined) return existing;
     const dir = this.dirOf(tabletId);
     const created = !existsSync(dir);
-    const r = await LocalReplica.open({ dir, tabletId, schema, clock: this.clock, limits: this.limits });
+    const r = await TabletReplica.open({ dir, tabletId, schema, clock: this.clock, limits: this.limits, driver: this.driver, singleVoter: true, seed: 1 });
     if (created) syncDir(this.root);
     this.replicas.set(tabletId, r);
     return r;
   }
 
-  get(tabletId: string): LocalReplica {
+  get(tabletId: string): TabletReplica {
     const r = this.replicas.get(tabletId);
     if (r === undefined) throw new SaigaError('NotFound', `tablet ${tabletId} is not open on this server`);
     return r;
   }
 
-  all(): LocalReplica[] {
+  all(): TabletReplica[] {
     return [...this.replicas.values()];
   }
 

@@ -55,6 +55,12 @@ export interface TabletReplicaOptions {
    * fetchCopy) and resolves with its op index; without it a snapshot from the leader is refused.
    */
   readonly fetchCopy?: (from: ReplicaId, tabletId: string, tabletDir: string) => Promise<number>;
+  /**
+   * The embedded default: this replica is its group's only voter, for good. The configuration is
+   * fixed to {this server} (no founding entries, so a log written by LocalReplica opens too), the
+   * replica campaigns at open, and open resolves once it leads and applied its whole log.
+   */
+  readonly singleVoter?: boolean;
 }
 
 export interface ReplicaWriteResult extends ApplyResult {
@@ -138,7 +144,12 @@ export class TabletReplica implements GroupStateMachine {
       // A record from before log GC existed ({index: 0, confState}) holds no ranges.
       if (!Array.isArray(conf.value.ranges)) conf.writeSync({ ranges: [] });
       const durable = tablet.durableOpIndex();
-      if (fresh && log.lastIndex() === 0 && durable === 0 && o.voters !== undefined) {
+      if (o.singleVoter === true && (log.lastIndex() < durable || (log.lastIndex() === log.firstIndex() - 1 && log.term(log.lastIndex()) === undefined))) {
+        // Everything the log holds is in the tablet's files (a lost or fully collected log):
+        // continue numbering after the tablet, with a known term at the base.
+        await log.resetToSnapshot({ index: durable, term: Math.max(log.lastTerm(), 1) });
+      }
+      if (o.singleVoter !== true && fresh && log.lastIndex() === 0 && durable === 0 && o.voters !== undefined) {
         // Founding member: AddVoter entries 1..n committed in term 1 (every replica derives the
         // configuration from the log alone, also ones added later).
         const ents: LogEntry[] = o.voters.map((replica, i) => ({ term: 1, index: i + 1, type: 'configChange', payload: encodeConfChange({ type: 'AddVoter', replica }) }));
@@ -150,7 +161,8 @@ export class TabletReplica implements GroupStateMachine {
         throw corruption(log.segmentPaths()[0] ?? join(o.dir, 'wal'), 0, `log starts at index ${log.firstIndex()} but the tablet needs entries from ${durable + 1}`);
       }
       const logRef = log;
-      const confStore: ConfStore = {
+      const self: ConfState = { voters: [o.driver.serverId], learners: [] };
+      const confStore: ConfStore = o.singleVoter === true ? { get: () => self } : {
         get: () => {
           const at = logRef.snapshotMarker().index;
           if (at === 0) return { voters: [], learners: [] };
@@ -167,16 +179,43 @@ export class TabletReplica implements GroupStateMachine {
       // log are re-applied by the core and the configuration needs no separate record.
       const node = newRaftNode({
         id: o.driver.serverId, storage, random: new SeededRandom(seed), electionTicks, heartbeatTicks: 1,
-        leaseTicks: electionTicks - 3, readOnly: 'LeaseBased', applied: log.snapshotMarker().index,
+        leaseTicks: electionTicks - 3, readOnly: 'LeaseBased',
+        // A single voter has no configuration entries to re-derive: entries the tablet holds are not handed out again.
+        applied: o.singleVoter === true ? Math.min(durable, log.lastIndex()) : log.snapshotMarker().index,
       });
       const r = new TabletReplica(o.tabletId, tablet, o.dir, o.limits, o.fetchCopy, log, storage, conf, node, o.clock, o.driver, o.opTimeoutMs ?? OP_TIMEOUT_MS_DEFAULT);
       o.driver.addGroup(o.tabletId, node, storage, r);
+      if (o.singleVoter === true) {
+        try {
+          await r.leadAlone();
+        } catch (e) {
+          await r.close();
+          throw e;
+        }
+      }
       return r;
     } catch (e) {
       tablet.close();
       if (log !== undefined) await log.close();
       throw e;
     }
+  }
+
+  private leaderWaiters: (() => void)[] = [];
+
+  /** Single voter: campaign now, wait until leading (its Ready processed) and the log is applied. */
+  private async leadAlone(): Promise<void> {
+    const last = this.log.lastIndex();
+    if (!this.isLeader()) {
+      const led = new Promise<void>((resolve) => this.leaderWaiters.push(resolve));
+      this.driver.withNode(this.tabletId, (n) => n.campaign());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([led, new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new SaigaError('TimedOut', `tablet ${this.tabletId}: the single voter ${this.serverId} did not become leader within ${this.opTimeoutMs} ms`)), this.opTimeoutMs);
+      })]).finally(() => clearTimeout(timer));
+    }
+    this.checkUsable();
+    await this.waitIndexApplied(last);
   }
 
   // ---- GroupStateMachine ---------------------------------------------------------------------
@@ -318,7 +357,12 @@ export class TabletReplica implements GroupStateMachine {
 
   softStateChanged(s: SoftState): void {
     this.soft = s;
-    if (s.role === 'Leader') this.clockPastLog();
+    if (s.role === 'Leader') {
+      this.clockPastLog();
+      const ws = this.leaderWaiters;
+      this.leaderWaiters = [];
+      for (const w of ws) w();
+    }
     // The core drops pending ReadIndex requests when leadership changes (they are never
     // answered): fail them now so callers retry instead of waiting for their timeout.
     if (this.readWaiters.size > 0) {
@@ -523,9 +567,11 @@ export class TabletReplica implements GroupStateMachine {
     return this.node.leader();
   }
 
+  /** Flushes the tablet and drops the log segments it no longer needs. */
   flush(): void {
     this.checkUsable();
-    this.tablet.flush();
+    this.tabletNow.flush();
+    this.gcLog();
   }
 
   /**
@@ -549,11 +595,14 @@ export class TabletReplica implements GroupStateMachine {
   maintain(limits: Limits, now: HybridTime, compact: boolean): boolean {
     if (this.failure !== undefined || this.closed) return false;
     let did = false;
-    const s = this.tablet.stats();
-    if (s.memRowSetBytes + s.deltaMemStoreBytes >= limits.memRowSetFlushBytes) {
-      this.tablet.flush();
+    const s = this.tabletNow.stats();
+    // Also flush when the log grew past two segments only because the MemRowSet anchors it.
+    if (s.memRowSetBytes + s.deltaMemStoreBytes >= limits.memRowSetFlushBytes ||
+        (this.log.sizeBytes() > 2 * limits.logSegmentBytes && this.tabletNow.durableOpIndex() < this.tabletNow.lastAppliedOpIndex())) {
+      this.tabletNow.flush();
       did = true;
     }
+    if (this.gcLog() > 0) did = true;
     if (compact) {
       this.tablet.gcHistory(now);
       did = this.tablet.compact({ budgetBytes: limits.compactionBudgetBytes }) || did;
