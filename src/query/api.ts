@@ -66,7 +66,24 @@ export interface Session {
   prepare(sql: string): Promise<PreparedStatement>;
   /** Warnings of the last statement (SHOW WARNINGS). */
   lastWarnings(): readonly Warning[];
+  /**
+   * Counters of the statement this session started last (they keep growing while its result
+   * streams); undefined before the first statement. Read by SHOW PROCESSLIST and `saiga sql`.
+   */
+  progress?(): StatementProgress | undefined;
   close(): void;
+}
+
+/** What a running statement has done so far (MariaDB's Examined_rows, Time_ms, Memory_used). */
+export interface StatementProgress {
+  /** Rows read from storage plus candidate rows examined by joins (MariaDB's Examined_rows). */
+  readonly rowsScanned: number;
+  /** Bytes charged to the statement's memory limit (collected build sides, sorts, aggregates). */
+  readonly memoryBytes: number;
+  /** Date.now() when the statement started. */
+  readonly startedMs: number;
+  /** The statement's text. */
+  readonly sql: string;
 }
 
 export interface SessionOptions {

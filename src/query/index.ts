@@ -5,7 +5,7 @@ import { createCoprocessor } from './coprocessor.js';
 import { withExternalTables } from './external-tables.js';
 import { QueryEngineImpl, newEngineState } from './session.js';
 
-export type { QueryEngine, Session, StatementResult, ResultColumn, PreparedStatement, ExecuteOptions, SessionOptions, Warning } from './api.js';
+export type { QueryEngine, Session, StatementResult, ResultColumn, PreparedStatement, ExecuteOptions, SessionOptions, StatementProgress, Warning } from './api.js';
 export { SERVER_VERSION, DEFAULT_HASH_BUCKETS } from './session.js';
 export { splitStatements, tokenize } from './tokenizer.js';
 export { prepass } from './prepass.js';

@@ -6,7 +6,7 @@ import type { Limits } from '../common/limits.js';
 import type { AlterTableStep, StorageApi, TableInfo, WriteOpKind, WriteResult } from '../common/storage-api.js';
 import { AUTO_INCREMENT_COLUMN, typeToSql, type ColumnSchema, type DataType, type Row, type Schema, type Value } from '../common/types.js';
 import type {
-  ExecuteOptions, PreparedStatement, QueryEngine, ResultColumn, Session, SessionOptions, StatementResult, Warning,
+  ExecuteOptions, PreparedStatement, QueryEngine, ResultColumn, Session, SessionOptions, StatementProgress, StatementResult, Warning,
 } from './api.js';
 import {
   bindConstantRow, bindQuery, columnType, lookupTable, mkProject, unsupported, type BindEnv, type BoundCol, type Rel,
@@ -236,6 +236,8 @@ class SessionImpl implements Session {
   private lastInsertId = 0n;
   private nextStmtId = 1;
   private closed = false;
+  /** The statement started last: its counter (fed by scans and joins) and its executor contexts. */
+  private current: { rowsScanned: number; readonly startedMs: number; readonly sql: string; readonly contexts: ExecContext[] } | undefined;
 
   constructor(private readonly state: EngineState, options: SessionOptions) {
     this.connectionId = options.connectionId;
@@ -246,6 +248,18 @@ class SessionImpl implements Session {
 
   lastWarnings(): readonly Warning[] {
     return this.warnings;
+  }
+
+  progress(): StatementProgress | undefined {
+    const c = this.current;
+    if (c === undefined) return undefined;
+    let memoryBytes = 0;
+    for (const ctx of c.contexts) memoryBytes += ctx.memoryBytes;
+    return { rowsScanned: c.rowsScanned, memoryBytes, startedMs: c.startedMs, sql: c.sql };
+  }
+
+  private startStatement(sql: string): void {
+    this.current = { rowsScanned: 0, startedMs: Date.now(), sql: sql.trim(), contexts: [] };
   }
 
   close(): void {
@@ -284,6 +298,7 @@ class SessionImpl implements Session {
       const tpl = this.templateAst(sql, options.params.length);
       if (tpl !== null) {
         this.warnings = [];
+        this.startStatement(sql);
         const bound = bindParams(tpl, options.params);
         return [await this.executeAst(bound, substituteMarkers(sql), options, false)];
       }
@@ -295,6 +310,7 @@ class SessionImpl implements Session {
     for (const s of stmts) {
       const isShowWarnings = /^\s*show\s+(warnings|errors)\b/i.test(s);
       if (!isShowWarnings) this.warnings = [];
+      this.startStatement(s);
       const r = await this.executeOne(s, options, stmts.length > 1);
       if (r.kind === 'ok' && r.warnings.length > 0) this.warnings = [...r.warnings];
       out.push(r);
@@ -341,7 +357,9 @@ class SessionImpl implements Session {
   }
 
   private execContext(options: ExecuteOptions): ExecContext {
-    return {
+    const current = this.current;
+    const ctx: ExecContext = {
+      ...(current !== undefined ? { progress: current } : {}),
       storage: this.state.storage,
       readMode: { kind: 'latest' },
       signal: options.signal,
@@ -352,6 +370,8 @@ class SessionImpl implements Session {
       subs: new Map(),
       coprocessor: this.state.coprocessor,
     };
+    current?.contexts.push(ctx);
+    return ctx;
   }
 
   private requireDb(db: string | null): string {

@@ -13,6 +13,7 @@ import { MysqlServerError, SERVER_ERRORS, toErrPacket } from './error-map.js';
 import { okResult } from './local-results.js';
 import { PacketFramer, PacketTooLargeError, type LogicalPacket } from './framing.js';
 import { answerLocally, statusFlagsOf, transactionOpen, type ServerStatus, type TransactionState } from './local-statements.js';
+import { parseShowProcesslist, rewriteProcesslistTable, showProcesslist, type ProcessInfo } from './processlist.js';
 import {
   decodeChangeUser, decodeHandshakeResponse41, writeAuthMoreData, writeAuthSwitchRequest, writeColumnCount,
   writeColumnDefinition41, writeEof, writeErr, writeFieldListColumn, writeHandshakeV10, writeOk, writeStmtPrepareOk,
@@ -42,12 +43,16 @@ export interface ConnectionContext {
   readonly countQuestion: () => void;
   /** Another open connection of this server, for KILL. */
   readonly findConnection: (id: number) => MysqlConnection | undefined;
+  /** Every open connection of this server, for SHOW PROCESSLIST. */
+  readonly listConnections: () => Iterable<MysqlConnection>;
 }
 
 const KILL_RE = /^\s*kill\s+(?:(query|connection)\s+)?(\d+)\s*;?\s*$/i;
 
 interface PreparedEntry {
   readonly ps: PreparedStatement;
+  /** The statement's text, shown by SHOW PROCESSLIST while it executes. */
+  readonly sql: string;
   readonly paramCount: number;
   types: number[] | null;
   readonly plans: ColumnPlanCache;
@@ -81,6 +86,10 @@ export class MysqlConnection {
   private readonly abort = new AbortController();
   /** The running statement's cancellation (KILL QUERY aborts it; so does closing the connection). */
   private statementAbort: AbortController | null = null;
+  /** The statement running now (SHOW PROCESSLIST), null between statements. */
+  private running: { readonly sql: string; readonly startedMs: number; readonly command: 'Query' | 'Execute' } | null = null;
+  /** When the connection last became idle (or was accepted). */
+  private idleSinceMs = Date.now();
   private authenticated = false;
   /** Counts flush() calls, so a failed command knows whether its partial response already left. */
   private flushes = 0;
@@ -132,6 +141,48 @@ export class MysqlConnection {
 
   get userName(): string {
     return this.user;
+  }
+
+  /** This connection as SHOW PROCESSLIST shows it. */
+  processInfo(nowMs: number = Date.now()): ProcessInfo {
+    const host = `${this.socket.remoteAddress ?? ''}:${this.socket.remotePort ?? 0}`;
+    const db = this.session?.database ?? null;
+    const r = this.running;
+    if (!this.authenticated && r === null) {
+      return { id: this.connectionId, user: 'unauthenticated user', host, db: null, command: 'Connect', timeMs: nowMs - this.idleSinceMs, state: 'login', info: null, examinedRows: 0, memoryBytes: 0 };
+    }
+    if (r === null) {
+      return { id: this.connectionId, user: this.user, host, db, command: 'Sleep', timeMs: nowMs - this.idleSinceMs, state: '', info: null, examinedRows: 0, memoryBytes: 0 };
+    }
+    // The engine's counters belong to this statement only when the engine started it after us
+    // (statements the server answers itself never reach the engine).
+    const p = this.session?.progress?.();
+    const mine = p !== undefined && p.startedMs >= r.startedMs;
+    return {
+      id: this.connectionId, user: this.user, host, db, command: r.command, timeMs: nowMs - r.startedMs, state: 'executing', info: r.sql,
+      examinedRows: mine ? p.rowsScanned : 0, memoryBytes: mine ? p.memoryBytes : 0,
+    };
+  }
+
+  /** The process list this connection's user may see: root sees all, others their own threads (no PROCESS privilege). */
+  private visibleProcesses(): ProcessInfo[] {
+    const now = Date.now();
+    const out: ProcessInfo[] = [];
+    for (const c of this.ctx.listConnections()) {
+      if (this.user === 'root' || c === this || c.userName === this.user) out.push(c.processInfo(now));
+    }
+    return out;
+  }
+
+  /** Marks a statement as running for SHOW PROCESSLIST while body runs (including its result streaming). */
+  private async tracked(sql: string, command: 'Query' | 'Execute', body: () => Promise<void>): Promise<void> {
+    this.running = { sql: sql.trim(), startedMs: Date.now(), command };
+    try {
+      await body();
+    } finally {
+      this.running = null;
+      this.idleSinceMs = Date.now();
+    }
   }
 
   /** KILL QUERY: cancels the statement this connection is running, if any; the connection stays. */
@@ -574,9 +625,12 @@ export class MysqlConnection {
     const session = this.session as Session;
     const kill = KILL_RE.exec(sql);
     if (kill !== null) return this.kill(kill[1], Number(kill[2]));
+    const show = parseShowProcesslist(sql);
+    if (show !== null) return showProcesslist(this.visibleProcesses(), show.full);
     const local = answerLocally(sql, this.localContext(session));
     if (local !== null) return local;
-    const results = await session.execute(sql, { signal: this.statementSignal() });
+    const withProcesses = /processlist/i.test(sql) ? rewriteProcesslistTable(sql, this.visibleProcesses()) : null;
+    const results = await session.execute(withProcesses ?? sql, { signal: this.statementSignal() });
     if (results.length !== 1) {
       for (const r of results) if (r.kind === 'rows') await drain(r.batches);
       throw new SaigaError('IllegalState', `the engine returned ${results.length} results for one statement`);
@@ -617,14 +671,16 @@ export class MysqlConnection {
       const flushes = this.flushes;
       const isShowWarnings = /^\s*SHOW\s+(COUNT\s*\(\s*\*\s*\)\s+)?(WARNINGS|ERRORS)\b/i.test(stmt);
       try {
-        const result = await this.runStatement(stmt);
-        this.noteResult(result, isShowWarnings);
-        if (result.kind === 'ok') {
-          this.sendOk(result.affectedRows, more, result);
-        } else {
-          await this.sendRows(result, 'text', more);
-          if (!isShowWarnings) this.lastWarnings = (this.session as Session).lastWarnings();
-        }
+        await this.tracked(stmt, 'Query', async () => {
+          const result = await this.runStatement(stmt);
+          this.noteResult(result, isShowWarnings);
+          if (result.kind === 'ok') {
+            this.sendOk(result.affectedRows, more, result);
+          } else {
+            await this.sendRows(result, 'text', more);
+            if (!isShowWarnings) this.lastWarnings = (this.session as Session).lastWarnings();
+          }
+        });
       } catch (e) {
         if (e instanceof MalformedPacketError || e instanceof ConnectionClosed) throw e;
         this.recordError(e);
@@ -686,13 +742,13 @@ export class MysqlConnection {
     // Side-effect-free statements the server answers itself (SELECT @@var, SHOW VARIABLES, ...) are
     // answered again at each execution; SET / user management / transactions go to the engine's prepare.
     const readOnlyLocal = /^\s*(SELECT|SHOW)\b/i.test(stripComments(sql));
-    if (!sql.includes('?') && readOnlyLocal && answerLocally(sql, this.localContext(session)) !== null) {
+    if (!sql.includes('?') && readOnlyLocal && (parseShowProcesslist(sql) !== null || answerLocally(sql, this.localContext(session)) !== null)) {
       ps = { id: 0, paramCount: 0, columns: [], execute: () => this.runStatement(sql), close: () => undefined };
     } else {
       ps = await session.prepare(sql);
     }
     const id = this.nextStatementId++;
-    this.statements.set(id, { ps, paramCount: ps.paramCount, types: null, plans: new ColumnPlanCache(), longData: new Map(), longDataBytes: 0 });
+    this.statements.set(id, { ps, sql, paramCount: ps.paramCount, types: null, plans: new ColumnPlanCache(), longData: new Map(), longDataBytes: 0 });
     const columns = planResultColumns(ps.columns, session.database ?? '');
     writeStmtPrepareOk(this.w, id, columns.length, ps.paramCount, 0);
     if (ps.paramCount > 0) {
@@ -735,12 +791,12 @@ export class MysqlConnection {
     e.types = [...req.types];
     e.longData.clear();
     e.longDataBytes = 0;
-    await this.guard(async () => {
+    await this.guard(() => this.tracked(e.sql, 'Execute', async () => {
       const result = await e.ps.execute(req.values, { signal: this.statementSignal() });
       this.noteResult(result, false);
       if (result.kind === 'ok') this.sendOk(result.affectedRows, false, result);
       else await this.sendRows(result, 'binary', false, e.plans);
-    });
+    }));
   }
 }
 

@@ -59,6 +59,7 @@ export async function startMysqlServer(options: MysqlServerOptions): Promise<Mys
       for (const c of connections) if (c.connectionId === id) return c;
       return undefined;
     },
+    listConnections: () => connections,
   };
 
   const server = createServer((socket: Socket) => {
