@@ -720,7 +720,8 @@ function makeAggState(a: AggCall): AggState {
  */
 export class HashAggregator {
   private readonly states: AggState[];
-  private readonly groupIds = new Map<number, number>();
+  private readonly groupIds = new NumMap();
+  private nullGroup = -1;
   private readonly enc: KeyEncoder;
   private denseGroups = new Int32Array(1024).fill(-1);
   private readonly reps: Chunk[] = [];
@@ -753,10 +754,17 @@ export class HashAggregator {
           groups[i] = g;
         }
       } else {
+        // Raw numeric keys; NaN is the NULL key (NumMap never holds NaN).
         for (let i = 0; i < n; i++) {
           const k = codes[i]!;
-          let g = this.groupIds.get(k);
-          if (g === undefined) { g = this.groupCount++; this.groupIds.set(k, g); newRows.push(i); }
+          let g: number;
+          if (Number.isNaN(k)) {
+            g = this.nullGroup;
+            if (g < 0) { g = this.nullGroup = this.groupCount++; newRows.push(i); }
+          } else {
+            g = this.groupIds.get(k);
+            if (g < 0) { g = this.groupCount++; this.groupIds.set(k, g); newRows.push(i); }
+          }
           groups[i] = g;
         }
       }
@@ -783,7 +791,7 @@ export class HashAggregator {
 
 async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
   await resolveSubqueries([...plan.groups, ...plan.aggs.map((a) => a.arg)], ctx);
-  if (ctx.coprocessor !== null && plan.input.kind === 'Scan' && plan.input.estimatedRows >= ctx.coprocessor.minRows && canSplitAggs(plan.aggs)) {
+  if (ctx.coprocessor !== null && plan.input.kind === 'Scan' && scannedRows(plan.input, ctx) >= ctx.coprocessor.minRows && canSplitAggs(plan.aggs)) {
     yield* runAggregateOnCoprocessor(plan, plan.input, ctx);
     return;
   }
@@ -794,6 +802,17 @@ async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, 
 }
 
 // ---------- coprocessor fragments ----------
+
+/**
+ * Rows a coprocessor scan reads: fragments filter in the workers, so the work is the table's
+ * size, not the (estimated) output; key-column predicates still narrow it (estimate).
+ */
+function scannedRows(scan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecContext): number {
+  const keyCount = scan.table.schema.keyColumnCount;
+  const keyCols = new Set(scan.table.schema.columns.slice(0, keyCount).map((c) => c.name));
+  if (scan.predicates.some((p) => keyCols.has(p.column))) return scan.estimatedRows;
+  return Math.max(scan.estimatedRows, ctx.storage.tableStats(scan.db, scan.table.name).rowCount);
+}
 
 const SPLITTABLE = new Set<AggCall['fn']>(['count', 'count_star', 'sum', 'avg', 'min', 'max', 'any_value']);
 
@@ -928,8 +947,76 @@ function isIntLike(t: SqlType): boolean {
 
 // ---------- joins ----------
 
+/**
+ * Open-addressing hash map from numbers (key codes or raw numeric keys; never NaN) to
+ * non-negative ints, in typed arrays: no per-entry allocation, no Map hashing. -0 and 0 are one key.
+ */
+export class NumMap {
+  private keys: Float64Array;
+  private vals: Int32Array;
+  private mask: number;
+  size = 0;
+
+  constructor(expected = 16) {
+    let cap = 16;
+    while (cap < expected * 2) cap *= 2;
+    this.keys = new Float64Array(cap);
+    this.vals = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+  }
+
+  private static hash(k: number): number {
+    let h: number;
+    if ((k | 0) === k) h = Math.imul(k, 0x9e3779b1);
+    else {
+      SCRATCH_F64[0] = k;
+      h = Math.imul(SCRATCH_I32[0]!, 0x85ebca6b) ^ Math.imul(SCRATCH_I32[1]!, 0xcc9e2d51);
+    }
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    return h ^ (h >>> 13);
+  }
+
+  /** The value for k, or -1. */
+  get(k: number): number {
+    k += 0;
+    const keys = this.keys, vals = this.vals, mask = this.mask;
+    let i = NumMap.hash(k) & mask;
+    for (;;) {
+      const v = vals[i]!;
+      if (v < 0 || keys[i] === k) return v;
+      i = (i + 1) & mask;
+    }
+  }
+
+  set(k: number, v: number): void {
+    k += 0;
+    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    const keys = this.keys, vals = this.vals, mask = this.mask;
+    let i = NumMap.hash(k) & mask;
+    for (;;) {
+      if (vals[i]! < 0) { keys[i] = k; vals[i] = v; this.size++; return; }
+      if (keys[i] === k) { vals[i] = v; return; }
+      i = (i + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const oldK = this.keys, oldV = this.vals;
+    const cap = oldK.length * 2;
+    this.keys = new Float64Array(cap);
+    this.vals = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+    this.size = 0;
+    for (let i = 0; i < oldK.length; i++) if (oldV[i]! >= 0) this.set(oldK[i]!, oldV[i]!);
+  }
+}
+
+const SCRATCH_F64 = new Float64Array(1);
+const SCRATCH_I32 = new Int32Array(SCRATCH_F64.buffer);
+
 interface HashTable {
-  readonly heads: Map<number, number>;
+  readonly heads: NumMap;
   readonly next: Int32Array;
   readonly enc: KeyEncoder;
 }
@@ -937,13 +1024,12 @@ interface HashTable {
 function buildHash(keys: readonly Vector[], n: number): HashTable {
   const enc = new KeyEncoder(keys.length, false);
   const codes = enc.encode(keys, n, true);
-  const heads = new Map<number, number>();
+  const heads = new NumMap(n);
   const next = new Int32Array(n).fill(-1);
   for (let i = n - 1; i >= 0; i--) {
     const k = codes[i]!;
     if (Number.isNaN(k)) continue;
-    const h = heads.get(k);
-    if (h !== undefined) next[i] = h;
+    next[i] = heads.get(k);
     heads.set(k, i);
   }
   return { heads, next, enc };
@@ -1006,8 +1092,8 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
         const k = codes[i]!;
         if (Number.isNaN(k)) continue;
         let r = table.heads.get(k);
-        if (stopAtFirst) { if (r !== undefined) push(i, r); }
-        else while (r !== undefined && r >= 0) { push(i, r); r = next[r]!; }
+        if (stopAtFirst) { if (r >= 0) push(i, r); }
+        else while (r >= 0) { push(i, r); r = next[r]!; }
         if (m >= PAIRS_PER_FLUSH) {
           const out = flush();
           if (out !== null) yield out;

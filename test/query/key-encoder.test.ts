@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyEncoder } from '../../src/query/execute.js';
+import { KeyEncoder, NumMap } from '../../src/query/execute.js';
 import type { Vector } from '../../src/query/vector.js';
 import { mulberry32 } from './tpch-mini.js';
 
@@ -56,5 +56,25 @@ describe('KeyEncoder', () => {
     const pc = enc.encode(probe, 2, false);
     expect(Number.isNaN(pc[0]!)).toBe(true);
     expect(pc[1]).toBe(byKey.get('A|1|x') ?? NaN);
+  });
+});
+
+describe('NumMap', () => {
+  it('agrees with a Map over ints, doubles, huge values and -0, through growth', () => {
+    const rnd = mulberry32(SEED + 1);
+    const m = new NumMap();
+    const ref = new Map<number, number>();
+    for (let i = 0; i < 20000; i++) {
+      const r = rnd();
+      const k = r < 0.4 ? Math.floor(rnd() * 5000) - 2500 : r < 0.6 ? rnd() * 1e6 : r < 0.8 ? Math.floor(rnd() * 2 ** 50) * 7 : r < 0.9 ? -0 : 0.5 + Math.floor(rnd() * 100);
+      const v = Math.floor(rnd() * 1e6);
+      m.set(k, v);
+      ref.set(k, v);
+      const q = rnd() < 0.5 ? k : rnd() * 1e7;
+      expect(m.get(q), `seed ${SEED + 1}: key ${q}`).toBe(ref.get(q) ?? -1);
+    }
+    expect(m.size).toBe(ref.size);
+    for (const [k, v] of ref) expect(m.get(k)).toBe(v);
+    expect(m.get(0)).toBe(m.get(-0));
   });
 });
