@@ -142,7 +142,7 @@ interface RowSink {
    * Rows at store indexes rowBase .. rowBase+count-1, never mutated, inserted at ts; key i =
    * keys[offsets[lo+i] .. offsets[lo+i+1]) (offsets[lo+1] = -1: the whole of keys, one row).
    */
-  storeRun(keys: Uint8Array, offsets: Int32Array, lo: number, count: number, rowBase: number, ts: HybridTime): void;
+  storeRun(keys: Uint8Array, offsets: Int32Array, lo: number, count: number, rowBase: number, ts: HybridTime | BigUint64Array): void;
 }
 
 function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCount: number, rowsPerBatch: number,
@@ -250,7 +250,7 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
         const e = offsets[lo + i + 1] as number;
         addKey(keys, offsets[lo + i] as number, e < 0 ? keys.length : e);
         storeIdx[n] = rowBase + i;
-        insertTs[n] = ts;
+        insertTs[n] = typeof ts === 'bigint' ? ts : (ts[i] as bigint);
         n++;
         rowCount++;
         if (n >= cap) flushBatch();

@@ -78,29 +78,64 @@ const LEAF_MAX = 128;
 const PACKED_MAX = 1024;
 
 /**
- * A leaf of rows appended in bulk (appendBatch) that were never looked up for a mutation: keys
- * in one shared buffer, rows at consecutive store indexes, one timestamp. No per-row objects;
- * find() turns it into a leaf of MrsEntry (unpack) before returning one of its rows.
+ * A leaf of rows appended in key order that were never looked up for a mutation: keys in one
+ * buffer, rows at consecutive store indexes, no per-row objects. Bulk runs (appendBatch) share
+ * the batch's key buffer and one timestamp; the last leaf may be an open leaf that in-order row
+ * inserts extend (own key buffer, a timestamp per row). find() turns a packed leaf into a leaf
+ * of MrsEntry (unpack) before returning one of its rows.
  */
 export class PackedLeaf {
-  readonly firstKey: Uint8Array;
-  readonly lastKey: Uint8Array;
+  firstKey: Uint8Array;
   constructor(
     /** Key i = keys[offsets[lo + i] .. offsets[lo + i + 1]). */
-    readonly keys: Uint8Array,
+    public keys: Uint8Array,
     readonly offsets: Int32Array,
     readonly lo: number,
-    readonly length: number,
+    public length: number,
     /** Store row index of row 0. */
     readonly rowBase: number,
-    readonly ts: HybridTime,
+    /** Insert timestamp of every row, or per row. */
+    readonly ts: HybridTime | BigUint64Array,
   ) {
     this.firstKey = this.key(0);
-    this.lastKey = this.key(length - 1);
+  }
+
+  /** An open leaf holding one row, extended by `push` (in-order row inserts). */
+  static open(key: Uint8Array, rowIndex: number, ts: HybridTime): PackedLeaf {
+    const keys = new Uint8Array(Math.max(key.length * 16, 4096));
+    keys.set(key, 0);
+    const offsets = new Int32Array(PACKED_MAX + 1);
+    offsets[1] = key.length;
+    const tss = new BigUint64Array(PACKED_MAX);
+    tss[0] = ts;
+    return new PackedLeaf(keys, offsets, 0, 1, rowIndex, tss);
+  }
+
+  /** Whether `push` may append store row `rowIndex`. */
+  canPush(rowIndex: number): boolean {
+    return typeof this.ts !== 'bigint' && this.lo === 0 && this.length < PACKED_MAX && this.rowBase + this.length === rowIndex;
+  }
+
+  push(key: Uint8Array, ts: HybridTime): void {
+    const at = this.offsets[this.length] as number;
+    if (at + key.length > this.keys.length) {
+      const b = new Uint8Array(Math.max(at + key.length, this.keys.length * 2));
+      b.set(this.keys.subarray(0, at));
+      this.keys = b;
+      this.firstKey = this.key(0);
+    }
+    this.keys.set(key, at);
+    this.offsets[this.length + 1] = at + key.length;
+    (this.ts as BigUint64Array)[this.length] = ts;
+    this.length++;
   }
 
   key(i: number): Uint8Array {
     return this.keys.subarray(this.offsets[this.lo + i] as number, this.offsets[this.lo + i + 1] as number);
+  }
+
+  tsAt(i: number): HybridTime {
+    return typeof this.ts === 'bigint' ? this.ts : (this.ts[i] as bigint);
   }
 
   /** compareBytes(key i, key) without a view. */
@@ -135,9 +170,6 @@ function firstKeyOf(leaf: Leaf): Uint8Array | undefined {
   return leaf instanceof PackedLeaf ? leaf.firstKey : leaf[0]?.key;
 }
 
-function lastKeyOf(leaf: Leaf): Uint8Array | undefined {
-  return leaf instanceof PackedLeaf ? leaf.lastKey : leaf[leaf.length - 1]?.key;
-}
 
 /**
  * The MemRowSet: rows ordered by encoded primary key in a two-level B-tree (sorted leaves of
@@ -198,7 +230,7 @@ export class MemRowSet {
     const leaf = this.leaves[li] as Leaf;
     if (!(leaf instanceof PackedLeaf)) return leaf;
     const out = new Array<MrsEntry>(leaf.length);
-    for (let i = 0; i < leaf.length; i++) out[i] = new MrsEntry(leaf.key(i), leaf.ts, this.store, leaf.rowBase + i);
+    for (let i = 0; i < leaf.length; i++) out[i] = new MrsEntry(leaf.key(i), leaf.tsAt(i), this.store, leaf.rowBase + i);
     this.leaves[li] = out;
     return out;
   }
@@ -218,8 +250,10 @@ export class MemRowSet {
 
   /** True when `key` is greater than every key in this MemRowSet (O(1): compares with the last key). */
   isAboveMax(key: Uint8Array): boolean {
-    const last = lastKeyOf(this.leaves[this.leaves.length - 1] as Leaf);
-    return last === undefined || compareBytes(key, last) > 0;
+    const leaf = this.leaves[this.leaves.length - 1] as Leaf;
+    if (leaf instanceof PackedLeaf) return leaf.compareAt(leaf.length - 1, key) < 0;
+    const last = leaf[leaf.length - 1];
+    return last === undefined || compareBytes(key, last.key) > 0;
   }
 
   /** A stable copy of `key` (which may be a reused encoding buffer). */
@@ -236,17 +270,21 @@ export class MemRowSet {
     return this.keyChunk.subarray(at, at + n);
   }
 
-  /** Adds a new entry for a key not present in this MemRowSet; `key` is copied. */
-  insert(key: Uint8Array, ts: HybridTime, row: readonly Value[]): MrsEntry {
+  /** Adds a row for a key not present in this MemRowSet; `key` is copied. */
+  insert(key: Uint8Array, ts: HybridTime, row: readonly Value[]): void {
     if (this.isAboveMax(key)) {
-      // Append (bulk loads arrive in key order): fill the last leaf, then open a new one.
-      const entry = new MrsEntry(this.copyKey(key), ts, this.store, this.store.append(row));
-      let last = this.leaves[this.leaves.length - 1] as Leaf;
-      if (last instanceof PackedLeaf || last.length >= LEAF_MAX) this.leaves.push((last = []));
-      last.push(entry);
+      // Append (loads arrive in key order): extend the open packed leaf (no per-row objects),
+      // else open a new one.
+      const rowIndex = this.store.append(row);
+      const last = this.leaves[this.leaves.length - 1] as Leaf;
+      if (last instanceof PackedLeaf && last.canPush(rowIndex)) last.push(key, ts);
+      else {
+        if (this.leaves.length === 1 && !(last instanceof PackedLeaf) && last.length === 0) this.leaves.pop();
+        this.leaves.push(PackedLeaf.open(key, rowIndex, ts));
+      }
       this.entryCount++;
       this.bytes += 64 + key.length;
-      return entry;
+      return;
     }
     const li = this.leafFor(key);
     const leaf = this.unpack(li);
@@ -261,7 +299,6 @@ export class MemRowSet {
     }
     this.entryCount++;
     this.bytes += 64 + key.length;
-    return entry;
   }
 
   /**
@@ -321,7 +358,7 @@ export class MemRowSet {
     for (; li < this.leaves.length; li++) {
       const leaf = this.leaves[li] as Leaf;
       if (leaf instanceof PackedLeaf) {
-        for (let i = start; i < leaf.length; i++) yield new MrsEntry(leaf.key(i), leaf.ts, this.store, leaf.rowBase + i);
+        for (let i = start; i < leaf.length; i++) yield new MrsEntry(leaf.key(i), leaf.tsAt(i), this.store, leaf.rowBase + i);
       } else {
         for (let i = start; i < leaf.length; i++) yield leaf[i] as MrsEntry;
       }

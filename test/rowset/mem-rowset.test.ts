@@ -29,6 +29,7 @@ function runSeed(seed: number): void {
   const ri = (n: number): number => Math.floor(rand() * n);
   const mrs = new MemRowSet(schema.columns);
   const model = new Map<number, Array<Value[] | null>>();
+  const insertTs = new Map<number, bigint>();
   let next = 0;
   let ts = 1n;
   for (let step = 0; step < 100; step++) {
@@ -47,9 +48,21 @@ function runSeed(seed: number): void {
       for (let i = 0; i < n; i++) { kv[i] = start + 2 * i; vv[i] = start + 2 * i + 0.5; }
       const cols = [makeCanonical(schema.columns[0]!, n, { values: kv, nullCount: 0 }), makeCanonical(schema.columns[1]!, n, { values: vv, nullCount: 0 })];
       expect(mrs.isAboveMax(keys[0]!)).toBe(true);
+      for (let i = 0; i < n; i++) insertTs.set(start + 2 * i, ts);
       mrs.appendBatch(kb, offs, cols, 0, n, ts++);
       for (let i = 0; i < n; i++) model.set(start + 2 * i, [[start + 2 * i, start + 2 * i + 0.5]]);
       next = start + 2 * (n - 1);
+    } else if (r < 0.3) {
+      // In-order row inserts above everything (the open packed leaf), one timestamp each.
+      const n = 1 + ri(1500);
+      for (let i = 0; i < n; i++) {
+        const k = next + 1 + ri(3);
+        expect(mrs.isAboveMax(key(k))).toBe(true);
+        insertTs.set(k, ts);
+        mrs.insert(key(k), ts++, [k, k * 2]);
+        model.set(k, [[k, k * 2]]);
+        next = k;
+      }
     } else if (r < 0.6) {
       // Row insert of a random key (often between packed keys).
       const k = ri(next + 10);
@@ -57,6 +70,7 @@ function runSeed(seed: number): void {
         expect(mrs.find(key(k)), `seed ${seed} step ${step} find ${k}`).toBeDefined();
         continue;
       }
+      insertTs.set(k, ts);
       mrs.insert(key(k), ts++, [k, -k]);
       model.set(k, [[k, -k]]);
       if (k > next) next = k;
@@ -76,6 +90,7 @@ function runSeed(seed: number): void {
       const want = [...model.keys()].filter((k) => k >= lower).sort((a, b) => a - b);
       const got: number[] = [];
       const gotRows: Array<[readonly Value[], readonly Value[] | null]> = [];
+      let tsOk = true;
       let prev: Uint8Array | undefined;
       let ordered = true;
       for (const e of mrs.entries(key(lower))) {
@@ -83,8 +98,10 @@ function runSeed(seed: number): void {
         prev = e.key;
         got.push(e.row[0] as number);
         gotRows.push([e.row, e.latest()]);
+        if (e.ts !== insertTs.get(e.row[0] as number)) tsOk = false;
       }
       expect(ordered, `seed ${seed} step ${step} keys increase`).toBe(true);
+      expect(tsOk, `seed ${seed} step ${step} insert timestamps`).toBe(true);
       expect(got.join(','), `seed ${seed} step ${step} entries from ${lower}`).toBe(want.join(','));
       const wantRows = want.map((k) => { const vs = model.get(k)!; return [vs[0], vs[vs.length - 1]]; });
       expect(JSON.stringify(gotRows), `seed ${seed} step ${step} rows (inserted, latest)`).toBe(JSON.stringify(wantRows));
