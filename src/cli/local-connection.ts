@@ -5,7 +5,7 @@ import { SaigaError } from '../common/errors.js';
 import type { StorageApi } from '../common/storage-api.js';
 import { cast, columnFromArrow, type Column } from '../columnar/index.js';
 import { createQueryEngine, type QueryEngine, type Session, type StatementResult } from '../query/index.js';
-import type { RunResult, SqlConnection } from './connection.js';
+import type { RunProgress, RunResult, SqlConnection } from './connection.js';
 import type { TextResult } from './output.js';
 
 /**
@@ -65,17 +65,28 @@ export async function openLocal(options: LocalOptions): Promise<SqlConnection> {
     await storage.close().catch(() => undefined);
     throw e;
   }
+  let running = false;
   return {
     target: options.dataDir,
     currentDatabase: () => session.database,
+    // The engine's counter of the statement running in this process; cancelling aborts its signal.
+    progress: (): Promise<RunProgress | undefined> => {
+      const p = running ? session.progress?.() : undefined;
+      return Promise.resolve(p === undefined ? undefined : { rowsScanned: p.rowsScanned });
+    },
     async run(sql: string, signal?: AbortSignal): Promise<RunResult[]> {
-      const results = await session.execute(sql, signal !== undefined ? { signal } : {});
-      const out: RunResult[] = [];
-      for (const r of results) {
-        if (r.kind === 'rows') out.push({ kind: 'rows', result: await resultToText(r) });
-        else out.push({ kind: 'ok', affectedRows: r.affectedRows, ...(r.info !== undefined ? { info: r.info } : {}) });
+      running = true;
+      try {
+        const results = await session.execute(sql, signal !== undefined ? { signal } : {});
+        const out: RunResult[] = [];
+        for (const r of results) {
+          if (r.kind === 'rows') out.push({ kind: 'rows', result: await resultToText(r) });
+          else out.push({ kind: 'ok', affectedRows: r.affectedRows, ...(r.info !== undefined ? { info: r.info } : {}) });
+        }
+        return out;
+      } finally {
+        running = false;
       }
-      return out;
     },
     async close() {
       await engine.close();

@@ -2,11 +2,11 @@ import { resolve } from 'node:path';
 import { isSaigaError } from '../common/errors.js';
 import { flagBool, flagList, flagString, parseArgs, usage, type FlagSpec, type ParsedArgs } from './args.js';
 import type { SqlConnection } from './connection.js';
-import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { openLocal } from './local-connection.js';
 import { connectRemote } from './remote-connection.js';
 import { startCommand } from './start-command.js';
-import { interactiveShell, readScript, runScript, type SqlCommandOptions } from './sql-command.js';
+import { interactiveShell, interrupt, readScript, runScript, type InterruptState, type SqlCommandOptions } from './sql-command.js';
 
 const SQL_FLAGS: readonly FlagSpec[] = [
   { name: 'query', alias: 'q', kind: 'string', help: 'run one statement (or several, `;`-separated) and exit' },
@@ -79,7 +79,20 @@ async function sqlCommand(argv: readonly string[]): Promise<number> {
   const script = query ?? (file !== undefined ? readScript(file) : undefined);
   const conn = await connect(args);
   try {
-    if (script !== undefined) return await runScript(conn, script, options);
+    if (script !== undefined) {
+      // Ctrl-C cancels the running statement (the script then ends with 130 after closing
+      // cleanly); a second Ctrl-C while the cancellation is under way leaves at once.
+      const state: InterruptState = { running: undefined, buffer: '' };
+      const onSigint = (): void => {
+        if (interrupt(state) === 'exit') process.exit(EXIT_INTERRUPTED);
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        return await runScript(conn, script, options, undefined, state);
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    }
     return await interactiveShell(conn, options);
   } finally {
     await conn.close();

@@ -1,6 +1,6 @@
 import { createConnection, type Connection, type FieldPacket, type ResultSetHeader, type TypeCastField } from 'mysql2/promise';
 import { SaigaError, type ErrorCode } from '../common/errors.js';
-import type { RunResult, SqlConnection } from './connection.js';
+import type { RunProgress, RunResult, SqlConnection } from './connection.js';
 
 export interface RemoteOptions {
   readonly host: string;
@@ -57,24 +57,47 @@ export async function connectRemote(options: RemoteOptions): Promise<SqlConnecti
     throw toSaigaError(e);
   }
   let database: string | null = options.database ?? null;
+  let running = false;
+  // The side connection: progress polls (SHOW FULL PROCESSLIST) and KILL QUERY, as the mysql
+  // client's Ctrl-C does; opened on first use, dropped when it fails.
+  let side: Promise<Connection> | undefined;
+  const sideConnection = (): Promise<Connection> => {
+    if (side === undefined) {
+      const opening = createConnection({ host: options.host, port: options.port, user: options.user, password: options.password, connectTimeout: 10_000 });
+      side = opening;
+      opening.then((c) => c.on('error', () => { if (side === opening) side = undefined; }), () => { if (side === opening) side = undefined; });
+    }
+    return side;
+  };
   return {
     target: `${options.host}:${options.port}`,
     currentDatabase: () => database,
+    async progress(): Promise<RunProgress | undefined> {
+      if (!running) return undefined;
+      try {
+        const c = await sideConnection();
+        const [rows] = await c.query({ sql: 'SHOW FULL PROCESSLIST', rowsAsArray: false });
+        const me = (rows as Record<string, unknown>[]).find((r) => Number(r['Id']) === conn.threadId);
+        const examined = me?.['Examined_rows'];
+        if (!running || me === undefined || examined === undefined || examined === null) return undefined;
+        return { rowsScanned: Number(examined) };
+      } catch {
+        side = undefined;
+        return undefined;
+      }
+    },
     async run(sql: string, signal?: AbortSignal): Promise<RunResult[]> {
       let onAbort: (() => void) | undefined;
       if (signal !== undefined) {
         const threadId = conn.threadId;
         onAbort = () => {
-          // KILL QUERY on a second connection, as the mysql client does on Ctrl-C.
-          void createConnection({ host: options.host, port: options.port, user: options.user, password: options.password })
-            .then(async (killer) => {
-              await killer.query(`KILL QUERY ${threadId}`).catch(() => undefined);
-              await killer.end();
-            })
+          void sideConnection()
+            .then((killer) => killer.query(`KILL QUERY ${threadId}`))
             .catch(() => undefined);
         };
         signal.addEventListener('abort', onAbort, { once: true });
       }
+      running = true;
       try {
         const [rows, fields] = await conn.query({ sql, rowsAsArray: true });
         if (/^\s*use\s/i.test(sql)) {
@@ -85,10 +108,14 @@ export async function connectRemote(options: RemoteOptions): Promise<SqlConnecti
       } catch (e) {
         throw toSaigaError(e);
       } finally {
+        running = false;
         if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       }
     },
     async close() {
+      const s = side;
+      side = undefined;
+      if (s !== undefined) await s.then((c) => c.end()).catch(() => undefined);
       await conn.end().catch(() => undefined);
     },
   };

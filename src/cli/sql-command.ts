@@ -18,6 +18,42 @@ export interface SqlCommandOptions {
   readonly vars: Map<string, string>;
   /** Progress and timing lines go to stderr on a terminal. */
   readonly interactiveTerminal: boolean;
+  /** How often the progress line is refreshed on a terminal (default PROGRESS_INTERVAL_MS). */
+  readonly progressIntervalMs?: number;
+}
+
+/** The progress line's refresh period; each refresh polls the connection's progress once. */
+export const PROGRESS_INTERVAL_MS = 500;
+
+/**
+ * What Ctrl-C acts on: the running statement's canceller, and (interactive shell) the partly
+ * typed statement. Both SIGINT handlers (script and shell) go through interrupt().
+ */
+export interface InterruptState {
+  running: AbortController | undefined;
+  buffer: string;
+}
+
+/**
+ * One Ctrl-C: cancels the running statement ('cancelled'; the connection stays open and the
+ * shell keeps going), else drops a partly typed statement ('cleared'), else asks to leave ('exit').
+ */
+export function interrupt(state: InterruptState): 'cancelled' | 'cleared' | 'exit' {
+  if (state.running !== undefined && !state.running.signal.aborted) {
+    state.running.abort();
+    return 'cancelled';
+  }
+  if (state.buffer.length > 0) {
+    state.buffer = '';
+    return 'cleared';
+  }
+  return 'exit';
+}
+
+/** `  rows scanned 12345, elapsed 3.5 s (Ctrl-C cancels)`; rows only when the connection reports them. */
+export function progressLine(elapsedMs: number, rowsScanned: number | undefined): string {
+  const rows = rowsScanned !== undefined ? `rows scanned ${rowsScanned}, ` : '';
+  return `  ${rows}elapsed ${(elapsedMs / 1000).toFixed(1)} s (Ctrl-C cancels)`;
 }
 
 export interface Io {
@@ -44,8 +80,11 @@ function summary(r: RunResult, elapsedMs: number): string {
   return `${r.info !== undefined && r.info.length > 0 ? r.info + '; ' : ''}Modified ${r.affectedRows} row(s) in ${secs}s`;
 }
 
-/** Runs one statement (after variable handling); returns false when it failed. */
-async function runOne(
+/**
+ * Runs one statement (after variable handling): its result to io.out, timing to io.err unless
+ * delimited, a progress line on a terminal. Aborting signal cancels it (code EXIT_INTERRUPTED).
+ */
+export async function runStatement(
   conn: SqlConnection,
   stmt: ScriptStatement,
   options: SqlCommandOptions,
@@ -63,9 +102,19 @@ async function runOne(
     const started = performance.now();
     let ticker: NodeJS.Timeout | undefined;
     if (options.interactiveTerminal) {
+      // One poll at a time; a poll answering after the statement ended is dropped.
+      let polling = false;
+      let rows: number | undefined;
       ticker = setInterval(() => {
-        io.err(`\r  running ${((performance.now() - started) / 1000).toFixed(1)}s (Ctrl-C cancels the query)`);
-      }, 500);
+        if (polling) return;
+        polling = true;
+        void (conn.progress?.() ?? Promise.resolve(undefined)).then((p) => {
+          polling = false;
+          if (ticker === undefined) return;
+          if (p !== undefined) rows = p.rowsScanned;
+          io.err('\r' + progressLine(performance.now() - started, rows) + '\x1b[K');
+        });
+      }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
       ticker.unref();
     }
     let results: RunResult[];
@@ -74,6 +123,7 @@ async function runOne(
     } finally {
       if (ticker !== undefined) {
         clearInterval(ticker);
+        ticker = undefined;
         io.err('\r\x1b[K');
       }
     }
@@ -97,14 +147,36 @@ async function runOne(
   }
 }
 
-/** Runs a whole script (`-f` or `-q`); returns the process exit code. */
-export async function runScript(conn: SqlConnection, script: string, options: SqlCommandOptions, io: Io = processIo): Promise<number> {
+/**
+ * Runs a whole script (`-f` or `-q`); returns the process exit code. With `interrupts`, each
+ * statement gets a canceller there (the caller's SIGINT handler calls interrupt()); a cancelled
+ * statement ends the script with EXIT_INTERRUPTED, even under `-c`.
+ */
+export async function runScript(
+  conn: SqlConnection,
+  script: string,
+  options: SqlCommandOptions,
+  io: Io = processIo,
+  interrupts?: InterruptState,
+): Promise<number> {
   let exitCode = EXIT_OK;
   for (const stmt of splitStatements(script)) {
-    const r = await runOne(conn, stmt, options, io);
+    let r: { ok: boolean; code: number };
+    if (interrupts !== undefined) {
+      const ac = new AbortController();
+      interrupts.running = ac;
+      try {
+        r = await runStatement(conn, stmt, options, io, ac.signal);
+      } finally {
+        interrupts.running = undefined;
+      }
+      if (ac.signal.aborted) return EXIT_INTERRUPTED;
+    } else {
+      r = await runStatement(conn, stmt, options, io);
+    }
     if (!r.ok) {
       exitCode = r.code;
-      if (!options.continueOnError) return exitCode;
+      if (!options.continueOnError || r.code === EXIT_INTERRUPTED) return exitCode;
     }
   }
   return exitCode;
@@ -133,42 +205,45 @@ export async function interactiveShell(conn: SqlConnection, options: SqlCommandO
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true, history, historySize: 1000 });
   const prompt = (): string => `[${conn.target}] ${conn.currentDatabase() ?? '(none)'}> `;
-  let buffer = '';
-  let running: AbortController | undefined;
+  const state: InterruptState = { running: undefined, buffer: '' };
   rl.on('SIGINT', () => {
-    if (running !== undefined) {
-      running.abort();
-      return;
+    switch (interrupt(state)) {
+      case 'cancelled':
+        return;
+      case 'cleared':
+        process.stdout.write('\n');
+        rl.setPrompt(prompt());
+        rl.prompt();
+        return;
+      case 'exit':
+        rl.close();
     }
-    if (buffer.length > 0) {
-      buffer = '';
-      process.stdout.write('\n');
-      rl.setPrompt(prompt());
-      rl.prompt();
-      return;
-    }
-    rl.close();
   });
   rl.setPrompt(prompt());
   rl.prompt();
   for await (const line of rl) {
-    buffer += (buffer.length > 0 ? '\n' : '') + line;
-    if (!isCompleteStatement(buffer)) {
+    state.buffer += (state.buffer.length > 0 ? '\n' : '') + line;
+    if (!isCompleteStatement(state.buffer)) {
       rl.setPrompt('   > ');
       rl.prompt();
       continue;
     }
-    const text = buffer;
-    buffer = '';
+    const text = state.buffer;
+    state.buffer = '';
     if (text.trim().length > 0) appendFileSync(historyFile, text.replace(/\n/g, ' ') + '\n');
     for (const stmt of splitStatements(text)) {
       if (/^(quit|exit)$/i.test(stmt.sql)) {
         rl.close();
         return EXIT_OK;
       }
-      running = new AbortController();
-      await runOne(conn, stmt, { ...options, interactiveTerminal: true }, processIo, running.signal);
-      running = undefined;
+      const ac = new AbortController();
+      state.running = ac;
+      try {
+        await runStatement(conn, stmt, { ...options, interactiveTerminal: true }, processIo, ac.signal);
+      } finally {
+        state.running = undefined;
+      }
+      if (ac.signal.aborted) break; // Ctrl-C also drops the rest of the line's statements
     }
     rl.setPrompt(prompt());
     rl.prompt();
