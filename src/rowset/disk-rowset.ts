@@ -235,7 +235,9 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
       b.set(keyEnds);
       keyEnds = b;
     }
-    keyBuf.set(bytes.subarray(s, e), keyUsed);
+    // Keys are short: a byte loop, no subarray view per key.
+    if (len <= 64) for (let j = 0; j < len; j++) keyBuf[keyUsed + j] = bytes[s + j] as number;
+    else keyBuf.set(bytes.subarray(s, e), keyUsed);
     if (rowCount > 0) {
       const ps = rowCount === 1 ? 0 : (keyEnds[rowCount - 2] as number);
       assert(compareRuns(keyBuf, ps, keyUsed, keyUsed, keyUsed + len) < 0, 'DiskRowSet rows arrive in strictly increasing key order');
