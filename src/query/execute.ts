@@ -6,6 +6,7 @@ import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type S
 import { andAll, BOOL, col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
 import { serializeColumn, type FragmentSpec, type FragmentTask } from './fragment.js';
 import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
+import { optimize } from './optimize.js';
 import {
   bigAt, canonBig, concatChunks, exactAt, fromArrow, gather, gatherChunk, numVec, putBig, vectorFromValues, vectorKindOf,
   type Chunk, type NumVector, type SqlType, type Vector,
@@ -83,6 +84,18 @@ async function collect(plan: LogicalPlan, ctx: ExecContext): Promise<Chunk> {
   return concatChunks(parts, plan.types);
 }
 
+const optimizedPlans = new WeakMap<LogicalPlan, LogicalPlan>();
+
+/**
+ * Subquery plans inside expressions are bound but not optimized with their statement: they get
+ * predicate / projection pushdown here (once per plan object; values stay keyed by the original).
+ */
+function optimizedSubquery(p: LogicalPlan): LogicalPlan {
+  let o = optimizedPlans.get(p);
+  if (o === undefined) { o = optimize(p); optimizedPlans.set(p, o); }
+  return o;
+}
+
 /** Runs the uncorrelated scalar subqueries an expression contains (once per query). */
 async function resolveSubqueries(exprs: readonly (Expr | null)[], ctx: ExecContext): Promise<void> {
   const plans: LogicalPlan[] = [];
@@ -92,7 +105,7 @@ async function resolveSubqueries(exprs: readonly (Expr | null)[], ctx: ExecConte
     if (x.kind === 'inSubquery' && !ctx.subs.has(x.plan)) sets.push(x.plan);
   });
   for (const p of sets) {
-    const c = await collect(p, ctx);
+    const c = await collect(optimizedSubquery(p), ctx);
     const v = c.columns[0]!;
     const values = new Set<unknown>();
     let hasNull = false;
@@ -104,7 +117,7 @@ async function resolveSubqueries(exprs: readonly (Expr | null)[], ctx: ExecConte
     ctx.subs.set(p, { values, hasNull, size: c.length });
   }
   for (const p of plans) {
-    const c = await collect(p, ctx);
+    const c = await collect(optimizedSubquery(p), ctx);
     if (c.length > 1) throw new SaigaError('InvalidArgument', `a scalar subquery returned ${c.length} rows; expected at most 1`);
     let v: LitValue = null;
     if (c.length === 1) {

@@ -24,6 +24,19 @@ describe('pushdown into the scan spec', () => {
     ]);
   });
 
+  it('optimizes scalar and IN subquery plans too (projection and predicates reach their scans)', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, wide STRING)`);
+    await h.exec(`INSERT INTO t VALUES (1, 1, 2, 'w'), (2, 5, 1, 'w'), (3, 7, 7, 'w'), (4, 9, 3, 'w')`);
+    h.storage.scans.length = 0;
+    const rows = await h.q(`SELECT id FROM t WHERE a > (SELECT MAX(b) FROM t WHERE a < 7) AND id IN (SELECT id FROM t WHERE b >= 3) ORDER BY id`);
+    expect(rows).toEqual([[3], [4]]);
+    const sub = h.storage.scans.filter((x) => (x.spec.predicates ?? []).some((p) => p.kind === 'compare' && p.column === 'a' && p.op === '<'));
+    expect(sub).toHaveLength(1);
+    expect([...(sub[0]!.spec.projection ?? [])].sort()).toEqual(['b']);
+    for (const x of h.storage.scans) expect(x.spec.projection ?? [], JSON.stringify(x.spec)).not.toContain('wide');
+  });
+
   it('keeps non-pushable conjuncts as a residual filter and flips literal-first comparisons', async () => {
     const h = await harness();
     await h.exec(`CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT)`);
