@@ -1,0 +1,344 @@
+import { pow10 } from './eval.js';
+import { splitConjuncts, type Expr } from './expr.js';
+import type { AggCall } from './logical-plan.js';
+import type { FragmentSpec, FragmentTask } from './fragment.js';
+import { vectorKindOf, type Chunk, type SqlType, type Vector } from './vector.js';
+
+/**
+ * Fused fragment kernels: a coprocessor fragment (filter + partial aggregate) compiled once per
+ * query shape into one generated typed-array loop, run by the workers on the storage buffers
+ * directly (no decode to Float64Array vectors, no per-expression passes).
+ *
+ * Covered: filters of comparisons / IN / AND / OR / NOT over int, date, timestamp, int64,
+ * double and decimal columns and numeric literals; group keys that are string columns holding
+ * at most one ASCII byte (up to two keys: a dense 129^k table); SUM / COUNT / COUNT(*) / MIN /
+ * MAX / ANY_VALUE of + - * / unary minus / widening casts over those columns.
+ *
+ * Exactness: values are unscaled integers held in doubles. Decimal / int64 reads, every exact
+ * intermediate result and every exact partial sum are checked against 2^53-1; a batch that
+ * breaks any bound (or has a NULL in a used column) is not answered here (`null`) and runs
+ * through the generic exact path (fragment.ts), so results are identical to it.
+ * Generated sources are built from fixed fragments and numbers only, never from user text.
+ */
+
+type Read = 'num' | 'i64' | 'dec' | 'str';
+
+/** A compiled fragment kernel: the partial aggregate of a task, or null to use the generic path. */
+export type FragmentKernel = (task: FragmentTask) => Chunk | null;
+
+type Loop = (
+  c: readonly ArrayLike<number>[], o: readonly (Int32Array | null)[], n: number,
+  gmap: Int32Array | null, keys: Int32Array, acc: readonly Float64Array[], cnt: Float64Array, cap: number,
+) => number;
+
+const BAIL = -1;
+const GROW = -2;
+const KEY_RADIX = 129;
+
+class Unsupported extends Error {}
+
+function readOf(t: SqlType): Read | null {
+  switch (t.type) {
+    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double': return 'num';
+    case 'int64': case 'timestamp': return 'i64';
+    case 'decimal': return 'dec';
+    case 'string': return 'str';
+    default: return null;
+  }
+}
+
+function isExactType(t: SqlType): boolean {
+  return t.type === 'decimal' || t.type === 'int64' || t.type === 'int32' || t.type === 'int16' || t.type === 'int8';
+}
+
+function numText(v: number): string {
+  if (Object.is(v, -0)) return '(-0)';
+  return `(${String(v)})`;
+}
+
+class Gen {
+  readonly stmts: string[] = [];
+  readonly loaded = new Set<number>();
+  readonly used = new Set<number>();
+  private tmp = 0;
+
+  constructor(private readonly types: readonly SqlType[]) {}
+
+  load(col: number): string {
+    const t = this.types[col];
+    if (t === undefined) throw new Unsupported();
+    const r = readOf(t);
+    if (r === null || r === 'str') throw new Unsupported();
+    this.used.add(col);
+    const x = `x${col}`;
+    if (this.loaded.has(col)) return x;
+    this.loaded.add(col);
+    const c = `c${col}`;
+    switch (r) {
+      case 'num': this.stmts.push(`const ${x} = ${c}[i];`); break;
+      case 'i64':
+        this.stmts.push(`const h${col} = ${c}[(i << 1) + 1]; if (h${col} <= -2097152 || h${col} >= 2097152) return ${BAIL};`);
+        this.stmts.push(`const ${x} = h${col} * 4294967296 + (${c}[i << 1] >>> 0);`);
+        break;
+      case 'dec':
+        this.stmts.push(`const h${col} = ${c}[(i << 2) + 1], s${col} = h${col} >> 31;`);
+        this.stmts.push(`if (${c}[(i << 2) + 2] !== s${col} || ${c}[(i << 2) + 3] !== s${col} || h${col} <= -2097152 || h${col} >= 2097152) return ${BAIL};`);
+        this.stmts.push(`const ${x} = h${col} * 4294967296 + (${c}[i << 2] >>> 0);`);
+        break;
+    }
+    return x;
+  }
+
+  private temp(expr: string, exact: boolean): string {
+    const t = `t${this.tmp++}`;
+    this.stmts.push(`const ${t} = ${expr};`);
+    if (exact) this.stmts.push(`if (${t} > 9007199254740991 || ${t} < -9007199254740991) return ${BAIL};`);
+    return t;
+  }
+
+  /** A numeric expression; returns a JS expression (variable or literal) of its value. */
+  num(e: Expr): string {
+    switch (e.kind) {
+      case 'col': return this.load(e.index);
+      case 'lit':
+        if (typeof e.value !== 'number' || !Number.isFinite(e.value) || vectorKindOf(e.type.type) !== 'num') throw new Unsupported();
+        return numText(e.value);
+      case 'call': {
+        if (vectorKindOf(e.type.type) !== 'num' || e.type.type === 'bool') throw new Unsupported();
+        if ((e.fn === '+' || e.fn === '-' || e.fn === '*') && e.args.length === 2) {
+          const a = this.num(e.args[0]!), b = this.num(e.args[1]!);
+          return this.temp(`${a} ${e.fn} ${b}`, isExactType(e.type));
+        }
+        if (e.fn === 'neg' && e.args.length === 1) return this.temp(`-${this.num(e.args[0]!)}`, false);
+        throw new Unsupported();
+      }
+      case 'cast': {
+        const from = e.arg.type, to = e.type;
+        const fs = from.type === 'decimal' ? from.scale ?? 0 : 0;
+        const ts = to.type === 'decimal' ? to.scale ?? 0 : 0;
+        const fromInt = from.type === 'int8' || from.type === 'int16' || from.type === 'int32' || from.type === 'int64';
+        if (from.type === to.type && fs === ts && readOf(from) !== 'str' && readOf(from) !== null) return this.num(e.arg);
+        if (to.type === 'decimal' && (from.type === 'decimal' || fromInt) && ts >= fs) {
+          const x = this.num(e.arg);
+          return ts === fs ? x : this.temp(`${x} * ${numText(pow10(ts - fs))}`, true);
+        }
+        if (to.type === 'int64' && fromInt) return this.num(e.arg);
+        if (to.type === 'double' && (from.type === 'decimal' || fromInt)) return this.temp(`${this.num(e.arg)} / ${numText(pow10(fs))}`, false);
+        if (to.type === 'double' && (from.type === 'double' || from.type === 'float')) return this.num(e.arg);
+        throw new Unsupported();
+      }
+      default: throw new Unsupported();
+    }
+  }
+
+  /** A boolean expression (no NULLs reach it: used columns are checked NULL-free). */
+  bool(e: Expr): string {
+    switch (e.kind) {
+      case 'call': {
+        const op = e.fn === '=' ? '===' : e.fn === '<>' ? '!==' : e.fn === '<' || e.fn === '<=' || e.fn === '>' || e.fn === '>=' ? e.fn : null;
+        if (op === null || e.args.length !== 2) throw new Unsupported();
+        const [a, b] = e.args as [Expr, Expr];
+        if (vectorKindOf(a.type.type) !== 'num' || vectorKindOf(b.type.type) !== 'num') throw new Unsupported();
+        return `(${this.num(a)} ${op} ${this.num(b)})`;
+      }
+      case 'and': case 'or':
+        if (e.args.length === 0) throw new Unsupported();
+        return `(${e.args.map((x) => this.bool(x)).join(e.kind === 'and' ? ' && ' : ' || ')})`;
+      case 'not': return `!${this.bool(e.arg)}`;
+      case 'in': {
+        if (vectorKindOf(e.arg.type.type) !== 'num' || e.list.length === 0) throw new Unsupported();
+        const x = this.num(e.arg);
+        const parts = e.list.map((l) => {
+          if (l.kind !== 'lit') throw new Unsupported();
+          return `${x} === ${this.num(l)}`;
+        });
+        return `${e.negated ? '!' : ''}(${parts.join(' || ')})`;
+      }
+      case 'isNull':
+        if (e.arg.kind !== 'col' || readOf(e.arg.type) === null) throw new Unsupported();
+        this.used.add(e.arg.index);
+        return e.negated ? 'true' : 'false';
+      default: throw new Unsupported();
+    }
+  }
+}
+
+/** Cost rank of reading a column (cheap filters run first). */
+function readCost(e: Expr, types: readonly SqlType[]): number {
+  let cost = 0;
+  const walk = (x: Expr): void => {
+    if (x.kind === 'col') { const r = readOf(types[x.index]!); cost = Math.max(cost, r === 'num' ? 1 : r === 'i64' ? 2 : 3); return; }
+    if (x.kind === 'call' || x.kind === 'and' || x.kind === 'or') x.args.forEach(walk);
+    else if (x.kind === 'not' || x.kind === 'cast' || x.kind === 'isNull') walk(x.arg);
+    else if (x.kind === 'in') { walk(x.arg); x.list.forEach(walk); }
+  };
+  walk(e);
+  return cost;
+}
+
+interface Plan {
+  readonly loop: Loop;
+  readonly used: readonly number[];
+  readonly keyCols: readonly number[];
+  readonly accCount: number;
+  readonly maxGroups: number;
+}
+
+function compile(f: FragmentSpec): Plan | null {
+  if (f.groups.length > 2) return null;
+  const keyCols: number[] = [];
+  for (const g of f.groups) {
+    if (g.kind !== 'col' || g.type.type !== 'string' || f.types[g.index]?.type !== 'string') return null;
+    keyCols.push(g.index);
+  }
+  const gen = new Gen(f.types);
+  const body: string[] = [];
+  try {
+    const conjuncts = splitConjuncts(f.filter).map((e, k) => ({ e, k, cost: readCost(e, f.types) }));
+    conjuncts.sort((a, b) => a.cost - b.cost || a.k - b.k);
+    for (const { e } of conjuncts) {
+      gen.stmts.length = 0;
+      const cond = gen.bool(e);
+      body.push(...gen.stmts, `if (!${cond}) continue;`);
+    }
+    // Group id.
+    if (keyCols.length === 0) body.push('const g = 0;');
+    else {
+      body.push('let k = 0;');
+      keyCols.forEach((c, j) => {
+        gen.used.add(c);
+        const mul = KEY_RADIX ** j;
+        body.push(`{ const st = o${c}[i], ln = o${c}[i + 1] - st; if (ln === 1) { const b = c${c}[st]; if (b >= 128) return ${BAIL}; k += (b + 1) * ${mul}; } else if (ln !== 0) return ${BAIL}; }`);
+      });
+      body.push(`let g = gmap[k]; if (g < 0) { if (G === cap) return ${GROW}; g = G++; gmap[k] = g; keys[g] = k; }`);
+    }
+    body.push('const m = ++cnt[g];');
+    let acc = 0;
+    f.aggs.forEach((a: AggCall) => {
+      gen.stmts.length = 0;
+      switch (a.fn) {
+        case 'count_star': break;
+        case 'count': if (a.arg === null) return; gen.num(a.arg); body.push(...gen.stmts); break;
+        case 'sum': {
+          if (a.arg === null || vectorKindOf(a.type.type) !== 'num') throw new Unsupported();
+          const v = gen.num(a.arg);
+          const s = `a${acc++}`;
+          body.push(...gen.stmts, `const u${s} = ${s}[g] + ${v};`);
+          if (isExactType(a.type)) body.push(`if (u${s} > 9007199254740991 || u${s} < -9007199254740991) return ${BAIL};`);
+          body.push(`${s}[g] = u${s};`);
+          break;
+        }
+        case 'min': case 'max': case 'any_value': {
+          if (a.arg === null || vectorKindOf(a.type.type) !== 'num' || vectorKindOf(a.arg.type.type) !== 'num') throw new Unsupported();
+          const v = gen.num(a.arg);
+          const s = `a${acc++}`;
+          const better = a.fn === 'min' ? `${v} < ${s}[g]` : a.fn === 'max' ? `${v} > ${s}[g]` : 'false';
+          body.push(...gen.stmts, `if (m === 1 || ${better}) ${s}[g] = ${v};`);
+          break;
+        }
+        default: throw new Unsupported();
+      }
+    });
+    const used = [...gen.used].sort((a, b) => a - b);
+    const head: string[] = [];
+    for (const c of used) head.push(`const c${c} = c[${c}], o${c} = o[${c}];`);
+    for (let k = 0; k < acc; k++) head.push(`const a${k} = acc[${k}];`);
+    const src = `${head.join('\n')}\nlet G = ${keyCols.length === 0 ? 1 : 0};\nfor (let i = 0; i < n; i++) {\n${body.join('\n')}\n}\nreturn G;`;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const loop = new Function('c', 'o', 'n', 'gmap', 'keys', 'acc', 'cnt', 'cap', src) as Loop;
+    return { loop, used, keyCols, accCount: acc, maxGroups: keyCols.length === 0 ? 1 : KEY_RADIX ** keyCols.length };
+  } catch (e) {
+    if (e instanceof Unsupported) return null;
+    throw e;
+  }
+}
+
+function emptyVector(t: SqlType): Vector {
+  const kind = vectorKindOf(t.type);
+  if (kind === 'num') return { kind, type: t, values: new Float64Array(0), valid: null };
+  return kind === 'str' ? { kind, type: t, values: [], valid: null } : { kind, type: t, values: [], valid: null };
+}
+
+function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
+  const n = task.length;
+  const c: ArrayLike<number>[] = new Array<ArrayLike<number>>(task.columns.length);
+  const o: (Int32Array | null)[] = new Array<Int32Array | null>(task.columns.length).fill(null);
+  for (const i of p.used) {
+    const col = task.columns[i]!;
+    if (col.nullCount > 0 || col.values === null) return null;
+    const v = col.values;
+    switch (readOf(f.types[i]!)) {
+      case 'num': c[i] = v as unknown as ArrayLike<number>; break;
+      case 'i64': c[i] = new Int32Array(v.buffer, v.byteOffset, col.length * 2); break;
+      case 'dec': c[i] = new Int32Array(v.buffer, v.byteOffset, col.length * 4); break;
+      case 'str':
+        if (col.valueOffsets === null) return null;
+        c[i] = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        o[i] = col.valueOffsets;
+        break;
+      case null: return null;
+    }
+  }
+  let cap = Math.min(p.maxGroups, 256);
+  for (;;) {
+    const gmap = p.keyCols.length === 0 ? null : new Int32Array(p.maxGroups).fill(-1);
+    const keys = new Int32Array(cap);
+    const acc: Float64Array[] = [];
+    for (let k = 0; k < p.accCount; k++) acc.push(new Float64Array(cap));
+    const cnt = new Float64Array(cap);
+    const G = p.loop(c, o, n, gmap, keys, acc, cnt, cap);
+    if (G === BAIL) return null;
+    if (G === GROW) { cap = p.maxGroups; continue; }
+    if (G === 0) return { columns: [...f.groups.map((x) => emptyVector(x.type)), ...f.aggs.map((a) => emptyVector(a.type))], length: 0 };
+    const columns: Vector[] = [];
+    p.keyCols.forEach((_, j) => {
+      const div = KEY_RADIX ** j;
+      const values: string[] = new Array<string>(G);
+      for (let g = 0; g < G; g++) { const code = Math.floor(keys[g]! / div) % KEY_RADIX; values[g] = code === 0 ? '' : String.fromCharCode(code - 1); }
+      columns.push({ kind: 'str', type: f.groups[j]!.type, values, valid: null });
+    });
+    const counts = cnt.slice(0, G);
+    let valid: Uint8Array | null = null;
+    const validOf = (): Uint8Array => {
+      if (valid === null) { valid = new Uint8Array(G); for (let g = 0; g < G; g++) valid[g] = counts[g]! > 0 ? 1 : 0; }
+      return valid;
+    };
+    let k = 0;
+    for (const a of f.aggs) {
+      if (a.fn === 'count' || a.fn === 'count_star') columns.push({ kind: 'num', type: a.type, values: counts.slice(), valid: null });
+      else columns.push({ kind: 'num', type: a.type, values: acc[k++]!.slice(0, G), valid: validOf() });
+    }
+    return { columns, length: G };
+  }
+}
+
+const BIG_TAG = '__bigint:';
+
+/** A cache key for a fragment's shape (the spec is cloned per task, so identity cannot be used). */
+function fragmentKey(f: FragmentSpec): string {
+  return JSON.stringify(f, (_k, v: unknown) => (typeof v === 'bigint' ? `${BIG_TAG}${v.toString()}` : v instanceof Uint8Array ? `bytes:${Buffer.from(v).toString('hex')}` : v));
+}
+
+const cache = new Map<string, Plan | null>();
+const CACHE_MAX = 256;
+
+/**
+ * The fused kernel's answer for a task (the same partial aggregate chunk HashAggregator would
+ * produce), or null when the fragment's shape or this batch's data needs the generic path.
+ */
+export function runFusedFragment(task: FragmentTask): Chunk | null {
+  const f = task.fragment;
+  const key = fragmentKey(f);
+  let p = cache.get(key);
+  if (p === undefined) {
+    p = compile(f);
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(key, p);
+  }
+  return p === null ? null : runPlan(p, f, task);
+}
+
+/** Whether a fragment's shape has a fused kernel (tests, EXPLAIN-style diagnostics). */
+export function hasFusedKernel(f: FragmentSpec): boolean {
+  return compile(f) !== null;
+}
