@@ -1,7 +1,7 @@
 import { pow10 } from './eval.js';
 import { splitConjuncts, type Expr } from './expr.js';
 import type { AggCall } from './logical-plan.js';
-import type { FragmentSpec, FragmentTask } from './fragment.js';
+import { fragmentKey, taskParts, type FragmentPart, type FragmentSpec, type FragmentTask } from './fragment.js';
 import { vectorKindOf, type Chunk, type SqlType, type Vector } from './vector.js';
 
 /**
@@ -28,7 +28,7 @@ export type FragmentKernel = (task: FragmentTask) => Chunk | null;
 
 type Loop = (
   c: readonly ArrayLike<number>[], o: readonly (Int32Array | null)[], n: number,
-  gmap: Int32Array | null, keys: Int32Array, acc: readonly Float64Array[], cnt: Float64Array, cap: number,
+  gmap: Int32Array | null, keys: Int32Array, acc: readonly Float64Array[], cnt: Float64Array, cap: number, g0: number,
 ) => number;
 
 const BAIL = -1;
@@ -243,9 +243,9 @@ function compile(f: FragmentSpec): Plan | null {
     const head: string[] = [];
     for (const c of used) head.push(`const c${c} = c[${c}], o${c} = o[${c}];`);
     for (let k = 0; k < acc; k++) head.push(`const a${k} = acc[${k}];`);
-    const src = `${head.join('\n')}\nlet G = ${keyCols.length === 0 ? 1 : 0};\nfor (let i = 0; i < n; i++) {\n${body.join('\n')}\n}\nreturn G;`;
+    const src = `${head.join('\n')}\nlet G = ${keyCols.length === 0 ? 1 : 'g0'};\nfor (let i = 0; i < n; i++) {\n${body.join('\n')}\n}\nreturn G;`;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const loop = new Function('c', 'o', 'n', 'gmap', 'keys', 'acc', 'cnt', 'cap', src) as Loop;
+    const loop = new Function('c', 'o', 'n', 'gmap', 'keys', 'acc', 'cnt', 'cap', 'g0', src) as Loop;
     return { loop, used, keyCols, accCount: acc, maxGroups: keyCols.length === 0 ? 1 : KEY_RADIX ** keyCols.length };
   } catch (e) {
     if (e instanceof Unsupported) return null;
@@ -259,12 +259,12 @@ function emptyVector(t: SqlType): Vector {
   return kind === 'str' ? { kind, type: t, values: [], valid: null } : { kind, type: t, values: [], valid: null };
 }
 
-function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
-  const n = task.length;
-  const c: ArrayLike<number>[] = new Array<ArrayLike<number>>(task.columns.length);
-  const o: (Int32Array | null)[] = new Array<Int32Array | null>(task.columns.length).fill(null);
+/** The arrays the loop reads for one batch, or null when a used column has NULLs. */
+function viewsOf(p: Plan, f: FragmentSpec, part: FragmentPart): { c: ArrayLike<number>[]; o: (Int32Array | null)[] } | null {
+  const c: ArrayLike<number>[] = new Array<ArrayLike<number>>(part.columns.length);
+  const o: (Int32Array | null)[] = new Array<Int32Array | null>(part.columns.length).fill(null);
   for (const i of p.used) {
-    const col = task.columns[i]!;
+    const col = part.columns[i]!;
     if (col.nullCount > 0 || col.values === null) return null;
     const v = col.values;
     switch (readOf(f.types[i]!)) {
@@ -279,6 +279,16 @@ function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
       case null: return null;
     }
   }
+  return { c, o };
+}
+
+function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
+  const views: { c: ArrayLike<number>[]; o: (Int32Array | null)[]; n: number }[] = [];
+  for (const part of taskParts(task)) {
+    const v = viewsOf(p, f, part);
+    if (v === null) return null;
+    views.push({ ...v, n: part.length });
+  }
   let cap = Math.min(p.maxGroups, 256);
   for (;;) {
     const gmap = p.keyCols.length === 0 ? null : new Int32Array(p.maxGroups).fill(-1);
@@ -286,7 +296,11 @@ function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
     const acc: Float64Array[] = [];
     for (let k = 0; k < p.accCount; k++) acc.push(new Float64Array(cap));
     const cnt = new Float64Array(cap);
-    const G = p.loop(c, o, n, gmap, keys, acc, cnt, cap);
+    let G = 0;
+    for (const v of views) {
+      G = p.loop(v.c, v.o, v.n, gmap, keys, acc, cnt, cap, G);
+      if (G < 0) break;
+    }
     if (G === BAIL) return null;
     if (G === GROW) { cap = p.maxGroups; continue; }
     if (G === 0) return { columns: [...f.groups.map((x) => emptyVector(x.type)), ...f.aggs.map((a) => emptyVector(a.type))], length: 0 };
@@ -310,13 +324,6 @@ function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
     }
     return { columns, length: G };
   }
-}
-
-const BIG_TAG = '__bigint:';
-
-/** A cache key for a fragment's shape (the spec is cloned per task, so identity cannot be used). */
-function fragmentKey(f: FragmentSpec): string {
-  return JSON.stringify(f, (_k, v: unknown) => (typeof v === 'bigint' ? `${BIG_TAG}${v.toString()}` : v instanceof Uint8Array ? `bytes:${Buffer.from(v).toString('hex')}` : v));
 }
 
 const cache = new Map<string, Plan | null>();

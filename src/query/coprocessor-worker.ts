@@ -1,6 +1,6 @@
 import { runFusedFragment } from './coprocessor-kernel.js';
 import { HashAggregator } from './execute.js';
-import { runFragment, type FragmentTask } from './fragment.js';
+import { runFragment, taskParts, type FragmentTask } from './fragment.js';
 import type { Chunk } from './vector.js';
 
 /**
@@ -13,10 +13,15 @@ export default function runTask(task: FragmentTask): Chunk {
   return runFusedFragment(task) ?? runGeneric(task);
 }
 
+/** The decode / filter / HashAggregator path over every batch of the task. */
 export function runGeneric(task: FragmentTask): Chunk {
-  return runFragment(task, (c) => {
-    const agg = new HashAggregator(task.fragment.groups, task.fragment.aggs);
-    agg.add(c);
-    return agg.finish();
-  });
+  const fragment = task.fragment;
+  const agg = new HashAggregator(fragment.groups, fragment.aggs);
+  for (const p of taskParts(task)) {
+    runFragment({ fragment, columns: p.columns, length: p.length }, (c) => {
+      agg.add(c);
+      return c;
+    });
+  }
+  return agg.finish();
 }

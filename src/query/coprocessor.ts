@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { SaigaError } from '../common/errors.js';
 import type { Coprocessor } from './execute.js';
-import type { FragmentTask } from './fragment.js';
+import { taskRows, type FragmentTask } from './fragment.js';
 import type { Chunk } from './vector.js';
 
 /**
@@ -57,7 +57,7 @@ export class CoprocessorPool implements Coprocessor {
   async run(task: FragmentTask, signal: AbortSignal | undefined): Promise<Chunk> {
     try {
       const r = (await this.piscina.run(task, signal !== undefined ? { signal } : {})) as Chunk;
-      this.options.onTask?.(task.length);
+      this.options.onTask?.(taskRows(task));
       return r;
     } catch (e) {
       if (signal?.aborted) throw new SaigaError('Cancelled', 'query cancelled');

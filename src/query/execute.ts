@@ -4,7 +4,7 @@ import type { ColumnPredicate, ReadMode } from '../common/scan-spec.js';
 import type { StorageApi } from '../common/storage-api.js';
 import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type SubquerySet } from './eval.js';
 import { andAll, BOOL, col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
-import { serializeColumn, type FragmentSpec, type FragmentTask } from './fragment.js';
+import { fragmentKey, serializeColumn, type FragmentPart, type FragmentSpec, type FragmentTask } from './fragment.js';
 import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
 import { optimize } from './optimize.js';
 import {
@@ -827,6 +827,9 @@ function scannedRows(scan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecCont
   return Math.max(scan.estimatedRows, ctx.storage.tableStats(scan.db, scan.table.name).rowCount);
 }
 
+/** Upper bound of rows in one coprocessor task (several storage batches). */
+const TASK_ROWS_MAX = 262_144;
+
 const SPLITTABLE = new Set<AggCall['fn']>(['count', 'count_star', 'sum', 'avg', 'min', 'max', 'any_value']);
 
 function canSplitAggs(aggs: readonly AggCall[]): boolean {
@@ -897,7 +900,8 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
     predExprs.push(predicateExpr(p, col(at, types[at]!)));
   }
   const filter = andAll([...predExprs, ...(scan.filter === null ? [] : [substituteSubqueries(scan.filter, ctx)])]);
-  const fragment: FragmentSpec = { types, filter, groups, aggs: partial };
+  const shape: FragmentSpec = { types, filter, groups, aggs: partial };
+  const fragment: FragmentSpec = { ...shape, key: fragmentKey(shape) };
   const merger = new HashAggregator(groups.map((x, i) => col(i, x.type)), merge, (b) => account(ctx, b));
   const tablets = ctx.storage.tabletsFor(scan.db, scan.table.name, scan.predicates);
   // One snapshot for all tablets, as StorageApi.scan does.
@@ -905,16 +909,31 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
   const spec = { projection: fetch, predicates: storagePreds, readMode };
   const inflight: Promise<Chunk>[] = [];
   const maxInflight = cop.maxInflight;
+  // Batches go to the workers in tasks of about taskRows rows (a round trip costs ~150 µs),
+  // still about two tasks per in-flight slot so that every worker stays busy.
+  const taskRows = Math.min(TASK_ROWS_MAX, Math.max(1, Math.ceil(scannedRows(scan, ctx) / (maxInflight * 2))));
+  let parts: FragmentPart[] = [];
+  let partRows = 0;
+  const dispatch = async (): Promise<void> => {
+    if (parts.length === 0) return;
+    const [first, ...more] = parts as [FragmentPart, ...FragmentPart[]];
+    const task: FragmentTask = more.length === 0 ? { fragment, ...first } : { fragment, ...first, more };
+    parts = [];
+    partRows = 0;
+    inflight.push(cop.run(task, ctx.signal));
+    while (inflight.length >= maxInflight) merger.add(await inflight.shift()!);
+  };
   for (const t of tablets) {
     for await (const batch of ctx.storage.scanTablet(scan.db, scan.table.name, t.tabletId, spec)) {
       check(ctx);
       if (ctx.progress !== undefined) ctx.progress.rowsScanned += batch.numRows;
       if (batch.numRows === 0) continue;
-      const columns = fetch.map((_, i) => serializeColumn(batch.getChildAt(i)!.data));
-      inflight.push(cop.run({ fragment, columns, length: batch.numRows }, ctx.signal));
-      while (inflight.length >= maxInflight) merger.add(await inflight.shift()!);
+      parts.push({ columns: fetch.map((_, i) => serializeColumn(batch.getChildAt(i)!.data)), length: batch.numRows });
+      partRows += batch.numRows;
+      if (partRows >= taskRows) await dispatch();
     }
   }
+  await dispatch();
   for (const p of inflight) merger.add(await p);
   const merged = merger.finish();
   if (merged.length === 0 && g > 0) return;

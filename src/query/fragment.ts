@@ -21,6 +21,8 @@ export interface FragmentSpec {
   readonly filter: Expr | null;
   readonly groups: readonly Expr[];
   readonly aggs: readonly AggCall[];
+  /** The spec's shape as text (set once per query by the caller): the workers' kernel cache key. */
+  readonly key?: string;
 }
 
 export interface SerializedColumn {
@@ -32,10 +34,36 @@ export interface SerializedColumn {
   readonly valueOffsets: Int32Array | null;
 }
 
-export interface FragmentTask {
-  readonly fragment: FragmentSpec;
+export interface FragmentPart {
   readonly columns: readonly SerializedColumn[];
   readonly length: number;
+}
+
+/**
+ * One worker task: a first batch (columns, length) and optionally more batches of the same
+ * scan (`more`), all aggregated into one partial result (fewer round trips per query).
+ */
+export interface FragmentTask extends FragmentPart {
+  readonly fragment: FragmentSpec;
+  readonly more?: readonly FragmentPart[];
+}
+
+/** Every batch of a task, first one first. */
+export function taskParts(task: FragmentTask): FragmentPart[] {
+  return [task, ...(task.more ?? [])];
+}
+
+/** Rows over all of a task's batches. */
+export function taskRows(task: FragmentTask): number {
+  let n = task.length;
+  for (const p of task.more ?? []) n += p.length;
+  return n;
+}
+
+/** The cache key of a fragment's shape (bigints and bytes spelled out). */
+export function fragmentKey(f: FragmentSpec): string {
+  if (f.key !== undefined) return f.key;
+  return JSON.stringify(f, (_k, v: unknown) => (typeof v === 'bigint' ? `bigint:${v.toString()}` : v instanceof Uint8Array ? `bytes:${Buffer.from(v).toString('hex')}` : v));
 }
 
 /** The buffers of an Arrow column (all chunks concatenated by the caller's single-chunk batch). */
@@ -64,7 +92,8 @@ function deserializeColumn(c: SerializedColumn, t: SqlType): arrow.Data {
 }
 
 /**
- * Runs a fragment: decode, filter, partially aggregate. Pure; used by workers and in-thread.
+ * Runs a fragment's first batch (see taskParts for the others): decode, filter, partially
+ * aggregate. Pure; used by workers and in-thread.
  * The filter's columns are decoded first; the other columns are decoded for the selected rows
  * only (a selective filter decodes little).
  */

@@ -151,6 +151,25 @@ describe('fused fragment kernels', () => {
     }
   });
 
+  it('aggregates every batch of a multi-batch task into one partial (groups first seen late, a bail in a later batch)', () => {
+    const seed = 77;
+    const rnd = mulberry32(seed);
+    const a = lineitem(rnd, 700), b = lineitem(rnd, 900), c = lineitem(rnd, 50);
+    a[4] = strData(new Array<string>(700).fill('A')); // flags R and N appear only in later batches
+    const part = (d: arrow.Data[]) => ({ columns: d.map((x) => serializeColumn([x])), length: d[0]!.length });
+    const t: FragmentTask = { fragment: q1, ...part(a), more: [part(b), part(c)] };
+    const fused = runFusedFragment(t);
+    expect(fused, `seed ${seed}`).not.toBeNull();
+    const generic = runGeneric(t);
+    expect(rows(fused!), `seed ${seed}`).toEqual(rows(generic));
+    expect(fused!.columns[9]!.values).not.toEqual(runGeneric(task(q1, a)).columns[9]!.values);
+    const bad = c.slice();
+    bad[4] = strData(new Array<string>(50).fill('XY'));
+    const tb: FragmentTask = { fragment: q1, ...part(a), more: [part(b), part(bad)] };
+    expect(runFusedFragment(tb)).toBeNull();
+    expect(runGeneric(tb).length).toBeGreaterThan(3);
+  });
+
   it('an empty grouped result has no rows; an ungrouped one has NULL sums and zero counts', () => {
     const data = lineitem(mulberry32(7), 300);
     for (const groups of [[col(4, STR)], []]) {
