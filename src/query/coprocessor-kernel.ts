@@ -77,13 +77,14 @@ class Gen {
     switch (r) {
       case 'num': this.stmts.push(`const ${x} = ${c}[i];`); break;
       case 'i64':
-        this.stmts.push(`const h${col} = ${c}[(i << 1) + 1]; if (h${col} <= -2097152 || h${col} >= 2097152) return ${BAIL};`);
+        this.stmts.push(`const h${col} = ${c}[(i << 1) + 1]; if (((h${col} + 2097151) >>> 0) > 4194302) return ${BAIL};`);
         this.stmts.push(`const ${x} = h${col} * 4294967296 + (${c}[i << 1] >>> 0);`);
         break;
       case 'dec':
-        this.stmts.push(`const h${col} = ${c}[(i << 2) + 1], s${col} = h${col} >> 31;`);
-        this.stmts.push(`if (${c}[(i << 2) + 2] !== s${col} || ${c}[(i << 2) + 3] !== s${col} || h${col} <= -2097152 || h${col} >= 2097152) return ${BAIL};`);
-        this.stmts.push(`const ${x} = h${col} * 4294967296 + (${c}[i << 2] >>> 0);`);
+        // hi word in (-2^21, 2^21) and the upper two words its sign: |x| < 2^53.
+        this.stmts.push(`const p${col} = i << 2, h${col} = ${c}[p${col} + 1], s${col} = h${col} >> 31;`);
+        this.stmts.push(`if (((h${col} + 2097151) >>> 0) > 4194302 || (${c}[p${col} + 2] ^ s${col}) !== 0 || (${c}[p${col} + 3] ^ s${col}) !== 0) return ${BAIL};`);
+        this.stmts.push(`const ${x} = h${col} * 4294967296 + (${c}[p${col}] >>> 0);`);
         break;
     }
     return x;
@@ -92,12 +93,27 @@ class Gen {
   private temp(expr: string, exact: boolean): string {
     const t = `t${this.tmp++}`;
     this.stmts.push(`const ${t} = ${expr};`);
-    if (exact) this.stmts.push(`if (${t} > 9007199254740991 || ${t} < -9007199254740991) return ${BAIL};`);
+    if (exact) this.stmts.push(`if (Math.abs(${t}) > 9007199254740991) return ${BAIL};`);
     return t;
   }
 
-  /** A numeric expression; returns a JS expression (variable or literal) of its value. */
+  private readonly memo = new Map<string, string>();
+
+  /**
+   * A numeric expression; returns a JS expression (variable or literal) of its value. Equal
+   * subexpressions are computed once per row (every statement emitted so far has run for the
+   * row by the time a later one reads it).
+   */
   num(e: Expr): string {
+    const key = exprKey(e);
+    const known = this.memo.get(key);
+    if (known !== undefined) return known;
+    const v = this.numUncached(e);
+    this.memo.set(key, v);
+    return v;
+  }
+
+  private numUncached(e: Expr): string {
     switch (e.kind) {
       case 'col': return this.load(e.index);
       case 'lit':
@@ -163,6 +179,10 @@ class Gen {
   }
 }
 
+function exprKey(e: unknown): string {
+  return JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `bigint:${v.toString()}` : v));
+}
+
 /** Cost rank of reading a column (cheap filters run first). */
 function readCost(e: Expr, types: readonly SqlType[]): number {
   let cost = 0;
@@ -181,6 +201,8 @@ interface Plan {
   readonly used: readonly number[];
   readonly keyCols: readonly number[];
   readonly accCount: number;
+  /** Accumulator of each aggregate (equal aggregates share one), -1 for counts. */
+  readonly accOf: readonly number[];
   readonly maxGroups: number;
 }
 
@@ -214,8 +236,18 @@ function compile(f: FragmentSpec): Plan | null {
     }
     body.push('const m = ++cnt[g];');
     let acc = 0;
+    const accOf: number[] = [];
+    const shared = new Map<string, number>();
     f.aggs.forEach((a: AggCall) => {
       gen.stmts.length = 0;
+      if (a.fn === 'count' || a.fn === 'count_star') accOf.push(-1);
+      else {
+        const key = `${a.fn} ${exprKey(a.type)} ${exprKey(a.arg)}`;
+        const at = shared.get(key);
+        if (at !== undefined) { accOf.push(at); return; }
+        shared.set(key, acc);
+        accOf.push(acc);
+      }
       switch (a.fn) {
         case 'count_star': break;
         case 'count': if (a.arg === null) return; gen.num(a.arg); body.push(...gen.stmts); break;
@@ -224,7 +256,7 @@ function compile(f: FragmentSpec): Plan | null {
           const v = gen.num(a.arg);
           const s = `a${acc++}`;
           body.push(...gen.stmts, `const u${s} = ${s}[g] + ${v};`);
-          if (isExactType(a.type)) body.push(`if (u${s} > 9007199254740991 || u${s} < -9007199254740991) return ${BAIL};`);
+          if (isExactType(a.type)) body.push(`if (Math.abs(u${s}) > 9007199254740991) return ${BAIL};`);
           body.push(`${s}[g] = u${s};`);
           break;
         }
@@ -246,7 +278,7 @@ function compile(f: FragmentSpec): Plan | null {
     const src = `${head.join('\n')}\nlet G = ${keyCols.length === 0 ? 1 : 'g0'};\nfor (let i = 0; i < n; i++) {\n${body.join('\n')}\n}\nreturn G;`;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const loop = new Function('c', 'o', 'n', 'gmap', 'keys', 'acc', 'cnt', 'cap', 'g0', src) as Loop;
-    return { loop, used, keyCols, accCount: acc, maxGroups: keyCols.length === 0 ? 1 : KEY_RADIX ** keyCols.length };
+    return { loop, used, keyCols, accCount: acc, accOf, maxGroups: keyCols.length === 0 ? 1 : KEY_RADIX ** keyCols.length };
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
@@ -317,11 +349,11 @@ function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
       if (valid === null) { valid = new Uint8Array(G); for (let g = 0; g < G; g++) valid[g] = counts[g]! > 0 ? 1 : 0; }
       return valid;
     };
-    let k = 0;
-    for (const a of f.aggs) {
-      if (a.fn === 'count' || a.fn === 'count_star') columns.push({ kind: 'num', type: a.type, values: counts.slice(), valid: null });
-      else columns.push({ kind: 'num', type: a.type, values: acc[k++]!.slice(0, G), valid: validOf() });
-    }
+    f.aggs.forEach((a, k) => {
+      const at = p.accOf[k]!;
+      if (at < 0) columns.push({ kind: 'num', type: a.type, values: counts.slice(), valid: null });
+      else columns.push({ kind: 'num', type: a.type, values: acc[at]!.slice(0, G), valid: validOf() });
+    });
     return { columns, length: G };
   }
 }

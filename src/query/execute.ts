@@ -910,8 +910,8 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
   const inflight: Promise<Chunk>[] = [];
   const maxInflight = cop.maxInflight;
   // Batches go to the workers in tasks of about taskRows rows (a round trip costs ~150 µs),
-  // still about two tasks per in-flight slot so that every worker stays busy.
-  const taskRows = Math.min(TASK_ROWS_MAX, Math.max(1, Math.ceil(scannedRows(scan, ctx) / (maxInflight * 2))));
+  // about one task per in-flight slot (every worker busy, few round trips).
+  const taskRows = Math.min(TASK_ROWS_MAX, Math.max(1, Math.ceil(scannedRows(scan, ctx) / maxInflight)));
   let parts: FragmentPart[] = [];
   let partRows = 0;
   const dispatch = async (): Promise<void> => {
