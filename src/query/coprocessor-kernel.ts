@@ -29,13 +29,19 @@ export type FragmentKernel = (task: FragmentTask) => Chunk | null;
 type Loop = (
   c: readonly ArrayLike<number>[], o: readonly (Int32Array | null)[], n: number,
   gmap: Int32Array | null, keys: Int32Array, acc: readonly Float64Array[], cnt: Float64Array, cap: number, g0: number,
+  kc: readonly Float64Array[], mask: number,
 ) => number;
 
 const BAIL = -1;
 const GROW = -2;
 const KEY_RADIX = 129;
+/** Groups one task may hold in the hashed key table before the generic path takes over. */
+const HASH_GROUPS_MAX = 1 << 20;
 
 class Unsupported extends Error {}
+
+/** Group key column types: integers below 2^53 (ints, dates, timestamps, decimals) or 1-byte strings. */
+const KEY_TYPES = new Set<SqlType['type']>(['int8', 'int16', 'int32', 'int64', 'date', 'timestamp', 'decimal', 'string']);
 
 function readOf(t: SqlType): Read | null {
   switch (t.type) {
@@ -200,6 +206,8 @@ interface Plan {
   readonly loop: Loop;
   readonly used: readonly number[];
   readonly keyCols: readonly number[];
+  /** Keys looked up in an open-addressing table of key components (else a dense 129^k table). */
+  readonly hashed: boolean;
   readonly accCount: number;
   /** Accumulator of each aggregate (equal aggregates share one), -1 for counts. */
   readonly accOf: readonly number[];
@@ -207,12 +215,12 @@ interface Plan {
 }
 
 function compile(f: FragmentSpec): Plan | null {
-  if (f.groups.length > 2) return null;
   const keyCols: number[] = [];
   for (const g of f.groups) {
-    if (g.kind !== 'col' || g.type.type !== 'string' || f.types[g.index]?.type !== 'string') return null;
+    if (g.kind !== 'col' || f.types[g.index] === undefined || !KEY_TYPES.has(g.type.type) || f.types[g.index]!.type !== g.type.type) return null;
     keyCols.push(g.index);
   }
+  const hashed = keyCols.length > 2 || keyCols.some((c) => f.types[c]!.type !== 'string');
   const gen = new Gen(f.types);
   const body: string[] = [];
   try {
@@ -225,7 +233,25 @@ function compile(f: FragmentSpec): Plan | null {
     }
     // Group id.
     if (keyCols.length === 0) body.push('const g = 0;');
-    else {
+    else if (hashed) {
+      // Key components (numbers < 2^53, or one-byte string codes), hashed; linear probing.
+      body.push('let hh = 0;');
+      keyCols.forEach((c, j) => {
+        gen.stmts.length = 0;
+        if (f.types[c]!.type === 'string') {
+          gen.used.add(c);
+          body.push(`let q${j}; { const st = o${c}[i], ln = o${c}[i + 1] - st; if (ln === 1) { const b = c${c}[st]; if (b >= 128) return ${BAIL}; q${j} = b + 1; } else if (ln === 0) q${j} = 0; else return ${BAIL}; }`);
+        } else {
+          const x = gen.load(c);
+          body.push(...gen.stmts, `const q${j} = ${x};`);
+        }
+        body.push(`hh = Math.imul(hh ^ (q${j} | 0) ^ ((q${j} / 4294967296) | 0), -1640531535);`);
+      });
+      const same = keyCols.map((_, j) => `kc${j}[e] === q${j}`).join(' && ');
+      const store = keyCols.map((_, j) => `kc${j}[g] = q${j};`).join(' ');
+      body.push('hh ^= hh >>> 15;');
+      body.push(`let sl = hh & mask, g = 0; for (;;) { const e = gmap[sl]; if (e < 0) { if (G === cap) return ${GROW}; g = G++; gmap[sl] = g; ${store} break; } if (${same}) { g = e; break; } sl = (sl + 1) & mask; }`);
+    } else {
       body.push('let k = 0;');
       keyCols.forEach((c, j) => {
         gen.used.add(c);
@@ -275,10 +301,12 @@ function compile(f: FragmentSpec): Plan | null {
     const head: string[] = [];
     for (const c of used) head.push(`const c${c} = c[${c}], o${c} = o[${c}];`);
     for (let k = 0; k < acc; k++) head.push(`const a${k} = acc[${k}];`);
+    if (hashed) keyCols.forEach((_, j) => head.push(`const kc${j} = kc[${j}];`));
     const src = `${head.join('\n')}\nlet G = ${keyCols.length === 0 ? 1 : 'g0'};\nfor (let i = 0; i < n; i++) {\n${body.join('\n')}\n}\nreturn G;`;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const loop = new Function('c', 'o', 'n', 'gmap', 'keys', 'acc', 'cnt', 'cap', 'g0', src) as Loop;
-    return { loop, used, keyCols, accCount: acc, accOf, maxGroups: keyCols.length === 0 ? 1 : KEY_RADIX ** keyCols.length };
+    const loop = new Function('c', 'o', 'n', 'gmap', 'keys', 'acc', 'cnt', 'cap', 'g0', 'kc', 'mask', src) as Loop;
+    const maxGroups = keyCols.length === 0 ? 1 : hashed ? HASH_GROUPS_MAX : KEY_RADIX ** keyCols.length;
+    return { loop, used, keyCols, hashed, accCount: acc, accOf, maxGroups };
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
@@ -323,21 +351,37 @@ function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
   }
   let cap = Math.min(p.maxGroups, 256);
   for (;;) {
-    const gmap = p.keyCols.length === 0 ? null : new Int32Array(p.maxGroups).fill(-1);
-    const keys = new Int32Array(cap);
+    let tableSize = 1;
+    while (tableSize < cap * 2) tableSize *= 2;
+    const gmap = p.keyCols.length === 0 ? null : new Int32Array(p.hashed ? tableSize : p.maxGroups).fill(-1);
+    const keys = new Int32Array(p.hashed ? 0 : cap);
+    const kc = p.hashed ? p.keyCols.map(() => new Float64Array(cap)) : [];
     const acc: Float64Array[] = [];
     for (let k = 0; k < p.accCount; k++) acc.push(new Float64Array(cap));
     const cnt = new Float64Array(cap);
     let G = 0;
     for (const v of views) {
-      G = p.loop(v.c, v.o, v.n, gmap, keys, acc, cnt, cap, G);
+      G = p.loop(v.c, v.o, v.n, gmap, keys, acc, cnt, cap, G, kc, tableSize - 1);
       if (G < 0) break;
     }
     if (G === BAIL) return null;
-    if (G === GROW) { cap = p.maxGroups; continue; }
+    if (G === GROW) {
+      if (cap >= p.maxGroups) return null;
+      cap = p.hashed ? Math.min(p.maxGroups, cap * 8) : p.maxGroups;
+      continue;
+    }
     if (G === 0) return { columns: [...f.groups.map((x) => emptyVector(x.type)), ...f.aggs.map((a) => emptyVector(a.type))], length: 0 };
     const columns: Vector[] = [];
-    p.keyCols.forEach((_, j) => {
+    p.keyCols.forEach((c, j) => {
+      const t = f.groups[j]!.type;
+      if (p.hashed) {
+        const q = kc[j]!.slice(0, G);
+        if (t.type !== 'string') { columns.push({ kind: 'num', type: t, values: q, valid: null }); return; }
+        const values: string[] = new Array<string>(G);
+        for (let g = 0; g < G; g++) { const code = q[g]!; values[g] = code === 0 ? '' : String.fromCharCode(code - 1); }
+        columns.push({ kind: 'str', type: t, values, valid: null });
+        return;
+      }
       const div = KEY_RADIX ** j;
       const values: string[] = new Array<string>(G);
       for (let g = 0; g < G; g++) { const code = Math.floor(keys[g]! / div) % KEY_RADIX; values[g] = code === 0 ? '' : String.fromCharCode(code - 1); }
