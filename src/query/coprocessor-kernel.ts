@@ -10,8 +10,9 @@ import { vectorKindOf, type Chunk, type SqlType, type Vector } from './vector.js
  * directly (no decode to Float64Array vectors, no per-expression passes).
  *
  * Covered: filters of comparisons / IN / AND / OR / NOT over int, date, timestamp, int64,
- * double and decimal columns and numeric literals; group keys that are string columns holding
- * at most one ASCII byte (up to two keys: a dense 129^k table); SUM / COUNT / COUNT(*) / MIN /
+ * double and decimal columns and numeric literals; group keys that are int / date / timestamp /
+ * int64 / decimal columns or string columns holding at most one ASCII byte (one or two string
+ * keys: a dense 129^k table; otherwise a hashed table of key components); SUM / COUNT / COUNT(*) / MIN /
  * MAX / ANY_VALUE of + - * / unary minus / widening casts over those columns.
  *
  * Exactness: values are unscaled integers held in doubles. Decimal / int64 reads, every exact
