@@ -213,8 +213,20 @@ export class RaftDriver {
           let split = 0;
           while (split < rd.committedEntries.length && (rd.committedEntries[split] as Entry).index < firstNew) split++;
           if (split > 0) g.sm.applyCommitted(split === rd.committedEntries.length ? rd.committedEntries : rd.committedEntries.slice(0, split));
+          // A leader's Appends (and heartbeats) may leave before its own entries are durable: the
+          // core counts the leader's entries only after advance() (Raft thesis 10.2.1), so the
+          // followers' fsyncs overlap the leader's. Everything else (votes, acknowledgements)
+          // waits for the persist.
+          let later: readonly Message[] = rd.messages;
+          if (rd.messages.length > 0 && rd.entries.length > 0) {
+            const early: Message[] = [];
+            const rest: Message[] = [];
+            for (const m of rd.messages) (m.type === 'Append' || m.type === 'Heartbeat' ? early : rest).push(m);
+            if (early.length > 0) this.queue(g.id, early);
+            later = rest;
+          }
           await g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
-          if (rd.messages.length > 0) this.queue(g.id, rd.messages);
+          if (later.length > 0) this.queue(g.id, later);
           if (split < rd.committedEntries.length) g.sm.applyCommitted(rd.committedEntries.slice(split));
           if (rd.readStates.length > 0) g.sm.readStates(rd.readStates);
           g.node.advance(rd);

@@ -291,7 +291,12 @@ export class RaftNode {
       if (rd.snapshot.metadata.index > this.log.applied) this.log.appliedTo(rd.snapshot.metadata.index);
     }
     const lastNew = rd.entries[rd.entries.length - 1];
-    if (lastNew !== undefined) this.log.stableTo(lastNew.index, lastNew.term);
+    if (lastNew !== undefined) {
+      this.log.stableTo(lastNew.index, lastNew.term);
+      // Own entries are durable now: they count for the leader (followers learn the new commit
+      // with the next Append or heartbeat).
+      if (this.role === 'Leader' && lastNew.term === this.term && this.progress.get(this.id)?.maybeUpdate(lastNew.index) === true) this.maybeCommit();
+    }
     for (const e of rd.committedEntries) {
       if (e.index <= this.log.applied) continue; // covered by a snapshot installed meanwhile
       this.log.appliedTo(e.index);
@@ -763,10 +768,12 @@ export class RaftNode {
     this.send({ type: 'TimeoutNow', to, term: this.term });
   }
 
+  /**
+   * The leader's own entries count toward a quorum only once persisted (advance()), so the
+   * driver may send the Appends of a Ready before or while it persists that Ready's entries.
+   */
   private appendEntries(ents: Entry[]): void {
     this.log.append(ents);
-    this.progress.get(this.id)?.maybeUpdate(this.log.lastIndex());
-    this.maybeCommit();
   }
 
   private appendProposal(type: EntryType, data: Uint8Array): { term: number; index: number } {
