@@ -3,7 +3,9 @@ import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSaigaError, SaigaError } from '../common/errors.js';
+import type * as arrow from 'apache-arrow';
 import type { ScanSpec } from '../common/scan-spec.js';
+import type { WriteOpKind } from '../common/storage-api.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
 import type { TabletConfig } from './tablet-server.js';
 import { TabletServerClient } from './tserver-client.js';
@@ -153,7 +155,16 @@ export class ProcessCluster {
   }
 
   /** Writes on the leader, following NotLeader hints and retrying while no leader is known, until `deadlineMs`. */
-  async write(tabletId: string, ops: readonly WriteOp[], deadlineMs = 10_000, hint?: string): Promise<{ server: string; appliedCount: number }> {
+  write(tabletId: string, ops: readonly WriteOp[], deadlineMs = 10_000, hint?: string): Promise<{ server: string; appliedCount: number }> {
+    return this.onLeader(tabletId, (c, t) => c.write(tabletId, ops, t), deadlineMs, hint);
+  }
+
+  /** Columnar write (WriteArrow) on the leader, same retry rules as write(). */
+  writeArrow(tabletId: string, kind: WriteOpKind, batch: arrow.RecordBatch, deadlineMs = 10_000, hint?: string): Promise<{ server: string; appliedCount: number }> {
+    return this.onLeader(tabletId, (c, t) => c.writeArrow(tabletId, kind, batch, t), deadlineMs, hint);
+  }
+
+  private async onLeader(tabletId: string, f: (c: TabletServerClient, timeoutMs: number) => Promise<{ appliedCount: number }>, deadlineMs: number, hint: string | undefined): Promise<{ server: string; appliedCount: number }> {
     const end = Date.now() + deadlineMs;
     let target = hint ?? this.running()[0];
     let last: unknown;
@@ -161,10 +172,12 @@ export class ProcessCluster {
       if (target === undefined || this.proc(target).child === undefined) target = (await this.leader(tabletId)) ?? this.running()[0];
       if (target === undefined) throw new SaigaError('ServiceUnavailable', 'no server is running');
       try {
-        const r = await this.client(target).write(tabletId, ops, Math.max(500, Math.min(5000, end - Date.now())));
+        const r = await f(this.client(target), Math.max(500, Math.min(5000, end - Date.now())));
         return { server: target, appliedCount: r.appliedCount };
       } catch (e) {
         last = e;
+        // A refused request would be refused again anywhere: only leadership and reachability are retried.
+        if (isSaigaError(e, 'InvalidArgument') || isSaigaError(e, 'NotSupported') || isSaigaError(e, 'AlreadyPresent')) throw e;
         if (isSaigaError(e, 'NotLeader') && e.details.leaderHint !== undefined && e.details.leaderHint !== target) {
           target = e.details.leaderHint;
           continue;

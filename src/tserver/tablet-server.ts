@@ -6,6 +6,7 @@ import { SaigaError } from '../common/errors.js';
 import { HybridClock } from '../common/hybrid-time.js';
 import type { Limits } from '../common/limits.js';
 import type { ScanSpec } from '../common/scan-spec.js';
+import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import type { Schema } from '../common/types.js';
 import { RaftDriver, type GroupMessage, type Transport } from '../replication/raft-driver.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
@@ -258,6 +259,22 @@ export class TabletServer {
         const ops = rowsFromJson<WriteOp[]>(req.opsJson);
         const r = await this.replica(req.tabletId).write(ops);
         return { appliedCount: r.appliedCount, rowErrorsJson: JSON.stringify(r.rowErrors), timestamp: r.timestamp.toString() };
+      }),
+      writeArrow: unary(async (req: { tabletId: string; kind: string; ipc: Uint8Array }) => {
+        const replica = this.replica(req.tabletId);
+        const batches = arrow.tableFromIPC(req.ipc).batches;
+        let applied = 0;
+        let offset = 0;
+        const rowErrors: RowError[] = [];
+        let timestamp = 0n;
+        for (const b of batches) {
+          const r = await replica.writeBatch(req.kind as WriteOpKind, b);
+          applied += r.appliedCount;
+          for (const e of r.rowErrors) rowErrors.push({ ...e, rowIndex: e.rowIndex + offset });
+          offset += b.numRows;
+          timestamp = r.timestamp;
+        }
+        return { appliedCount: applied, rowErrorsJson: JSON.stringify(rowErrors), timestamp: timestamp.toString() };
       }),
       scan: unary(async (req: { tabletId: string; specJson: string }) => {
         const spec = rowsFromJson<ScanSpec>(req.specJson === '' ? '{}' : req.specJson);

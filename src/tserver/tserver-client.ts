@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as arrow from 'apache-arrow';
 import type { HybridTime } from '../common/hybrid-time.js';
 import type { ScanSpec } from '../common/scan-spec.js';
-import type { RowError } from '../common/storage-api.js';
+import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import type { Schema } from '../common/types.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
 import { CHANNEL_OPTIONS, fromServiceError, rowsToJson, services } from './grpc-codec.js';
@@ -24,6 +24,13 @@ export class TabletServerClient {
 
   async write(tabletId: string, ops: readonly WriteOp[], timeoutMs = 15_000): Promise<{ appliedCount: number; rowErrors: RowError[]; timestamp: HybridTime }> {
     const r = await this.call<{ appliedCount: number; rowErrorsJson: string; timestamp: string }>('write', { tabletId, opsJson: rowsToJson(ops) }, timeoutMs);
+    return { appliedCount: r.appliedCount, rowErrors: JSON.parse(r.rowErrorsJson) as RowError[], timestamp: BigInt(r.timestamp) };
+  }
+
+  /** Columnar write of Arrow rows (tablet column names) with one op kind; row errors index the batch's rows. */
+  async writeArrow(tabletId: string, kind: WriteOpKind, batch: arrow.RecordBatch, timeoutMs = 15_000): Promise<{ appliedCount: number; rowErrors: RowError[]; timestamp: HybridTime }> {
+    const ipc = arrow.RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
+    const r = await this.call<{ appliedCount: number; rowErrorsJson: string; timestamp: string }>('writeArrow', { tabletId, kind, ipc }, timeoutMs);
     return { appliedCount: r.appliedCount, rowErrors: JSON.parse(r.rowErrorsJson) as RowError[], timestamp: BigInt(r.timestamp) };
   }
 
