@@ -26,15 +26,17 @@ import {
  * TabletReplica: one replica of a Raft-replicated tablet, joining a RaftNode (driven by the
  * server's RaftDriver), the tablet's log (which is the Raft log, via WalStorage) and the Tablet.
  *
- * Writes (leader only, else NotLeader naming the leader): validate, assign a hybrid timestamp,
- * propose the encoded op batch, answer after the entry is committed and applied. Every replica
- * applies committed entries in log order. Reads: READ_LATEST on the leader under a valid lease
- * is served locally; otherwise (and on followers) a ReadIndex confirms the read point first and
- * the replica serves once it applied it. A snapshot read waits until no op at or before the
+ * Writes (leader only, else NotLeader naming the leader): validate once (prepare), assign a
+ * hybrid timestamp, propose the encoded valid ops, answer after the entry is committed and
+ * applied (the leader applies its prepared form; other replicas and replay decode the entry).
+ * Every replica applies committed entries in log order. Reads: READ_LATEST on the leader under
+ * a valid lease is served locally; otherwise (and on followers) a ReadIndex confirms the read
+ * point first and the replica serves once it applied it. A snapshot read waits until no op at or before the
  * snapshot is still in flight here.
  *
- * Same surface as LocalReplica (write / writeBatch / writePrepared / alterSchema / waitApplied /
- * flush / gcLog / maintain / close), plus scan() with the read rules above and status().
+ * Surface: write / writeBatch / writePrepared / alterSchema / waitApplied / flush / gcLog /
+ * maintain / close, plus scan() with the read rules above and status(). With `singleVoter` it is
+ * the embedded default (TabletManager): a one-voter group that elects itself at open.
  */
 
 export interface TabletReplicaOptions {
@@ -57,8 +59,9 @@ export interface TabletReplicaOptions {
   readonly fetchCopy?: (from: ReplicaId, tabletId: string, tabletDir: string) => Promise<number>;
   /**
    * The embedded default: this replica is its group's only voter, for good. The configuration is
-   * fixed to {this server} (no founding entries, so a log written by LocalReplica opens too), the
-   * replica campaigns at open, and open resolves once it leads and applied its whole log.
+   * fixed to {this server} (no founding entries: the log holds only tablet ops and the empty
+   * entries of its own elections), the replica campaigns at open, and open resolves once it
+   * leads and applied its whole log.
    */
   readonly singleVoter?: boolean;
 }
@@ -450,38 +453,44 @@ export class TabletReplica implements GroupStateMachine {
     });
   }
 
+  /**
+   * Writes one op batch, validated once (prepareOps): rows failing validation are left out of
+   * the entry (so an op that makes the tablet throw never reaches the log, where every replica
+   * would hit it on apply); the prepared form of the rest is applied once the entry commits.
+   * Other replicas (and replay) apply the logged ops with applyWrite. Row errors index `ops`.
+   */
   async write(ops: readonly WriteOp[]): Promise<ReplicaWriteResult> {
     this.requireLeader();
-    const invalid = this.tablet.validate(ops);
-    let good: readonly WriteOp[] = ops;
-    let goodIndex: number[] | undefined;
-    if (invalid.length > 0) {
-      const bad = new Set(invalid.map((e) => e.rowIndex));
-      goodIndex = [];
-      const kept: WriteOp[] = [];
-      ops.forEach((op, i) => {
-        if (!bad.has(i)) {
-          kept.push(op);
-          goodIndex?.push(i);
-        }
-      });
-      good = kept;
-    }
-    if (good.length === 0) return { appliedCount: 0, rowErrors: invalid, timestamp: this.clock.now() };
+    // Ops are prepared against the schema they are applied with: let a pending ALTER apply first.
+    await this.altersApplied();
+    const prepared = this.tablet.prepareOps(ops);
+    const good = prepared.ops;
+    if (good.length === 0) return { appliedCount: 0, rowErrors: prepared.rowErrors, timestamp: this.clock.now() };
     const timestamp = this.clock.now();
     const data = encodeEntryData('write', encodeWriteBatch({ timestamp, ops: good }));
-    const applied = await this.proposeThenApply(data, timestamp, () => this.tablet.applyWrite(this.currentOpId(), timestamp, good));
-    const map = goodIndex;
+    const applied = await this.proposeThenApply(data, timestamp, () => {
+      const opId = this.currentOpId();
+      // An ALTER logged by an earlier leader may have applied in between: apply the logged ops
+      // the way every other replica does (applyWrite validates them against the schema now).
+      return prepared.schema === this.tablet.schema ? this.tablet.applyPreparedOps(opId, timestamp, prepared) : this.tablet.applyWrite(opId, timestamp, good);
+    });
+    const map = prepared.inputIndex;
     const applyErrors: RowError[] = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
-    const rowErrors = invalid.length === 0 ? applyErrors : [...invalid, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
+    const rowErrors = prepared.rowErrors.length === 0 ? applyErrors : [...prepared.rowErrors, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
     return { appliedCount: applied.appliedCount, rowErrors, timestamp };
+  }
+
+  /** Waits until no ALTER this replica proposed (or queued) is still unapplied. */
+  private async altersApplied(): Promise<void> {
+    if (this.altersInFlight === 0) return;
+    if (this.pending.some((p) => p.timestamp === HT_MIN)) this.proposePending();
+    for (const [index, w] of this.waiters) if (w.timestamp === HT_MIN) await this.waitIndexApplied(index);
   }
 
   async writeBatch(kind: WriteOpKind, batch: arrow.RecordBatch): Promise<ReplicaWriteResult> {
     this.requireLeader();
     // A batch is prepared against the schema it is applied with: let a pending ALTER apply first.
-    this.proposePending();
-    for (const [index, w] of this.waiters) if (w.timestamp === HT_MIN) await this.waitIndexApplied(index);
+    await this.altersApplied();
     return this.writePrepared(this.tablet.prepareBatch(kind, batch));
   }
 
@@ -501,8 +510,16 @@ export class TabletReplica implements GroupStateMachine {
   async alterSchema(schema: Schema): Promise<void> {
     this.requireLeader();
     this.proposePending();
-    await this.proposeThenApply(encodeEntryData('alterSchema', encodeSchema(schema)), HT_MIN, () => this.tablet.alterSchema(this.currentOpId(), schema));
+    this.altersInFlight++;
+    try {
+      await this.proposeThenApply(encodeEntryData('alterSchema', encodeSchema(schema)), HT_MIN, () => this.tablet.alterSchema(this.currentOpId(), schema));
+    } finally {
+      this.altersInFlight--;
+    }
   }
+
+  /** alterSchema calls not settled yet (write / writeBatch wait for them before preparing). */
+  private altersInFlight = 0;
 
   /** OpId of the entry being applied (valid inside an apply callback). */
   private applyingOpId = { term: 0, index: 0 };
