@@ -8,7 +8,7 @@ import type { ConfState, Entry, HardState, Snapshot } from './types.js';
  * Raft Storage over a tablet's write-ahead log (src/wal): the Raft log IS the WAL. A Normal
  * entry's data is `[kind byte][payload]` (WAL_KIND codes below); an empty Normal entry is a
  * leader's no-op; a ConfChange entry's data is the encoded change. The WAL keeps the type in
- * its record header and the payload without the kind byte, so what a LocalReplica wrote and
+ * its record header and the payload without the kind byte, so what the former single-replica driver wrote and
  * what a TabletReplica writes read the same on bootstrap.
  *
  * Reads are synchronous (the Log keeps offsets and unsynced entries in memory); writes are the

@@ -314,7 +314,7 @@ function runSeed(seed: number, steps: number, settings: BatchSettings = DEFAULT_
         res = tablet.applyWrite({ term: 1, index: opIndex }, ts, ops);
         log.push({ index: opIndex, ts, ops });
       } else {
-        // Validate once (as LocalReplica.write): prepareOps, log the kept ops, applyPreparedOps.
+        // Validate once (as TabletReplica.write): prepareOps, log the kept ops, applyPreparedOps.
         const p = tablet.prepareOps(ops);
         const applied = tablet.applyPreparedOps({ term: 1, index: opIndex }, ts, p);
         log.push({ index: opIndex, ts, ops: [...p.ops] });
