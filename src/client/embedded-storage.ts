@@ -342,26 +342,40 @@ class EmbeddedStorage implements StorageApi {
       const kc = schema.keyColumnCount;
       const kinds = schema.columns.slice(0, kc).map(canonicalKind);
       const tabletOf = new Int32Array(n).fill(-1);
-      const ids: string[] = [];
       const slot = new Map<string, number>();
-      const counts: number[] = [];
       const key: Value[] = new Array<Value>(kc);
-      for (let i = 0; i < n; i++) {
+      const routeSlow = (i: number): void => {
         for (let c = 0; c < kc; c++) key[c] = canonicalValue(kinds[c] as CanonicalKind, prepared.columns[c] as Data, i);
         const res = rt.router.routeKey(key);
         if (!res.ok) {
           rowErrors.push({ rowIndex: prepared.inputIndex === undefined ? i : (prepared.inputIndex[i] as number), code: res.code, message: res.message });
-          continue;
+          tabletOf[i] = -1;
+          return;
         }
         let s = slot.get(res.tabletId);
         if (s === undefined) {
           s = ids.length;
           slot.set(res.tabletId, s);
           ids.push(res.tabletId);
-          counts.push(0);
         }
         tabletOf[i] = s;
-        counts[s] = (counts[s] as number) + 1;
+      };
+      // Hash columns that are int32/date: bucket straight from the canonical Float64 values.
+      const fast = rt.router.routeInt32Batch((pos) => {
+        const d = pos < kc ? prepared.columns[pos] : undefined;
+        return d !== undefined && d.nullCount === 0 && d.offset === 0 && d.values instanceof Float64Array ? d.values : undefined;
+      }, n, tabletOf);
+      const ids: string[] = fast ?? [];
+      if (fast !== undefined) {
+        fast.forEach((id, s) => slot.set(id, s));
+        for (let i = 0; i < n; i++) if ((tabletOf[i] as number) < 0) routeSlow(i);
+      } else {
+        for (let i = 0; i < n; i++) routeSlow(i);
+      }
+      const counts = new Array<number>(ids.length).fill(0);
+      for (let i = 0; i < n; i++) {
+        const s = tabletOf[i] as number;
+        if (s >= 0) counts[s] = (counts[s] as number) + 1;
       }
       const rowsOf = counts.map((c) => new Int32Array(c));
       const fill = new Array<number>(ids.length).fill(0);
@@ -371,7 +385,10 @@ class EmbeddedStorage implements StorageApi {
         (rowsOf[s] as Int32Array)[fill[s] as number] = i;
         fill[s] = (fill[s] as number) + 1;
       }
-      ids.forEach((tabletId, s) => parts.push({ tabletId, p: ids.length === 1 && (rowsOf[s] as Int32Array).length === n ? prepared : takePrepared(schema, prepared, rowsOf[s] as Int32Array) }));
+      ids.forEach((tabletId, s) => {
+        const rows = rowsOf[s] as Int32Array;
+        if (rows.length > 0) parts.push({ tabletId, p: rows.length === n ? prepared : takePrepared(schema, prepared, rows) });
+      });
     }
     let appliedCount = 0;
     let timestamp: HybridTime = 0n;

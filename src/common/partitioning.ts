@@ -219,6 +219,63 @@ export class PartitionRouter {
     return { ok: true, tabletId: t.tabletId };
   }
 
+  /**
+   * Batch fast path for tables hashed on int32/date columns only, with one range partition:
+   * `columnValues(pos)` gives the values of table column `pos` (numbers, e.g. a Float64Array of
+   * canonical values). Fills out[i] with an index into the returned tablet ids, or -1 when no
+   * tablet holds that bucket combination. Returns undefined (caller routes row by row) when the
+   * partitioning does not qualify or a value is not an int32; same buckets as route().
+   */
+  routeInt32Batch(columnValues: (pos: number) => ArrayLike<number> | undefined, n: number, out: Int32Array): string[] | undefined {
+    if (this.rangePositions.length !== 0 || this.ranges.length !== 1 || this.levels.length === 0) return undefined;
+    const rk = rangeKey(this.ranges[0] as Range);
+    const cols: ArrayLike<number>[][] = [];
+    let combos = 1;
+    for (const l of this.levels) {
+      const lc: ArrayLike<number>[] = [];
+      for (let i = 0; i < l.positions.length; i++) {
+        const t = (l.schema.columns[i] as ColumnSchema).type;
+        if (t !== 'int32' && t !== 'date') return undefined;
+        const v = columnValues(l.positions[i] as number);
+        if (v === undefined || v.length < n) return undefined;
+        lc.push(v);
+      }
+      cols.push(lc);
+      combos *= l.level.buckets;
+    }
+    if (combos > 1 << 20) return undefined;
+    const ids: string[] = [];
+    const slotOf = new Int32Array(combos).fill(-1);
+    for (let ti = 0; ti < this.tablets.length; ti++) {
+      if (this.tabletRangeKeys[ti] !== rk) continue;
+      const t = this.tablets[ti] as TabletInfo;
+      let idx = 0;
+      for (let li = 0; li < this.levels.length; li++) idx = idx * (this.levels[li] as { level: HashLevel }).level.buckets + (t.hashBuckets[li] as number);
+      if ((slotOf[idx] as number) < 0) { slotOf[idx] = ids.length; ids.push(t.tabletId); }
+    }
+    const views = this.levels.map((l) => new Uint8Array(4 * l.positions.length));
+    for (let i = 0; i < n; i++) {
+      let idx = 0;
+      for (let li = 0; li < cols.length; li++) {
+        const lc = cols[li] as ArrayLike<number>[];
+        const buf = views[li] as Uint8Array;
+        for (let c = 0; c < lc.length; c++) {
+          const v = (lc[c] as ArrayLike<number>)[i] as number;
+          if ((v | 0) !== v) return undefined;
+          const u = (v ^ 0x80000000) >>> 0;
+          buf[4 * c] = u >>> 24;
+          buf[4 * c + 1] = (u >>> 16) & 0xff;
+          buf[4 * c + 2] = (u >>> 8) & 0xff;
+          buf[4 * c + 3] = u & 0xff;
+        }
+        const level = (this.levels[li] as { level: HashLevel }).level;
+        idx = idx * level.buckets + (murmur3_32(buf, level.seed) % level.buckets);
+      }
+      out[i] = slotOf[idx] as number;
+    }
+    return ids;
+  }
+
   /** Routes a full primary key (values of the key columns in order). */
   routeKey(key: readonly Value[]): RouteResult {
     const row: (Value | undefined)[] = new Array<Value | undefined>(this.schema.columns.length).fill(undefined);

@@ -177,3 +177,49 @@ describe('writeArrow on hash x range partitioned tables', () => {
     expect(await s.lookup('default', 'cols', [6n, 29])).toBeUndefined();
   });
 });
+
+describe('PartitionRouter.routeInt32Batch', () => {
+  it('puts every row in the tablet route() picks (int32 and date hash columns, two levels, a missing tablet)', async () => {
+    const { PartitionRouter, bucketCombinations } = await import('../../src/common/partitioning.js');
+    const schema: Schema = {
+      columns: [
+        { name: 'a', type: 'int32', nullable: false },
+        { name: 'd', type: 'date', nullable: false },
+        { name: 'v', type: 'string', nullable: true },
+      ],
+      keyColumnCount: 2,
+    };
+    const ps = { hash: [{ columns: ['a'], buckets: 4, seed: 7 }, { columns: ['d', 'a'], buckets: 3, seed: 0 }], rangeColumns: [] };
+    const combos = bucketCombinations(ps);
+    // One bucket combination has no tablet: those rows must come back as -1.
+    const tablets = combos.filter((_, i) => i !== 5).map((hashBuckets, i) => ({ tabletId: `t${i}`, hashBuckets, range: { lower: undefined, upper: undefined } }));
+    const router = new PartitionRouter(schema, ps, tablets);
+    const seed = 1234;
+    let s = seed;
+    const rnd = (): number => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s; };
+    const n = 5000;
+    const a = new Float64Array(n);
+    const d = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      a[i] = (rnd() | 0);
+      d[i] = (rnd() % 40000) - 20000;
+    }
+    const out = new Int32Array(n);
+    const ids = router.routeInt32Batch((pos) => (pos === 0 ? a : pos === 1 ? d : undefined), n, out);
+    expect(ids, `seed ${seed}`).toBeDefined();
+    let missing = 0;
+    for (let i = 0; i < n; i++) {
+      const r = router.routeKey([a[i] as number, d[i] as number]);
+      const slot = out[i] as number;
+      if (r.ok) expect(ids![slot], `row ${i} seed ${seed}`).toBe(r.tabletId);
+      else { expect(slot, `row ${i} seed ${seed}`).toBe(-1); missing++; }
+    }
+    expect(missing).toBeGreaterThan(0);
+    // Non-integer values and non-int32 partitioning fall back to the row path.
+    a[3] = 0.5;
+    expect(router.routeInt32Batch((pos) => (pos === 0 ? a : pos === 1 ? d : undefined), n, out)).toBeUndefined();
+    const strRouter = new PartitionRouter({ ...schema, columns: [{ name: 'a', type: 'string', nullable: false }, ...schema.columns.slice(1)] }, { hash: [{ columns: ['a'], buckets: 2, seed: 0 }], rangeColumns: [] },
+      [0, 1].map((b) => ({ tabletId: `s${b}`, hashBuckets: [b], range: { lower: undefined, upper: undefined } })));
+    expect(strRouter.routeInt32Batch(() => a, n, out)).toBeUndefined();
+  });
+});
