@@ -30,6 +30,13 @@ export type StatementResult =
       readonly arrowSchema: ArrowSchema;
       /** Must be drained or returned; batches follow arrowSchema. */
       readonly batches: AsyncIterable<RecordBatch>;
+      /**
+       * Optional (added for the MySQL point-select fast path): the same rows as `batches`, as API
+       * values (common/types.ts representation) in `columns` order, when the engine already holds
+       * the result as a few values. A consumer may encode these instead of iterating `batches`,
+       * which then need not be drained.
+       */
+      readonly rowValues?: readonly (readonly Value[])[];
     }
   | {
       readonly kind: 'ok';

@@ -20,6 +20,7 @@ import { BOOL, INT64, STRING, col, type LitValue } from './expr.js';
 import type { LogicalPlan } from './logical-plan.js';
 import { explain, optimize } from './optimize.js';
 import { runFileStatement } from './copy.js';
+import { compilePointSelect, pointBatch, pointKey, pointValues, stillValid, type PointSelect } from './point-path.js';
 import { prepass, type ColumnDef, type Literal, type PartitionDef, type RangePartitionDef, type Statement } from './prepass.js';
 import { rewriteForParser, splitStatements, tokenize } from './tokenizer.js';
 import { arrowTypeOf, cellValue, chunkToRecordBatch, type Chunk, type SqlType, type Vector } from './vector.js';
@@ -167,6 +168,11 @@ function sqlLiteral(v: Value): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
+/** A result stream of at most one batch. */
+async function* oneBatch(batch: (() => arrow.RecordBatch) | null): AsyncGenerator<arrow.RecordBatch> {
+  if (batch !== null) yield batch();
+}
+
 function okResult(affectedRows = 0, extra: { lastInsertId?: bigint; info?: string; warnings?: readonly Warning[] } = {}): StatementResult {
   const r: { kind: 'ok'; affectedRows: number; warnings: readonly Warning[]; lastInsertId?: bigint; info?: string } = { kind: 'ok', affectedRows, warnings: extra.warnings ?? [] };
   if (extra.lastInsertId !== undefined) r.lastInsertId = extra.lastInsertId;
@@ -269,12 +275,17 @@ class SessionImpl implements Session {
   async prepare(sql: string): Promise<PreparedStatement> {
     const paramCount = splitStatements(sql).reduce((n, s) => n + tokenize(s).filter((t) => t.kind === 'param').length, 0);
     let columns: readonly ResultColumn[] = [];
+    let point: { plan: PointSelect; schema: arrow.Schema; columns: readonly ColumnSchema[] } | null = null;
     try {
       const probe = paramCount > 0 ? substituteMarkers(sql) : sql;
       const st = prepass(probe);
       if (st.kind === 'sql') {
         const ast = parseSql(this.state, st.text);
-        if (ast.type === 'select') columns = resultColumns(bindQuery(ast, this.env(st.text), null).cols);
+        if (ast.type === 'select') {
+          const rel = bindQuery(ast, this.env(st.text), null);
+          columns = resultColumns(rel.cols);
+          if (paramCount > 0 && splitStatements(sql).length === 1) point = this.compilePoint(ast, rel, columns, paramCount);
+        }
       }
     } catch (e) {
       if (!isSaigaError(e)) throw e;
@@ -284,11 +295,59 @@ class SessionImpl implements Session {
     return {
       id, paramCount, columns,
       execute: async (params: readonly Value[], options?: ExecuteOptions) => {
+        if (point !== null) {
+          const r = await this.executePoint(sql, point.plan, point.schema, point.columns, columns, params, options);
+          if (r !== null) return r;
+        }
         const rs = await this.execute(sql, { ...(options ?? {}), params });
         assert(rs.length >= 1, 'a prepared statement yields a result');
         return rs[rs.length - 1]!;
       },
       close: () => { /* nothing held */ },
+    };
+  }
+
+  /** A point-select plan for a prepared SELECT (point-path.ts), or null for another shape. */
+  private compilePoint(ast: Ast, rel: Rel, columns: readonly ResultColumn[], paramCount: number): { plan: PointSelect; schema: arrow.Schema; columns: readonly ColumnSchema[] } | null {
+    const f = Array.isArray(ast.from) && ast.from.length === 1 ? ast.from[0] : null;
+    if (f === null || typeof f.table !== 'string') return null;
+    const { db, info } = this.table(f.db ?? null, f.table);
+    const plan = compilePointSelect(ast, info, db, this.database, MARKER_BASE, paramCount);
+    if (plan === null || plan.outColumns.length !== rel.cols.length) return null;
+    // The compiled plan must yield exactly the bound result columns (names and types).
+    for (let i = 0; i < rel.cols.length; i++) {
+      const b = rel.cols[i]!;
+      const c = plan.outColumns[i]!;
+      const t = columnType(c);
+      if (b.type.type !== t.type || (t.type === 'decimal' && (b.type.precision !== t.precision || b.type.scale !== t.scale))) return null;
+      if (columns[i]!.originalName !== undefined && columns[i]!.originalName!.toLowerCase() !== c.name.toLowerCase()) return null;
+    }
+    return { plan, schema: arrowSchemaOf(rel.cols), columns: info.schema.columns };
+  }
+
+  /** Runs a compiled point select; null when these parameters or the table's state need the generic path. */
+  private async executePoint(sql: string, plan: PointSelect, schema: arrow.Schema, tableColumns: readonly ColumnSchema[], columns: readonly ResultColumn[], params: readonly Value[], options: ExecuteOptions | undefined): Promise<StatementResult | null> {
+    if (this.closed || this.state.closed || this.database !== plan.sessionDatabase) return null;
+    const key = pointKey(plan, params);
+    if (key === null) return null;
+    const storage = this.state.storage;
+    let info: TableInfo;
+    try {
+      info = storage.getTable(plan.db, plan.table);
+    } catch {
+      return null; // the generic path reports the missing table
+    }
+    if (!stillValid(plan, info)) return null;
+    if (options?.signal?.aborted === true) throw new SaigaError('Cancelled', 'the statement was cancelled');
+    this.warnings = [];
+    this.startStatement(sql);
+    const row = await storage.lookup(plan.db, plan.table, key, plan.fetch);
+    if (row === undefined) return { kind: 'rows', columns, arrowSchema: schema, batches: oneBatch(null), rowValues: [] };
+    this.current!.rowsScanned += 1;
+    return {
+      kind: 'rows', columns, arrowSchema: schema,
+      batches: oneBatch(() => pointBatch(plan, row, schema, tableColumns)),
+      rowValues: [pointValues(plan, row, tableColumns)],
     };
   }
 

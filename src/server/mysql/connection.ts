@@ -19,7 +19,7 @@ import {
   writeColumnDefinition41, writeEof, writeErr, writeFieldListColumn, writeHandshakeV10, writeOk, writeStmtPrepareOk,
   type ColumnDefinition, type ErrPacket,
 } from './packets.js';
-import { ColumnPlanCache, planColumns, planResultColumns, writeBinaryRows, writeTextRows, type ColumnPlan } from './result-encoding.js';
+import { ColumnPlanCache, planColumns, planResultColumns, writeBinaryRows, writeBinaryValueRows, writeTextRows, type ColumnPlan } from './result-encoding.js';
 import { splitStatements, stripComments } from './sql-text.js';
 import { decodeSendLongData, decodeStmtExecute, peekStatementId } from './statement-params.js';
 import { decodeUtf8, MalformedPacketError, PacketWriter, PayloadReader } from './wire-buffer.js';
@@ -192,9 +192,12 @@ export class MysqlConnection {
 
   /** A signal for one statement, aborted by KILL QUERY or by the connection closing. */
   private statementSignal(): AbortSignal {
+    // One controller per statement (no AbortSignal.any per statement: it is costly at point-select
+    // rates); shutdown() aborts the running statement's controller as well as the connection's.
     const ac = new AbortController();
     this.statementAbort = ac;
-    return AbortSignal.any([ac.signal, this.abort.signal]);
+    if (this.closed) ac.abort(new SaigaError('Cancelled', 'the client connection closed'));
+    return ac.signal;
   }
 
   /** KILL [QUERY | CONNECTION] id, as MySQL: root may kill anything, others only their own threads. */
@@ -262,6 +265,7 @@ export class MysqlConnection {
     if (this.closed) return;
     this.closed = true;
     this.abort.abort(new SaigaError('Cancelled', 'the client connection closed'));
+    this.statementAbort?.abort(new SaigaError('Cancelled', 'the client connection closed'));
     for (const e of this.statements.values()) e.ps.close();
     this.statements.clear();
     this.session?.close();
@@ -702,7 +706,10 @@ export class MysqlConnection {
     writeColumnCount(this.w, plans.length);
     for (const p of plans) writeColumnDefinition41(this.w, p.definition);
     if (!this.deprecateEof) writeEof(this.w, this.statusFlags());
-    for await (const batch of result.batches) {
+    if (protocol === 'binary' && result.rowValues !== undefined) {
+      // The engine holds the rows as values already (point selects): no Arrow batch is built.
+      writeBinaryValueRows(this.w, plans, result.rowValues);
+    } else for await (const batch of result.batches) {
       if (protocol === 'text') writeTextRows(this.w, plans, batch as RecordBatch);
       else writeBinaryRows(this.w, plans, batch as RecordBatch);
       if (this.w.len > FLUSH_BYTES) await this.flush();

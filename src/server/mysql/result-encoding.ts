@@ -1,6 +1,7 @@
 import { DataType as ArrowType, makeVector, type Data, type RecordBatch, type Schema as ArrowSchema } from 'apache-arrow';
 import { assert } from '../../common/assert.js';
 import type { ResultColumn } from '../../query/api.js';
+import type { Value } from '../../common/types.js';
 import { CHARSET, COLUMN_FLAG, MYSQL_TYPE } from './constants.js';
 import type { ColumnDefinition } from './packets.js';
 import type { PacketWriter } from './wire-buffer.js';
@@ -514,4 +515,77 @@ export function planResultColumns(columns: readonly ResultColumn[], defaultDatab
     };
     return { kind, definition, scale: c.scale ?? 0, toMicrosMul: 1, toMicrosDiv: 1, fixedWidth: 0 };
   });
+}
+
+/** A decimal's unscaled bigint as text at `scale` (`-123.45`). */
+function unscaledToString(v: bigint, scale: number): string {
+  const neg = v < 0n;
+  let digits = (neg ? -v : v).toString();
+  if (scale > 0) {
+    if (digits.length <= scale) digits = '0'.repeat(scale - digits.length + 1) + digits;
+    digits = `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
+  }
+  return neg ? `-${digits}` : digits;
+}
+
+const I64_SPLIT = 0x100000000;
+
+/**
+ * Binary-protocol row packets from API values (StatementResult.rowValues: common/types.ts
+ * representation, `plans` order) - the same bytes writeBinaryRows writes for the equivalent batch.
+ */
+export function writeBinaryValueRows(w: PacketWriter, plans: readonly ColumnPlan[], rows: readonly (readonly Value[])[]): void {
+  const bitmapBytes = (plans.length + 7 + 2) >> 3;
+  for (const row of rows) {
+    assert(row.length === plans.length, `a value row has ${row.length} cells for ${plans.length} columns`);
+    w.begin();
+    w.u8(0x00);
+    const bitmapAt = w.len;
+    w.zeros(bitmapBytes);
+    for (let j = 0; j < plans.length; j++) {
+      const v = row[j];
+      if (v === null || v === undefined) {
+        const bit = j + 2;
+        w.buf[bitmapAt + (bit >> 3)] = (w.buf[bitmapAt + (bit >> 3)] as number) | (1 << (bit & 7));
+        continue;
+      }
+      const p = plans[j] as ColumnPlan;
+      switch (p.kind) {
+        case 'bool': w.u8(v === true || (v !== false && Number(v) !== 0) ? 1 : 0); break;
+        case 'i8': w.u8(Number(v)); break;
+        case 'i16': case 'u8': w.u16(Number(v)); break;
+        case 'i32': case 'u16': w.i32(Number(v)); break;
+        case 'u32': w.u64Halves(Number(v), 0); break;
+        case 'i64': case 'u64': {
+          if (typeof v === 'bigint') {
+            const u = BigInt.asUintN(64, v);
+            w.u64Halves(Number(u & 0xffffffffn), Number(u >> 32n));
+          } else {
+            const n = Number(v);
+            const hi = Math.floor(n / I64_SPLIT);
+            w.u64Halves(n - hi * I64_SPLIT, hi);
+          }
+          break;
+        }
+        case 'f32': w.f32(Number(v)); break;
+        case 'f64': w.f64(Number(v)); break;
+        case 'dateDay': writeBinaryDate(w, Number(v)); break;
+        case 'timestamp': writeBinaryDatetime(w, Number(v)); break;
+        case 'decimal': w.lenencString(typeof v === 'bigint' ? unscaledToString(v, p.scale) : String(v)); break;
+        case 'utf8': case 'largeUtf8':
+          if (typeof v === 'string') w.lenencString(v);
+          else if (v instanceof Uint8Array) w.lenencBytes(v);
+          else w.lenencString(String(v));
+          break;
+        case 'binary': case 'largeBinary': case 'fixedBinary':
+          if (v instanceof Uint8Array) w.lenencBytes(v);
+          else w.lenencString(String(v));
+          break;
+        case 'dateMs': writeBinaryDate(w, Math.floor(Number(v) / 86400000)); break;
+        case 'null': break;
+        case 'generic': w.lenencString(typeof v === 'string' ? v : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v)); break;
+      }
+    }
+    w.end();
+  }
 }
