@@ -95,6 +95,14 @@ export function decodeGroupMessage(p: PbRaftMessage): GroupMessage {
   return { groupId: p.groupId, message };
 }
 
+// ---- writes -------------------------------------------------------------------------------------
+
+export interface PbWriteResponse { appliedCount: number; rowErrorsJson: string; timestamp: string }
+export interface PbWriteItem { id: number; tabletId: string; opsJson: string; kind: string; ipc: Uint8Array }
+export interface PbWriteStreamRequest { items: PbWriteItem[] }
+export interface PbWriteResult extends PbWriteResponse { id: number; errorCode: string; errorMessage: string; leaderHint: string }
+export interface PbWriteStreamResponse { results: PbWriteResult[] }
+
 // ---- rows as JSON -------------------------------------------------------------------------------
 
 const UNDEFINED_TAG = '$undefined';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as arrow from 'apache-arrow';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SaigaError } from '../common/errors.js';
+import { isSaigaError, SaigaError } from '../common/errors.js';
 import { HybridClock } from '../common/hybrid-time.js';
 import type { Limits } from '../common/limits.js';
 import type { ScanSpec } from '../common/scan-spec.js';
@@ -13,7 +13,7 @@ import type { WriteOp } from '../tablet/tablet-api.js';
 import { MetaFile, syncDir } from '../wal/index.js';
 import {
   CHANNEL_OPTIONS, decodeGroupMessage, encodeGroupMessage, rowsFromJson, rowsToJson, services, toServiceError,
-  type PbMessageBatch,
+  type PbMessageBatch, type PbWriteResponse, type PbWriteResult, type PbWriteStreamRequest, type PbWriteStreamResponse,
 } from './grpc-codec.js';
 import { fetchCopy, streamCopy, type CopyChunk } from './tablet-copy.js';
 import { TabletReplica } from './tablet-replica.js';
@@ -47,6 +47,16 @@ export interface TabletServerOptions {
   readonly electionTicks?: number;
   /** Period of the maintenance pass (flush when the MemRowSet is big, log GC); 0 turns it off. Default 1000. */
   readonly maintenanceMs?: number;
+}
+
+/** Unanswered writes one WriteStream may carry (a client bounds itself the same way). */
+export const WRITE_STREAM_INFLIGHT_MAX = 4096;
+
+/** A write's failure as a WriteStream result. */
+function errorResult(id: number, e: unknown): PbWriteResult {
+  const code = isSaigaError(e) ? e.code : 'IOError';
+  const leaderHint = isSaigaError(e) ? e.details.leaderHint ?? '' : '';
+  return { id, appliedCount: 0, rowErrorsJson: '[]', timestamp: '0', errorCode: code, errorMessage: e instanceof Error ? e.message : String(e), leaderHint };
 }
 
 /** A stream that broke is not reopened for this long; sends meanwhile fail (the driver reports the peer unreachable). */
@@ -255,27 +265,9 @@ export class TabletServer {
       },
     });
     this.server.addService(tabletServer.service, {
-      write: unary(async (req: { tabletId: string; opsJson: string }) => {
-        const ops = rowsFromJson<WriteOp[]>(req.opsJson);
-        const r = await this.replica(req.tabletId).write(ops);
-        return { appliedCount: r.appliedCount, rowErrorsJson: JSON.stringify(r.rowErrors), timestamp: r.timestamp.toString() };
-      }),
-      writeArrow: unary(async (req: { tabletId: string; kind: string; ipc: Uint8Array }) => {
-        const replica = this.replica(req.tabletId);
-        const batches = arrow.tableFromIPC(req.ipc).batches;
-        let applied = 0;
-        let offset = 0;
-        const rowErrors: RowError[] = [];
-        let timestamp = 0n;
-        for (const b of batches) {
-          const r = await replica.writeBatch(req.kind as WriteOpKind, b);
-          applied += r.appliedCount;
-          for (const e of r.rowErrors) rowErrors.push({ ...e, rowIndex: e.rowIndex + offset });
-          offset += b.numRows;
-          timestamp = r.timestamp;
-        }
-        return { appliedCount: applied, rowErrorsJson: JSON.stringify(rowErrors), timestamp: timestamp.toString() };
-      }),
+      write: unary((req: { tabletId: string; opsJson: string }) => this.writeRows(req.tabletId, req.opsJson)),
+      writeArrow: unary((req: { tabletId: string; kind: string; ipc: Uint8Array }) => this.writeArrow(req.tabletId, req.kind, req.ipc)),
+      writeStream: (call: grpc.ServerDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>) => this.serveWriteStream(call),
       scan: unary(async (req: { tabletId: string; specJson: string }) => {
         const spec = rowsFromJson<ScanSpec>(req.specJson === '' ? '{}' : req.specJson);
         const batches = await this.replica(req.tabletId).scan(spec);
@@ -304,6 +296,83 @@ export class TabletServer {
         });
         return {};
       }),
+    });
+  }
+
+  private async writeRows(tabletId: string, opsJson: string): Promise<PbWriteResponse> {
+    const ops = rowsFromJson<WriteOp[]>(opsJson);
+    const r = await this.replica(tabletId).write(ops);
+    return { appliedCount: r.appliedCount, rowErrorsJson: JSON.stringify(r.rowErrors), timestamp: r.timestamp.toString() };
+  }
+
+  private async writeArrow(tabletId: string, kind: string, ipc: Uint8Array): Promise<PbWriteResponse> {
+    const replica = this.replica(tabletId);
+    const batches = arrow.tableFromIPC(ipc).batches;
+    let applied = 0;
+    let offset = 0;
+    const rowErrors: RowError[] = [];
+    let timestamp = 0n;
+    for (const b of batches) {
+      const r = await replica.writeBatch(kind as WriteOpKind, b);
+      applied += r.appliedCount;
+      for (const e of r.rowErrors) rowErrors.push({ ...e, rowIndex: e.rowIndex + offset });
+      offset += b.numRows;
+      timestamp = r.timestamp;
+    }
+    return { appliedCount: applied, rowErrorsJson: JSON.stringify(rowErrors), timestamp: timestamp.toString() };
+  }
+
+  /**
+   * WriteStream: every item is an independent write; the results settled in one event-loop turn
+   * leave in one response message. At most WRITE_STREAM_INFLIGHT_MAX items per stream are being
+   * written at once; items beyond that are answered ResourceExhausted.
+   */
+  private serveWriteStream(call: grpc.ServerDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>): void {
+    let inflight = 0;
+    let ended = false;
+    let done = false;
+    let out: PbWriteResult[] = [];
+    let flushScheduled = false;
+    const finish = (): void => {
+      if (!done && ended && inflight === 0 && out.length === 0) {
+        done = true;
+        call.end();
+      }
+    };
+    const flush = (): void => {
+      flushScheduled = false;
+      if (done) return;
+      const results = out;
+      out = [];
+      if (results.length > 0) call.write({ results });
+      finish();
+    };
+    const settle = (r: PbWriteResult): void => {
+      out.push(r);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    };
+    call.on('data', (req: PbWriteStreamRequest) => {
+      for (const item of req.items) {
+        if (inflight >= WRITE_STREAM_INFLIGHT_MAX) {
+          settle(errorResult(item.id, new SaigaError('ResourceExhausted', `expected at most ${WRITE_STREAM_INFLIGHT_MAX} unanswered writes on one stream, found more`)));
+          continue;
+        }
+        inflight++;
+        Promise.resolve()
+          .then(() => (item.ipc.byteLength > 0 ? this.writeArrow(item.tabletId, item.kind, item.ipc) : this.writeRows(item.tabletId, item.opsJson)))
+          .then((r) => settle({ id: item.id, ...r, errorCode: '', errorMessage: '', leaderHint: '' }), (e: unknown) => settle(errorResult(item.id, e)))
+          .finally(() => inflight--);
+      }
+    });
+    call.on('end', () => {
+      ended = true;
+      finish();
+    });
+    call.on('error', () => {
+      done = true;
     });
   }
 

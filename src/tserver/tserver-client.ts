@@ -5,12 +5,46 @@ import type { ScanSpec } from '../common/scan-spec.js';
 import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import type { Schema } from '../common/types.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
-import { CHANNEL_OPTIONS, fromServiceError, rowsToJson, services } from './grpc-codec.js';
+import { SaigaError, type ErrorCode } from '../common/errors.js';
+import {
+  CHANNEL_OPTIONS, fromServiceError, rowsToJson, services,
+  type PbWriteItem, type PbWriteResult, type PbWriteStreamRequest, type PbWriteStreamResponse,
+} from './grpc-codec.js';
 import type { ServerConfig } from './tablet-server.js';
 
-/** A client of one tablet server's TabletServer gRPC service. Errors come back as SaigaErrors. */
+const EMPTY = new Uint8Array(0);
+
+export interface ClientWriteResult {
+  readonly appliedCount: number;
+  readonly rowErrors: RowError[];
+  readonly timestamp: HybridTime;
+}
+
+/** Unanswered writes one client keeps on its WriteStream (the server bounds each stream the same way). */
+export const CLIENT_WRITES_INFLIGHT_MAX = 4096;
+
+interface PendingWrite {
+  readonly resolve: (r: ClientWriteResult) => void;
+  readonly reject: (e: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A client of one tablet server's TabletServer gRPC service. Errors come back as SaigaErrors.
+ *
+ * Writes go over one WriteStream per client: the writes issued in one event-loop turn leave in
+ * one request message and are answered individually (by id), so many concurrent writers cost
+ * one message per turn instead of one unary call each. When the stream breaks, every unanswered
+ * write fails with ServiceUnavailable (its outcome is unknown) and the next write opens a new
+ * stream. A write's timeout is enforced here (the stream has no per-item deadline).
+ */
 export class TabletServerClient {
   private readonly client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  private stream: grpc.ClientDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse> | undefined;
+  private readonly unanswered = new Map<number, PendingWrite>();
+  private outgoing: PbWriteItem[] = [];
+  private flushScheduled = false;
+  private nextId = 0;
 
   constructor(readonly address: string) {
     this.client = new (services().tabletServer)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
@@ -22,16 +56,87 @@ export class TabletServerClient {
     });
   }
 
-  async write(tabletId: string, ops: readonly WriteOp[], timeoutMs = 15_000): Promise<{ appliedCount: number; rowErrors: RowError[]; timestamp: HybridTime }> {
+  /** Row ops (JSON on the wire) over the client's WriteStream. */
+  write(tabletId: string, ops: readonly WriteOp[], timeoutMs = 15_000): Promise<ClientWriteResult> {
+    return this.streamWrite({ tabletId, opsJson: rowsToJson(ops), kind: '', ipc: EMPTY }, timeoutMs);
+  }
+
+  /** Columnar write of Arrow rows (tablet column names) with one op kind; row errors index the batch's rows. */
+  writeArrow(tabletId: string, kind: WriteOpKind, batch: arrow.RecordBatch, timeoutMs = 15_000): Promise<ClientWriteResult> {
+    const ipc = arrow.RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
+    return this.streamWrite({ tabletId, opsJson: '', kind, ipc }, timeoutMs);
+  }
+
+  /** Row ops as one unary Write call (tools; writers should use write()). */
+  async writeUnary(tabletId: string, ops: readonly WriteOp[], timeoutMs = 15_000): Promise<ClientWriteResult> {
     const r = await this.call<{ appliedCount: number; rowErrorsJson: string; timestamp: string }>('write', { tabletId, opsJson: rowsToJson(ops) }, timeoutMs);
     return { appliedCount: r.appliedCount, rowErrors: JSON.parse(r.rowErrorsJson) as RowError[], timestamp: BigInt(r.timestamp) };
   }
 
-  /** Columnar write of Arrow rows (tablet column names) with one op kind; row errors index the batch's rows. */
-  async writeArrow(tabletId: string, kind: WriteOpKind, batch: arrow.RecordBatch, timeoutMs = 15_000): Promise<{ appliedCount: number; rowErrors: RowError[]; timestamp: HybridTime }> {
-    const ipc = arrow.RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
-    const r = await this.call<{ appliedCount: number; rowErrorsJson: string; timestamp: string }>('writeArrow', { tabletId, kind, ipc }, timeoutMs);
-    return { appliedCount: r.appliedCount, rowErrors: JSON.parse(r.rowErrorsJson) as RowError[], timestamp: BigInt(r.timestamp) };
+  private streamWrite(item: Omit<PbWriteItem, 'id'>, timeoutMs: number): Promise<ClientWriteResult> {
+    if (this.unanswered.size >= CLIENT_WRITES_INFLIGHT_MAX) {
+      return Promise.reject(new SaigaError('ResourceExhausted', `expected at most ${CLIENT_WRITES_INFLIGHT_MAX} unanswered writes to ${this.address}, found ${this.unanswered.size}`));
+    }
+    let id = this.nextId;
+    while (this.unanswered.has(id)) id = (id + 1) >>> 0;
+    this.nextId = (id + 1) >>> 0;
+    return new Promise<ClientWriteResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.unanswered.delete(id)) reject(new SaigaError('TimedOut', `write to ${this.address} not answered within ${timeoutMs} ms (its outcome is unknown)`));
+      }, timeoutMs);
+      this.unanswered.set(id, { resolve, reject, timer });
+      this.outgoing.push({ id, ...item });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After the current turn's microtasks: writers resumed by one response message all queue first.
+        setImmediate(() => this.flushWrites());
+      }
+    });
+  }
+
+  private flushWrites(): void {
+    this.flushScheduled = false;
+    const items = this.outgoing;
+    this.outgoing = [];
+    if (items.length === 0) return;
+    this.writeStream().write({ items });
+  }
+
+  private writeStream(): grpc.ClientDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse> {
+    if (this.stream !== undefined) return this.stream;
+    const call = this.client['writeStream']!() as grpc.ClientDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>;
+    this.stream = call;
+    call.on('data', (res: PbWriteStreamResponse) => {
+      for (const r of res.results) this.settle(r);
+    });
+    const broken = (e: SaigaError): void => {
+      if (this.stream !== call) return;
+      this.stream = undefined;
+      const ws = [...this.unanswered.values()];
+      this.unanswered.clear();
+      for (const w of ws) {
+        clearTimeout(w.timer);
+        w.reject(e);
+      }
+    };
+    call.on('error', (err: grpc.ServiceError) => {
+      const e = fromServiceError(err);
+      broken(e.code === 'ServiceUnavailable' ? e : new SaigaError('ServiceUnavailable', `the write stream to ${this.address} failed (outcome of its unanswered writes unknown): ${e.message}`));
+    });
+    call.on('end', () => broken(new SaigaError('ServiceUnavailable', `the write stream to ${this.address} ended (outcome of its unanswered writes unknown)`)));
+    return call;
+  }
+
+  private settle(r: PbWriteResult): void {
+    const w = this.unanswered.get(r.id);
+    if (w === undefined) return; // timed out already
+    this.unanswered.delete(r.id);
+    clearTimeout(w.timer);
+    if (r.errorCode !== '') {
+      w.reject(new SaigaError(r.errorCode as ErrorCode, r.errorMessage, r.leaderHint !== '' ? { leaderHint: r.leaderHint } : {}));
+      return;
+    }
+    w.resolve({ appliedCount: r.appliedCount, rowErrors: JSON.parse(r.rowErrorsJson) as RowError[], timestamp: BigInt(r.timestamp) });
   }
 
   async scan(tabletId: string, spec: ScanSpec = {}, timeoutMs = 15_000): Promise<{ rowCount: number; batches: arrow.RecordBatch[] }> {
@@ -59,6 +164,14 @@ export class TabletServerClient {
   }
 
   close(): void {
+    const call = this.stream;
+    this.stream = undefined;
+    call?.cancel();
+    for (const w of this.unanswered.values()) {
+      clearTimeout(w.timer);
+      w.reject(new SaigaError('Cancelled', `client of ${this.address} closed before the write was answered`));
+    }
+    this.unanswered.clear();
     this.client.close();
   }
 }
