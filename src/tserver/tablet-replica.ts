@@ -12,13 +12,13 @@ import {
   type ConfState, type Entry, type RaftNode, type ReadState, type ReplicaId, type Snapshot, type SoftState,
 } from '../replication/index.js';
 import type { GroupStateMachine, RaftDriver } from '../replication/raft-driver.js';
-import { encodeEntryData, toLogEntry, WalStorage, type ConfStore } from '../replication/wal-storage.js';
+import { encodeEntryData, toLogEntry, WAL_KIND, WalStorage, type ConfStore } from '../replication/wal-storage.js';
 import { openTablet } from '../tablet/index.js';
 import { pinCopy, recoverCopyDirs, swapInCopy } from './tablet-copy.js';
-import { preparedToArrow } from '../tablet/prepare-batch.js';
+import { preparedToIpcChunks } from '../tablet/prepare-batch.js';
 import type { ApplyResult, PreparedBatch, Tablet, WriteOp } from '../tablet/tablet-api.js';
 import {
-  decodeSchema, decodeWriteBatch, decodeWriteBatchArrow, encodeSchema, encodeWriteBatch, encodeWriteBatchArrow,
+  decodeSchema, decodeWriteBatch, decodeWriteBatchArrow, encodeSchema, encodeWriteBatch, encodeWriteBatchArrowChunks,
   MetaFile, openLog, type Log, type LogEntry,
 } from '../wal/index.js';
 
@@ -498,8 +498,10 @@ export class TabletReplica implements GroupStateMachine {
     this.requireLeader();
     if (prepared.rowCount === 0) return { appliedCount: 0, rowErrors: prepared.rowErrors, timestamp: this.clock.now() };
     const timestamp = this.clock.now();
-    const ipc = arrow.RecordBatchStreamWriter.writeAll([preparedToArrow(this.tablet.schema, prepared)]).toUint8Array(true);
-    const data = encodeEntryData('writeBatch', encodeWriteBatchArrow({ timestamp, kind: prepared.kind, rowCount: prepared.rowCount, ipc }));
+    // The IPC bytes are copied once, straight into the entry: [kind byte][writeBatch payload], as encodeEntryData lays it out.
+    const ipc = preparedToIpcChunks(this.tablet.schema, prepared);
+    const data = encodeWriteBatchArrowChunks({ timestamp, kind: prepared.kind, rowCount: prepared.rowCount }, ipc.chunks, ipc.byteLength, 1);
+    data[0] = WAL_KIND.writeBatch;
     const applied = await this.proposeThenApply(data, timestamp, () => this.tablet.applyPrepared(this.currentOpId(), timestamp, prepared));
     const map = prepared.inputIndex;
     const applyErrors = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));

@@ -43,6 +43,32 @@ export function encodeWriteBatchArrow(p: WriteBatchArrowPayload): Uint8Array {
   return out;
 }
 
+/**
+ * The same payload as encodeWriteBatchArrow, built in one allocation from the IPC stream's
+ * chunks, after `prefixBytes` bytes left for the caller (e.g. the Raft entry's kind byte):
+ * the IPC bytes are copied once, straight into place.
+ */
+export function encodeWriteBatchArrowChunks(
+  p: Omit<WriteBatchArrowPayload, 'ipc'>, ipcChunks: readonly Uint8Array[], ipcBytes: number, prefixBytes = 0,
+): Uint8Array {
+  const code = KINDS.indexOf(p.kind);
+  assert(code >= 0, () => `op kind ${p.kind} has a code`);
+  assert(Number.isInteger(p.rowCount) && p.rowCount >= 0 && p.rowCount <= 0xffffffff, () => `row count ${p.rowCount} fits u32`);
+  const out = new Uint8Array(prefixBytes + HEADER_BYTES + ipcBytes);
+  const v = new DataView(out.buffer, prefixBytes, HEADER_BYTES);
+  v.setUint8(0, WRITE_BATCH_PAYLOAD_VERSION);
+  v.setUint8(1, code);
+  v.setBigUint64(4, p.timestamp, true);
+  v.setUint32(12, p.rowCount, true);
+  let at = prefixBytes + HEADER_BYTES;
+  for (const c of ipcChunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  assert(at === out.byteLength, () => `IPC chunks hold ${at - prefixBytes - HEADER_BYTES} bytes, expected ${ipcBytes}`);
+  return out;
+}
+
 /** Decodes the header; `ipc` is a view on `bytes`. Throws Corruption on a bad header. */
 export function decodeWriteBatchArrow(bytes: Uint8Array): WriteBatchArrowPayload {
   if (bytes.byteLength < HEADER_BYTES) throw corruption('wal', 0, `writeBatch payload of ${bytes.byteLength} bytes, expected at least ${HEADER_BYTES}`);

@@ -50,22 +50,35 @@ export function encodedEntryBytes(e: LogEntry): number {
   return RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES + e.payload.byteLength;
 }
 
-/** Encodes one entry as a framed record into `out` at `at`; returns the bytes written. */
-export function encodeEntryInto(e: LogEntry, out: Uint8Array, at: number): number {
+/**
+ * Writes the record header and body header of entry `e` (everything before its payload,
+ * RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES bytes) into `out` at `at`. The body CRC runs over
+ * the body header and then the payload (crc32 continued), so the payload itself is never copied:
+ * the log writes these bytes and the payload as two buffers.
+ */
+export function encodeRecordHeaderInto(e: LogEntry, out: Uint8Array, at: number): void {
+  const headBytes = RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES;
+  assert(at + headBytes <= out.byteLength, `record header of ${headBytes} bytes does not fit at ${at} in ${out.byteLength}`);
   const bodyBytes = ENTRY_BODY_HEADER_BYTES + e.payload.byteLength;
-  const total = RECORD_HEADER_BYTES + bodyBytes;
-  assert(at + total <= out.byteLength, `record of ${total} bytes does not fit at ${at} in ${out.byteLength}`);
-  const view = new DataView(out.buffer, out.byteOffset + at, total);
+  assert(bodyBytes <= RECORD_BODY_BYTES_MAX, () => `record body of ${bodyBytes} bytes exceeds ${RECORD_BODY_BYTES_MAX}`);
+  const view = new DataView(out.buffer, out.byteOffset + at, headBytes);
   const bodyAt = at + RECORD_HEADER_BYTES;
   view.setUint8(RECORD_HEADER_BYTES, ENTRY_TYPE_CODES[e.type]);
   view.setUint8(RECORD_HEADER_BYTES + 1, 0);
   view.setUint16(RECORD_HEADER_BYTES + 2, 0, true);
   writeU64(view, RECORD_HEADER_BYTES + 4, e.term);
   writeU64(view, RECORD_HEADER_BYTES + 12, e.index);
-  out.set(e.payload, bodyAt + ENTRY_BODY_HEADER_BYTES);
   view.setUint32(0, bodyBytes, true);
-  view.setUint32(4, crc32(out.subarray(bodyAt, bodyAt + bodyBytes)), true);
+  view.setUint32(4, crc32(e.payload, crc32(out.subarray(bodyAt, bodyAt + ENTRY_BODY_HEADER_BYTES))), true);
   view.setUint32(8, crc32(out.subarray(at, at + 8)), true);
+}
+
+/** Encodes one entry as a framed record into `out` at `at`; returns the bytes written. */
+export function encodeEntryInto(e: LogEntry, out: Uint8Array, at: number): number {
+  const total = encodedEntryBytes(e);
+  assert(at + total <= out.byteLength, `record of ${total} bytes does not fit at ${at} in ${out.byteLength}`);
+  encodeRecordHeaderInto(e, out, at);
+  out.set(e.payload, at + RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES);
   return total;
 }
 

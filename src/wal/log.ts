@@ -8,12 +8,15 @@ import {
   decodeRecord,
   decodeSegmentHeader,
   encodedEntryBytes,
-  encodeEntryInto,
+  encodeRecordHeaderInto,
   encodeSegmentHeader,
+  ENTRY_BODY_HEADER_BYTES,
+  RECORD_HEADER_BYTES,
   SEGMENT_HEADER_BYTES,
   type LogEntry,
 } from './entry-codec.js';
 import { MetaFile, syncDir } from './meta-file.js';
+import { defaultRecentEntryBudget, RecentEntries, type RecentEntryBudget } from './recent-entries.js';
 
 /**
  * A tablet's write-ahead log, usable as Raft's log storage: entries with term and index,
@@ -65,6 +68,8 @@ export class LogAnchorRegistry {
 export interface LogOptions {
   readonly dir: string;
   readonly segmentBytes?: number;
+  /** Byte budget of the cache of recently written entries (default: one shared by the process). */
+  readonly recentBudget?: RecentEntryBudget;
 }
 
 interface Segment {
@@ -80,14 +85,19 @@ interface Segment {
 
 interface PendingAppend {
   readonly entries: readonly LogEntry[];
-  readonly bytes: Uint8Array;
-  /** Offset of each entry's record within `bytes`. */
+  /** The records: per entry its header bytes, then its payload (not copied). */
+  readonly parts: readonly Uint8Array[];
+  readonly byteLength: number;
+  /** Offset of each entry's record within the concatenated parts. */
   readonly recordOffsets: readonly number[];
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
 }
 
 const SEGMENT_RE = /^seg-(\d{10})\.wal$/;
+/** Buffers per writev call (below IOV_MAX = 1024 on Linux). */
+const WRITEV_BUFFERS_MAX = 1000;
+const RECORD_HEAD_BYTES = RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES;
 const META_FILE = 'log-meta';
 
 function segmentName(seq: number): string {
@@ -100,6 +110,8 @@ export class Log {
   private activeFh: FileHandle | undefined;
   /** Entries appended but not yet durable (their offsets are registered after the fsync). */
   private unsynced: LogEntry[] = [];
+  /** Durable entries still in memory (a contiguous run ending at durableIdx, or empty). */
+  private readonly recent: RecentEntries;
   private queue: PendingAppend[] = [];
   private flushing = false;
   private lastIdx: number;
@@ -114,7 +126,9 @@ export class Log {
     private readonly dir: string,
     private readonly segmentBytes: number,
     private readonly meta: MetaFile<MetaRecord>,
+    recentBudget: RecentEntryBudget,
   ) {
+    this.recent = new RecentEntries(recentBudget);
     this.lastIdx = meta.value.snapshot.index;
     this.lastTrm = meta.value.snapshot.term;
     this.durableIdx = this.lastIdx;
@@ -127,7 +141,7 @@ export class Log {
       snapshot: { index: 0, term: 0 },
       firstValidSeq: 0,
     });
-    const log = new Log(options.dir, options.segmentBytes ?? DEFAULT_LIMITS.logSegmentBytes, meta);
+    const log = new Log(options.dir, options.segmentBytes ?? DEFAULT_LIMITS.logSegmentBytes, meta, options.recentBudget ?? defaultRecentEntryBudget());
     log.load();
     await log.openActive();
     return log;
@@ -292,18 +306,24 @@ export class Log {
       prevTerm = e.term;
       total += encodedEntryBytes(e);
     }
-    const bytes = new Uint8Array(total);
+    // One allocation for every record header; payloads are written from the caller's buffers.
+    const heads = new Uint8Array(RECORD_HEAD_BYTES * entries.length);
+    const parts: Uint8Array[] = [];
     const recordOffsets: number[] = [];
     let at = 0;
-    for (const e of entries) {
+    entries.forEach((e, k) => {
       recordOffsets.push(at);
-      at += encodeEntryInto(e, bytes, at);
-    }
+      encodeRecordHeaderInto(e, heads, k * RECORD_HEAD_BYTES);
+      parts.push(heads.subarray(k * RECORD_HEAD_BYTES, (k + 1) * RECORD_HEAD_BYTES));
+      if (e.payload.byteLength > 0) parts.push(e.payload);
+      at += RECORD_HEAD_BYTES + e.payload.byteLength;
+    });
+    assert(at === total, () => `records take ${total} bytes, laid out ${at}`);
     for (const e of entries) this.unsynced.push(e);
     this.lastIdx = expect - 1;
     this.lastTrm = prevTerm;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entries, bytes, recordOffsets, resolve, reject });
+      this.queue.push({ entries, parts, byteLength: total, recordOffsets, resolve, reject });
       this.kick();
     });
   }
@@ -324,7 +344,7 @@ export class Log {
     if (this.failed !== undefined) return Promise.reject(this.failedError());
     if (!this.flushing && this.queue.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entries: [], bytes: new Uint8Array(0), recordOffsets: [], resolve, reject });
+      this.queue.push({ entries: [], parts: [], byteLength: 0, recordOffsets: [], resolve, reject });
       this.kick();
     });
   }
@@ -369,28 +389,34 @@ export class Log {
     let chunkBytes = 0;
     for (const p of batch) {
       const active = this.segments[this.segments.length - 1] as Segment;
-      if (p.bytes.byteLength > 0 && active.offsets.length + chunk.length > 0 && active.sizeBytes + chunkBytes + p.bytes.byteLength > this.segmentBytes) {
+      if (p.byteLength > 0 && active.offsets.length + chunk.length > 0 && active.sizeBytes + chunkBytes + p.byteLength > this.segmentBytes) {
         await this.writeChunk(chunk);
         chunk = [];
         chunkBytes = 0;
         await this.createSegment(active.seq + 1, this.durableIdx + 1);
       }
       chunk.push(p);
-      chunkBytes += p.bytes.byteLength;
+      chunkBytes += p.byteLength;
     }
     await this.writeChunk(chunk);
   }
 
   private async writeChunk(chunk: readonly PendingAppend[]): Promise<void> {
-    const buffers = chunk.filter((p) => p.bytes.byteLength > 0).map((p) => p.bytes);
+    const buffers: Uint8Array[] = [];
+    for (const p of chunk) for (const b of p.parts) buffers.push(b);
     if (buffers.length === 0) return;
     const active = this.segments[this.segments.length - 1] as Segment;
     const fh = this.activeFh;
     assert(fh !== undefined, 'the log has an active segment');
     let position = active.sizeBytes;
-    const { bytesWritten } = await fh.writev(buffers, position);
-    const expectBytes = buffers.reduce((s, b) => s + b.byteLength, 0);
-    if (bytesWritten !== expectBytes) throw new SaigaError('IOError', `short write to ${active.path}: ${bytesWritten} of ${expectBytes} bytes`);
+    let written = position;
+    for (let k = 0; k < buffers.length; k += WRITEV_BUFFERS_MAX) {
+      const group = buffers.slice(k, k + WRITEV_BUFFERS_MAX);
+      const { bytesWritten } = await fh.writev(group, written);
+      const expectBytes = group.reduce((s, b) => s + b.byteLength, 0);
+      if (bytesWritten !== expectBytes) throw new SaigaError('IOError', `short write to ${active.path} at ${written}: ${bytesWritten} of ${expectBytes} bytes`);
+      written += bytesWritten;
+    }
     await fh.datasync();
     let n = 0;
     for (const p of chunk) {
@@ -401,10 +427,11 @@ export class Log {
         active.terms.push(e.term);
         n++;
       }
-      position += p.bytes.byteLength;
+      position += p.byteLength;
     }
+    assert(position === written, () => `records end at ${position}, ${written} bytes written`);
     active.sizeBytes = position;
-    this.unsynced.splice(0, n);
+    for (const e of this.unsynced.splice(0, n)) this.recent.push(e);
     this.durableIdx += n;
   }
 
@@ -428,10 +455,18 @@ export class Log {
         i++;
         continue;
       }
+      const cached = this.recent.get(i);
+      if (cached !== undefined) {
+        out.push(cached);
+        bytes += cached.payload.byteLength;
+        i++;
+        continue;
+      }
       const seg = this.segmentFor(i);
       assert(seg !== undefined, `entry ${i} lies in a segment`);
       const k0 = i - seg.firstIndex;
-      const k1 = Math.min(seg.offsets.length, to - seg.firstIndex);
+      // Stop the disk read where the cache takes over.
+      const k1 = Math.min(seg.offsets.length, to - seg.firstIndex, this.recent.firstIndex() - seg.firstIndex);
       const start = seg.offsets[k0] as number;
       const end = k1 < seg.offsets.length ? (seg.offsets[k1] as number) : seg.sizeBytes;
       if (seg.readFd === undefined) seg.readFd = openSync(seg.path, 'r');
@@ -486,6 +521,7 @@ export class Log {
     seg.offsets.length = k;
     seg.terms.length = k;
     seg.sizeBytes = cut;
+    this.recent.truncateFrom(fromIndex);
     this.activeFh = await open(seg.path, 'r+');
     this.lastIdx = fromIndex - 1;
     this.durableIdx = this.lastIdx;
@@ -521,6 +557,7 @@ export class Log {
     const last = this.segments[this.segments.length - 1] as Segment;
     const seq = last.seq + 1;
     const old = this.segments.splice(0);
+    this.recent.clear();
     await this.createSegment(seq, marker.index + 1);
     this.metaBusy++;
     try {
@@ -596,6 +633,7 @@ export class Log {
       if (this.failed === undefined) await this.sync();
     } finally {
       this.closed = true;
+      this.recent.clear();
       for (const s of this.segments) {
         if (s.readFd !== undefined) closeSync(s.readFd);
         s.readFd = undefined;
