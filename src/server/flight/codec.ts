@@ -215,8 +215,38 @@ export class FlightDataLayout {
     this.size = size;
   }
 
+  /** Bytes in front of the body buffers: every field, then data_body's tag and length. */
+  get headSize(): number {
+    return this.size - this.bodyLength;
+  }
+
+  /**
+   * The message as a gRPC length-prefixed frame with the body left out: the 5-byte frame prefix
+   * (uncompressed flag, big-endian length) and the bytes before the body. Sending this and then
+   * `msg.body` in order puts exactly the frame that `writeInto` would produce on the wire,
+   * without copying the body.
+   */
+  framedHead(): Buffer {
+    const out = Buffer.allocUnsafe(GRPC_FRAME_PREFIX_BYTES + this.headSize);
+    out[0] = 0;
+    out.writeUInt32BE(this.size, 1);
+    const p = this.writeHead(out, GRPC_FRAME_PREFIX_BYTES);
+    assert(p === out.length, () => `FlightData head wrote ${p - GRPC_FRAME_PREFIX_BYTES} bytes, sized ${this.headSize}`);
+    return out;
+  }
+
   /** Writes the message at out[offset, offset + size); returns offset + size. */
   writeInto(out: Uint8Array, offset: number): number {
+    let p = this.writeHead(out, offset);
+    for (const b of this.msg.body) {
+      out.set(b, p);
+      p += b.byteLength;
+    }
+    assert(p - offset === this.size, () => `FlightData encoder wrote ${p - offset} bytes, sized ${this.size}`);
+    return p;
+  }
+
+  private writeHead(out: Uint8Array, offset: number): number {
     const msg = this.msg;
     let p = offset;
     if (this.descriptor !== undefined) {
@@ -244,12 +274,7 @@ export class FlightDataLayout {
     if (this.bodyLength > 0) {
       p = writeVarint(out, p, TAG_BODY);
       p = writeVarint(out, p, this.bodyLength);
-      for (const b of msg.body) {
-        out.set(b, p);
-        p += b.byteLength;
-      }
     }
-    assert(p - offset === this.size, () => `FlightData encoder wrote ${p - offset} bytes, sized ${this.size}`);
     return p;
   }
 }

@@ -10,6 +10,7 @@ import type { StorageApi, WriteOpKind } from '../../common/storage-api.js';
 import type { Value } from '../../common/types.js';
 import type { PreparedStatement, QueryEngine, ResultColumn, Session, StatementResult } from '../../query/api.js';
 import { FlightAuth, parseBasic, type FlightUsers } from './auth.js';
+import { directSender } from './h2-send.js';
 import { arrowTypeOf, checkPutSchema, sameArrowType, tableArrowSchema, visibleColumns } from './arrow-schema.js';
 import {
   FlightDataFrame, FlightDataLayout, IpcStreamDecoder, IpcStreamEncoder, encodeSchemaMessage,
@@ -39,6 +40,8 @@ export interface FlightLimits {
   readonly flowControlWindowBytes: number;
   /** Rows per record batch sent by DoGet. */
   readonly batchRowsMax: number;
+  /** DoGet bytes queued on one HTTP/2 stream before the scan waits for the socket. */
+  readonly sendQueueBytesMax: number;
   /** Executed statements held between GetFlightInfo and DoGet. */
   readonly pendingResultsMax: number;
   /** Open prepared statements (all users). */
@@ -53,6 +56,7 @@ export const DEFAULT_FLIGHT_LIMITS: FlightLimits = {
   messageBytesMax: 256 * 1024 * 1024,
   flowControlWindowBytes: 16 * 1024 * 1024,
   batchRowsMax: 64 * 1024,
+  sendQueueBytesMax: 32 * 1024 * 1024,
   pendingResultsMax: 256,
   preparedStatementsMax: 4096,
   rowErrorsReportedMax: 1000,
@@ -585,10 +589,14 @@ class FlightServiceImpl {
   /** Schema once, then batches of at most batchRowsMax rows, waiting for 'drain' when gRPC's buffer is full. */
   private async stream(call: grpc.ServerWritableStream<unknown, FlightDataFrame>, schema: ArrowSchema, batches: AsyncIterable<RecordBatch>): Promise<void> {
     const enc = new IpcStreamEncoder(schema);
-    const send = async (f: IpcFrame): Promise<void> => {
-      // Laid out now, written by grpc-js straight into its frame (the body's only copy).
-      if (!call.write(new FlightDataFrame(new FlightDataLayout({ dataHeader: f.header, body: f.body })))) await waitDrain(call);
-    };
+    const direct = directSender(call, this.limits.sendQueueBytesMax);
+    const send = direct !== undefined
+      // The body buffers go to the HTTP/2 stream as they are (no copy), see h2-send.ts.
+      ? (f: IpcFrame): Promise<void> => direct.send({ dataHeader: f.header, body: f.body })
+      : async (f: IpcFrame): Promise<void> => {
+        // Laid out now, written by grpc-js straight into its frame (the body's only copy).
+        if (!call.write(new FlightDataFrame(new FlightDataLayout({ dataHeader: f.header, body: f.body })))) await waitDrain(call);
+      };
     await send(enc.schemaFrame());
     let checked = false;
     for await (const b of batches) {
