@@ -12,6 +12,7 @@ import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValu
 import type { MemRowSet, RowVersion } from './mem-rowset.js';
 import type { MrsColumns } from './mrs-columns.js';
 import { assembleBaseColumn } from './flush-columns.js';
+import { crc32Chunks, ipcStreamChunks, writeChunksSync, type IpcChunks } from './ipc-chunks.js';
 import { compileFilters, filterColumnFilter, rangeKernelExact, statsAllMatch, statsCanMatch, type ColumnFilter, type ColumnStats } from './predicate-eval.js';
 import { missingColumnValue, type ScanChunk, type ScanPlan, type StoredColumn } from './scan-plan.js';
 
@@ -162,6 +163,16 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
     write(crcBuf);
     return ref;
   };
+  /** writeBlock of the concatenation of `chunks`, written with writev (never joined in memory). */
+  const writeBlockChunks = (ipc: IpcChunks): BlockRef => {
+    const ref = { offset: pos, length: ipc.byteLength };
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(crc32Chunks(ipc.chunks), 0);
+    const bytes = writeChunksSync(fd, [...ipc.chunks, crc], pos);
+    assert(bytes === ipc.byteLength + 4, () => `block of ${ipc.byteLength} bytes + CRC written as ${bytes} bytes`);
+    pos += bytes;
+    return ref;
+  };
   const header = Buffer.alloc(HEADER_BYTES);
   header.write(HEADER_MAGIC, 0, 'latin1');
   header.writeUInt32LE(1, 8);
@@ -192,8 +203,7 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
       return [valueToJson(min), valueToJson(max), nulls];
     });
     const batch = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: n, nullCount: 0, children: datas }));
-    const ipc = arrow.RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
-    const data = writeBlock(ipc);
+    const data = writeBlockChunks(ipcStreamChunks([batch]));
     const ks = batchStart === 0 ? 0 : (keyEnds[batchStart - 1] as number);
     const ke = keyEnds[batchStart + n - 1] as number;
     const kb = new Uint8Array(4 + 4 * (n + 1) + (ke - ks));

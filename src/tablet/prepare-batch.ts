@@ -6,6 +6,7 @@ import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import { MAX_CELL_SIZE_BYTES, MAX_KEY_SIZE_BYTES, type ColumnSchema, type Schema, type Value } from '../common/types.js';
 import { canonicalIsNull, canonicalKind, canonicalValue, makeCanonical, type CanonicalKind } from '../rowset/column-batch.js';
 import { writeDecimal } from '../rowset/column-data.js';
+import { ipcStreamChunks, type IpcChunks } from '../rowset/ipc-chunks.js';
 import type { PreparedBatch } from './tablet-api.js';
 
 /**
@@ -480,31 +481,13 @@ export function preparedToArrow(schema: Schema, p: PreparedBatch): arrow.RecordB
   return new arrow.RecordBatch(s, arrow.makeData({ type: new arrow.Struct(s.fields), length: p.rowCount, nullCount: 0, children }));
 }
 
-/** An IPC sink that keeps the writer's chunks (views, not copies) instead of joining them. */
-class ChunkSink extends arrow.AsyncByteQueue {
-  readonly chunks: Uint8Array[] = [];
-  byteLength = 0;
-  override write(value: Parameters<arrow.AsyncByteQueue["write"]>[0]): void {
-    const b = value as Uint8Array;
-    assert(b instanceof Uint8Array, 'the IPC writer hands its sink Uint8Arrays');
-    if (b.byteLength === 0) return;
-    this.chunks.push(b);
-    this.byteLength += b.byteLength;
-  }
-}
-
 /**
  * The IPC stream of preparedToArrow(schema, p) as the writer's chunks (the column buffers are
  * views on the prepared batch): the caller copies them once into its own buffer
  * (encodeWriteBatchArrowChunks) instead of the writer joining them first.
  */
-export function preparedToIpcChunks(schema: Schema, p: PreparedBatch): { chunks: readonly Uint8Array[]; byteLength: number } {
-  const sink = new ChunkSink();
-  const writer = new arrow.RecordBatchStreamWriter();
-  writer.reset(sink);
-  writer.write(preparedToArrow(schema, p));
-  writer.finish();
-  return { chunks: sink.chunks, byteLength: sink.byteLength };
+export function preparedToIpcChunks(schema: Schema, p: PreparedBatch): IpcChunks {
+  return ipcStreamChunks([preparedToArrow(schema, p)]);
 }
 
 /** The prepared rows listed in `rows` (positions in `p`), e.g. those routed to one tablet. */
