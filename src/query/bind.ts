@@ -1057,6 +1057,139 @@ function factorOr(e: Expr): Expr[] {
   return [...common, { kind: 'or', args: rest as Expr[], type: BOOL }];
 }
 
+/** A join tree under construction: which cluster relations it holds, where their columns sit. */
+interface JoinTree {
+  plan: LogicalPlan;
+  readonly rels: ReadonlySet<number>;
+  /** Cluster column index -> column index in plan. */
+  readonly pos: ReadonlyMap<number, number>;
+  readonly width: number;
+  readonly est: number;
+}
+
+/** Rows of the table under a relation (its scan before filters), or the relation's estimate. */
+function baseRows(p: LogicalPlan): number {
+  if (p.kind === 'Scan') return Math.max(1, p.estimatedRows);
+  if (p.kind === 'Filter') return baseRows(p.input);
+  return estimateRows(p);
+}
+
+/**
+ * Local column indexes of the relation's primary key when the relation is a (filtered) scan of
+ * a keyed table, else null: a join whose keys on this side cover them matches each row of the
+ * other side at most once.
+ */
+function primaryKeyCols(p: LogicalPlan): number[] | null {
+  if (p.kind === 'Filter') return primaryKeyCols(p.input);
+  if (p.kind !== 'Scan') return null;
+  const keyNames = p.table.schema.columns.slice(0, p.table.schema.keyColumnCount).map((c) => c.name);
+  if (keyNames.length === 0) return null;
+  const idx = keyNames.map((n) => p.columns.indexOf(n));
+  return idx.every((i) => i >= 0) ? idx : null;
+}
+
+/**
+ * Greedy operator ordering (bushy): start with one tree per relation and repeatedly hash-join
+ * the connected pair whose estimated result is smallest, the smaller side as the build side.
+ * Estimates: a join whose keys on one side cover a relation's primary key keeps at most the
+ * other side's rows times that side's surviving fraction of its table; other equi-joins are
+ * taken to pair each row with 1/50 of the other side (at least the larger input). Relations with no equality to the rest are cross-joined
+ * last, smallest first.
+ */
+function joinTrees(c: Cluster, rels: LogicalPlan[], offsets: readonly number[], relOf: (i: number) => number, multi: readonly Expr[]): { plan: LogicalPlan; pos: ReadonlyMap<number, number> } {
+  const pk = rels.map(primaryKeyCols);
+  let trees: JoinTree[] = rels.map((plan, k) => {
+    const pos = new Map<number, number>();
+    for (let i = 0; i < c.rels[k]!.cols.length; i++) pos.set(offsets[k]! + i, i);
+    return { plan, rels: new Set([k]), pos, width: c.rels[k]!.cols.length, est: Math.max(1, estimateRows(plan)) };
+  });
+  let pending = multi.slice();
+  const relsOf = (conj: Expr): Set<number> => new Set([...columnsUsed(conj)].map(relOf));
+  /** Equality keys between two trees (a's side first), the conjuncts they come from. */
+  const equiKeys = (a: JoinTree, b: JoinTree): { l: Expr; r: Expr; conj: Expr }[] => {
+    const out: { l: Expr; r: Expr; conj: Expr }[] = [];
+    for (const conj of pending) {
+      if (hasOuter(conj) || conj.kind !== 'call' || conj.fn !== '=') continue;
+      const rs = relsOf(conj);
+      if (![...rs].every((x) => a.rels.has(x) || b.rels.has(x)) || ![...rs].some((x) => a.rels.has(x)) || ![...rs].some((x) => b.rels.has(x))) continue;
+      const local = remapColumns(conj, (i) => (a.pos.has(i) ? a.pos.get(i)! : a.width + b.pos.get(i)!));
+      const eq = splitEqui(local, a.width);
+      if (eq !== null && keyCompatible(eq.l.type, eq.r.type)) out.push({ l: eq.l, r: eq.r, conj });
+    }
+    return out;
+  };
+  /** Fraction of rows of the other side kept when side t's keys (cluster columns) cover a primary key of one of t's relations. */
+  const uniqueFraction = (t: JoinTree, keyCols: readonly (number | null)[]): number | null => {
+    let best: number | null = null;
+    for (const r of t.rels) {
+      const cols = pk[r];
+      if (cols === null || cols === undefined) continue;
+      if (cols.every((j) => keyCols.includes(offsets[r]! + j))) {
+        const f = Math.min(1, t.est / baseRows(rels[r]!));
+        if (best === null || f < best) best = f;
+      }
+    }
+    return best;
+  };
+  const clusterColOf = (e: Expr, t: JoinTree): number | null => {
+    if (e.kind !== 'col') return null;
+    for (const [g, l] of t.pos) if (l === e.index) return g;
+    return null;
+  };
+  while (trees.length > 1) {
+    let bestI = -1, bestJ = -1, bestEst = Infinity;
+    for (let i = 0; i < trees.length; i++) {
+      for (let j = i + 1; j < trees.length; j++) {
+        const a = trees[i]!, b = trees[j]!;
+        const keys = equiKeys(a, b);
+        if (keys.length === 0) continue;
+        const aCols = keys.map((k) => clusterColOf(k.l, a));
+        const bCols = keys.map((k) => clusterColOf(k.r, b));
+        const fa = uniqueFraction(a, aCols), fb = uniqueFraction(b, bCols);
+        // Non-key equi-joins (low-cardinality columns like nation keys) are assumed to pair
+        // each row with 1/50 of the other side, never fewer than the larger input.
+        let est = Math.max(a.est, b.est, (a.est * b.est) / 50);
+        if (fb !== null) est = Math.min(est, a.est * fb);
+        if (fa !== null) est = Math.min(est, b.est * fa);
+        est = Math.max(1, est);
+        if (est < bestEst) { bestEst = est; bestI = i; bestJ = j; }
+      }
+    }
+    let cross = false;
+    if (bestI < 0) {
+      // Nothing connected: cross-join the two smallest trees.
+      const byEst = trees.map((t, i) => [t.est, i] as const).sort((x, y) => x[0] - y[0]);
+      bestI = byEst[0]![1]; bestJ = byEst[1]![1];
+      bestEst = trees[bestI]!.est * trees[bestJ]!.est;
+      cross = true;
+    }
+    const t1 = trees[bestI]!, t2 = trees[bestJ]!;
+    // The larger side streams (probe); the smaller is collected (build).
+    const probe = t1.est >= t2.est ? t1 : t2, build = probe === t1 ? t2 : t1;
+    const lk: Expr[] = [], rk: Expr[] = [], residual: Expr[] = [];
+    const next: Expr[] = [];
+    const rels2 = new Set([...probe.rels, ...build.rels]);
+    const pos = new Map<number, number>(probe.pos);
+    for (const [g, l] of build.pos) pos.set(g, probe.width + l);
+    for (const conj of pending) {
+      const rs = relsOf(conj);
+      if (![...rs].every((x) => rels2.has(x)) || hasOuter(conj)) { next.push(conj); continue; }
+      const local = remapColumns(conj, (i) => pos.get(i)!);
+      const eq = cross ? null : splitEqui(local, probe.width);
+      if (eq !== null && keyCompatible(eq.l.type, eq.r.type)) { lk.push(eq.l); rk.push(eq.r); }
+      else residual.push(local);
+    }
+    pending = next;
+    const plan = mkJoin(lk.length > 0 ? 'inner' : 'cross', probe.plan, build.plan, lk, rk, andAll(residual));
+    const merged: JoinTree = { plan, rels: rels2, pos, width: probe.width + build.width, est: bestEst };
+    trees = [...trees.filter((_, i) => i !== bestI && i !== bestJ), merged];
+  }
+  const only = trees[0]!;
+  let plan = only.plan;
+  if (pending.length > 0) plan = mkFilter(plan, andAll(pending.map((conj) => remapColumns(conj, (i) => only.pos.get(i)!))));
+  return { plan, pos: only.pos };
+}
+
 function buildCluster(c: Cluster): Rel {
   c = { rels: c.rels, conjuncts: c.conjuncts.flatMap(factorOr) };
   const offsets: number[] = [];
@@ -1099,63 +1232,8 @@ function buildCluster(c: Cluster): Rel {
     }
   }
   if (rels.length === 1) return { plan: mkFilter(rels[0]!, andAll(multi)), cols: c.rels[0]!.cols };
-  const sizes = rels.map(estimateRows);
-  const remaining = new Set(rels.map((_, i) => i));
-  const connects = (joined: Set<number>, k: number): boolean => multi.some((conj) => {
-    if (conj.kind !== 'call' || conj.fn !== '=') return false;
-    const rs = new Set([...columnsUsed(conj)].map(relOf));
-    return rs.has(k) && [...rs].every((x) => x === k || joined.has(x));
-  });
-  let start = 0;
-  for (const k of remaining) if (sizes[k]! > sizes[start]!) start = k;
-  const order = [start];
-  remaining.delete(start);
-  const joined = new Set([start]);
-  while (remaining.size > 0) {
-    let best = -1;
-    for (const k of remaining) {
-      if (!connects(joined, k)) continue;
-      if (best < 0 || sizes[k]! < sizes[best]!) best = k;
-    }
-    if (best < 0) { for (const k of remaining) if (best < 0 || sizes[k]! < sizes[best]!) best = k; }
-    order.push(best);
-    remaining.delete(best);
-    joined.add(best);
-  }
-  // Build the left-deep tree; track where each original column now sits.
-  const pos = new Map<number, number>();
-  let plan = rels[order[0]!]!;
-  let width = 0;
-  const place = (k: number): void => {
-    for (let i = 0; i < c.rels[k]!.cols.length; i++) pos.set(offsets[k]! + i, width + i);
-    width += c.rels[k]!.cols.length;
-  };
-  place(order[0]!);
-  const done = new Set([order[0]!]);
-  let pending = multi.slice();
-  for (let s = 1; s < order.length; s++) {
-    const k = order[s]!;
-    const leftWidth = width;
-    const rightOff = offsets[k]!;
-    done.add(k);
-    const lk: Expr[] = [], rk: Expr[] = [], residual: Expr[] = [];
-    const next: Expr[] = [];
-    for (const conj of pending) {
-      const rs = new Set([...columnsUsed(conj)].map(relOf));
-      if (![...rs].every((x) => done.has(x)) || hasOuter(conj)) { next.push(conj); continue; }
-      // Rewrite into (joined-so-far ++ relation k) positions.
-      const local = remapColumns(conj, (i) => (relOf(i) === k ? leftWidth + (i - rightOff) : pos.get(i)!));
-      const eq = splitEqui(local, leftWidth);
-      if (eq !== null && keyCompatible(eq.l.type, eq.r.type)) { lk.push(eq.l); rk.push(eq.r); }
-      else residual.push(local);
-    }
-    pending = next;
-    plan = mkJoin(lk.length > 0 ? 'inner' : 'cross', plan, rels[k]!, lk, rk, andAll(residual));
-    place(k);
-  }
-  if (pending.length > 0) {
-    plan = mkFilter(plan, andAll(pending.map((conj) => remapColumns(conj, (i) => pos.get(i)!))));
-  }
+  const plan0 = joinTrees(c, rels, offsets, relOf, multi);
+  const plan = plan0.plan, pos = plan0.pos;
   const cols = clusterCols(c);
   const identity = cols.every((_, i) => pos.get(i) === i);
   if (identity) return { plan, cols };

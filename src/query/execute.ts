@@ -1047,14 +1047,80 @@ export class NumMap {
 const SCRATCH_F64 = new Float64Array(1);
 const SCRATCH_I32 = new Int32Array(SCRATCH_F64.buffer);
 
+/** Encodes a join's key rows as numbers; insert=false for the probe side (no match: NaN). */
+interface JoinKeyEncoder {
+  encode(cols: readonly Vector[], n: number, insert: boolean): Float64Array;
+}
+
 interface HashTable {
   readonly heads: NumMap;
   readonly next: Int32Array;
-  readonly enc: KeyEncoder;
+  readonly enc: JoinKeyEncoder;
+}
+
+/**
+ * Multi-column integer join keys whose build-side ranges multiply to below 2^52 are one
+ * mixed-radix number per row (sum of (v_k - min_k) * mult_k), without dictionaries: the build
+ * side fixes the ranges, a probe value outside its column's range (or fractional, or NULL)
+ * cannot match and gives NaN.
+ */
+class DirectKeyEncoder implements JoinKeyEncoder {
+  private constructor(private readonly mins: Float64Array, private readonly maxs: Float64Array, private readonly mults: Float64Array) {}
+
+  /** The encoder for these build keys, or null when some column is not integral / too wide. */
+  static tryBuild(cols: readonly Vector[], n: number): DirectKeyEncoder | null {
+    if (cols.length < 2) return null;
+    const w = cols.length;
+    const mins = new Float64Array(w), maxs = new Float64Array(w), mults = new Float64Array(w);
+    let span = 1;
+    for (let k = w - 1; k >= 0; k--) {
+      const v = cols[k]!;
+      if (v.kind !== 'num' || v.exact !== undefined) return null;
+      const t = v.type.type;
+      if (t !== 'int8' && t !== 'int16' && t !== 'int32' && t !== 'int64' && t !== 'date' && t !== 'bool') return null;
+      const vals = v.values, valid = v.valid;
+      let lo = Infinity, hi = -Infinity;
+      for (let i = 0; i < n; i++) {
+        if (valid !== null && valid[i] !== 1) continue;
+        const x = vals[i]!;
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      if (lo > hi) { lo = 0; hi = 0; }
+      if (!Number.isInteger(lo) || !Number.isInteger(hi)) return null;
+      mins[k] = lo; maxs[k] = hi; mults[k] = span;
+      span *= hi - lo + 1;
+      if (span > 2 ** 52) return null;
+    }
+    return new DirectKeyEncoder(mins, maxs, mults);
+  }
+
+  encode(cols: readonly Vector[], n: number, _insert: boolean): Float64Array {
+    const out = new Float64Array(n);
+    for (let k = 0; k < cols.length; k++) {
+      const v = cols[k] as NumVector;
+      const vals = v.values, valid = v.valid, ex = v.exact;
+      const lo = this.mins[k]!, hi = this.maxs[k]!, mult = this.mults[k]!;
+      for (let i = 0; i < n; i++) {
+        const x = vals[i]!;
+        if ((valid !== null && valid[i] !== 1) || !(x >= lo && x <= hi) || (ex !== undefined && ex[i] !== undefined)) { out[i] = NaN; continue; }
+        out[i] = out[i]! + (x - lo) * mult;
+      }
+    }
+    // A fractional probe value (a double key column) lands between codes: no match.
+    for (let k = 0; k < cols.length; k++) {
+      const v = cols[k] as NumVector;
+      const t = v.type.type;
+      if (t === 'int8' || t === 'int16' || t === 'int32' || t === 'int64' || t === 'date' || t === 'bool') continue;
+      const vals = v.values;
+      for (let i = 0; i < n; i++) if (!Number.isInteger(vals[i]!)) out[i] = NaN;
+    }
+    return out;
+  }
 }
 
 function buildHash(keys: readonly Vector[], n: number): HashTable {
-  const enc = new KeyEncoder(keys.length, false);
+  const enc: JoinKeyEncoder = DirectKeyEncoder.tryBuild(keys, n) ?? new KeyEncoder(keys.length, false);
   const codes = enc.encode(keys, n, true);
   const heads = new NumMap(n);
   const next = new Int32Array(n).fill(-1);
