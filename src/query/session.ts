@@ -21,6 +21,7 @@ import type { LogicalPlan } from './logical-plan.js';
 import { explain, optimize } from './optimize.js';
 import { runFileStatement } from './copy.js';
 import { compilePointSelect, pointBatch, pointKey, pointValues, stillValid, type PointSelect } from './point-path.js';
+import { scanInsertValues } from './values-scan.js';
 import { prepass, type ColumnDef, type Literal, type PartitionDef, type RangePartitionDef, type Statement } from './prepass.js';
 import { rewriteForParser, splitStatements, tokenize } from './tokenizer.js';
 import { arrowTypeOf, cellValue, chunkToRecordBatch, type Chunk, type SqlType, type Vector } from './vector.js';
@@ -168,6 +169,58 @@ function sqlLiteral(v: Value): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
+/** A prepared INSERT ... VALUES whose `?` are all plain values: per row, a literal or a parameter index. */
+interface InsertTemplate {
+  readonly st: Extract<Statement, { kind: 'insertValues' }>;
+  readonly slots: readonly (readonly (Literal | number)[])[];
+  readonly paramCount: number;
+}
+
+function compileInsert(st: Extract<Statement, { kind: 'insertValues' }>, paramCount: number): InsertTemplate | null {
+  const seen = new Array<number>(paramCount).fill(0);
+  const slots: (Literal | number)[][] = [];
+  for (const row of st.rows) {
+    const out: (Literal | number)[] = [];
+    for (const l of row) {
+      if (l.k === 'expr') return null;
+      const k = l.k === 'num' ? markerIndex({ type: 'number', value: l.text }) : -1;
+      if (k >= 0 && k < paramCount) { seen[k]!++; out.push(k); } else out.push(l);
+    }
+    slots.push(out);
+  }
+  return seen.every((n) => n === 1) ? { st, slots, paramCount } : null;
+}
+
+/** The literal the pre-pass parses out of sqlLiteral(v); null when that would not be a plain literal. */
+function paramLiteral(v: Value | undefined): Literal | null {
+  if (v === null) return { k: 'null' };
+  if (typeof v === 'boolean') return { k: 'bool', v };
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return { k: 'null' };
+    const text = String(v);
+    return /^-?[0-9.]+$/.test(text) ? { k: 'num', text } : null;
+  }
+  if (typeof v === 'bigint') return { k: 'num', text: v.toString() };
+  if (typeof v === 'string') return { k: 'str', v };
+  return null; // binary parameters go through the generic path (hex literal)
+}
+
+function bindInsert(t: InsertTemplate, params: readonly Value[]): Literal[][] | null {
+  if (params.length !== t.paramCount) return null; // the generic path reports the mismatch
+  const rows: Literal[][] = [];
+  for (const slotRow of t.slots) {
+    const row: Literal[] = [];
+    for (const x of slotRow) {
+      if (typeof x !== 'number') { row.push(x); continue; }
+      const l = paramLiteral(params[x]);
+      if (l === null) return null;
+      row.push(l);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
 /** A result stream of at most one batch. */
 async function* oneBatch(batch: (() => arrow.RecordBatch) | null): AsyncGenerator<arrow.RecordBatch> {
   if (batch !== null) yield batch();
@@ -276,9 +329,11 @@ class SessionImpl implements Session {
     const paramCount = splitStatements(sql).reduce((n, s) => n + tokenize(s).filter((t) => t.kind === 'param').length, 0);
     let columns: readonly ResultColumn[] = [];
     let point: { plan: PointSelect; schema: arrow.Schema; columns: readonly ColumnSchema[] } | null = null;
+    let insert: InsertTemplate | null = null;
     try {
       const probe = paramCount > 0 ? substituteMarkers(sql) : sql;
       const st = prepass(probe);
+      if (st.kind === 'insertValues' && paramCount > 0 && splitStatements(sql).length === 1) insert = compileInsert(st, paramCount);
       if (st.kind === 'sql') {
         const ast = parseSql(this.state, st.text);
         if (ast.type === 'select') {
@@ -298,6 +353,18 @@ class SessionImpl implements Session {
         if (point !== null) {
           const r = await this.executePoint(sql, point.plan, point.schema, point.columns, columns, params, options);
           if (r !== null) return r;
+        }
+        if (insert !== null && !this.closed && !this.state.closed) {
+          // Prepared INSERT ... VALUES: the parameters become the literals the pre-pass would have
+          // parsed from the substituted text, without tokenizing or parsing anything per execution.
+          const rows = bindInsert(insert, params);
+          if (rows !== null) {
+            this.warnings = [];
+            this.startStatement(sql);
+            const r = await this.insertValues({ ...insert.st, rows });
+            if (r.kind === 'ok' && r.warnings.length > 0) this.warnings = [...r.warnings];
+            return r;
+          }
         }
         const rs = await this.execute(sql, { ...(options ?? {}), params });
         assert(rs.length >= 1, 'a prepared statement yields a result');
@@ -353,6 +420,17 @@ class SessionImpl implements Session {
 
   async execute(sql: string, options: ExecuteOptions = {}): Promise<StatementResult[]> {
     if (this.closed || this.state.closed) throw new SaigaError('IllegalState', 'session is closed');
+    if (options.params === undefined || options.params.length === 0) {
+      // Large literal INSERT ... VALUES lists: one charCode scan instead of split + tokenize + pre-pass.
+      const ins = scanInsertValues(sql);
+      if (ins !== null) {
+        this.warnings = [];
+        this.startStatement(sql);
+        const r = await this.insertValues(ins);
+        if (r.kind === 'ok' && r.warnings.length > 0) this.warnings = [...r.warnings];
+        return [r];
+      }
+    }
     if (options.params !== undefined && options.params.length > 0 && splitStatements(sql).length === 1) {
       const tpl = this.templateAst(sql, options.params.length);
       if (tpl !== null) {

@@ -6,7 +6,7 @@ import type { AuthPluginName, UserHost, UserStore } from '../auth/user-store.js'
 import { CACHING_SHA2_PLUGIN, NATIVE_PASSWORD_PLUGIN, SERVER_VERSION } from './constants.js';
 import { MysqlServerError } from './error-map.js';
 import { inferColumnType, okResult, rowsResult, type LocalCell } from './local-results.js';
-import { likeToRegExp, stripComments, tokenize, TokenCursor, type Token } from './sql-text.js';
+import { leadingKeyword, likeToRegExp, stripComments, tokenize, TokenCursor, type Token } from './sql-text.js';
 
 /**
  * Statements the MySQL endpoint answers itself, before (or instead of) the engine: what clients
@@ -184,7 +184,12 @@ export function transactionOpen(session: Session, tx: TransactionState): boolean
 // ---- entry point --------------------------------------------------------------------------
 
 /** The server's own answer for one statement, or null when the engine must answer it. */
+const LOCAL_HEADS: ReadonlySet<string> = new Set(['SET', 'SELECT', 'SHOW', 'BEGIN', 'START', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'CREATE', 'ALTER', 'DROP', 'FLUSH']);
+
 export function answerLocally(sql: string, ctx: LocalContext): StatementResult | null {
+  // A statement that starts with a keyword answered elsewhere skips the comment-stripping pass.
+  const lead = leadingKeyword(sql);
+  if (lead !== null && !LOCAL_HEADS.has(lead)) return null;
   const text = stripComments(sql).trim();
   const head = /^[A-Za-z]+/.exec(text)?.[0]?.toUpperCase();
   switch (head) {

@@ -1,6 +1,6 @@
 import type { StatementResult } from '../../query/api.js';
 import { rowsResult, type LocalCell, type LocalColumn } from './local-results.js';
-import { stripComments, tokenize, TokenCursor, type Token } from './sql-text.js';
+import { leadingKeyword, stripComments, tokenize, TokenCursor, type Token } from './sql-text.js';
 
 /**
  * SHOW [FULL] PROCESSLIST and information_schema.PROCESSLIST, with MariaDB's columns:
@@ -62,6 +62,8 @@ function cells(p: ProcessInfo, infoChars: number): LocalCell[] {
 
 /** `SHOW [FULL] PROCESSLIST` -> { full }, anything else -> null. */
 export function parseShowProcesslist(sql: string): { full: boolean } | null {
+  const head = leadingKeyword(sql);
+  if (head !== null && head !== 'SHOW') return null; // not worth tokenizing (large INSERTs pass here)
   let toks: Token[];
   try {
     toks = tokenize(stripComments(sql).trim());

@@ -54,36 +54,98 @@ function skipQuoted(sql: string, i: number): number {
   return sql.length;
 }
 
-/** Splits at top-level semicolons; drops empty statements; keeps each statement's text as written. */
+/** Skips a quoted string / identifier starting at i (charCode loop; same rules as skipQuoted). */
+function skipQuotedFast(sql: string, i: number): number {
+  const q = sql.charCodeAt(i);
+  const n = sql.length;
+  let j = i + 1;
+  while (j < n) {
+    const c = sql.charCodeAt(j);
+    if (c === 92 /* \ */ && q !== 96 /* ` */) {
+      j += 2;
+      continue;
+    }
+    if (c === q) {
+      if (sql.charCodeAt(j + 1) === q) {
+        j += 2;
+        continue;
+      }
+      return j + 1;
+    }
+    j++;
+  }
+  return n;
+}
+
+/** True when s holds something besides whitespace and comments. */
+function hasCode(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) continue;
+    // '-', '#', '/' may start a comment: decide on the comment-free text
+    return c === 45 || c === 35 || c === 47 ? stripComments(s).trim() !== '' : true;
+  }
+  return false;
+}
+
+/**
+ * Splits at top-level semicolons; drops empty statements; keeps each statement's text as written.
+ * A charCode scan: multi-row INSERTs of megabytes pass through here on every COM_QUERY.
+ */
 export function splitStatements(sql: string): string[] {
   const out: string[] = [];
   let start = 0;
   let i = 0;
-  while (i < sql.length) {
-    const c = sql[i] as string;
-    if (c === "'" || c === '"' || c === '`') {
-      i = skipQuoted(sql, i);
+  const n = sql.length;
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (c === 39 || c === 34 || c === 96) { // ' " `
+      i = skipQuotedFast(sql, i);
       continue;
     }
-    const after = skipComment(sql, i);
-    if (after !== i) {
-      i = after;
-      continue;
+    if (c === 35 || c === 45 || c === 47) { // # - /
+      const after = skipComment(sql, i);
+      if (after !== i) {
+        i = after;
+        continue;
+      }
+      if (c === 47 && sql.charCodeAt(i + 1) === 42) {
+        // executable comment /*! ... */: its contents are code, but a ';' inside it does not split
+        const end = sql.indexOf('*/', i + 2);
+        i = end < 0 ? n : end + 2;
+        continue;
+      }
     }
-    if (c === '/' && sql[i + 1] === '*') {
-      // executable comment /*! ... */: its contents are code, but a ';' inside it does not split
-      const end = sql.indexOf('*/', i + 2);
-      i = end < 0 ? sql.length : end + 2;
-      continue;
-    }
-    if (c === ';') {
+    if (c === 59) { // ;
       out.push(sql.slice(start, i));
       start = i + 1;
     }
     i++;
   }
-  out.push(sql.slice(start));
-  return out.filter((s) => stripComments(s).trim() !== '');
+  out.push(start === 0 ? sql : sql.slice(start));
+  return out.filter(hasCode);
+}
+
+/**
+ * The statement's first keyword, upper-case, when the text starts with one (after whitespace);
+ * null when it starts with a comment or anything else. Used to route statements cheaply.
+ */
+export function leadingKeyword(sql: string): string | null {
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+    else break;
+  }
+  let j = i;
+  while (j < n) {
+    const c = sql.charCodeAt(j) | 0x20;
+    if (c >= 97 && c <= 122) j++;
+    else break;
+  }
+  if (j === i) return null;
+  return sql.slice(i, j).toUpperCase();
 }
 
 /** Removes comments (keeping the contents of executable comments) for classification. */
