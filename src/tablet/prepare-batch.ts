@@ -143,12 +143,12 @@ function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: nu
       return makeCanonical(col, n, { values: out, ...nulls });
     }
     case 'i64': {
-      const out = new BigInt64Array(n);
       if (v.data.length === 1 && arrow.DataType.isInt(t0) && t0.bitWidth === 64 && t0.isSigned) {
+        // Already canonical: a view on the caller's buffer (the prepared batch lives only for this write).
         const d = v.data[0] as arrow.Data;
-        out.set((d.values as BigInt64Array).subarray(d.offset, d.offset + n));
-        return makeCanonical(col, n, { values: out, ...nulls });
+        return makeCanonical(col, n, { values: (d.values as BigInt64Array).subarray(d.offset, d.offset + n), ...nulls });
       }
+      const out = new BigInt64Array(n);
       const tmp = new Float64Array(n);
       readNumbers(v, col, tmp);
       const w = new Int32Array(out.buffer);
@@ -165,11 +165,14 @@ function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: nu
       return makeCanonical(col, n, { values: out, ...nulls });
     }
     case 'dec': {
-      const out = new Uint32Array(4 * n);
       const p = col.precision ?? 38;
       const lim = 10n ** BigInt(p);
+      const only = v.data.length === 1 ? (v.data[0] as arrow.Data) : undefined;
+      // Decimal128 in one chunk is already canonical: a view, no copy.
+      const direct = only !== undefined && arrow.DataType.isDecimal(only.type) && (only.type as arrow.Decimal).bitWidth === 128;
+      const out = direct ? (only.values as Uint32Array).subarray(4 * only.offset, 4 * (only.offset + n)) : new Uint32Array(4 * n);
       let at = 0;
-      for (const d of v.data as arrow.Data[]) {
+      for (const d of direct ? [] : v.data as arrow.Data[]) {
         const t = d.type as arrow.DataType;
         if (arrow.DataType.isDecimal(t) && t.bitWidth === 128) {
           out.set((d.values as Uint32Array).subarray(4 * d.offset, 4 * (d.offset + d.length)), 4 * at);
@@ -234,6 +237,15 @@ function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: nu
         if (!(arrow.DataType.isUtf8(t) || (kind === 'bin' && arrow.DataType.isBinary(t)))) throw unsupported(col, t);
         const offs = d.valueOffsets as Int32Array;
         total += (offs[d.offset + d.length] as number) - (offs[d.offset] as number);
+      }
+      const only = v.data.length === 1 ? (v.data[0] as arrow.Data) : undefined;
+      if (only !== undefined && (only.valueOffsets as Int32Array)[only.offset] === 0) {
+        // One chunk whose offsets start at 0: views on the caller's buffers, no copy.
+        const ends = (only.valueOffsets as Int32Array).subarray(only.offset, only.offset + n + 1);
+        for (let i = 0; i < n; i++) {
+          if ((ends[i + 1] as number) - (ends[i] as number) > MAX_CELL_SIZE_BYTES) err.add(i, `cell of column ${col.name} is larger than ${MAX_CELL_SIZE_BYTES} bytes`);
+        }
+        return makeCanonical(col, n, { values: (only.values as Uint8Array).subarray(0, ends[n] as number), valueOffsets: ends, ...nulls });
       }
       const bytes = new Uint8Array(total);
       const ends = new Int32Array(n + 1);
