@@ -95,17 +95,30 @@ export class FlightClient {
   }
 
   async doGet(ticket: Uint8Array): Promise<DoGetResult> {
+    const batches: RecordBatch[] = [];
+    const r = await this.doGetEach(ticket, (b) => { batches.push(b); });
+    return { schema: r.schema, batches, bodyBytes: r.bodyBytes };
+  }
+
+  /**
+   * Streams a DoGet: `onBatch` sees each decoded batch as it arrives (and may drop it, so a
+   * scan needs memory for a few batches, not the whole result).
+   */
+  async doGetEach(ticket: Uint8Array, onBatch: (batch: RecordBatch) => void): Promise<{ schema: ArrowSchema; rowCount: number; bodyBytes: number }> {
     const call = (this.rpc['DoGet'] as (r: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<FlightDataIn>)({ ticket: Buffer.from(ticket) }, this.md());
     const dec = new IpcStreamDecoder();
-    const batches: RecordBatch[] = [];
     let bodyBytes = 0;
+    let rowCount = 0;
     for await (const fd of call as AsyncIterable<FlightDataIn>) {
       bodyBytes += fd.dataBody.byteLength;
       const m = dec.push(fd.dataHeader, fd.dataBody);
-      if (m.kind === 'batch') batches.push(m.batch);
+      if (m.kind === 'batch') {
+        rowCount += m.batch.numRows;
+        onBatch(m.batch);
+      }
     }
     if (dec.schema === undefined) throw new SaigaError('InvalidArgument', 'DoGet stream had no schema');
-    return { schema: dec.schema, batches, bodyBytes };
+    return { schema: dec.schema, rowCount, bodyBytes };
   }
 
   /** Fetches every endpoint of a descriptor in parallel. */

@@ -6,7 +6,7 @@ import {
 } from 'apache-arrow';
 import { assert } from '../../common/assert.js';
 import { SaigaError, isSaigaError } from '../../common/errors.js';
-import type { StorageApi, WriteOpKind } from '../../common/storage-api.js';
+import type { StorageApi, WriteOpKind, WriteResult } from '../../common/storage-api.js';
 import type { Value } from '../../common/types.js';
 import type { PreparedStatement, QueryEngine, ResultColumn, Session, StatementResult } from '../../query/api.js';
 import { FlightAuth, parseBasic, type FlightUsers } from './auth.js';
@@ -46,6 +46,8 @@ export interface FlightLimits {
   readonly pendingResultsMax: number;
   /** Open prepared statements (all users). */
   readonly preparedStatementsMax: number;
+  /** DoPut batches being written (storage.writeArrow outstanding) while later ones are read. */
+  readonly putWritesInFlightMax: number;
   /** Row errors listed per PutResult (the count is always exact). */
   readonly rowErrorsReportedMax: number;
 }
@@ -59,6 +61,7 @@ export const DEFAULT_FLIGHT_LIMITS: FlightLimits = {
   sendQueueBytesMax: 32 * 1024 * 1024,
   pendingResultsMax: 256,
   preparedStatementsMax: 4096,
+  putWritesInFlightMax: 2,
   rowErrorsReportedMax: 1000,
 };
 
@@ -676,9 +679,11 @@ class FlightServiceImpl {
 
   /**
    * Bulk ingest. The schema is checked against the table before any row is written. Each
-   * received batch is one storage.writeArrow call, durable when its PutResult is sent; the
-   * next batch is read and decoded while the previous one is being written. PutResult
-   * app_metadata is JSON: {firstRow, rowCount, appliedCount, rowErrorCount, rowErrors[]}.
+   * received batch is one storage.writeArrow call, durable when its PutResult is sent. Up to
+   * putWritesInFlightMax writes are outstanding while the next messages are read and decoded
+   * (writeArrow hands its rows to the tablets in call order, so later batches still apply after
+   * earlier ones); PutResults go out in upload order. PutResult app_metadata is JSON:
+   * {firstRow, rowCount, appliedCount, rowErrorCount, rowErrors[]}.
    */
   private async ingest(
     call: grpc.ServerDuplexStream<FlightDataIn, unknown>, it: AsyncIterator<FlightDataIn>, first: FlightDataIn, db: string, table: string,
@@ -686,15 +691,22 @@ class FlightServiceImpl {
     const info = this.storage.getTable(db, table);
     const op = putOp(first.appMetadata);
     const dec = new IpcStreamDecoder();
+    interface PendingWrite { readonly firstRow: number; readonly rowCount: number; readonly result: Promise<WriteResult> }
+    const queue: PendingWrite[] = [];
+    /** [firstRow, rowCount] of every durable write, in upload order. */
+    const durable: [number, number][] = [];
     let rowsReceived = 0;
-    let rowsDurable = 0;
-    let writing: Promise<void> = Promise.resolve();
-    const write = async (batch: RecordBatch, firstRow: number): Promise<void> => {
-      const r = await this.storage.writeArrow(info.database, info.name, op, batch);
-      rowsDurable += batch.numRows;
-      const errs = r.rowErrors.slice(0, this.limits.rowErrorsReportedMax).map((e) => ({ ...e, rowIndex: e.rowIndex + firstRow }));
-      const meta = { firstRow, rowCount: batch.numRows, appliedCount: r.appliedCount, rowErrorCount: r.rowErrors.length, rowErrors: errs };
+    const report = async (w: PendingWrite, r: WriteResult): Promise<void> => {
+      durable.push([w.firstRow, w.rowCount]);
+      if (call.cancelled) return;
+      const errs = r.rowErrors.slice(0, this.limits.rowErrorsReportedMax).map((e) => ({ ...e, rowIndex: e.rowIndex + w.firstRow }));
+      const meta = { firstRow: w.firstRow, rowCount: w.rowCount, appliedCount: r.appliedCount, rowErrorCount: r.rowErrors.length, rowErrors: errs };
       if (!call.write({ app_metadata: Buffer.from(JSON.stringify(meta)) })) await waitDrain(call);
+    };
+    const retireOldest = async (): Promise<void> => {
+      const w = queue.shift();
+      assert(w !== undefined, 'retireOldest with no write in flight');
+      await report(w, await w.result);
     };
     let msg: FlightDataIn | undefined = first;
     try {
@@ -704,23 +716,42 @@ class FlightServiceImpl {
           if (m.kind === 'schema') {
             checkPutSchema(info, m.schema);
           } else if (m.batch.numRows > 0) {
-            const firstRow = rowsReceived;
-            rowsReceived += m.batch.numRows;
-            await writing;
-            writing = write(m.batch, firstRow);
-            writing.catch(() => undefined);
+            while (queue.length >= this.limits.putWritesInFlightMax) await retireOldest();
+            const batch = m.batch;
+            // async wrapper: a synchronous throw becomes this write's failure, not the loop's
+            const result = (async () => this.storage.writeArrow(info.database, info.name, op, batch))();
+            result.catch(() => undefined);
+            queue.push({ firstRow: rowsReceived, rowCount: batch.numRows, result });
+            rowsReceived += batch.numRows;
           }
         }
         const next = await it.next();
         msg = next.done === true ? undefined : next.value;
       }
-      await writing;
+      while (queue.length > 0) await retireOldest();
       if (dec.schema === undefined) throw new SaigaError('InvalidArgument', 'DoPut carried no Arrow schema message: nothing was written');
     } catch (e) {
-      await writing.catch(() => undefined);
+      // Writes still in flight may have succeeded even though an earlier one failed: settle
+      // them all, report the durable ones, and say exactly which rows were written.
+      for (const w of queue.splice(0)) {
+        let r: WriteResult | undefined;
+        try {
+          r = await w.result;
+        } catch {
+          continue;
+        }
+        try {
+          await report(w, r);
+        } catch {
+          /* the call is failing anyway; the status below still lists these rows */
+        }
+      }
       const code = isSaigaError(e) ? e.code : 'InvalidArgument';
       const text = isSaigaError(e) ? e.message : e instanceof Error ? e.message : String(e);
-      throw new SaigaError(code, `${text} (${rowsDurable} rows of this upload were written and are durable; the ${rowsReceived - rowsDurable} rows after them and everything later were not)`);
+      const n = durable.reduce((k, [, c]) => k + c, 0);
+      const ranges = rowRanges(durable);
+      const which = n === 0 || (ranges.length === 1 && durable[0]?.[0] === 0) ? '' : ` (upload rows ${ranges.join(', ')})`;
+      throw new SaigaError(code, `${text} (${n} rows of this upload were written and are durable${which}; the other ${rowsReceived - n} rows received and everything sent later were not)`);
     }
     call.end();
   }
@@ -798,6 +829,18 @@ class FlightServiceImpl {
 }
 
 // ---------------------------------------------------------------------------------------
+
+/** Durable [firstRow, rowCount] spans (upload order) as merged half-open ranges "[a, b)". */
+function rowRanges(spans: readonly (readonly [number, number])[]): string[] {
+  const sorted = [...spans].sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  for (const [f, c] of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[1] === f) last[1] = f + c;
+    else out.push([f, f + c]);
+  }
+  return out.map(([a, b]) => `[${a}, ${b})`);
+}
 
 function handleOf(b: Uint8Array): string {
   return Buffer.from(b).toString('utf8');
