@@ -77,6 +77,8 @@ interface Group {
   lastSoft: SoftState | undefined;
   /** A snapshot fetch (prepareSnapshot) is running. */
   preparing: boolean;
+  /** The current Ready's persist is in flight (its committed entries below the new ones are applied). */
+  persisting: boolean;
 }
 
 const BATCH_MESSAGES_MAX_DEFAULT = 4096;
@@ -127,7 +129,7 @@ export class RaftDriver {
 
   addGroup(id: string, node: RaftNode, storage: PersistTarget, sm: GroupStateMachine): void {
     if (this.groups.has(id)) throw new SaigaError('AlreadyPresent', `raft group ${id} is already running on ${this.serverId}`);
-    const g: Group = { id, node, storage, sm, running: false, again: false, failed: undefined, lastSoft: undefined, preparing: false };
+    const g: Group = { id, node, storage, sm, running: false, again: false, failed: undefined, lastSoft: undefined, preparing: false, persisting: false };
     this.groups.set(id, g);
     this.schedule(g);
   }
@@ -156,7 +158,23 @@ export class RaftDriver {
       g.node.step(gm.message);
       touched.add(g);
     }
-    for (const g of touched) this.schedule(g);
+    for (const g of touched) {
+      // A commit learned while the group's Ready is being persisted is applied now, not after that fsync.
+      if (g.persisting) this.applyDurableCommitted(g);
+      this.schedule(g);
+    }
+  }
+
+  /** Applies committed entries that are durable here while the group's persist is in flight. */
+  private applyDurableCommitted(g: Group): void {
+    if (g.failed !== undefined || this.groups.get(g.id) !== g) return;
+    try {
+      const ents = g.node.takeDurableCommitted();
+      if (ents.length > 0) g.sm.applyCommitted(ents);
+    } catch (e) {
+      g.failed = e;
+      g.sm.failed(e);
+    }
   }
 
   /** Fetches a snapshot's data first (one fetch per group at a time), then steps the message. */
@@ -225,7 +243,13 @@ export class RaftDriver {
             if (early.length > 0) this.queue(g.id, early);
             later = rest;
           }
-          await g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
+          g.persisting = split === rd.committedEntries.length;
+          try {
+            await g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
+          } finally {
+            g.persisting = false;
+          }
+          if (g.failed !== undefined) break;
           if (later.length > 0) this.queue(g.id, later);
           if (split < rd.committedEntries.length) g.sm.applyCommitted(rd.committedEntries.slice(split));
           if (rd.readStates.length > 0) g.sm.readStates(rd.readStates);

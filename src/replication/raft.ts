@@ -87,6 +87,8 @@ export class RaftNode {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | undefined = undefined;
+  /** Last index handed out by takeDurableCommitted() while `outstanding` was set (marked applied in advance()). */
+  private takenTo = 0;
 
   constructor(options: RaftOptions) {
     this.cfg = raftConfig(options);
@@ -307,6 +309,36 @@ export class RaftNode {
       }
       if (this.role === 'Leader') this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entrySizeBytes(e));
     }
+    if (this.takenTo > this.log.applied) this.log.appliedTo(this.takenTo);
+    this.takenTo = 0;
+  }
+
+  /**
+   * Committed entries the driver may apply now, while the outstanding Ready is still being
+   * persisted (a commit learned meanwhile is not held behind that fsync): the ones after
+   * everything handed out so far (by ready() or this), below the first entry not yet persisted
+   * (so durable here), stopping before a configuration change (left to ready() / advance()).
+   * The driver must already have applied the outstanding Ready's committed entries below its
+   * new entries. Taken entries count as applied: at once without an outstanding Ready, else in
+   * advance(). Empty while a snapshot is pending.
+   */
+  takeDurableCommitted(): Entry[] {
+    const rd = this.outstanding;
+    if (rd?.snapshot !== undefined || this.log.unstable.snapshot !== undefined) return [];
+    const handedOut = Math.max(this.log.applied, rd?.committedEntries[rd.committedEntries.length - 1]?.index ?? 0, this.takenTo);
+    const durableTo = Math.min(this.log.committed, this.log.unstable.offset - 1);
+    if (durableTo <= handedOut) return [];
+    const ents = this.log.slice(handedOut + 1, durableTo + 1, this.cfg.committedEntriesBytesMax);
+    assert(ents !== undefined, () => `expected committed entries from ${handedOut + 1} to be available`);
+    let n = 0;
+    while (n < ents.length && (ents[n] as Entry).type !== 'ConfChange') n++;
+    const out = n === ents.length ? ents : ents.slice(0, n);
+    const last = out[out.length - 1];
+    if (last === undefined) return out;
+    if (this.role === 'Leader') for (const e of out) this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entrySizeBytes(e));
+    if (rd === undefined) this.log.appliedTo(last.index);
+    else this.takenTo = last.index;
+    return out;
   }
 
   // ---- queries -----------------------------------------------------------------------------

@@ -115,6 +115,62 @@ describe('election', () => {
 });
 
 describe('replication', () => {
+  it('takeDurableCommitted hands out entries committed while a Ready is being persisted: once, in order, only durable ones', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    const l = c.elect();
+    c.settle();
+    const st = c.storages.get(l.id)!;
+    const [f1] = ['a', 'b', 'c'].filter((id) => id !== l.id) as [string, string];
+    const ack = (index: number): void => l.step(makeMessage(f1, { type: 'AppendResponse', to: l.id, term: l.currentTerm(), index }));
+    // x1: persisted and advanced by the leader; the followers' acks are still out.
+    l.propose(bytes('x1'));
+    const rd1 = l.ready();
+    st.append(rd1.entries);
+    if (rd1.hardState !== undefined) st.setHardState(rd1.hardState);
+    l.advance(rd1);
+    const x1 = rd1.entries[0]!.index;
+    // x2: its Ready is being persisted (outstanding).
+    l.propose(bytes('x2'));
+    const rd2 = l.ready();
+    expect(rd2.committedEntries).toEqual([]);
+    expect(l.takeDurableCommitted()).toEqual([]);
+    ack(x1); // x1 commits while x2 is being persisted
+    expect(l.takeDurableCommitted().map((e) => new TextDecoder().decode(e.data))).toEqual(['x1']);
+    expect(l.takeDurableCommitted()).toEqual([]); // handed out once
+    ack(x1 + 1); // a follower has x2, but the leader's own copy is not durable yet: not committed
+    expect(l.status().commit).toBe(x1);
+    expect(l.takeDurableCommitted()).toEqual([]);
+    st.append(rd2.entries);
+    l.advance(rd2);
+    expect(l.status().applied).toBe(x1);
+    const rd3 = l.ready(); // x2 committed now; x1 is not handed out again
+    expect(rd3.committedEntries.map((e) => e.index)).toEqual([x1 + 1]);
+    l.advance(rd3);
+    expect(l.status().applied).toBe(x1 + 1);
+  });
+
+  it('takeDurableCommitted on a follower holds back committed entries it has not persisted yet', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    const l = c.elect();
+    c.settle();
+    const f = c.node(['a', 'b', 'c'].find((id) => id !== l.id)!);
+    l.propose(bytes('y'));
+    const lr = l.ready();
+    const append = lr.messages.find((m) => m.type === 'Append' && m.to === f.id)!;
+    const y = lr.entries[0]!.index;
+    f.step(append);
+    const fr = f.ready(); // y is being persisted on the follower
+    expect(fr.entries.map((e) => e.index)).toEqual([y]);
+    f.step(makeMessage(l.id, { type: 'Heartbeat', to: f.id, term: l.currentTerm(), commit: y }));
+    expect(f.status().commit).toBe(y);
+    expect(f.takeDurableCommitted()).toEqual([]); // committed but not durable here
+    c.storages.get(f.id)!.append(fr.entries);
+    f.advance(fr);
+    expect(f.takeDurableCommitted().map((e) => e.index)).toEqual([y]); // durable now; no Ready outstanding: applied at once
+    expect(f.status().applied).toBe(y);
+    expect(f.ready().committedEntries).toEqual([]);
+  });
+
   it('replicates and applies proposals in order on every replica', () => {
     const c = new Cluster(['a', 'b', 'c', 'd', 'e']);
     const l = c.elect();

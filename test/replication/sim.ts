@@ -45,6 +45,12 @@ export interface SimOptions {
   readonly restartDelayMax?: number;
   /** Deliberate driver bugs, to show the checks catch them (mutation tests only). */
   readonly driverBug?: 'sendBeforeSync' | 'forgetVote' | 'forgetEntries';
+  /**
+   * Drive like the tablet server's RaftDriver: apply a Ready's committed entries below its new
+   * ones before the persist, and entries committed meanwhile (takeDurableCommitted) as messages
+   * arrive during the persist.
+   */
+  readonly applyWhilePersisting?: boolean;
 }
 
 export interface SimResult {
@@ -266,6 +272,11 @@ export function runSimulation(o: SimOptions): SimResult {
     if (r.raft === undefined || r.syncing !== undefined || !r.raft.hasReady()) return;
     r.syncing = r.raft.ready();
     if (o.driverBug === 'sendBeforeSync') for (const m of r.syncing.messages) send(m);
+    if (o.applyWhilePersisting === true && r.syncing.snapshot === undefined) {
+      const firstNew = r.syncing.entries[0]?.index ?? Infinity;
+      for (const e of r.syncing.committedEntries) if (e.index < firstNew && e.index > r.applied) applyEntry(i, e);
+      serveReads(i);
+    }
     q.push(now + 1 + rnd.intBelow(3), { kind: 'sync', node: i, inc: r.inc });
   };
 
@@ -490,6 +501,14 @@ export function runSimulation(o: SimOptions): SimResult {
         const r = replicas[to]!;
         if (r.raft === undefined || partition[from] !== partition[to]) break;
         r.raft.step(ev.msg);
+        if (o.applyWhilePersisting === true && r.syncing !== undefined) {
+          for (const e of r.raft.takeDurableCommitted()) {
+            if (e.index !== r.applied + 1) fail(`takeDurableCommitted handed out entry ${e.index} on ${r.id}, expected ${r.applied + 1}`);
+            if (e.index > r.storage.lastIndex()) fail(`takeDurableCommitted handed out entry ${e.index} on ${r.id} beyond its durable log (${r.storage.lastIndex()})`);
+            applyEntry(to, e);
+          }
+          serveReads(to);
+        }
         drive(to);
         break;
       }
@@ -601,6 +620,7 @@ export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}
     transfers: r.chance(0.5),
     membership: false,
     snapshotEvery: 10 + r.intBelow(40),
+    applyWhilePersisting: (seed & 1) === 0,
     ...overrides,
   };
 }
