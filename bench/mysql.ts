@@ -1,8 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import * as arrow from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import mysql from 'mysql2/promise';
 import { openEmbeddedStorage } from '../src/client/index.js';
 import { createQueryEngine } from '../src/query/index.js';
@@ -10,7 +13,8 @@ import { openUserStore } from '../src/server/auth/index.js';
 import { startMysqlServer } from '../src/server/mysql/index.js';
 import { emit, machine } from './report.js';
 import { generateTpch } from './tpch/dbgen.js';
-import { loadSaiga } from './tpch/load.js';
+import { DECIMAL_PRECISION, DECIMAL_SCALE } from './tpch/columns.js';
+import { TPCH_TABLES, saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
 import { tpchQueries } from './tpch/queries.js';
 
 /**
@@ -64,7 +68,7 @@ async function startMariaDb(dir: string): Promise<{ proc: ChildProcess; port: nu
   const port = await freePort();
   const proc = spawn('mariadbd', [
     '--no-defaults', `--datadir=${datadir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(dir, 'mariadb.sock')}`,
-    '--user=root', '--skip-grant-tables', '--skip-name-resolve', '--innodb-buffer-pool-size=256M', `--pid-file=${join(dir, 'mariadb.pid')}`,
+    '--user=root', '--skip-grant-tables', '--skip-name-resolve', '--innodb-buffer-pool-size=1G', `--secure-file-priv=${dir}`, `--pid-file=${join(dir, 'mariadb.pid')}`,
     '--max-connections=200', `--log-error=${join(dir, 'mariadb.err')}`, ...MARIADB_DURABILITY,
   ], { stdio: 'ignore' });
   for (let i = 0; i < 150; i++) {
@@ -196,21 +200,196 @@ async function q6Best(target: Target, q6: string): Promise<number> {
   }
 }
 
-const MARIADB_TYPES: Record<string, string> = { int: 'INT', bigint: 'BIGINT', date: 'DATE', string: 'VARCHAR(255)', double: 'DOUBLE' };
+const MARIADB_TYPES: Record<string, string> = { int32: 'INT', decimal: `DECIMAL(${DECIMAL_PRECISION},${DECIMAL_SCALE})`, date: 'DATE', string: 'VARCHAR(199)' };
 
-export async function main(args: string[]): Promise<void> {
-  const seconds = Number(args[0] ?? 2);
-  const sf = Number(args[1] ?? 0.01);
-  const rounds = Math.max(1, Math.floor(Number(args[2] ?? 3)));
-  const warmupSeconds = Math.min(1, seconds / 2);
-  const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-mysql-'));
-  const storage = await openEmbeddedStorage({ dataDir: join(dir, 'saiga') });
+/**
+ * Tab-separated files (LOAD DATA's default format: `\\` escapes tab, newline and backslash) of
+ * `rowsPerFile` rows each, written as bytes straight from the Arrow buffers (int32, decimal128 of
+ * small values, date32, utf8).
+ */
+function writeTsvFiles(dir: string, batches: readonly RecordBatch[], rowsPerFile: number): string[] {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  let buf = Buffer.allocUnsafe(16 << 20);
+  let len = 0;
+  let fd = -1;
+  let rowsInFile = 0;
+  const flush = (): void => { writeSync(fd, buf, 0, len); len = 0; };
+  const ensure = (n: number): void => {
+    if (len + n <= buf.length) return;
+    flush();
+    if (n > buf.length) buf = Buffer.allocUnsafe(n * 2);
+  };
+  const digits = (v: number): void => { len += buf.write(String(v), len, 'latin1'); };
+  const dates = new Map<number, string>();
+  for (const batch of batches) {
+    const cols = batch.schema.fields.map((f, k) => {
+      const data = batch.getChildAt(k)!.data[0]!;
+      return { type: f.type, values: data.values as ArrayLike<number>, offsets: data.valueOffsets as Int32Array | undefined, bytes: data.values as Uint8Array, scale: (f.type as { scale?: number }).scale ?? 0 };
+    });
+    for (let i = 0; i < batch.numRows; i++) {
+      if (fd < 0) {
+        const file = join(dir, `lineitem-${files.length}.tsv`);
+        files.push(file);
+        fd = openSync(file, 'w');
+      }
+      ensure(4096);
+      for (let k = 0; k < cols.length; k++) {
+        const c = cols[k]!;
+        if (k > 0) buf[len++] = 9;
+        if (arrow.DataType.isInt(c.type)) digits(c.values[i] as number);
+        else if (arrow.DataType.isDecimal(c.type)) {
+          const w = c.values as Uint32Array;
+          const lo = w[i * 4]!;
+          const hi = w[i * 4 + 1]!;
+          if (w[i * 4 + 2] !== 0 || w[i * 4 + 3] !== 0 || hi >= 0x200000) throw new Error('writeTsvFiles: decimal outside the small positive range');
+          const n = hi * 0x100000000 + lo;
+          const p = 10 ** c.scale;
+          const frac = String(n % p).padStart(c.scale, '0');
+          len += buf.write(c.scale > 0 ? `${Math.floor(n / p)}.${frac}` : String(n), len, 'latin1');
+        } else if (arrow.DataType.isDate(c.type)) {
+          const d = c.values[i] as number;
+          let t = dates.get(d);
+          if (t === undefined) { t = new Date(d * 86400000).toISOString().slice(0, 10); dates.set(d, t); }
+          len += buf.write(t, len, 'latin1');
+        } else if (arrow.DataType.isUtf8(c.type)) {
+          const a = c.offsets![i]!;
+          const b = c.offsets![i + 1]!;
+          ensure(2 * (b - a) + 1);
+          for (let j = a; j < b; j++) {
+            const ch = c.bytes[j]!;
+            if (ch === 9 || ch === 10 || ch === 92) { buf[len++] = 92; buf[len++] = ch === 9 ? 116 : ch === 10 ? 110 : 92; } else buf[len++] = ch;
+          }
+        } else throw new Error(`writeTsvFiles: unexpected column type ${String(c.type)}`);
+      }
+      buf[len++] = 10;
+      if (++rowsInFile >= rowsPerFile) {
+        flush();
+        closeSync(fd);
+        fd = -1;
+        rowsInFile = 0;
+      }
+    }
+  }
+  if (fd >= 0) { flush(); closeSync(fd); }
+  return files;
+}
+
+/** Where the Saiga server runs: its own process (as `saiga start` deploys it, like mariadbd) or inside the bench process. */
+type Placement = 'process' | 'inproc';
+
+interface SaigaHost {
+  readonly port: number;
+  /** Generates TPC-H lineitem at sf, loads it through StorageApi.writeArrow, writes the TSV files for MariaDB. */
+  loadLineitem(sf: number, tsvDir: string): Promise<{ rowCount: number; names: string[]; files: string[] }>;
+  close(): Promise<void>;
+}
+
+async function startSaigaInProcess(dataDir: string): Promise<SaigaHost> {
+  const storage = await openEmbeddedStorage({ dataDir });
   const engine = createQueryEngine({ storage });
   const users = openUserStore({ rootPassword: 'bench' });
   const server = await startMysqlServer({ engine, users, port: 0 });
+  return {
+    port: server.port,
+    loadLineitem: async (sf, tsvDir) => {
+      const t0 = performance.now();
+      const lineitem = generateTpch(sf, 1).lineitem;
+      console.error(`q6: generated ${lineitem.rowCount} lineitem rows in ${Math.round(performance.now() - t0)} ms`);
+      const t1 = performance.now();
+      await storage.createTable({ database: 'bench', name: 'lineitem', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', 4) });
+      for (const batch of lineitem.batches) {
+        const res = await storage.writeArrow('bench', 'lineitem', 'insert', batch);
+        if (res.appliedCount !== batch.numRows) throw new Error(`saiga lineitem load: ${res.appliedCount} of ${batch.numRows} rows applied (${res.rowErrors[0]?.message ?? ''})`);
+      }
+      await storage.flush('bench');
+      console.error(`q6: saiga loaded lineitem in ${Math.round(performance.now() - t1)} ms`);
+      const files = writeTsvFiles(tsvDir, lineitem.batches, 1_000_000);
+      return { rowCount: lineitem.rowCount, names: lineitem.schema.fields.map((f) => f.name), files };
+    },
+    close: async () => {
+      await server.close();
+      await engine.close();
+      await storage.close();
+    },
+  };
+}
+
+/** The server process (`mysql --serve DATADIR`): prints `READY port`, then answers `lineitem sf dir` lines with one JSON line. */
+async function serve(dataDir: string): Promise<void> {
+  const host = await startSaigaInProcess(dataDir);
+  process.stdout.write(`READY ${host.port}\n`);
+  let pending = '';
+  for await (const chunk of process.stdin) {
+    pending += String(chunk);
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const [cmd, a, b] = pending.slice(0, nl).split(' ');
+      pending = pending.slice(nl + 1);
+      if (cmd === 'lineitem') {
+        try {
+          process.stdout.write(`${JSON.stringify(await host.loadLineitem(Number(a), b as string))}\n`);
+        } catch (e) {
+          process.stdout.write(`${JSON.stringify({ error: (e as Error).message })}\n`);
+        }
+      }
+    }
+  }
+  await host.close(); // stdin closed: the bench is done
+}
+
+async function startSaigaProcess(dataDir: string): Promise<SaigaHost> {
+  const runJs = fileURLToPath(new URL('./run.js', import.meta.url));
+  const proc = spawn(process.execPath, [runJs, 'mysql', '--serve', dataDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let waiter: (() => void) | null = null;
+  let buffered = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) { lines.push(buffered.slice(0, nl)); buffered = buffered.slice(nl + 1); }
+    waiter?.();
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => { waiter?.(); resolve(); }));
+  const nextLine = async (): Promise<string> => {
+    while (lines.length === 0) {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error('the saiga server process exited');
+      await new Promise<void>((r) => { waiter = r; });
+      waiter = null;
+    }
+    return lines.shift() as string;
+  };
+  const ready = await nextLine();
+  if (!ready.startsWith('READY ')) throw new Error(`saiga server process: expected READY, got ${ready}`);
+  return {
+    port: Number(ready.slice(6)),
+    loadLineitem: async (sf, tsvDir) => {
+      proc.stdin!.write(`lineitem ${sf} ${tsvDir}\n`);
+      const r = JSON.parse(await nextLine()) as { rowCount: number; names: string[]; files: string[] } | { error: string };
+      if ('error' in r) throw new Error(r.error);
+      return r;
+    },
+    close: async () => {
+      proc.stdin!.end();
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function main(args: string[]): Promise<void> {
+  if (args[0] === '--serve') return serve(args[1] as string);
+  const seconds = Number(args[0] ?? 2);
+  const sf = Number(args[1] ?? 0.01);
+  const rounds = Math.max(1, Math.floor(Number(args[2] ?? 3)));
+  const placement: Placement = args[3] === 'inproc' ? 'inproc' : 'process';
+  const warmupSeconds = Math.min(1, seconds / 2);
+  const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-mysql-'));
+  const host = placement === 'process' ? await startSaigaProcess(join(dir, 'saiga')) : await startSaigaInProcess(join(dir, 'saiga'));
   let maria: { proc: ChildProcess; port: number } | null = null;
   try {
-    const saiga: Target = { name: 'saiga', options: { host: '127.0.0.1', port: server.port, user: 'root', password: 'bench' }, nextInsertKey: 0 };
+    const saiga: Target = { name: 'saiga', options: { host: '127.0.0.1', port: host.port, user: 'root', password: 'bench' }, nextInsertKey: 0 };
     maria = await startMariaDb(dir);
     const targets: Target[] = [saiga];
     if (maria !== null) targets.push({ name: 'mariadb', options: { host: '127.0.0.1', port: maria.port, user: 'root' }, nextInsertKey: 0 });
@@ -227,32 +406,35 @@ export async function main(args: string[]): Promise<void> {
         unit: w.unit,
         saiga: median(samples['saiga'] as number[]),
         mariadb: m.length > 0 ? median(m) : null,
-        extra: { conns: w.conns, rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
+        extra: { conns: w.conns, placement, rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
       });
     }
 
-    // TPC-H Q6: lineitem generated, bulk-loaded into Saiga, copied to MariaDB through Saiga's own MySQL endpoint.
+    // TPC-H Q6: lineitem generated once (in the Saiga process); Saiga loads it through
+    // StorageApi.writeArrow (its bulk path), MariaDB through LOAD DATA INFILE of tab-separated files
+    // written from the same batches.
     try {
-      const data = generateTpch(sf, 1);
-      await loadSaiga(storage, data, { database: 'bench', buckets: 4 });
+      const lineitem = await host.loadLineitem(sf, join(dir, 'tsv'));
       const q6 = tpchQueries(sf).find((q) => q.id === 6)?.sql;
       if (q6 === undefined) throw new Error('no Q6 in bench/tpch/queries');
-      const c = await mysql.createConnection({ ...saiga.options, database: 'bench', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, rowsAsArray: true });
-      const [desc] = await c.query({ sql: 'DESCRIBE lineitem', rowsAsArray: false });
-      const cols = (desc as Array<{ Field: string; Type: string }>).map((d) => `${d.Field} ${MARIADB_TYPES[d.Type] ?? d.Type.toUpperCase()}`);
-      const [rows] = await c.query('SELECT * FROM lineitem');
-      const lineitemRows = rows as unknown[][];
-      await c.end();
       const mt = targets.find((t) => t.name === 'mariadb');
       if (mt !== undefined) {
+        const t2 = performance.now();
         const mc = await mysql.createConnection({ ...mt.options, database: 'bench' });
+        const spec = TPCH_TABLES.lineitem.columns;
+        const cols = spec.map((c) => `${c.name} ${MARIADB_TYPES[c.type] ?? 'VARCHAR(199)'} NOT NULL`);
         await mc.query(`CREATE TABLE lineitem (${cols.join(', ')}, PRIMARY KEY (l_orderkey, l_linenumber))`);
-        for (let i = 0; i < lineitemRows.length; i += 2000) await mc.query('INSERT INTO lineitem VALUES ?', [lineitemRows.slice(i, i + 2000)]);
+        const names = lineitem.names;
+        for (const file of lineitem.files) {
+          await mc.query(`LOAD DATA INFILE ${mc.escape(file)} INTO TABLE lineitem FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${names.join(', ')})`);
+          rmSync(file);
+        }
         await mc.end();
+        console.error(`q6: mariadb loaded lineitem in ${Math.round(performance.now() - t2)} ms`);
       }
       const best: Record<string, number> = {};
       for (const t of targets) best[t.name] = await q6Best(t, q6);
-      figures.set('tpch_q6_ms', { unit: 'ms', saiga: best['saiga'] as number, mariadb: best['mariadb'] ?? null, extra: { sf, lineitemRows: lineitemRows.length } });
+      figures.set('tpch_q6_ms', { unit: 'ms', saiga: best['saiga'] as number, mariadb: best['mariadb'] ?? null, extra: { sf, placement, lineitemRows: lineitem.rowCount } });
     } catch (e) {
       console.error(`TPC-H Q6 skipped: ${(e as Error).message}`);
     }
@@ -271,9 +453,7 @@ export async function main(args: string[]): Promise<void> {
     }
   } finally {
     if (maria !== null) await stopMariaDb(maria.proc);
-    await server.close();
-    await engine.close();
-    await storage.close();
+    await host.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
