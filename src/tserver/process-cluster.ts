@@ -25,6 +25,8 @@ export interface ProcessClusterOptions {
   readonly logSegmentBytes?: number;
   /** Maintenance period of every server (0: off). */
   readonly maintenanceMs?: number;
+  /** Extra node flags for every server process (e.g. `--cpu-prof` when profiling a benchmark). */
+  readonly nodeArgs?: readonly string[];
 }
 
 interface Proc {
@@ -61,7 +63,7 @@ export class ProcessCluster {
   async start(id: string): Promise<number> {
     const p = this.proc(id);
     mkdirSync(p.dataDir, { recursive: true });
-    const args = [entryPath(), '--id', id, '--data-dir', p.dataDir, '--port', String(p.port)];
+    const args = [...(this.o.nodeArgs ?? []), entryPath(), '--id', id, '--data-dir', p.dataDir, '--port', String(p.port)];
     if (this.o.tickMs !== undefined) args.push('--tick-ms', String(this.o.tickMs));
     if (this.o.electionTicks !== undefined) args.push('--election-ticks', String(this.o.electionTicks));
     if (this.o.logSegmentBytes !== undefined) args.push('--segment-bytes', String(this.o.logSegmentBytes));
