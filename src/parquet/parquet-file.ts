@@ -1,9 +1,13 @@
-import { openAsBlob } from 'node:fs';
+import { existsSync, openAsBlob } from 'node:fs';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { RecordBatch, type Schema as ArrowSchema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
+import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
+import type { DecodeJob, DecodeMessage } from './decode-worker.js';
 
 /**
  * Parquet in and out through parquet-wasm. Reading streams row groups with column projection
@@ -127,6 +131,24 @@ export interface ParquetFileInfo {
 export interface ParquetReadOptions {
   readonly columns?: readonly string[];
   readonly batchRowCount?: number;
+  /**
+   * Decode in a worker thread, overlapping decoding with the consumer's work: by default the
+   * compiled decode-worker.js next to this module (or under dist/ when running from source), or
+   * the worker file given; `false`, or no compiled worker: decode on the calling thread.
+   */
+  readonly worker?: boolean | string;
+}
+
+/** Decoded batches a worker may hold ahead of the consumer. */
+const DECODE_AHEAD_BATCHES_MAX = 2;
+
+/** The compiled decode worker, or null (running from source without a build). */
+export function parquetDecodeWorkerFile(): string | null {
+  const here = fileURLToPath(import.meta.url);
+  const file = here.endsWith('.js')
+    ? here.replace(/parquet-file\.js$/, 'decode-worker.js')
+    : here.replace(/[/\\]src[/\\]parquet[/\\]parquet-file\.ts$/, '/dist/src/parquet/decode-worker.js');
+  return existsSync(file) ? file : null;
 }
 
 /** An open Parquet file; read it with batches(). */
@@ -158,7 +180,8 @@ export async function openParquetFile(path: string): Promise<ParquetReader> {
     rowCount,
     rowGroupCount,
     batches(options: ParquetReadOptions = {}): AsyncIterable<RecordBatch> {
-      return streamBatches(file, path, options);
+      const workerFile = options.worker === false ? null : typeof options.worker === 'string' ? options.worker : parquetDecodeWorkerFile();
+      return workerFile === null ? streamBatches(file, path, options) : streamBatchesInWorker(workerFile, path, options);
     },
   };
 }
@@ -186,6 +209,52 @@ async function* streamBatches(file: pw.ParquetFile, path: string, options: Parqu
     }
   } finally {
     reader.releaseLock();
+  }
+}
+
+/**
+ * streamBatches on a worker thread: the worker decodes up to DECODE_AHEAD_BATCHES_MAX batches
+ * ahead while the consumer works on the current one; batches arrive as transferred IPC buffers.
+ */
+async function* streamBatchesInWorker(workerFile: string, path: string, options: ParquetReadOptions): AsyncIterable<RecordBatch> {
+  const job: DecodeJob = {
+    path,
+    batchRowCount: options.batchRowCount ?? 65_536,
+    aheadMax: DECODE_AHEAD_BATCHES_MAX,
+    ...(options.columns !== undefined ? { columns: [...options.columns] } : {}),
+  };
+  const worker = new Worker(workerFile, { workerData: job });
+  const inbox: DecodeMessage[] = [];
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  worker.on('message', (m: DecodeMessage) => { inbox.push(m); notify(); });
+  worker.on('error', (e) => { failure = e; notify(); });
+  worker.on('exit', (code) => {
+    if (failure === undefined) failure = new Error(`decode worker exited with code ${code}`);
+    notify();
+  });
+  try {
+    for (;;) {
+      const m = inbox.shift();
+      if (m === undefined) {
+        if (failure !== undefined) throw new SaigaError('Corruption', `cannot decode ${path}: ${errorText(failure)}`, { file: path });
+        await new Promise<void>((resolve) => { wake = resolve; });
+        continue;
+      }
+      if (m.kind === 'end') return;
+      if (m.kind === 'error') throw new SaigaError('Corruption', `cannot decode ${path}: ${m.message}`, { file: path });
+      assert(m.ipc instanceof Uint8Array, 'a decode worker batch carries IPC bytes');
+      worker.postMessage('ack');
+      for (const batch of tableFromIPC(m.ipc).batches) yield batch;
+    }
+  } finally {
+    worker.removeAllListeners();
+    await worker.terminate();
   }
 }
 

@@ -255,6 +255,8 @@ class WriteTally {
 
 /** Rows per batch read from a Parquet file for COPY FROM (one storage writeArrow call each). */
 const PARQUET_READ_BATCH_ROWS = 65_536;
+/** storage.writeArrow calls COPY FROM keeps outstanding (each holds one batch in memory). */
+const COPY_WRITES_IN_FLIGHT = 2;
 
 async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo, columns: readonly ColumnSchema[], glob: string): Promise<StatementResult> {
   const files = await expandParquetGlob(glob);
@@ -271,14 +273,12 @@ async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo,
     opened.push({ f, mapping });
   }
   const tally = new WriteTally();
-  // One write in flight: the next batch is decoded and conformed while storage applies (and the WAL
-  // syncs) the previous one; results are tallied in file order.
-  let inFlight: { write: Promise<WriteResult>; rows: number } | undefined;
-  const settle = async (): Promise<void> => {
-    if (inFlight === undefined) return;
-    const { write, rows } = inFlight;
-    inFlight = undefined;
-    tally.add(await write, rows);
+  // Up to COPY_WRITES_IN_FLIGHT writes outstanding: the next batch is decoded and conformed while
+  // storage validates, logs (fsync) and applies the previous ones; results are tallied in file order.
+  const inFlight: { write: Promise<WriteResult>; rows: number }[] = [];
+  const settleOldest = async (): Promise<void> => {
+    const w = inFlight.shift();
+    if (w !== undefined) tally.add(await w.write, w.rows);
   };
   try {
     for (const { f, mapping } of opened) {
@@ -286,14 +286,14 @@ async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo,
       for await (const batch of f.batches({ columns: names, batchRowCount: PARQUET_READ_BATCH_ROWS })) {
         if (batch.numRows === 0) continue;
         const conformed = conformBatch(batch, mapping, f.schema);
-        await settle();
-        inFlight = { write: storage.writeArrow(db, info.name, 'insert', conformed), rows: batch.numRows };
+        while (inFlight.length >= COPY_WRITES_IN_FLIGHT) await settleOldest();
+        inFlight.push({ write: storage.writeArrow(db, info.name, 'insert', conformed), rows: batch.numRows });
       }
     }
-    await settle();
+    while (inFlight.length > 0) await settleOldest();
   } finally {
-    // A read or conform error with a write outstanding: let the write finish before reporting.
-    if (inFlight !== undefined) await inFlight.write.catch(() => undefined);
+    // A read, conform or write error with writes outstanding: let them finish before reporting.
+    for (const w of inFlight.splice(0)) await w.write.catch(() => undefined);
   }
   return tally.result(`${db}.${info.name}`);
 }

@@ -74,7 +74,9 @@ function readNumbers(v: arrow.Vector, col: ColumnSchema, out: Float64Array): voi
   for (const d of v.data as arrow.Data[]) {
     const t = d.type as arrow.DataType;
     const n = d.length;
-    const o = d.offset;
+    // Arrow JS slices fixed-width value buffers (and value offsets) when it slices Data; `offset`
+    // then only indexes the validity bitmap (and Bool's bit-packed values).
+    const o = 0;
     if (arrow.DataType.isInt(t) && t.bitWidth === 64) {
       const w = new Int32Array((d.values as BigInt64Array).buffer, (d.values as BigInt64Array).byteOffset, (d.values as BigInt64Array).length * 2);
       const signed = t.isSigned;
@@ -146,7 +148,7 @@ function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: nu
       if (v.data.length === 1 && arrow.DataType.isInt(t0) && t0.bitWidth === 64 && t0.isSigned) {
         // Already canonical: a view on the caller's buffer (the prepared batch lives only for this write).
         const d = v.data[0] as arrow.Data;
-        return makeCanonical(col, n, { values: (d.values as BigInt64Array).subarray(d.offset, d.offset + n), ...nulls });
+        return makeCanonical(col, n, { values: (d.values as BigInt64Array).subarray(0, n), ...nulls });
       }
       const out = new BigInt64Array(n);
       const tmp = new Float64Array(n);
@@ -170,12 +172,12 @@ function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: nu
       const only = v.data.length === 1 ? (v.data[0] as arrow.Data) : undefined;
       // Decimal128 in one chunk is already canonical: a view, no copy.
       const direct = only !== undefined && arrow.DataType.isDecimal(only.type) && (only.type as arrow.Decimal).bitWidth === 128;
-      const out = direct ? (only.values as Uint32Array).subarray(4 * only.offset, 4 * (only.offset + n)) : new Uint32Array(4 * n);
+      const out = direct ? (only.values as Uint32Array).subarray(0, 4 * n) : new Uint32Array(4 * n);
       let at = 0;
       for (const d of direct ? [] : v.data as arrow.Data[]) {
         const t = d.type as arrow.DataType;
         if (arrow.DataType.isDecimal(t) && t.bitWidth === 128) {
-          out.set((d.values as Uint32Array).subarray(4 * d.offset, 4 * (d.offset + d.length)), 4 * at);
+          out.set((d.values as Uint32Array).subarray(0, 4 * d.length), 4 * at);
         } else if (arrow.DataType.isInt(t)) {
           const tmp = new Float64Array(d.length);
           readNumbers(new arrow.Vector([d]), col, tmp);
@@ -236,12 +238,12 @@ function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: nu
         const t = d.type as arrow.DataType;
         if (!(arrow.DataType.isUtf8(t) || (kind === 'bin' && arrow.DataType.isBinary(t)))) throw unsupported(col, t);
         const offs = d.valueOffsets as Int32Array;
-        total += (offs[d.offset + d.length] as number) - (offs[d.offset] as number);
+        total += (offs[d.length] as number) - (offs[0] as number);
       }
       const only = v.data.length === 1 ? (v.data[0] as arrow.Data) : undefined;
-      if (only !== undefined && (only.valueOffsets as Int32Array)[only.offset] === 0) {
+      if (only !== undefined && (only.valueOffsets as Int32Array)[0] === 0) {
         // One chunk whose offsets start at 0: views on the caller's buffers, no copy.
-        const ends = (only.valueOffsets as Int32Array).subarray(only.offset, only.offset + n + 1);
+        const ends = (only.valueOffsets as Int32Array).subarray(0, n + 1);
         for (let i = 0; i < n; i++) {
           if ((ends[i + 1] as number) - (ends[i] as number) > MAX_CELL_SIZE_BYTES) err.add(i, `cell of column ${col.name} is larger than ${MAX_CELL_SIZE_BYTES} bytes`);
         }
@@ -253,12 +255,12 @@ function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: nu
       let pos = 0;
       for (const d of v.data as arrow.Data[]) {
         const offs = d.valueOffsets as Int32Array;
-        const s0 = offs[d.offset] as number;
-        const s1 = offs[d.offset + d.length] as number;
+        const s0 = offs[0] as number;
+        const s1 = offs[d.length] as number;
         bytes.set((d.values as Uint8Array).subarray(s0, s1), pos);
         const shift = pos - s0;
         for (let i = 0; i < d.length; i++) {
-          const e = (offs[d.offset + i + 1] as number) + shift;
+          const e = (offs[i + 1] as number) + shift;
           ends[at + i + 1] = e;
           if (e - (ends[at + i] as number) > MAX_CELL_SIZE_BYTES) err.add(at + i, `cell of column ${col.name} is larger than ${MAX_CELL_SIZE_BYTES} bytes`);
         }

@@ -61,4 +61,22 @@ describe('writeBatch payload built from IPC chunks', () => {
       expect(t.getChild('s')?.toArray()).toEqual(preparedToArrow(schema, p).getChild('s')?.toArray());
     }
   });
+
+  it('prepares sliced batches (views with offsets) to the same rows as whole ones', () => {
+    const whole = batch(300, 99);
+    const full = preparedToArrow(schema, prepareArrowBatch(schema, 'insert', whole));
+    for (const [from, to] of [[0, 300], [7, 45], [128, 300], [299, 300]] as const) {
+      const p = prepareArrowBatch(schema, 'insert', whole.slice(from, to));
+      expect(p.rowErrors).toEqual([]);
+      const got = preparedToArrow(schema, p);
+      for (const name of ['k', 's', 'd', 'i', 'b']) {
+        const a = got.getChild(name)!;
+        const e = full.getChild(name)!.slice(from, to);
+        const rows = (v: arrow.Vector): unknown[] => Array.from({ length: v.length }, (_, i) => { const x = v.get(i) as unknown; return x instanceof Uint32Array ? [...x] : x; });
+        expect(rows(a), `${name} [${from}, ${to})`).toEqual(rows(e));
+      }
+      // Keys are encoded from the sliced values.
+      expect(p.keyOffsets.length).toBe(to - from + 1);
+    }
+  });
 });

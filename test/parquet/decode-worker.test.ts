@@ -1,0 +1,87 @@
+import * as arrow from 'apache-arrow';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openParquetFile, writeParquetFile } from '../../src/parquet/parquet-file.js';
+
+// The worker runs compiled JS: transpile src/parquet/decode-worker.ts next to this test (so that
+// 'parquet-wasm' resolves from the repository's node_modules).
+const here = dirname(fileURLToPath(import.meta.url));
+const workerFile = join(here, `.decode-worker-${process.pid}.mjs`);
+let dir = '';
+
+function batch(offset: number, n: number): arrow.RecordBatch {
+  const id = new Int32Array(n);
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    id[i] = offset + i;
+    v[i] = (offset + i) * 0.5;
+  }
+  const s = Array.from({ length: n }, (_, i) => ((offset + i) % 5 === 0 ? null : `s${(offset + i) * 31}`));
+  return new arrow.RecordBatch({
+    id: arrow.makeData({ type: new arrow.Int32(), length: n, data: id }),
+    v: arrow.makeData({ type: new arrow.Float64(), length: n, data: v }),
+    s: arrow.vectorFromArray(s, new arrow.Utf8()).data[0] as arrow.Data,
+  });
+}
+
+async function summary(path: string, worker: boolean | string, stopAfter = Infinity): Promise<{ rows: number; batches: number; idSum: number; vSum: number; sLen: number; names: string[] }> {
+  const f = await openParquetFile(path);
+  let rows = 0;
+  let batches = 0;
+  let idSum = 0;
+  let vSum = 0;
+  let sLen = 0;
+  let names: string[] = [];
+  for await (const b of f.batches({ columns: ['id', 's', 'v'], batchRowCount: 10_000, worker })) {
+    names = b.schema.fields.map((x) => x.name);
+    for (const d of b.getChild('id')!.data) for (let i = 0; i < d.length; i++) idSum += (d.values as Int32Array)[i]!;
+    for (const d of b.getChild('v')!.data) for (let i = 0; i < d.length; i++) vSum += (d.values as Float64Array)[i]!;
+    for (const d of b.getChild('s')!.data) sLen += (d.valueOffsets as Int32Array)[d.length]! - (d.valueOffsets as Int32Array)[0]!;
+    rows += b.numRows;
+    if (++batches >= stopAfter) break;
+  }
+  return { rows, batches, idSum, vSum, sLen, names };
+}
+
+beforeAll(() => {
+  const src = readFileSync(join(here, '../../src/parquet/decode-worker.ts'), 'utf8');
+  const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
+  writeFileSync(workerFile, out.outputText);
+  dir = mkdtempSync(join(tmpdir(), 'saiga-decode-worker-'));
+});
+
+afterAll(() => {
+  rmSync(workerFile, { force: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Parquet decoding on a worker thread', () => {
+  it('yields the same batches as decoding on the calling thread, and stops cleanly when the consumer does', async () => {
+    const path = join(dir, 'w.parquet');
+    const parts = [batch(0, 30_000), batch(30_000, 30_000), batch(60_000, 5_123)];
+    await writeParquetFile(path, parts[0]!.schema, parts, { rowGroupRows: 20_000 });
+    const local = await summary(path, false);
+    const worker = await summary(path, workerFile);
+    const n = 65_123;
+    expect(local.rows).toBe(n);
+    expect(local.idSum).toBe((n * (n - 1)) / 2);
+    expect(worker).toEqual(local);
+    // The consumer stops after one batch: the worker is terminated, nothing hangs.
+    const first = await summary(path, workerFile, 1);
+    expect(first.batches).toBe(1);
+    expect(first.rows).toBeGreaterThan(0);
+    expect(first.rows).toBeLessThan(n);
+  });
+
+  it('reports a file that vanished under the worker as an error naming it', async () => {
+    const path = join(dir, 'gone.parquet');
+    await writeParquetFile(path, batch(0, 10).schema, [batch(0, 1000)]);
+    const f = await openParquetFile(path);
+    rmSync(path);
+    await expect((async () => { for await (const b of f.batches({ worker: workerFile })) void b; })()).rejects.toThrow(path);
+  });
+});
