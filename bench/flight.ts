@@ -13,7 +13,7 @@ import { generateTpch } from './tpch/dbgen.js';
 import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
 
 /**
- * `npm run bench -- flight [--sf S | --rows N] [--tablets T] [--reps R] [--skip-put]`: Flight
+ * `npm run bench -- flight [--sf S | --rows N] [--tablets T] [--reps R] [--client-procs K]`: Flight
  * DoPut ingest and DoGet scan throughput of TPC-H lineitem over loopback, against the embedded
  * storage. Targets (issue): DoGet >= 5 M rows/s, DoPut >= 1 M rows/s into a one-replica table.
  *
@@ -21,8 +21,11 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  * as a real Flight client would, so that its encode (DoPut) and decode (DoGet) run on the
  * other core instead of competing with the server's event loop. The client generates lineitem
  * itself (bench/tpch/dbgen.ts, seed 42), uploads it with DoPut, and fetches it back with DoGet
- * (decoding every batch into apache-arrow RecordBatches). Each figure carries wall rows/s and
- * the CPU time per row of the server process and of the client process.
+ * (decoding every batch into apache-arrow RecordBatches, then dropping it). DoGet runs single
+ * stream (endpoints one after another), all endpoints in parallel from one client process, and
+ * all endpoints in parallel dealt over K client processes (default 2), the way distributed
+ * consumers take one endpoint each. Each figure carries wall rows/s and the CPU time per row of
+ * the server process and of the client process(es).
  */
 export async function main(args: string[]): Promise<void> {
   const flag = (name: string, dflt: number): number => {
@@ -32,16 +35,21 @@ export async function main(args: string[]): Promise<void> {
   const sf = args.includes('--sf') ? flag('sf', 1) : Math.max(0.001, flag('rows', 600_000) / 6_000_000);
   const tablets = flag('tablets', 4);
   const reps = flag('reps', 3);
+  const clientProcs = Math.max(1, flag('client-procs', 2));
   const dir = mkdtempSync(join(tmpdir(), 'saiga-flight-bench-'));
   const storage = await openEmbeddedStorage({ dataDir: dir });
   const engine = createQueryEngine({ storage });
   const server = await startFlightServer({ storage, engine, port: 0 });
-  const client = new ClientProcess(fork(fileURLToPath(import.meta.url), [CLIENT_FLAG], { stdio: 'inherit' }));
-  const common = { machine: machine(), sf, tablets, client: 'child process' };
+  const clients: ClientProcess[] = [];
+  for (let i = 0; i < clientProcs; i++) clients.push(new ClientProcess(fork(fileURLToPath(import.meta.url), [CLIENT_FLAG], { stdio: 'inherit' })));
+  const client = clients[0] as ClientProcess;
+  const common = { machine: machine(), sf, tablets };
   try {
     await storage.createDatabase('tpch', true);
     await storage.createTable({ database: 'tpch', name: 'lineitem', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', tablets) });
-    const ready = await client.ask({ kind: 'init', address: `127.0.0.1:${server.port}`, sf }) as { rows: number; generateMs: number };
+    const address = `127.0.0.1:${server.port}`;
+    const ready = await client.ask({ kind: 'init', address, sf }) as { rows: number; generateMs: number };
+    for (const c of clients.slice(1)) await c.ask({ kind: 'init', address, sf: 0 });
     const rows = ready.rows;
 
     const p0 = process.cpuUsage();
@@ -50,32 +58,44 @@ export async function main(args: string[]): Promise<void> {
     emit({
       name: 'flight.doput.rows_per_s', value: Math.round(rows / put.seconds), unit: 'rows/s', mbPerS: Math.round(put.bodyBytes / put.seconds / 1e6),
       applied: put.applied, rowErrors: put.rowErrors, serverCpuRowsPerS: Math.round(rows / putCpu), clientCpuRowsPerS: Math.round(rows / put.cpuSeconds),
-      target: 1_000_000, rows, ...common,
+      target: 1_000_000, rows, clientProcesses: 1, ...common,
     });
 
     await storage.flush('tpch', 'lineitem');
     // Each DoGet mode runs `reps` times (the first also warms JIT and caches); the best wall-clock
-    // run is reported with its CPU time per row.
-    for (const parallel of [false, true]) {
-      let best: (ClientFigure & { rows: number; endpoints: number; serverCpu: number }) | undefined;
+    // run is reported with the CPU time per row of the server and of the client process(es).
+    const modes = [
+      { name: 'flight.doget.single_stream.rows_per_s', procs: 1, parallel: false },
+      { name: 'flight.doget.parallel.rows_per_s', procs: 1, parallel: true },
+      ...(clientProcs > 1 ? [{ name: 'flight.doget.parallel_processes.rows_per_s', procs: clientProcs, parallel: true }] : []),
+    ];
+    for (const mode of modes) {
+      let best: { seconds: number; rows: number; bodyBytes: number; endpoints: number; serverCpu: number; clientCpu: number } | undefined;
       for (let r = 0; r < reps; r++) {
+        const { tickets } = await client.ask({ kind: 'info' }) as { tickets: string[] };
+        // endpoints dealt round-robin to the client processes, each fetching its share in parallel
+        const shares = clients.slice(0, mode.procs).map((_, i) => tickets.filter((_t, k) => k % mode.procs === i));
         const c0 = process.cpuUsage();
-        const got = await client.ask({ kind: 'get', parallel }) as ClientFigure & { rows: number; endpoints: number };
+        const t0 = performance.now();
+        const got = await Promise.all(shares.map((share, i) => (clients[i] as ClientProcess).ask({ kind: 'get', tickets: share, parallel: mode.parallel }))) as (ClientFigure & { rows: number })[];
+        const seconds = (performance.now() - t0) / 1000;
         const serverCpu = cpuSeconds(process.cpuUsage(c0));
-        if (got.rows !== rows) throw new Error(`DoGet read ${got.rows} rows, the table holds ${rows}`);
-        if (best === undefined || got.seconds < best.seconds) best = { ...got, serverCpu };
+        const sum = (f: (g: ClientFigure & { rows: number }) => number): number => got.reduce((n, g) => n + f(g), 0);
+        if (sum((g) => g.rows) !== rows) throw new Error(`DoGet read ${sum((g) => g.rows)} rows, the table holds ${rows}`);
+        if (best === undefined || seconds < best.seconds) {
+          best = { seconds, rows, bodyBytes: sum((g) => g.bodyBytes), endpoints: tickets.length, serverCpu, clientCpu: sum((g) => g.cpuSeconds) };
+        }
       }
       if (best === undefined) continue;
       emit({
-        name: parallel ? 'flight.doget.parallel.rows_per_s' : 'flight.doget.single_stream.rows_per_s',
-        value: Math.round(best.rows / best.seconds), unit: 'rows/s', mbPerS: Math.round(best.bodyBytes / best.seconds / 1e6),
-        endpoints: best.endpoints, rowsRead: best.rows, reps,
-        serverCpuRowsPerS: Math.round(best.rows / best.serverCpu), clientCpuRowsPerS: Math.round(best.rows / best.cpuSeconds),
+        name: mode.name, value: Math.round(best.rows / best.seconds), unit: 'rows/s', mbPerS: Math.round(best.bodyBytes / best.seconds / 1e6),
+        endpoints: best.endpoints, rowsRead: best.rows, reps, clientProcesses: mode.procs,
+        serverCpuRowsPerS: Math.round(best.rows / best.serverCpu), clientCpuRowsPerS: Math.round(best.rows / best.clientCpu),
         target: 5_000_000, ...common,
       });
     }
   } finally {
-    await client.close();
+    for (const c of clients) await c.close();
     await server.close();
     await engine.close();
     await storage.close();
@@ -91,7 +111,8 @@ const CLIENT_FLAG = '--flight-bench-client';
 type ClientRequest =
   | { readonly kind: 'init'; readonly address: string; readonly sf: number }
   | { readonly kind: 'put' }
-  | { readonly kind: 'get'; readonly parallel: boolean }
+  | { readonly kind: 'info' }
+  | { readonly kind: 'get'; readonly tickets: readonly string[]; readonly parallel: boolean }
   | { readonly kind: 'exit' };
 
 interface ClientFigure {
@@ -154,12 +175,19 @@ async function clientMain(): Promise<void> {
     switch (req.kind) {
       case 'init': {
         const t0 = performance.now();
-        const data = generateTpch(req.sf, 42, { batchRows: 65_536 }).lineitem;
-        batches = data.batches;
-        schema = data.schema;
-        rows = data.rowCount;
+        if (req.sf > 0) {
+          const data = generateTpch(req.sf, 42, { batchRows: 65_536 }).lineitem;
+          batches = data.batches;
+          schema = data.schema;
+          rows = data.rowCount;
+        }
         flight = new FlightClient(req.address);
         return { rows, generateMs: Math.round(performance.now() - t0) };
+      }
+      case 'info': {
+        if (flight === undefined) throw new Error('init first');
+        const info = await flight.getFlightInfo(d);
+        return { tickets: info.tickets.map((t) => Buffer.from(t).toString('base64')) };
       }
       case 'put': {
         if (flight === undefined || schema === undefined) throw new Error('init first');
@@ -181,7 +209,7 @@ async function clientMain(): Promise<void> {
       case 'get': {
         if (flight === undefined) throw new Error('init first');
         const f = flight;
-        const info = await f.getFlightInfo(d);
+        const tickets = req.tickets.map((t) => Buffer.from(t, 'base64'));
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         // A streaming consumer: every batch is decoded (apache-arrow RecordBatch over the
@@ -189,13 +217,13 @@ async function clientMain(): Promise<void> {
         let rowsSeen = 0;
         const fetch = (t: Uint8Array): Promise<{ rowCount: number; bodyBytes: number }> => f.doGetEach(t, (b) => { rowsSeen += b.numRows; });
         const parts = req.parallel
-          ? await Promise.all(info.tickets.map(fetch))
-          : await (async () => { const out = []; for (const t of info.tickets) out.push(await fetch(t)); return out; })();
+          ? await Promise.all(tickets.map(fetch))
+          : await (async () => { const out = []; for (const t of tickets) out.push(await fetch(t)); return out; })();
         const seconds = (performance.now() - t0) / 1000;
         const cpu = cpuSeconds(process.cpuUsage(c0));
         const rowsRead = parts.reduce((n, p) => n + p.rowCount, 0);
         if (rowsRead !== rowsSeen) throw new Error(`DoGet counted ${rowsRead} rows but handed over ${rowsSeen}`);
-        return { seconds, cpuSeconds: cpu, endpoints: info.tickets.length, rows: rowsRead, bodyBytes: parts.reduce((n, p) => n + p.bodyBytes, 0) };
+        return { seconds, cpuSeconds: cpu, rows: rowsRead, bodyBytes: parts.reduce((n, p) => n + p.bodyBytes, 0) };
       }
       case 'exit':
         flight?.close();
