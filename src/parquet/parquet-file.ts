@@ -134,10 +134,15 @@ export interface ParquetReadOptions {
   /**
    * Decode in a worker thread, overlapping decoding with the consumer's work: by default the
    * compiled decode-worker.js next to this module (or under dist/ when running from source), or
-   * the worker file given; `false`, or no compiled worker: decode on the calling thread.
+   * the worker file given; `false`, or no compiled worker: decode on the calling thread. By
+   * default files under DECODE_WORKER_ROWS_MIN rows decode on the calling thread (a worker's
+   * start and its own parquet-wasm instance cost more than they save there).
    */
   readonly worker?: boolean | string;
 }
+
+/** Files with fewer rows are decoded on the calling thread unless a worker file is given. */
+const DECODE_WORKER_ROWS_MIN = 262_144;
 
 /** Decoded batches a worker may hold ahead of the consumer. */
 const DECODE_AHEAD_BATCHES_MAX = 2;
@@ -180,7 +185,9 @@ export async function openParquetFile(path: string): Promise<ParquetReader> {
     rowCount,
     rowGroupCount,
     batches(options: ParquetReadOptions = {}): AsyncIterable<RecordBatch> {
-      const workerFile = options.worker === false ? null : typeof options.worker === 'string' ? options.worker : parquetDecodeWorkerFile();
+      const workerFile = options.worker === false ? null
+        : typeof options.worker === 'string' ? options.worker
+        : options.worker === true || rowCount >= DECODE_WORKER_ROWS_MIN ? parquetDecodeWorkerFile() : null;
       return workerFile === null ? streamBatches(file, path, options) : streamBatchesInWorker(workerFile, path, options);
     },
   };
