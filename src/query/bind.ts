@@ -1069,7 +1069,7 @@ interface JoinTree {
 
 /** Rows of the table under a relation (its scan before filters), or the relation's estimate. */
 function baseRows(p: LogicalPlan): number {
-  if (p.kind === 'Scan') return Math.max(1, p.estimatedRows);
+  if (p.kind === 'Scan') return Math.max(1, p.baseRows ?? p.estimatedRows);
   if (p.kind === 'Filter') return baseRows(p.input);
   return estimateRows(p);
 }

@@ -5,7 +5,7 @@ import type { StorageApi } from '../common/storage-api.js';
 import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type SubquerySet } from './eval.js';
 import { andAll, BOOL, col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
 import { fragmentKey, serializeColumn, type FragmentPart, type FragmentSpec, type FragmentTask } from './fragment.js';
-import type { AggCall, LogicalPlan, SortKey, WindowCall } from './logical-plan.js';
+import { estimateRows, type AggCall, type LogicalPlan, type SortKey, type WindowCall } from './logical-plan.js';
 import { optimize } from './optimize.js';
 import {
   bigAt, canonBig, concatChunks, exactAt, fromArrow, gather, gatherChunk, numVec, putBig, vectorFromValues, vectorKindOf,
@@ -1135,15 +1135,31 @@ function buildHash(keys: readonly Vector[], n: number): HashTable {
 
 async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
   await resolveSubqueries([...plan.leftKeys, ...plan.rightKeys, plan.residual], ctx);
-  const build = await collect(plan.right, ctx);
   const jt = plan.joinType;
+  // Semi-join reduction: when the probe side is estimated much smaller than the build side
+  // (EXISTS / IN over a big table, TPC-H Q4 / Q21), the probe side is collected first and only
+  // build rows whose key occurs in it are kept, so the hash table holds the few that can match.
+  // Not for right / full joins (unmatched build rows are output) nor NOT IN (a NULL anywhere
+  // on the build side matters).
+  const reduce = plan.leftKeys.length > 0 && (jt === 'inner' || jt === 'semi' || jt === 'anti' || jt === 'left') && !plan.nullAware
+    && estimateRows(plan.left) * 4 < buildWork(plan);
+  let probes: AsyncGenerator<Chunk>;
+  let build: Chunk;
+  if (reduce) {
+    const left = await collect(plan.left, ctx);
+    build = await collectMatching(plan, left, ctx);
+    probes = oneChunk(left);
+  } else {
+    build = await collect(plan.right, ctx);
+    probes = run(plan.left, ctx);
+  }
   const buildKeys = plan.rightKeys.map((k) => evalExpr(k, build, ctx.subs));
   const table = plan.leftKeys.length > 0 ? buildHash(buildKeys, build.length) : null;
   account(ctx, build.length * 24);
   const buildMatched = jt === 'right' || jt === 'full' ? new Uint8Array(build.length) : null;
   const buildHasNullKey = plan.nullAware && buildKeys.some((k) => k.valid !== null && k.valid.some((x) => x === 0));
   const leftWidth = plan.left.types.length;
-  for await (const probe of run(plan.left, ctx)) {
+  for await (const probe of probes) {
     const n = probe.length;
     // Candidate pairs, flushed every PAIRS_PER_FLUSH so a many-to-many join streams in bounded
     // pieces and gives the event loop (and KILL / timeouts) a turn between pieces.
@@ -1250,6 +1266,98 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
     }
   }
   void leftWidth;
+}
+
+/** Rows the build side processes: an aggregate's input when reduction can filter it (below), else its output. */
+function buildWork(plan: Extract<LogicalPlan, { kind: 'Join' }>): number {
+  const g = groupedBuild(plan);
+  return g !== null ? estimateRows(g.agg.input) : estimateRows(plan.right);
+}
+
+/**
+ * When a join's build side is an Aggregate (optionally under a Project) whose every join key is
+ * one of its group columns, unchanged: the aggregate, the Project, and the group expressions
+ * (over the aggregate's input) in join-key order.
+ */
+function groupedBuild(plan: Extract<LogicalPlan, { kind: 'Join' }>): {
+  agg: Extract<LogicalPlan, { kind: 'Aggregate' }>; groupExprs: Expr[]; project: Extract<LogicalPlan, { kind: 'Project' }> | null;
+} | null {
+  let r = plan.right;
+  let project: Extract<LogicalPlan, { kind: 'Project' }> | null = null;
+  if (r.kind === 'Project') { project = r; r = r.input; }
+  if (r.kind !== 'Aggregate' || r.groups.length === 0) return null;
+  const agg = r;
+  const groupExprs: Expr[] = [];
+  for (const k of plan.rightKeys) {
+    if (k.kind !== 'col') return null;
+    let idx = k.index;
+    if (project !== null) {
+      const e = project.exprs[idx];
+      if (e === undefined || e.kind !== 'col') return null;
+      idx = e.index;
+    }
+    const g = agg.groups[idx];
+    if (g === undefined) return null;
+    groupExprs.push(g);
+  }
+  return { agg, groupExprs, project };
+}
+
+async function* oneChunk(c: Chunk): AsyncGenerator<Chunk> {
+  if (c.length > 0) yield c;
+}
+
+/** The build side's rows whose join key occurs among the (collected) probe rows' keys. */
+async function collectMatching(plan: Extract<LogicalPlan, { kind: 'Join' }>, probe: Chunk, ctx: ExecContext): Promise<Chunk> {
+  const parts: Chunk[] = [];
+  if (probe.length === 0) return concatChunks(parts, plan.right.types);
+  const probeKeys = plan.leftKeys.map((k) => evalExpr(k, probe, ctx.subs));
+  const enc: JoinKeyEncoder = DirectKeyEncoder.tryBuild(probeKeys, probe.length) ?? new KeyEncoder(probeKeys.length, false);
+  const codes = enc.encode(probeKeys, probe.length, true);
+  const present = new NumMap(probe.length);
+  for (let i = 0; i < probe.length; i++) if (!Number.isNaN(codes[i]!)) present.set(codes[i]!, 1);
+  const keep = (keys: readonly Vector[], n: number): Int32Array => {
+    const bc = enc.encode(keys, n, false);
+    const sel = new Int32Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const k = bc[i]!;
+      if (!Number.isNaN(k) && present.get(k) >= 0) sel[m++] = i;
+    }
+    return sel.subarray(0, m);
+  };
+  const grouped = groupedBuild(plan);
+  if (grouped !== null) {
+    // The build side aggregates by the join keys: only groups whose key occurs on the probe side
+    // can match, so the aggregate's input is filtered by the probe keys before aggregating.
+    const { agg, groupExprs, project } = grouped;
+    await resolveSubqueries([...agg.groups, ...agg.aggs.map((a) => a.arg)], ctx);
+    if (project !== null) await resolveSubqueries(project.exprs, ctx);
+    const h = new HashAggregator(agg.groups, agg.aggs, (b) => account(ctx, b));
+    for await (const c of run(agg.input, ctx)) {
+      const sel = keep(groupExprs.map((g) => evalExpr(g, c, ctx.subs)), c.length);
+      if (sel.length === 0) continue;
+      h.add(sel.length === c.length ? c : gatherChunk(c, sel), ctx.subs);
+    }
+    const out = h.finish();
+    if (out.length === 0) return concatChunks(parts, plan.right.types);
+    return project === null ? out : { columns: project.exprs.map((e) => evalExpr(e, out, ctx.subs)), length: out.length };
+  }
+  for await (const c of run(plan.right, ctx)) {
+    const keys = plan.rightKeys.map((k) => evalExpr(k, c, ctx.subs));
+    const bc = enc.encode(keys, c.length, false);
+    const sel = new Int32Array(c.length);
+    let m = 0;
+    for (let i = 0; i < c.length; i++) {
+      const k = bc[i]!;
+      if (!Number.isNaN(k) && present.get(k) >= 0) sel[m++] = i;
+    }
+    if (m === 0) continue;
+    const kept = m === c.length ? c : gatherChunk(c, sel.subarray(0, m));
+    account(ctx, chunkBytes(kept));
+    parts.push(kept);
+  }
+  return concatChunks(parts, plan.right.types);
 }
 
 function emptyOf(t: SqlType): Vector {

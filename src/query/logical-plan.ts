@@ -52,6 +52,8 @@ export type LogicalPlan =
       readonly filter: Expr | null;
       readonly limit: number | null;
       readonly estimatedRows: number;
+      /** The table's rows before any predicate narrowed estimatedRows (set when pushdown does). */
+      readonly baseRows?: number;
     })
   | (Out & { readonly kind: 'Values'; readonly rows: readonly (readonly Expr[])[] })
   | (Out & { readonly kind: 'Filter'; readonly input: LogicalPlan; readonly cond: Expr })
@@ -85,19 +87,79 @@ export function estimateRows(p: LogicalPlan): number {
   switch (p.kind) {
     case 'Scan': return p.estimatedRows;
     case 'Values': return p.rows.length;
-    case 'Filter': return Math.max(1, estimateRows(p.input) * 0.3);
+    case 'Filter': return Math.max(1, estimateRows(p.input) * selectivity(p.cond));
     case 'Project': case 'Window': return estimateRows(p.input);
     case 'Aggregate': return p.groups.length === 0 ? 1 : Math.max(1, estimateRows(p.input) * 0.1);
     case 'Join': {
       const l = estimateRows(p.left);
       const r = estimateRows(p.right);
-      if (p.joinType === 'semi' || p.joinType === 'anti') return l * 0.5;
+      if (p.joinType === 'semi') {
+        const f = p.leftKeys.length > 0 ? uniqueFraction(p.right, p.rightKeys, r) : null;
+        return Math.max(1, l * (f ?? 0.5));
+      }
+      if (p.joinType === 'anti') return l * 0.5;
       if (p.joinType === 'cross' || p.leftKeys.length === 0) return l * r;
-      return Math.max(l, r);
+      // As the binder's join ordering: a side whose keys cover a scanned table's primary key
+      // matches each row of the other side at most once (times its surviving fraction);
+      // other equi-joins pair each row with 1/50 of the other side.
+      let est = Math.max(l, r, (l * r) / 50);
+      const fr = uniqueFraction(p.right, p.rightKeys, r), fl = uniqueFraction(p.left, p.leftKeys, l);
+      if (fr !== null) est = Math.min(est, l * fr);
+      if (fl !== null) est = Math.min(est, r * fl);
+      return Math.max(1, p.joinType === 'left' || p.joinType === 'full' ? Math.max(est, l) : est);
     }
     case 'Sort': return p.limit ?? estimateRows(p.input);
     case 'Limit': return Math.min(p.limit ?? Infinity, estimateRows(p.input));
     case 'Distinct': return estimateRows(p.input) * 0.5;
     case 'Union': return p.inputs.reduce((s, x) => s + estimateRows(x), 0);
   }
+}
+
+/** The scan a plan's output column comes from unchanged (through filters, projections, joins), and its column index there. */
+function columnOrigin(p: LogicalPlan, i: number): { scan: Extract<LogicalPlan, { kind: 'Scan' }>; col: number } | null {
+  switch (p.kind) {
+    case 'Scan': return { scan: p, col: i };
+    case 'Filter': case 'Sort': case 'Limit': case 'Distinct': return columnOrigin(p.input, i);
+    case 'Project': {
+      const e = p.exprs[i];
+      return e !== undefined && e.kind === 'col' ? columnOrigin(p.input, e.index) : null;
+    }
+    case 'Join': {
+      const lw = p.left.types.length;
+      return i < lw ? columnOrigin(p.left, i) : p.joinType === 'semi' || p.joinType === 'anti' ? null : columnOrigin(p.right, i - lw);
+    }
+    default: return null;
+  }
+}
+
+/**
+ * When keys (column refs of p) cover the primary key of a table scanned under p: the fraction
+ * of that table's rows p keeps (each key then matches at most about once); else null.
+ */
+function uniqueFraction(p: LogicalPlan, keys: readonly Expr[], rows: number): number | null {
+  const origins = keys.map((k) => (k.kind === 'col' ? columnOrigin(p, k.index) : null));
+  let best: number | null = null;
+  for (const o of origins) {
+    if (o === null) continue;
+    const schema = o.scan.table.schema;
+    const pk = schema.columns.slice(0, schema.keyColumnCount).map((c) => c.name);
+    if (pk.length === 0) continue;
+    const covered = pk.every((name) => origins.some((x) => x !== null && x.scan === o.scan && o.scan.columns[x.col] === name));
+    if (!covered) continue;
+    const f = Math.min(1, rows / Math.max(1, o.scan.baseRows ?? o.scan.estimatedRows));
+    if (best === null || f < best) best = f;
+  }
+  return best;
+}
+
+/**
+ * Guessed fraction of rows a condition keeps (no column statistics): an equality with a
+ * literal 0.1, a short IN list 0.1 per value (at most 0.5), LIKE 0.1, other conjuncts 0.3; AND multiplies.
+ */
+export function selectivity(e: Expr): number {
+  if (e.kind === 'and') return Math.max(0.0005, e.args.reduce((s, a) => s * selectivity(a), 1));
+  if (e.kind === 'call' && e.fn === '=' && e.args.length === 2 && e.args.some((a) => a.kind === 'lit') && e.args.some((a) => a.kind !== 'lit')) return 0.1;
+  if (e.kind === 'in' && !e.negated) return Math.min(0.5, 0.1 * e.list.length);
+  if (e.kind === 'like' && !e.negated) return 0.1;
+  return 0.3;
 }

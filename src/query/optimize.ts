@@ -3,7 +3,7 @@ import type { ColumnPredicate } from '../common/scan-spec.js';
 import type { Value } from '../common/types.js';
 import { andAll, columnsUsed, hasOuter, remapColumns, splitConjuncts, type Expr } from './expr.js';
 import { mkFilter, mkJoin } from './bind.js';
-import type { LogicalPlan } from './logical-plan.js';
+import { selectivity, type LogicalPlan } from './logical-plan.js';
 import type { SqlType } from './vector.js';
 
 /**
@@ -192,8 +192,8 @@ function scanWithConjuncts(scan: Extract<LogicalPlan, { kind: 'Scan' }>, conjunc
     if (cp !== null) predicates.push(cp);
     else residual.push(c);
   }
-  const sel = 0.3 ** Math.min(3, conjuncts.length);
-  return { ...scan, predicates, filter: andAll(residual), estimatedRows: Math.max(1, Math.round(scan.estimatedRows * sel)) };
+  const sel = Math.max(0.0005, conjuncts.reduce((x, c) => x * selectivity(c), 1));
+  return { ...scan, predicates, filter: andAll(residual), estimatedRows: Math.max(1, Math.round(scan.estimatedRows * sel)), baseRows: scan.baseRows ?? scan.estimatedRows };
 }
 
 // ---------- projection pushdown ----------
