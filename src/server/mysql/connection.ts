@@ -1,4 +1,5 @@
 import { privateDecrypt, constants as cryptoConstants, randomBytes, type KeyObject } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import type { RecordBatch } from 'apache-arrow';
 import { SaigaError } from '../../common/errors.js';
@@ -192,11 +193,15 @@ export class MysqlConnection {
 
   /** A signal for one statement, aborted by KILL QUERY or by the connection closing. */
   private statementSignal(): AbortSignal {
-    // One controller per statement (no AbortSignal.any per statement: it is costly at point-select
-    // rates); shutdown() aborts the running statement's controller as well as the connection's.
-    const ac = new AbortController();
-    this.statementAbort = ac;
-    if (this.closed) ac.abort(new SaigaError('Cancelled', 'the client connection closed'));
+    // No AbortSignal.any / new controller per statement (costly at point-select rates): the
+    // controller is reused until it is aborted (KILL QUERY) or someone left a listener on it;
+    // shutdown() aborts it as well as the connection's.
+    let ac = this.statementAbort;
+    if (ac === null || ac.signal.aborted || getEventListeners(ac.signal, 'abort').length > 0) {
+      ac = new AbortController();
+      this.statementAbort = ac;
+      if (this.closed) ac.abort(new SaigaError('Cancelled', 'the client connection closed'));
+    }
     return ac.signal;
   }
 
