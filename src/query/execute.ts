@@ -1033,6 +1033,41 @@ export class NumMap {
     }
   }
 
+  /**
+   * Join probe over key codes (heads of chains through `next`): appends a (probe row, build row)
+   * pair per build row with row i's code (the first only when firstOnly), for rows from `from`
+   * until n or until `limit` pairs are held after a row. Returns the next row to probe.
+   */
+  probe(codes: Float64Array, from: number, n: number, next: Int32Array, firstOnly: boolean, pairs: PairBuffer, limit: number): number {
+    const keys = this.keys, vals = this.vals, mask = this.mask;
+    let li = pairs.li, ri = pairs.ri, m = pairs.m;
+    let i = from;
+    for (; i < n && m < limit; i++) {
+      const k = codes[i]! + 0;
+      if (k !== k) continue; // NaN: no match possible
+      let h: number;
+      if ((k | 0) === k) h = Math.imul(k, 0x9e3779b1);
+      else {
+        SCRATCH_F64[0] = k;
+        h = Math.imul(SCRATCH_I32[0]!, 0x85ebca6b) ^ Math.imul(SCRATCH_I32[1]!, 0xcc9e2d51);
+      }
+      h ^= h >>> 15;
+      h = Math.imul(h, 0x2c1b3c6d);
+      h ^= h >>> 13;
+      let s = h & mask;
+      let r = vals[s]!;
+      while (r >= 0 && keys[s] !== k) { s = (s + 1) & mask; r = vals[s]!; }
+      while (r >= 0) {
+        if (m === li.length) { pairs.m = m; growPairs(pairs); li = pairs.li; ri = pairs.ri; }
+        li[m] = i; ri[m] = r; m++;
+        if (firstOnly) break;
+        r = next[r]!;
+      }
+    }
+    pairs.m = m;
+    return i;
+  }
+
   private grow(): void {
     const oldK = this.keys, oldV = this.vals;
     const cap = oldK.length * 2;
@@ -1042,6 +1077,14 @@ export class NumMap {
     this.size = 0;
     for (let i = 0; i < oldK.length; i++) if (oldV[i]! >= 0) this.set(oldK[i]!, oldV[i]!);
   }
+}
+
+/** Candidate join pairs: probe rows li[k] with build rows ri[k], k < m. */
+interface PairBuffer { li: Int32Array; ri: Int32Array; m: number }
+
+function growPairs(p: PairBuffer): void {
+  const nl = new Int32Array(p.li.length * 2); nl.set(p.li); p.li = nl;
+  const nr = new Int32Array(p.ri.length * 2); nr.set(p.ri); p.ri = nr;
 }
 
 const SCRATCH_F64 = new Float64Array(1);
@@ -1163,15 +1206,14 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
     const n = probe.length;
     // Candidate pairs, flushed every PAIRS_PER_FLUSH so a many-to-many join streams in bounded
     // pieces and gives the event loop (and KILL / timeouts) a turn between pieces.
-    let li = new Int32Array(Math.max(16, Math.min(n, PAIRS_PER_FLUSH)));
-    let ri = new Int32Array(li.length);
-    let m = 0;
+    const pairs: PairBuffer = { li: new Int32Array(Math.max(16, Math.min(n, PAIRS_PER_FLUSH))), ri: new Int32Array(0), m: 0 };
+    pairs.ri = new Int32Array(pairs.li.length);
     const hit = jt === 'inner' || jt === 'cross' || jt === 'right' ? null : new Uint8Array(n);
     const stopAtFirst = (jt === 'semi' || jt === 'anti') && plan.residual === null;
     const flush = (): Chunk | null => {
-      let pl = li.subarray(0, m), pr = ri.subarray(0, m);
-      let cnt = m;
-      m = 0;
+      let pl = pairs.li.subarray(0, pairs.m), pr = pairs.ri.subarray(0, pairs.m);
+      let cnt = pairs.m;
+      pairs.m = 0;
       if (ctx.progress !== undefined) ctx.progress.rowsScanned += cnt;
       if (plan.residual !== null && cnt > 0) {
         const combined: Chunk = { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: cnt };
@@ -1183,15 +1225,12 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
       if (hit !== null) for (let k = 0; k < cnt; k++) hit[pl[k]!] = 1;
       if (buildMatched !== null) for (let k = 0; k < cnt; k++) buildMatched[pr[k]!] = 1;
       if (cnt === 0 || jt === 'semi' || jt === 'anti') return null;
-      if (pl.buffer === li.buffer) { pl = pl.slice(); pr = pr.slice(); }
-      return { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: cnt };
+      if (pl.buffer === pairs.li.buffer) { pl = pl.slice(); pr = pr.slice(); }
+      return { columns: joinOutput(plan, probe.columns, build.columns, pl, pr), length: cnt };
     };
     const push = (l: number, r: number): void => {
-      if (m === li.length) {
-        const nl = new Int32Array(m * 2); nl.set(li); li = nl;
-        const nr = new Int32Array(m * 2); nr.set(ri); ri = nr;
-      }
-      li[m] = l; ri[m] = r; m++;
+      if (pairs.m === pairs.li.length) growPairs(pairs);
+      pairs.li[pairs.m] = l; pairs.ri[pairs.m] = r; pairs.m++;
     };
     let probeKeyNull: Uint8Array | null = null;
     if (table !== null) {
@@ -1202,13 +1241,9 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
         probeKeyNull = new Uint8Array(n);
         for (const kv of keys) if (kv.valid !== null) for (let i = 0; i < n; i++) if (kv.valid[i] !== 1) probeKeyNull[i] = 1;
       }
-      for (let i = 0; i < n; i++) {
-        const k = codes[i]!;
-        if (Number.isNaN(k)) continue;
-        let r = table.heads.get(k);
-        if (stopAtFirst) { if (r >= 0) push(i, r); }
-        else while (r >= 0) { push(i, r); r = next[r]!; }
-        if (m >= PAIRS_PER_FLUSH) {
+      for (let i = 0; i < n;) {
+        i = table.heads.probe(codes, i, n, next, stopAtFirst, pairs, PAIRS_PER_FLUSH);
+        if (pairs.m >= PAIRS_PER_FLUSH) {
           const out = flush();
           if (out !== null) yield out;
           await breathe(ctx);
@@ -1220,7 +1255,7 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
       for (let i = 0; i < n; i++) {
         for (let r = 0; r < bn; r++) {
           push(i, r);
-          if (m >= PAIRS_PER_FLUSH) {
+          if (pairs.m >= PAIRS_PER_FLUSH) {
             const out = flush();
             if (out !== null) yield out;
             await breathe(ctx);
@@ -1247,7 +1282,7 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
         if (c > 0) {
           const L = sel.subarray(0, c);
           const R = new Int32Array(c).fill(-1);
-          yield { columns: [...probe.columns.map((v) => gather(v, L)), ...build.columns.map((v) => gather(v, R))], length: c };
+          yield { columns: joinOutput(plan, probe.columns, build.columns, L, R), length: c };
         }
         c = 0;
       }
@@ -1262,7 +1297,7 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
       const R = Int32Array.from(rest);
       const L = new Int32Array(rest.length).fill(-1);
       const leftEmpty: Chunk = { columns: plan.left.types.map((t) => emptyOf(t)), length: 0 };
-      yield { columns: [...leftEmpty.columns.map((v) => gather(v, L)), ...build.columns.map((v) => gather(v, R))], length: R.length };
+      yield { columns: joinOutput(plan, leftEmpty.columns, build.columns, L, R), length: R.length };
     }
   }
   void leftWidth;
@@ -1301,6 +1336,23 @@ function groupedBuild(plan: Extract<LogicalPlan, { kind: 'Join' }>): {
     groupExprs.push(g);
   }
   return { agg, groupExprs, project };
+}
+
+/** A join's output columns for pairs (pl[k], pr[k]); columns no one reads (plan.emit) are placeholders. */
+function joinOutput(plan: Extract<LogicalPlan, { kind: 'Join' }>, left: readonly Vector[], right: readonly Vector[], pl: Int32Array, pr: Int32Array): Vector[] {
+  const emit = plan.emit;
+  const lw = left.length;
+  const out: Vector[] = [];
+  for (let c = 0; c < lw; c++) out.push(emit === undefined || emit[c] === true ? gather(left[c]!, pl) : placeholder(left[c]!, pl.length));
+  for (let c = 0; c < right.length; c++) out.push(emit === undefined || emit[lw + c] === true ? gather(right[c]!, pr) : placeholder(right[c]!, pr.length));
+  return out;
+}
+
+/** A column of n rows no operator reads (zeros / empty values, all valid). */
+function placeholder(v: Vector, n: number): Vector {
+  if (v.kind === 'num') return { kind: 'num', type: v.type, values: new Float64Array(n), valid: null };
+  if (v.kind === 'str') return { kind: 'str', type: v.type, values: new Array<string>(n).fill(''), valid: null };
+  return { kind: 'bin', type: v.type, values: new Array<Uint8Array>(n).fill(new Uint8Array(0)), valid: null };
 }
 
 async function* oneChunk(c: Chunk): AsyncGenerator<Chunk> {

@@ -66,6 +66,11 @@ export type LogicalPlan =
       readonly residual: Expr | null;
       /** NOT IN semantics for anti joins: a NULL on either side of the key removes the row. */
       readonly nullAware: boolean;
+      /**
+       * Output columns someone above reads (set by projection pushdown); the others are only
+       * join keys / residual inputs here and come out as placeholders (zeros / empty strings).
+       */
+      readonly emit?: readonly boolean[];
     })
   | (Out & { readonly kind: 'Sort'; readonly input: LogicalPlan; readonly keys: readonly SortKey[]; readonly limit: number | null })
   | (Out & { readonly kind: 'Limit'; readonly input: LogicalPlan; readonly limit: number | null; readonly offset: number })

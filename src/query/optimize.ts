@@ -296,7 +296,10 @@ function prune(p: LogicalPlan, required: readonly boolean[]): Pruned {
       const plan = mkJoin(p.joinType, L.plan, R.plan,
         p.leftKeys.map((e) => remap(e, L.map)), p.rightKeys.map((e) => remap(e, R.map)),
         p.residual === null ? null : remap(p.residual, combined), p.nullAware);
-      return { plan, map: semi ? L.map : combined };
+      const emit = new Array<boolean>(plan.types.length).fill(false);
+      for (let i = 0; i < lw; i++) if (L.map[i]! >= 0 && required[i] === true) emit[L.map[i]!] = true;
+      if (!semi) for (let i = 0; i < rw; i++) if (R.map[i]! >= 0 && required[lw + i] === true) emit[newLw + R.map[i]!] = true;
+      return { plan: emit.every((x) => x) ? plan : { ...plan, emit } as LogicalPlan, map: semi ? L.map : combined };
     }
     case 'Sort': {
       const inner = prune(p.input, need(width, required, p.keys.map((k) => k.expr)));
