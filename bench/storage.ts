@@ -11,6 +11,8 @@ import { emit, machine, percentile } from './report.js';
  * Storage figures (`npm run bench -- storage [--rows N] [--lookups N]`):
  * - durable ingest: 10k-row batches through StorageApi.write into one tablet, each batch fsynced
  * - durable columnar ingest: the same rows as 10k-row Arrow batches through StorageApi.writeArrow
+ * - durable columnar ingest into a 4-bucket hash-partitioned table (4 tablets, each its own log),
+ *   64k-row batches: the shape Flight DoPut and COPY FROM write (`--ingest-only` stops after it)
  * - Q6-style filter-and-sum over N flushed lineitem-like rows, one core, reading the scan's
  *   batches as typed arrays
  * - primary-key point lookups among N rows: p50 / p99
@@ -21,6 +23,7 @@ import { emit, machine, percentile } from './report.js';
  */
 
 const BATCH_ROWS = 10_000;
+const HASH_BATCH_ROWS = 65_536;
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(name);
@@ -112,6 +115,23 @@ export async function main(args: string[]): Promise<void> {
     }
     emit({ name: 'storage.ingest_arrow_durable', value: Math.round(rowCount / (arrowMs / 1000)), unit: 'rows/s', batchRows: BATCH_ROWS, batches, target: 500_000 });
     await storage.dropTable('default', 'lineitem_arrow');
+
+    // --- durable columnar ingest into 4 hash-partitioned tablets, 64k-row batches ---
+    await storage.createTable({ database: 'default', name: 'lineitem_hash', schema, partitionSchema: { hash: [{ columns: ['l_orderkey'], buckets: 4, seed: 0 }], rangeColumns: [] } });
+    let hashMs = 0;
+    let hashBatches = 0;
+    for (let start = 0; start < rowCount; start += HASH_BATCH_ROWS) {
+      const n = Math.min(HASH_BATCH_ROWS, rowCount - start);
+      const batch = arrowBatchFor(start, n);
+      const t0 = performance.now();
+      const r = await storage.writeArrow('default', 'lineitem_hash', 'insert', batch);
+      hashMs += performance.now() - t0;
+      hashBatches++;
+      if (r.rowErrors.length > 0 || r.appliedCount !== n) throw new Error(`hash arrow ingest: ${r.appliedCount} applied, first error ${JSON.stringify(r.rowErrors[0])}`);
+    }
+    emit({ name: 'storage.ingest_arrow_hash4_durable', value: Math.round(rowCount / (hashMs / 1000)), unit: 'rows/s', batchRows: HASH_BATCH_ROWS, batches: hashBatches, tablets: 4, target: 1_000_000 });
+    await storage.dropTable('default', 'lineitem_hash');
+    if (args.includes('--ingest-only')) return;
 
     const tf = performance.now();
     await storage.flush();

@@ -360,8 +360,9 @@ class EmbeddedStorage implements StorageApi {
         }
         tabletOf[i] = s;
       };
-      // Hash columns that are int32/date: bucket straight from the canonical Float64 values.
-      const fast = rt.router.routeInt32Batch((pos) => {
+      // Fixed-width hash columns in a fixed-width key prefix: bucket from the encoded keys; else
+      // hash columns that are int32/date: bucket straight from the canonical Float64 values.
+      const fast = rt.router.routeKeyBytesBatch(prepared.keyBytes, prepared.keyOffsets, n, tabletOf) ?? rt.router.routeInt32Batch((pos) => {
         const d = pos < kc ? prepared.columns[pos] : undefined;
         return d !== undefined && d.nullCount === 0 && d.offset === 0 && d.values instanceof Float64Array ? d.values : undefined;
       }, n, tabletOf);

@@ -21,10 +21,15 @@ import { columnIndex, type ColumnSchema, type Row, type Schema, type Value } fro
 
 /** MurmurHash3 x86 32-bit. */
 export function murmur3_32(bytes: Uint8Array, seed: number): number {
+  return murmur3_32At(bytes, 0, bytes.length, seed);
+}
+
+/** MurmurHash3 x86 32-bit of bytes[start, start + n) (no subarray view per call). */
+export function murmur3_32At(bytes: Uint8Array, start: number, n: number, seed: number): number {
   let h = seed >>> 0;
-  const n = bytes.length;
   const blocks = n & ~3;
-  for (let i = 0; i < blocks; i += 4) {
+  for (let j = 0; j < blocks; j += 4) {
+    const i = start + j;
     let k = (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
@@ -36,9 +41,9 @@ export function murmur3_32(bytes: Uint8Array, seed: number): number {
   const tail = n & 3;
   if (tail > 0) {
     let k = 0;
-    if (tail === 3) k ^= (bytes[blocks + 2] as number) << 16;
-    if (tail >= 2) k ^= (bytes[blocks + 1] as number) << 8;
-    k ^= bytes[blocks] as number;
+    if (tail === 3) k ^= (bytes[start + blocks + 2] as number) << 16;
+    if (tail >= 2) k ^= (bytes[start + blocks + 1] as number) << 8;
+    k ^= bytes[start + blocks] as number;
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, 0x1b873593);
@@ -52,6 +57,11 @@ export function murmur3_32(bytes: Uint8Array, seed: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/** Bytes of a key column's memcomparable encoding, for the types whose encoding has a fixed width. */
+const FIXED_KEY_WIDTH: Partial<Record<ColumnSchema['type'], number>> = {
+  bool: 1, int8: 1, int16: 2, int32: 4, date: 4, int64: 8, timestamp: 8, decimal: 16,
+};
 
 const INT_RANGES: Partial<Record<ColumnSchema['type'], readonly [number, number]>> = {
   int8: [-128, 127],
@@ -274,6 +284,82 @@ export class PartitionRouter {
       out[i] = slotOf[idx] as number;
     }
     return ids;
+  }
+
+  /**
+   * Batch fast path from encoded primary keys (key r = keyBytes[keyOffsets[r], keyOffsets[r+1]),
+   * common/key-encoding.ts): qualifies with one range partition when every hash column is a
+   * fixed-width key column and so is every key column before it. A fixed-width column's encoding
+   * does not depend on its position, so a level's hash input is the concatenation of its columns'
+   * byte ranges in each key: no values are decoded. Fills out[r] with an index into the returned
+   * tablet ids (-1: no tablet holds that bucket combination); undefined when not applicable.
+   * Same buckets as route().
+   */
+  routeKeyBytesBatch(keyBytes: Uint8Array, keyOffsets: Int32Array, n: number, out: Int32Array): string[] | undefined {
+    if (this.rangePositions.length !== 0 || this.ranges.length !== 1 || this.levels.length === 0) return undefined;
+    // Byte offset of each key column within a key, while the columns before it are fixed-width.
+    const at: number[] = [];
+    let width = 0;
+    for (let c = 0; c < this.schema.keyColumnCount; c++) {
+      const w = FIXED_KEY_WIDTH[(this.schema.columns[c] as ColumnSchema).type];
+      at.push(w === undefined ? -1 : width);
+      if (w === undefined) break;
+      width += w;
+    }
+    const spans = this.levels.map((l) => l.positions.map((p) => {
+      const w = FIXED_KEY_WIDTH[(this.schema.columns[p] as ColumnSchema).type];
+      const o = at[p];
+      return w === undefined || o === undefined || o < 0 ? undefined : { at: o, width: w };
+    }));
+    if (spans.some((s) => s.some((x) => x === undefined))) return undefined;
+    let combos = 1;
+    for (const l of this.levels) combos *= l.level.buckets;
+    if (combos > 1 << 20) return undefined;
+    const { ids, slotOf } = this.slotTable(combos);
+    const need = Math.max(...spans.map((s) => Math.max(...s.map((x) => (x as { at: number; width: number }).at + (x as { at: number; width: number }).width))));
+    // A level that is one column, or a contiguous run of columns, hashes straight from the key bytes.
+    const plan = spans.map((s, li) => {
+      const list = s as { at: number; width: number }[];
+      let contiguous = true;
+      for (let k = 1; k < list.length; k++) if ((list[k] as { at: number }).at !== (list[k - 1] as { at: number; width: number }).at + (list[k - 1] as { width: number }).width) contiguous = false;
+      const total = list.reduce((a, x) => a + x.width, 0);
+      return { list, contiguous, total, level: (this.levels[li] as { level: HashLevel }).level, buf: new Uint8Array(total) };
+    });
+    for (let r = 0; r < n; r++) {
+      const k0 = keyOffsets[r] as number;
+      assert((keyOffsets[r + 1] as number) - k0 >= need, () => `key ${r} of ${(keyOffsets[r + 1] as number) - k0} bytes holds the ${need} bytes of its fixed-width prefix`);
+      let idx = 0;
+      for (const pl of plan) {
+        let h: number;
+        if (pl.contiguous) h = murmur3_32At(keyBytes, k0 + (pl.list[0] as { at: number }).at, pl.total, pl.level.seed);
+        else {
+          let o = 0;
+          for (const x of pl.list) {
+            for (let b = 0; b < x.width; b++) pl.buf[o + b] = keyBytes[k0 + x.at + b] as number;
+            o += x.width;
+          }
+          h = murmur3_32At(pl.buf, 0, pl.total, pl.level.seed);
+        }
+        idx = idx * pl.level.buckets + (h % pl.level.buckets);
+      }
+      out[r] = slotOf[idx] as number;
+    }
+    return ids;
+  }
+
+  /** Tablet ids of the single range partition and, per bucket combination (mixed radix), the index of its tablet id (-1: none). */
+  private slotTable(combos: number): { ids: string[]; slotOf: Int32Array } {
+    const rk = rangeKey(this.ranges[0] as Range);
+    const ids: string[] = [];
+    const slotOf = new Int32Array(combos).fill(-1);
+    for (let ti = 0; ti < this.tablets.length; ti++) {
+      if (this.tabletRangeKeys[ti] !== rk) continue;
+      const t = this.tablets[ti] as TabletInfo;
+      let idx = 0;
+      for (let li = 0; li < this.levels.length; li++) idx = idx * (this.levels[li] as { level: HashLevel }).level.buckets + (t.hashBuckets[li] as number);
+      if ((slotOf[idx] as number) < 0) { slotOf[idx] = ids.length; ids.push(t.tabletId); }
+    }
+    return { ids, slotOf };
   }
 
   /** Routes a full primary key (values of the key columns in order). */

@@ -394,16 +394,36 @@ function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, ke
   }
   const nulls = nullBitmap !== undefined && nullCount > 0 ? { nullBitmap, nullCount } : { nullCount: 0 };
   switch (kind) {
-    case 'num': case 'i64': case 'bool': {
-      const src = d.values as Float64Array | BigInt64Array | Uint8Array;
-      const out = new (src.constructor as { new (n: number): Float64Array | BigInt64Array | Uint8Array })(m);
-      for (let j = 0; j < m; j++) (out as Float64Array)[j] = (src as Float64Array)[keep[j] as number] as number;
+    case 'num': case 'bool': {
+      const src = d.values as Float64Array | Uint8Array;
+      const out = new (src.constructor as { new (n: number): Float64Array | Uint8Array })(m);
+      for (let j = 0; j < m; j++) out[j] = src[keep[j] as number] as number;
+      return makeCanonical(col, m, { values: out, ...nulls });
+    }
+    case 'i64': {
+      // Two Int32 words per value: no BigInt per row.
+      const b = d.values as BigInt64Array;
+      const src = new Int32Array(b.buffer, b.byteOffset, 2 * b.length);
+      const out = new BigInt64Array(m);
+      const w = new Int32Array(out.buffer);
+      for (let j = 0; j < m; j++) {
+        const k = 2 * (keep[j] as number);
+        w[2 * j] = src[k] as number;
+        w[2 * j + 1] = src[k + 1] as number;
+      }
       return makeCanonical(col, m, { values: out, ...nulls });
     }
     case 'dec': {
       const src = d.values as Uint32Array;
       const out = new Uint32Array(4 * m);
-      for (let j = 0; j < m; j++) out.set(src.subarray(4 * (keep[j] as number), 4 * (keep[j] as number) + 4), 4 * j);
+      for (let j = 0; j < m; j++) {
+        const k = 4 * (keep[j] as number);
+        const o = 4 * j;
+        out[o] = src[k] as number;
+        out[o + 1] = src[k + 1] as number;
+        out[o + 2] = src[k + 2] as number;
+        out[o + 3] = src[k + 3] as number;
+      }
       return makeCanonical(col, m, { values: out, ...nulls });
     }
     case 'str': case 'bin': {
@@ -412,7 +432,14 @@ function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, ke
       const ends = new Int32Array(m + 1);
       for (let j = 0; j < m; j++) ends[j + 1] = (ends[j] as number) + (offs[(keep[j] as number) + 1] as number) - (offs[keep[j] as number] as number);
       const out = new Uint8Array(ends[m] as number);
-      for (let j = 0; j < m; j++) out.set(src.subarray(offs[keep[j] as number] as number, offs[(keep[j] as number) + 1] as number), ends[j] as number);
+      for (let j = 0; j < m; j++) {
+        const s0 = offs[keep[j] as number] as number;
+        const s1 = offs[(keep[j] as number) + 1] as number;
+        const o = ends[j] as number;
+        // Short cells: a byte loop, no subarray view per cell.
+        if (s1 - s0 <= 32) for (let k = s0; k < s1; k++) out[o + k - s0] = src[k] as number;
+        else out.set(src.subarray(s0, s1), o);
+      }
       return makeCanonical(col, m, { values: out, valueOffsets: ends, ...nulls });
     }
   }

@@ -223,3 +223,66 @@ describe('PartitionRouter.routeInt32Batch', () => {
     expect(strRouter.routeInt32Batch(() => a, n, out)).toBeUndefined();
   });
 });
+
+describe('PartitionRouter.routeKeyBytesBatch', () => {
+  it('puts every row in the tablet route() picks, hashing fixed-width key columns straight from encoded keys', async () => {
+    const { PartitionRouter, bucketCombinations } = await import('../../src/common/partitioning.js');
+    const { encodeKey } = await import('../../src/common/key-encoding.js');
+    const schema: Schema = {
+      columns: [
+        { name: 'i8', type: 'int8', nullable: false },
+        { name: 'i64', type: 'int64', nullable: false },
+        { name: 'dt', type: 'date', nullable: false },
+        { name: 'dec', type: 'decimal', precision: 20, scale: 2, nullable: false },
+        { name: 'ts', type: 'timestamp', nullable: false },
+        { name: 'i16', type: 'int16', nullable: false },
+        { name: 'b', type: 'bool', nullable: false },
+        { name: 's', type: 'string', nullable: false },
+        { name: 'v', type: 'double', nullable: true },
+      ],
+      keyColumnCount: 8,
+    };
+    const seed = 4321;
+    let st = seed;
+    const rnd = (): number => { st = (Math.imul(st, 1103515245) + 12345) >>> 0; return st; };
+    const n = 3000;
+    const keys: Value[][] = [];
+    for (let i = 0; i < n; i++) {
+      const big = (BigInt(rnd() | 0) << 32n) | BigInt(rnd());
+      keys.push([(rnd() % 256) - 128, i % 7 === 0 ? big : (rnd() | 0) * 1000, (rnd() % 40000) - 20000, BigInt(rnd() | 0) * 12345n, (rnd() | 0) * 1_000_000, (rnd() % 65536) - 32768, (rnd() & 1) === 1, `k${rnd()}`]);
+    }
+    const encoded = keys.map((k) => encodeKey(schema, k));
+    const offsets = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) offsets[i + 1] = (offsets[i] as number) + (encoded[i] as Uint8Array).length;
+    const bytes = new Uint8Array(offsets[n] as number);
+    encoded.forEach((e, i) => bytes.set(e, offsets[i] as number));
+    const layouts = [
+      [{ columns: ['i64'], buckets: 4, seed: 0 }],
+      [{ columns: ['i8', 'i64'], buckets: 5, seed: 3 }, { columns: ['b'], buckets: 2, seed: 9 }],
+      [{ columns: ['ts', 'dt'], buckets: 3, seed: 1 }, { columns: ['dec', 'i16'], buckets: 4, seed: 2 }],
+    ];
+    for (const hash of layouts) {
+      const ps = { hash, rangeColumns: [] };
+      // One bucket combination has no tablet: those rows must come back as -1.
+      const tablets = bucketCombinations(ps).filter((_, i) => i !== 1).map((hashBuckets, i) => ({ tabletId: `t${i}`, hashBuckets, range: { lower: undefined, upper: undefined } }));
+      const router = new PartitionRouter(schema, ps, tablets);
+      const out = new Int32Array(n);
+      const ids = router.routeKeyBytesBatch(bytes, offsets, n, out);
+      expect(ids, `${JSON.stringify(hash)} seed ${seed}`).toBeDefined();
+      let missing = 0;
+      for (let i = 0; i < n; i++) {
+        const r = router.routeKey(keys[i] as Value[]);
+        if (r.ok) expect(ids![out[i] as number], `row ${i} ${JSON.stringify(hash)} seed ${seed}`).toBe(r.tabletId);
+        else { expect(out[i], `row ${i} seed ${seed}`).toBe(-1); missing++; }
+      }
+      expect(missing).toBeGreaterThan(0);
+    }
+    // A hash column behind a variable-width key column, or range partitioning: not this path.
+    const after = new PartitionRouter({ ...schema, columns: [schema.columns[7]!, ...schema.columns.slice(0, 7), schema.columns[8]!] }, { hash: [{ columns: ['i64'], buckets: 2, seed: 0 }], rangeColumns: [] },
+      [0, 1].map((b) => ({ tabletId: `s${b}`, hashBuckets: [b], range: { lower: undefined, upper: undefined } })));
+    expect(after.routeKeyBytesBatch(bytes, offsets, n, new Int32Array(n))).toBeUndefined();
+    const ranged = new PartitionRouter(schema, { hash: [{ columns: ['i64'], buckets: 2, seed: 0 }], rangeColumns: ['dt'] },
+      [0, 1].map((b) => ({ tabletId: `r${b}`, hashBuckets: [b], range: { lower: undefined, upper: undefined } })));
+    expect(ranged.routeKeyBytesBatch(bytes, offsets, n, new Int32Array(n))).toBeUndefined();
+  });
+});

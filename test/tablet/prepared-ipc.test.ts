@@ -1,7 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import type { Schema } from '../../src/common/types.js';
-import { prepareArrowBatch, preparedToArrow, preparedToIpcChunks } from '../../src/tablet/prepare-batch.js';
+import { prepareArrowBatch, preparedToArrow, preparedToIpcChunks, takePrepared } from '../../src/tablet/prepare-batch.js';
 import { decodeWriteBatchArrow, encodeWriteBatchArrow, encodeWriteBatchArrowChunks } from '../../src/wal/batch-codec.js';
 
 const schema: Schema = {
@@ -77,6 +77,26 @@ describe('writeBatch payload built from IPC chunks', () => {
       }
       // Keys are encoded from the sliced values.
       expect(p.keyOffsets.length).toBe(to - from + 1);
+    }
+  });
+
+  it('takePrepared keeps exactly the listed rows of every column and key', () => {
+    const p = prepareArrowBatch(schema, 'insert', batch(2000, 5));
+    const all = preparedToArrow(schema, p);
+    const rows = new Int32Array(Array.from({ length: 2000 }, (_, i) => i).filter((i) => (i * 7919) % 3 !== 0).reverse());
+    const t = takePrepared(schema, p, rows);
+    expect(t.rowCount).toBe(rows.length);
+    expect([...t.inputIndex!]).toEqual([...rows]);
+    const got = preparedToArrow(schema, t);
+    const cell = (v: arrow.Vector, i: number): unknown => { const x = v.get(i) as unknown; return x instanceof Uint32Array ? [...x] : x; };
+    for (const name of ['k', 's', 'd', 'i', 'b']) {
+      const a = got.getChild(name)!;
+      const e = all.getChild(name)!;
+      for (let j = 0; j < rows.length; j++) expect(cell(a, j), `${name} row ${j}`).toEqual(cell(e, rows[j]!));
+    }
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j]!;
+      expect([...t.keyBytes.subarray(t.keyOffsets[j]!, t.keyOffsets[j + 1]!)]).toEqual([...p.keyBytes.subarray(p.keyOffsets[r]!, p.keyOffsets[r + 1]!)]);
     }
   });
 });
