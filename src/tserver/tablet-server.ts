@@ -155,6 +155,8 @@ export class TabletServer {
   private maintenanceTimer: ReturnType<typeof setInterval> | undefined;
   /** Open inbound Consensus streams (answered at close). */
   private readonly inbound = new Set<grpc.sendUnaryData<Record<string, never>>>();
+  /** Open WriteStreams (ended at close, so clients fail their unanswered writes at once). */
+  private readonly writeStreams = new Set<grpc.ServerDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>>();
 
   private constructor(private readonly o: TabletServerOptions) {
     this.id = o.id;
@@ -328,6 +330,7 @@ export class TabletServer {
    * written at once; items beyond that are answered ResourceExhausted.
    */
   private serveWriteStream(call: grpc.ServerDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>): void {
+    this.writeStreams.add(call);
     let inflight = 0;
     let ended = false;
     let done = false;
@@ -336,6 +339,7 @@ export class TabletServer {
     const finish = (): void => {
       if (!done && ended && inflight === 0 && out.length === 0) {
         done = true;
+        this.writeStreams.delete(call);
         call.end();
       }
     };
@@ -371,9 +375,12 @@ export class TabletServer {
       ended = true;
       finish();
     });
-    call.on('error', () => {
+    const gone = (): void => {
       done = true;
-    });
+      this.writeStreams.delete(call);
+    };
+    call.on('error', gone);
+    call.on('cancelled', gone);
   }
 
   async close(): Promise<void> {
@@ -382,6 +389,8 @@ export class TabletServer {
     this.transport.close();
     // Peers' Consensus streams stay open until they end them: end ours and force the rest.
     for (const cb of this.inbound) cb(null, {});
+    for (const call of this.writeStreams) call.end();
+    this.writeStreams.clear();
     this.inbound.clear();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
