@@ -21,6 +21,8 @@ export function assembleBaseColumn(col: StoredColumn, ci: number, n: number, sto
     return buildColumnFromRows(col, rows, ci);
   }
   const raw = store.raw(ci);
+  const view = contiguousView(col, raw, storeIdx, n);
+  if (view !== undefined) return view;
   const out = new ColumnOut(col, n);
   let i = 0;
   while (i < n) {
@@ -39,6 +41,36 @@ export function assembleBaseColumn(col: StoredColumn, ci: number, n: number, sto
 }
 
 type Raw = ReturnType<MrsColumns['raw']>;
+
+/**
+ * A batch that is one run of store rows without nulls, of a type whose store layout is the file's
+ * (int64, double, decimal; strings with rebased offsets): a view on the store's arrays, no copy.
+ * Valid until the store grows: the flush writes the batch before it returns.
+ */
+function contiguousView(col: StoredColumn, raw: Raw, storeIdx: Int32Array, n: number): arrow.Data | undefined {
+  const t = col.type;
+  if (t !== 'int64' && t !== 'double' && t !== 'decimal' && t !== 'string' && t !== 'binary') return undefined;
+  const s0 = storeIdx[0] as number;
+  if (s0 < 0 || (storeIdx[n - 1] as number) !== s0 + n - 1) return undefined;
+  for (let i = 1; i < n; i++) if ((storeIdx[i] as number) !== s0 + i) return undefined;
+  const nulls = raw.nulls;
+  if (nulls !== undefined) for (let i = 0; i < n; i++) if (nulls[s0 + i] === 1) return undefined;
+  const props: Record<string, unknown> = { type: arrowType(col), length: n, nullCount: 0 };
+  switch (t) {
+    case 'int64': props['data'] = raw.i64.subarray(s0, s0 + n); break;
+    case 'double': props['data'] = raw.nums.subarray(s0, s0 + n); break;
+    case 'decimal': props['data'] = raw.words.subarray(4 * s0, 4 * (s0 + n)); break;
+    default: {
+      const ends = raw.ends;
+      const start = s0 === 0 ? 0 : (ends[s0 - 1] as number);
+      const offsets = new Int32Array(n + 1);
+      for (let i = 0; i < n; i++) offsets[i + 1] = (ends[s0 + i] as number) - start;
+      props['data'] = raw.bytes.subarray(start, ends[s0 + n - 1] as number);
+      props['valueOffsets'] = offsets;
+    }
+  }
+  return arrow.makeData(props as never) as arrow.Data;
+}
 
 const TWO32 = 4294967296;
 const textEncoder = new TextEncoder();
