@@ -500,11 +500,16 @@ export function columnMinMax(col: ColumnSchema, data: arrow.Data): [Value, Value
         }
         return xl - yl;
       };
+      // First byte of a cell (-1 when empty): most cells are decided against lo / hi by it alone.
+      const first = (x: number): number => ((off[x + 1] as number) > (off[x] as number) ? (b[off[x] as number] as number) : -1);
+      let loFirst = 0;
+      let hiFirst = 0;
       for (let i = 0; i < n; i++) {
         if (nulls !== undefined && !valid(i)) { nullCount++; continue; }
-        if (lo < 0) { lo = hi = i; continue; }
-        if (cmp(i, lo) < 0) lo = i;
-        if (cmp(i, hi) > 0) hi = i;
+        if (lo < 0) { lo = hi = i; loFirst = hiFirst = first(i); continue; }
+        const f = first(i);
+        if (f <= loFirst && (f < loFirst || cmp(i, lo) < 0)) { lo = i; loFirst = f; }
+        if (f >= hiFirst && (f > hiFirst || cmp(i, hi) > 0)) { hi = i; hiFirst = f; }
       }
       break;
     }

@@ -53,3 +53,32 @@ describe('columnMinMax', () => {
     });
   }
 });
+
+describe('columnMinMax of strings (first-byte shortcut) vs a byte-order model', () => {
+  for (let seed = 1; seed <= 4; seed++) {
+    it(`matches Buffer.compare order (seed ${seed})`, () => {
+      const rand = rng(seed * 7919);
+      const col: ColumnSchema = { name: 's', type: 'string', nullable: true };
+      const alphabet = ['', 'a', 'b', 'z', 'é', '\u0000', 'ab', 'aa', 'zz', '日本'];
+      for (let round = 0; round < 30; round++) {
+        const n = 1 + Math.floor(rand() * 60);
+        const values: (string | null)[] = [];
+        for (let i = 0; i < n; i++) {
+          if (rand() < 0.15) { values.push(null); continue; }
+          let s = '';
+          const parts = Math.floor(rand() * 4);
+          for (let k = 0; k < parts; k++) s += alphabet[Math.floor(rand() * alphabet.length)];
+          values.push(s);
+        }
+        const live = values.filter((v): v is string => v !== null).map((v) => Buffer.from(v, 'utf8'));
+        const [min, max, nulls] = columnMinMax(col, buildColumn(col, n, (i) => values[i] as Value));
+        const where = `seed ${seed} round ${round} ${JSON.stringify(values)}`;
+        expect(nulls, where).toBe(n - live.length);
+        if (live.length === 0) { expect([min, max], where).toEqual([null, null]); continue; }
+        const sorted = [...live].sort(Buffer.compare);
+        expect(min, where).toBe(sorted[0]!.toString('utf8'));
+        expect(max, where).toBe(sorted[sorted.length - 1]!.toString('utf8'));
+      }
+    });
+  }
+});
