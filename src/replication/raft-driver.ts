@@ -224,13 +224,6 @@ export class RaftDriver {
             g.lastSoft = rd.softState;
             g.sm.softStateChanged(rd.softState);
           }
-          // Committed entries below this Ready's new entries are durable here already (earlier
-          // Readies were persisted before their advance): apply them while the new ones fsync,
-          // so a commit is not held behind the next batch's fsync.
-          const firstNew = rd.entries[0]?.index ?? Infinity;
-          let split = 0;
-          while (split < rd.committedEntries.length && (rd.committedEntries[split] as Entry).index < firstNew) split++;
-          if (split > 0) g.sm.applyCommitted(split === rd.committedEntries.length ? rd.committedEntries : rd.committedEntries.slice(0, split));
           // A leader's Appends (and heartbeats) may leave before its own entries are durable: the
           // core counts the leader's entries only after advance() (Raft thesis 10.2.1), so the
           // followers' fsyncs overlap the leader's. Everything else (votes, acknowledgements)
@@ -243,9 +236,19 @@ export class RaftDriver {
             if (early.length > 0) this.queue(g.id, early);
             later = rest;
           }
+          // The write and fsync start now; committed entries below this Ready's new entries are
+          // durable here already (earlier Readies were persisted before their advance), so they
+          // are applied while the new ones fsync: a commit is not held behind the next batch's
+          // fsync, and applying does not delay that fsync (nor, on a leader, its Appends).
+          const persisted = g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
+          persisted.catch(() => undefined); // awaited below; an apply failure in between must not leave it unhandled
+          const firstNew = rd.entries[0]?.index ?? Infinity;
+          let split = 0;
+          while (split < rd.committedEntries.length && (rd.committedEntries[split] as Entry).index < firstNew) split++;
+          if (split > 0) g.sm.applyCommitted(split === rd.committedEntries.length ? rd.committedEntries : rd.committedEntries.slice(0, split));
           g.persisting = split === rd.committedEntries.length;
           try {
-            await g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
+            await persisted;
           } finally {
             g.persisting = false;
           }
