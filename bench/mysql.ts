@@ -18,15 +18,19 @@ import { TPCH_TABLES, saigaPartitionSchema, saigaSchema } from './tpch/schema.js
 import { tpchQueries } from './tpch/queries.js';
 
 /**
- * `npm run bench -- mysql [seconds=2] [sf=0.01] [rounds=3]`: Saiga (embedded storage + engine +
- * MySQL endpoint) against MariaDB (Debian's mariadbd, started here on a loopback port with a
- * temporary data dir), both running at the same time and driven by the same mysql2 code, same
- * schema, same data, same statements:
+ * `npm run bench -- mysql [seconds=2] [sf=0.01] [rounds=3] [process|inproc]`: Saiga (embedded
+ * storage + engine + MySQL endpoint) against MariaDB (Debian's mariadbd, started here on a loopback
+ * port with a temporary data dir), both running at the same time and driven by the same mysql2 code,
+ * same schema, same data, same statements. Saiga runs in its own Node process (`mysql --serve DIR`,
+ * as `saiga start` deploys it and as mariadbd runs) unless `inproc` puts it inside the bench process,
+ * where it shares one thread with the mysql2 client (the placement of earlier figures).
  *   COM_PING, 1 connection (QPS: the protocol floor of each server)
  *   point SELECT by primary key, prepared, 1 and 16 connections (QPS)
  *   single-row INSERT, prepared, 16 connections (QPS)
  *   INSERT of 1000 rows per statement, 1 connection (rows/s)
- *   TPC-H Q6 over lineitem at scale factor sf (best of 5, ms)
+ *   TPC-H Q6 over lineitem at scale factor sf (best of 5, ms); lineitem is generated once in the
+ *   Saiga process and loaded with StorageApi.writeArrow, and into MariaDB with LOAD DATA INFILE of
+ *   tab-separated files written from the same Arrow batches (SF1: about a minute each)
  * Fairness on a shared, noisy machine: every workload is warmed up, then run `rounds` times for
  * `seconds` each, alternating Saiga and MariaDB round by round; the figure is the median round.
  * Each BENCH line carries both figures and the ratio saiga / mariadb (>1 = Saiga better for rates,
