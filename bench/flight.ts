@@ -13,7 +13,7 @@ import { generateTpch } from './tpch/dbgen.js';
 import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
 
 /**
- * `npm run bench -- flight [--sf S | --rows N] [--tablets T] [--reps R] [--client-procs K]`: Flight
+ * `npm run bench -- flight [--sf S | --rows N] [--tablets T] [--reps R] [--client-procs K] [--put-batch-rows B]`: Flight
  * DoPut ingest and DoGet scan throughput of TPC-H lineitem over loopback, against the embedded
  * storage. Targets (issue): DoGet >= 5 M rows/s, DoPut >= 1 M rows/s into a one-replica table.
  *
@@ -36,6 +36,8 @@ export async function main(args: string[]): Promise<void> {
   const tablets = flag('tablets', 4);
   const reps = flag('reps', 3);
   const clientProcs = Math.max(1, flag('client-procs', 2));
+  // rows per uploaded DoPut batch (the client's record batches)
+  const putBatchRows = flag('put-batch-rows', 65_536);
   const dir = mkdtempSync(join(tmpdir(), 'saiga-flight-bench-'));
   const storage = await openEmbeddedStorage({ dataDir: dir });
   const engine = createQueryEngine({ storage });
@@ -48,8 +50,8 @@ export async function main(args: string[]): Promise<void> {
     await storage.createDatabase('tpch', true);
     await storage.createTable({ database: 'tpch', name: 'lineitem', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', tablets) });
     const address = `127.0.0.1:${server.port}`;
-    const ready = await client.ask({ kind: 'init', address, sf }) as { rows: number; generateMs: number };
-    for (const c of clients.slice(1)) await c.ask({ kind: 'init', address, sf: 0 });
+    const ready = await client.ask({ kind: 'init', address, sf, batchRows: putBatchRows }) as { rows: number; generateMs: number };
+    for (const c of clients.slice(1)) await c.ask({ kind: 'init', address, sf: 0, batchRows: putBatchRows });
     const rows = ready.rows;
 
     const p0 = process.cpuUsage();
@@ -58,7 +60,7 @@ export async function main(args: string[]): Promise<void> {
     emit({
       name: 'flight.doput.rows_per_s', value: Math.round(rows / put.seconds), unit: 'rows/s', mbPerS: Math.round(put.bodyBytes / put.seconds / 1e6),
       applied: put.applied, rowErrors: put.rowErrors, serverCpuRowsPerS: Math.round(rows / putCpu), clientCpuRowsPerS: Math.round(rows / put.cpuSeconds),
-      target: 1_000_000, rows, clientProcesses: 1, ...common,
+      target: 1_000_000, rows, putBatchRows, clientProcesses: 1, ...common,
     });
 
     await storage.flush('tpch', 'lineitem');
@@ -109,7 +111,7 @@ export async function main(args: string[]): Promise<void> {
 const CLIENT_FLAG = '--flight-bench-client';
 
 type ClientRequest =
-  | { readonly kind: 'init'; readonly address: string; readonly sf: number }
+  | { readonly kind: 'init'; readonly address: string; readonly sf: number; readonly batchRows: number }
   | { readonly kind: 'put' }
   | { readonly kind: 'info' }
   | { readonly kind: 'get'; readonly tickets: readonly string[]; readonly parallel: boolean }
@@ -176,7 +178,7 @@ async function clientMain(): Promise<void> {
       case 'init': {
         const t0 = performance.now();
         if (req.sf > 0) {
-          const data = generateTpch(req.sf, 42, { batchRows: 65_536 }).lineitem;
+          const data = generateTpch(req.sf, 42, { batchRows: req.batchRows }).lineitem;
           batches = data.batches;
           schema = data.schema;
           rows = data.rowCount;

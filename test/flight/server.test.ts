@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { RecordBatch } from 'apache-arrow';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,8 +12,8 @@ import type { QueryEngine } from '../../src/query/api.js';
 import type { ColumnSchema, Row, Value } from '../../src/common/types.js';
 import { FlightClient, sqlCommand } from '../../src/server/flight/client.js';
 import { IpcStreamEncoder, concatBytes, decodeSchemaMessage, encodeFlightData } from '../../src/server/flight/codec.js';
-import { decodeSqlMessage, encodeSqlMessage, packAny, unpackAny } from '../../src/server/flight/proto.js';
-import { DEFAULT_FLIGHT_LIMITS, startFlightServer, type FlightServer } from '../../src/server/flight/server.js';
+import { decodeSqlMessage, encodeSqlMessage, flightService, packAny, unpackAny } from '../../src/server/flight/proto.js';
+import { DEFAULT_FLIGHT_LIMITS, grpcChannelOptions, startFlightServer, type FlightServer } from '../../src/server/flight/server.js';
 import * as http2 from 'node:http2';
 import { batchRows, buildBatch } from './fixtures.js';
 
@@ -243,7 +244,8 @@ describe('Flight service', () => {
     const rows = makeRows(5000, 900_000, SEED + 5);
     await client.putBatches({ type: 'path', path: ['shop', 'items'] }, buildBatch(COLUMNS, rows.slice(0, 1)).schema,
       [buildBatch(COLUMNS, rows.slice(0, 2500)), buildBatch(COLUMNS, []), buildBatch(COLUMNS, rows.slice(2500))]);
-    const small = await startFlightServer({ storage, engine, port: 0, users: { alice: 'secret' }, database: 'shop', limits: { batchRowsMax: 97 } });
+    // a small send queue makes the scan wait for the socket often
+    const small = await startFlightServer({ storage, engine, port: 0, users: { alice: 'secret' }, database: 'shop', limits: { batchRowsMax: 97, sendQueueBytesMax: 4096 } });
     const c = new FlightClient(`127.0.0.1:${small.port}`);
     try {
       await c.handshake('alice', 'secret');
@@ -251,11 +253,46 @@ describe('Flight service', () => {
       const got = parts.flatMap((p) => allRows(p.batches)).filter((r) => (r[0] as bigint) >= 900_000n);
       expect(sortRows(got)).toEqual(sortRows(rows));
       for (const p of parts) for (const b of p.batches) expect(b.numRows).toBeLessThanOrEqual(97);
+      // a reader that stops after a few batches cancels the call; the server carries on serving
+      const info = await c.getFlightInfo({ type: 'path', path: ['shop', 'items'] });
+      let seen = 0;
+      await expect(c.doGetEach(info.tickets[0]!, () => {
+        if (++seen === 3) throw new Error('reader stops here');
+      })).rejects.toThrow('reader stops here');
+      const again = await c.fetchAll({ type: 'path', path: ['shop', 'items'] });
+      expect(again.reduce((n, p) => n + p.batches.reduce((m, b) => m + b.numRows, 0), 0))
+        .toBe(parts.reduce((n, p) => n + p.batches.reduce((m, b) => m + b.numRows, 0), 0));
     } finally {
       c.close();
       await small.close();
     }
   });
+
+  it('close() ends a DoGet whose client stopped reading without cancelling', async () => {
+    const srv = await startFlightServer({ storage, engine, port: 0, users: { alice: 'secret' }, database: 'shop', limits: { batchRowsMax: 50, shutdownGraceMs: 200 } });
+    const c = new FlightClient(`127.0.0.1:${srv.port}`);
+    const token = await c.handshake('alice', 'secret');
+    await storage.writeArrow('shop', 'other', 'insert', buildBatch(COLUMNS.slice(0, 2), Array.from({ length: 3000 }, (_, i): Row => [BigInt(500_000 + i), `row ${i}`])));
+    const info = await c.getFlightInfo({ type: 'path', path: ['shop', 'other'] });
+    c.close();
+    // A grpc-js client that leaves its read loop early (which destroys the stream object but
+    // does not cancel the call) and closes its channel: the server's data stays unread on the
+    // connection, and close() must still end it.
+    const Ctor = flightService().client;
+    const raw = new Ctor(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure(), grpcChannelOptions(DEFAULT_FLIGHT_LIMITS)) as grpc.Client & Record<string, (...a: unknown[]) => grpc.ClientReadableStream<unknown>>;
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    const call = raw['DoGet']!({ ticket: Buffer.from(info.tickets[0]!) }, md);
+    call.on('error', () => undefined);
+    let seen = 0;
+    await expect((async () => {
+      for await (const _m of call as AsyncIterable<unknown>) if (++seen === 3) throw new Error('reader leaves');
+    })()).rejects.toThrow('reader leaves');
+    raw.close();
+    let closed = false;
+    await srv.close().then(() => { closed = true; });
+    expect(closed).toBe(true);
+  }, 15_000);
 
   it('ListFlights, GetSchema, DoAction Flush and DropTable', async () => {
     const flights = await client.listFlights();

@@ -109,13 +109,21 @@ export class FlightClient {
     const dec = new IpcStreamDecoder();
     let bodyBytes = 0;
     let rowCount = 0;
-    for await (const fd of call as AsyncIterable<FlightDataIn>) {
-      bodyBytes += fd.dataBody.byteLength;
-      const m = dec.push(fd.dataHeader, fd.dataBody);
-      if (m.kind === 'batch') {
-        rowCount += m.batch.numRows;
-        onBatch(m.batch);
+    let complete = false;
+    try {
+      for await (const fd of call as AsyncIterable<FlightDataIn>) {
+        bodyBytes += fd.dataBody.byteLength;
+        const m = dec.push(fd.dataHeader, fd.dataBody);
+        if (m.kind === 'batch') {
+          rowCount += m.batch.numRows;
+          onBatch(m.batch);
+        }
       }
+      complete = true;
+    } finally {
+      // Leaving the loop early destroys the stream object but not the call: cancel it, or the
+      // server keeps the stream open, blocked on flow control.
+      if (!complete) call.cancel();
     }
     if (dec.schema === undefined) throw new SaigaError('InvalidArgument', 'DoGet stream had no schema');
     return { schema: dec.schema, rowCount, bodyBytes };

@@ -54,36 +54,53 @@ export function directSender(call: unknown, queuedBytesMax: number): FlightDataS
   // The call's 'cancelled' (from the stream's close) is how the caller learns of it.
   stream.on('error', () => undefined);
   const gone = (): boolean => stream.destroyed || stream.closed;
+  // Bytes handed to the stream whose write has not completed. Counted here from the write
+  // callbacks: 'drain' only comes after a write crossed the stream's highWaterMark, so it
+  // cannot be what a bound below that waits for.
+  let queuedBytes = 0;
+  const waiters: { ready: () => boolean; resolve: () => void }[] = [];
+  const wake = (): void => {
+    for (let i = 0; i < waiters.length;) {
+      const w = waiters[i] as { ready: () => boolean; resolve: () => void };
+      if (gone() || w.ready()) {
+        waiters.splice(i, 1);
+        w.resolve();
+      } else {
+        i++;
+      }
+    }
+  };
+  stream.once('close', wake);
   const waitFor = (ready: () => boolean): Promise<void> => {
     if (ready() || gone()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        stream.off('drain', check);
-        stream.off('close', done);
-        resolve();
-      };
-      const check = (): void => {
-        if (ready() || gone()) done();
-      };
-      stream.on('drain', check);
-      stream.once('close', done);
-    });
+    return new Promise((resolve) => waiters.push({ ready, resolve }));
   };
   return {
     send(msg: FlightDataOut): Promise<void> {
       if (gone()) return Promise.resolve();
       const layout = new FlightDataLayout(msg);
+      const head = layout.framedHead();
+      const size = head.length + layout.size - layout.headSize;
       base.maybeSendMetadata();
+      queuedBytes += size;
+      const written = (): void => {
+        // called once the last chunk of this message is written, or failed on a dead stream
+        queuedBytes -= size;
+        wake();
+      };
+      const parts = [head, ...msg.body.filter((b) => b.byteLength > 0)];
       stream.cork();
-      stream.write(layout.framedHead());
-      for (const b of msg.body) if (b.byteLength > 0) stream.write(b);
+      for (let i = 0; i < parts.length; i++) {
+        if (i === parts.length - 1) stream.write(parts[i] as Uint8Array, written);
+        else stream.write(parts[i] as Uint8Array);
+      }
       stream.uncork();
-      // 'drain' fires when the queue empties; waiting only above the bound keeps the next
-      // batch's scan and encode overlapping with the socket taking this one.
-      return waitFor(() => stream.writableLength <= queuedBytesMax);
+      // Waiting only above the bound keeps the next batch's scan and encode overlapping with
+      // the socket taking this one.
+      return waitFor(() => queuedBytes <= queuedBytesMax);
     },
     flush(): Promise<void> {
-      return waitFor(() => stream.writableLength === 0);
+      return waitFor(() => queuedBytes === 0);
     },
   };
 }

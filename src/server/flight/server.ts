@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type * as http2 from 'node:http2';
+import type * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import {
   Field, Int64, RecordBatch, Schema as ArrowSchema, Struct, makeData, type Vector,
@@ -50,6 +51,8 @@ export interface FlightLimits {
   readonly putWritesInFlightMax: number;
   /** Row errors listed per PutResult (the count is always exact). */
   readonly rowErrorsReportedMax: number;
+  /** How long close() lets calls finish before it ends every connection. */
+  readonly shutdownGraceMs: number;
 }
 
 export const DEFAULT_FLIGHT_LIMITS: FlightLimits = {
@@ -63,6 +66,7 @@ export const DEFAULT_FLIGHT_LIMITS: FlightLimits = {
   preparedStatementsMax: 4096,
   putWritesInFlightMax: 2,
   rowErrorsReportedMax: 1000,
+  shutdownGraceMs: 2000,
 };
 
 export interface FlightServerOptions {
@@ -105,7 +109,14 @@ export async function startFlightServer(options: FlightServerOptions): Promise<F
   const service = new FlightServiceImpl(options, limits);
   const server = new grpc.Server({ ...grpcChannelOptions(limits), 'grpc-node.max_session_memory': 1024 });
   server.addService(flightService().service, service.handlers());
-  raiseServerReceiveWindow(server, limits.flowControlWindowBytes);
+  // Connections are tracked so that close() can end them after the grace period: a client that
+  // stopped reading (its call neither read nor cancelled) leaves unsent data on a socket that
+  // forceShutdown's session.destroy() does not close, and tryShutdown waited for it forever.
+  const sockets = new Set<net.Socket>();
+  raiseServerReceiveWindow(server, limits.flowControlWindowBytes, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${options.port ?? DEFAULT_FLIGHT_PORT}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
@@ -118,7 +129,10 @@ export async function startFlightServer(options: FlightServerOptions): Promise<F
     close: async () => {
       service.closeAll();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), 2000);
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          for (const socket of sockets) socket.destroy();
+        }, limits.shutdownGraceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
@@ -135,7 +149,7 @@ export async function startFlightServer(options: FlightServerOptions): Promise<F
  * advertise a larger per-stream window (SETTINGS_INITIAL_WINDOW_SIZE) and to raise each
  * session's connection window. Returns false (and changes nothing) if grpc-js lacks the hook.
  */
-export function raiseServerReceiveWindow(server: grpc.Server, bytes: number): boolean {
+export function raiseServerReceiveWindow(server: grpc.Server, bytes: number, onConnection?: (socket: net.Socket) => void): boolean {
   const s = server as unknown as { createHttp2Server?: (this: unknown, creds: unknown) => http2.Http2Server };
   const original = s.createHttp2Server;
   if (typeof original !== 'function') return false;
@@ -146,6 +160,7 @@ export function raiseServerReceiveWindow(server: grpc.Server, bytes: number): bo
     h.on('session', (session: http2.ServerHttp2Session) => {
       if (!session.destroyed) session.setLocalWindowSize(window);
     });
+    if (onConnection !== undefined) h.on('connection', onConnection);
     return h;
   };
   return true;
