@@ -59,6 +59,21 @@ interface PreparedEntry {
   readonly plans: ColumnPlanCache;
   readonly longData: Map<number, Buffer[]>;
   longDataBytes: number;
+  /**
+   * The encoded column-count + column-definition (+ EOF) packets of the last result, reused while
+   * the column plans, the starting sequence id and the EOF status are the same (point selects
+   * send identical metadata on every execution).
+   */
+  header: ResultHeader | null;
+}
+
+interface ResultHeader {
+  readonly plans: readonly ColumnPlan[];
+  readonly seq: number;
+  /** Status flags in the EOF packet, -1 under CLIENT_DEPRECATE_EOF (no EOF sent). */
+  readonly eofStatus: number;
+  readonly bytes: Buffer;
+  readonly packets: number;
 }
 
 class ConnectionClosed extends Error {}
@@ -705,12 +720,24 @@ export class MysqlConnection {
   }
 
   /** Writes a result set; batches are flushed as they come so memory stays bounded. */
-  private async sendRows(result: StatementResult & { kind: 'rows' }, protocol: 'text' | 'binary', more: boolean, cache?: ColumnPlanCache): Promise<void> {
+  private async sendRows(result: StatementResult & { kind: 'rows' }, protocol: 'text' | 'binary', more: boolean, entry?: PreparedEntry): Promise<void> {
     const database = this.session?.database ?? '';
-    const plans = cache !== undefined ? cache.get(result.columns, result.arrowSchema, database) : planColumns(result.columns, result.arrowSchema, database);
-    writeColumnCount(this.w, plans.length);
-    for (const p of plans) writeColumnDefinition41(this.w, p.definition);
-    if (!this.deprecateEof) writeEof(this.w, this.statusFlags());
+    const plans = entry !== undefined ? entry.plans.get(result.columns, result.arrowSchema, database) : planColumns(result.columns, result.arrowSchema, database);
+    const eofStatus = this.deprecateEof ? -1 : this.statusFlags();
+    const h = entry?.header ?? null;
+    if (h !== null && h.plans === plans && h.seq === this.w.seq && h.eofStatus === eofStatus) {
+      this.w.bytes(h.bytes);
+      this.w.seq = (this.w.seq + h.packets) & 0xff;
+    } else {
+      const start = this.w.len;
+      const seq = this.w.seq;
+      writeColumnCount(this.w, plans.length);
+      for (const p of plans) writeColumnDefinition41(this.w, p.definition);
+      if (eofStatus >= 0) writeEof(this.w, eofStatus);
+      if (entry !== undefined) {
+        entry.header = { plans, seq, eofStatus, bytes: Buffer.from(this.w.buf.subarray(start, this.w.len)), packets: (this.w.seq - seq) & 0xff };
+      }
+    }
     if (protocol === 'binary' && result.rowValues !== undefined) {
       // The engine holds the rows as values already (point selects): no Arrow batch is built.
       writeBinaryValueRows(this.w, plans, result.rowValues);
@@ -760,7 +787,7 @@ export class MysqlConnection {
       ps = await session.prepare(sql);
     }
     const id = this.nextStatementId++;
-    this.statements.set(id, { ps, sql, paramCount: ps.paramCount, types: null, plans: new ColumnPlanCache(), longData: new Map(), longDataBytes: 0 });
+    this.statements.set(id, { ps, sql, paramCount: ps.paramCount, types: null, plans: new ColumnPlanCache(), longData: new Map(), longDataBytes: 0, header: null });
     const columns = planResultColumns(ps.columns, session.database ?? '');
     writeStmtPrepareOk(this.w, id, columns.length, ps.paramCount, 0);
     if (ps.paramCount > 0) {
@@ -807,7 +834,7 @@ export class MysqlConnection {
       const result = await e.ps.execute(req.values, { signal: this.statementSignal() });
       this.noteResult(result, false);
       if (result.kind === 'ok') this.sendOk(result.affectedRows, false, result);
-      else await this.sendRows(result, 'binary', false, e.plans);
+      else await this.sendRows(result, 'binary', false, e);
     }));
   }
 }
