@@ -604,7 +604,7 @@ class FlightServiceImpl {
     return t;
   }
 
-  /** Schema once, then batches of at most batchRowsMax rows, waiting for 'drain' when gRPC's buffer is full. */
+  /** Schema once, then batches of at most batchRowsMax rows; waits while more than sendQueueBytesMax are queued on the stream. */
   private async stream(call: grpc.ServerWritableStream<unknown, FlightDataFrame>, schema: ArrowSchema, batches: AsyncIterable<RecordBatch>): Promise<void> {
     const enc = new IpcStreamEncoder(schema);
     const direct = directSender(call, this.limits.sendQueueBytesMax);
