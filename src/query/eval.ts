@@ -251,7 +251,23 @@ export function likeMatcher(pattern: string): (s: string) => boolean {
   else if (pattern.endsWith('%') && simple.test(pattern.slice(0, -1))) { const p = pattern.slice(0, -1); m = (s) => s.startsWith(p); }
   else if (pattern.startsWith('%') && simple.test(pattern.slice(1))) { const p = pattern.slice(1); m = (s) => s.endsWith(p); }
   else if (pattern.length >= 2 && pattern.startsWith('%') && pattern.endsWith('%') && simple.test(inner)) m = (s) => s.includes(inner);
-  else {
+  else if (/^[^_\\]*$/.test(pattern)) {
+    // Only % wildcards ('%special%requests%', TPC-H Q13): literal parts found left to right
+    // with indexOf (leftmost matches are optimal), no backtracking regex.
+    const parts = pattern.split('%');
+    const first = parts[0]!, last = parts[parts.length - 1]!;
+    const mid = parts.slice(1, -1).filter((x) => x.length > 0);
+    m = (s) => {
+      if (!s.startsWith(first)) return false;
+      let pos = first.length;
+      for (const x of mid) {
+        const k = s.indexOf(x, pos);
+        if (k < 0) return false;
+        pos = k + x.length;
+      }
+      return s.length - last.length >= pos && s.endsWith(last);
+    };
+  } else {
     let re = '^';
     for (let i = 0; i < pattern.length; i++) {
       const ch = pattern[i]!;
