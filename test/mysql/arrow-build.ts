@@ -1,28 +1,12 @@
 import {
   Binary, Bool, DateDay, Decimal, Field, Float32, Float64, Int16, Int32, Int64, Int8, makeData, RecordBatch,
-  Schema as ArrowSchema, Struct, TimestampMicrosecond, Utf8, type Data, type DataType as ArrowType,
+  Schema as ArrowSchema, Struct, TimestampMicrosecond, Utf8, type Data,
 } from 'apache-arrow';
 import type { DataType, Value } from '../../src/common/types.js';
 import type { ResultColumn } from '../../src/query/api.js';
+import { arrowTypeOf } from '../../src/server/flight/arrow-schema.js';
 
 /** Test helper: Saiga Values -> Arrow columns built from raw buffers (the way the engine builds them). */
-
-export function arrowTypeOf(c: Pick<ResultColumn, 'type' | 'precision' | 'scale'>): ArrowType {
-  switch (c.type) {
-    case 'bool': return new Bool();
-    case 'int8': return new Int8();
-    case 'int16': return new Int16();
-    case 'int32': return new Int32();
-    case 'int64': return new Int64();
-    case 'float': return new Float32();
-    case 'double': return new Float64();
-    case 'decimal': return new Decimal(c.scale ?? 0, c.precision ?? 38, 128);
-    case 'string': return new Utf8();
-    case 'binary': return new Binary();
-    case 'date': return new DateDay();
-    case 'timestamp': return new TimestampMicrosecond();
-  }
-}
 
 function validity(values: readonly (Value | undefined)[]): { bitmap: Uint8Array; nullCount: number } {
   const bitmap = new Uint8Array(((values.length + 63) >> 6) << 3);

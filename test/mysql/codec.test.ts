@@ -19,6 +19,7 @@ import {
 import { decodeStmtExecute } from '../../src/server/mysql/statement-params.js';
 import { framePayload, MalformedPacketError, PacketWriter, PayloadReader } from '../../src/server/mysql/wire-buffer.js';
 import { buildBatch } from './arrow-build.js';
+import { mulberry32 } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 // mysql2's own implementations, an independent reference for the auth math (loaded by file path:
@@ -26,17 +27,6 @@ const require = createRequire(import.meta.url);
 const mysql2Lib = join(dirname(require.resolve('mysql2')), 'lib');
 const auth41 = require(join(mysql2Lib, 'auth_41.js')) as { calculateToken(pw: string, s1: Buffer, s2: Buffer): Buffer };
 const sha2Plugin = require(join(mysql2Lib, 'auth_plugins', 'caching_sha2_password.js')) as { calculateToken(pw: string, s: Buffer): Buffer };
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Splits a framed stream back into payloads (one per packet, not joined). */
 function packets(bytes: Buffer): Array<{ seq: number; payload: Buffer }> {

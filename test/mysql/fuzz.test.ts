@@ -5,7 +5,7 @@ import { CLIENT } from '../../src/server/mysql/constants.js';
 import { PacketFramer } from '../../src/server/mysql/framing.js';
 import { decodeErr, writeHandshakeResponse41 } from '../../src/server/mysql/packets.js';
 import { PacketWriter } from '../../src/server/mysql/wire-buffer.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { mulberry32, startTestServer, type TestServer } from './helpers.js';
 
 /**
  * Random and truncated packets and random SQL: every bad input is answered with an error or a
@@ -13,17 +13,6 @@ import { startTestServer, type TestServer } from './helpers.js';
  */
 
 const SEED = Number(process.env['SAIGA_FUZZ_SEED'] ?? 20240607);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let s: TestServer;
 beforeAll(async () => {

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedStorage } from '../../src/client/index.js';
+import { createQueryEngine } from '../../src/query/index.js';
 import type { QueryEngine } from '../../src/query/api.js';
 import { openUserStore, type UserStore } from '../../src/server/auth/index.js';
 import { startMysqlServer, type MysqlServer } from '../../src/server/mysql/index.js';
@@ -28,5 +33,32 @@ export async function startTestServer(limits?: Partial<Limits>, engine: QueryEng
       await server.close();
       await engine.close();
     },
+  };
+}
+
+/** Starts the endpoint over the real engine and embedded storage in a fresh temp directory; close() removes it. */
+export async function startEmbeddedTestServer(dirPrefix: string): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  const storage = await openEmbeddedStorage({ dataDir: dir });
+  const s = await startTestServer(undefined, createQueryEngine({ storage }));
+  return {
+    ...s,
+    close: async () => {
+      await s.close();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A small seeded PRNG (mulberry32): the same seed replays the same sequence. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

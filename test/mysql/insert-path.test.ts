@@ -1,12 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StorageApi } from '../../src/common/storage-api.js';
-import { openEmbeddedStorage } from '../../src/client/index.js';
-import { createQueryEngine } from '../../src/query/index.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { startEmbeddedTestServer, type TestServer } from './helpers.js';
 
 /**
  * Prepared INSERTs (parameters bound as literals, no per-execution parse) and large literal
@@ -14,19 +8,13 @@ import { startTestServer, type TestServer } from './helpers.js';
  * same warnings. Twin tables are filled the fast way and the general way and compared.
  */
 
-let dir: string;
-let storage: StorageApi;
 let s: TestServer;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'saiga-insert-'));
-  storage = await openEmbeddedStorage({ dataDir: dir });
-  s = await startTestServer(undefined, createQueryEngine({ storage }));
+  s = await startEmbeddedTestServer('saiga-insert-');
 });
 afterAll(async () => {
   await s.close();
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const options = (): mysql.ConnectionOptions => ({

@@ -1,18 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StorageApi } from '../../src/common/storage-api.js';
-import { openEmbeddedStorage } from '../../src/client/index.js';
-import { createQueryEngine } from '../../src/query/index.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { startEmbeddedTestServer, type TestServer } from './helpers.js';
 
 /** The endpoint over the real engine and embedded storage, driven by mysql2 and the mariadb CLI. */
 
-let dir: string;
-let storage: StorageApi;
 let s: TestServer;
 const opts = (extra: mysql.ConnectionOptions = {}): mysql.ConnectionOptions => ({
   host: '127.0.0.1', port: s.port, user: 'root', password: 'rootpw', ...extra,
@@ -29,14 +21,10 @@ async function errnoOf(p: Promise<unknown>): Promise<[number | undefined, string
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'saiga-mysql-'));
-  storage = await openEmbeddedStorage({ dataDir: dir });
-  s = await startTestServer(undefined, createQueryEngine({ storage }));
+  s = await startEmbeddedTestServer('saiga-mysql-');
 });
 afterAll(async () => {
   await s.close();
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('real engine over mysql2', () => {

@@ -587,13 +587,17 @@ export class MysqlConnection {
     writeErr(this.w, e);
   }
 
-  /** Runs a command body; an expected failure becomes an ERR packet and the connection stays usable. */
-  private async guard(body: () => Promise<void>): Promise<void> {
+  /**
+   * Runs a command body; an expected failure becomes an ERR packet and the connection stays
+   * usable. Returns false when the body failed.
+   */
+  private async guard(body: () => Promise<void>): Promise<boolean> {
     const mark = this.w.len;
     const seq = this.w.seq;
     const flushes = this.flushes;
     try {
       await body();
+      return true;
     } catch (e) {
       if (e instanceof MalformedPacketError || e instanceof ConnectionClosed) throw e;
       this.recordError(e);
@@ -603,6 +607,7 @@ export class MysqlConnection {
         this.w.seq = seq;
       }
       this.sendErr(toErrPacket(e));
+      return false;
     }
   }
 
@@ -690,31 +695,18 @@ export class MysqlConnection {
     for (let i = 0; i < statements.length; i++) {
       const stmt = statements[i] as string;
       const more = i < statements.length - 1;
-      const mark = this.w.len;
-      const seq = this.w.seq;
-      const flushes = this.flushes;
       const isShowWarnings = /^\s*SHOW\s+(COUNT\s*\(\s*\*\s*\)\s+)?(WARNINGS|ERRORS)\b/i.test(stmt);
-      try {
-        await this.tracked(stmt, 'Query', async () => {
-          const result = await this.runStatement(stmt);
-          this.noteResult(result, isShowWarnings);
-          if (result.kind === 'ok') {
-            this.sendOk(result.affectedRows, more, result);
-          } else {
-            await this.sendRows(result, 'text', more);
-            if (!isShowWarnings) this.lastWarnings = (this.session as Session).lastWarnings();
-          }
-        });
-      } catch (e) {
-        if (e instanceof MalformedPacketError || e instanceof ConnectionClosed) throw e;
-        this.recordError(e);
-        if (this.flushes === flushes) {
-          this.w.len = mark;
-          this.w.seq = seq;
+      const ok = await this.guard(() => this.tracked(stmt, 'Query', async () => {
+        const result = await this.runStatement(stmt);
+        this.noteResult(result, isShowWarnings);
+        if (result.kind === 'ok') {
+          this.sendOk(result.affectedRows, more, result);
+        } else {
+          await this.sendRows(result, 'text', more);
+          if (!isShowWarnings) this.lastWarnings = (this.session as Session).lastWarnings();
         }
-        this.sendErr(toErrPacket(e));
-        return; // the rest of a multi-statement query is not run, as in MySQL
-      }
+      }));
+      if (!ok) return; // the rest of a multi-statement query is not run, as in MySQL
       if (this.w.len > FLUSH_BYTES) await this.flush();
     }
   }

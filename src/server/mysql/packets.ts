@@ -267,25 +267,20 @@ export interface ColumnDefinition {
 
 export function writeColumnDefinition41(w: PacketWriter, c: ColumnDefinition): void {
   w.begin();
-  w.lenencString('def');
-  w.lenencString(c.schema);
-  w.lenencString(c.table);
-  w.lenencString(c.orgTable);
-  w.lenencString(c.name);
-  w.lenencString(c.orgName);
-  w.u8(0x0c);
-  w.u16(c.charset);
-  w.u32(c.columnLength);
-  w.u8(c.type);
-  w.u16(c.flags);
-  w.u8(c.decimals);
-  w.u16(0);
+  writeColumnDefinitionFields(w, c);
   w.end();
 }
 
 /** COM_FIELD_LIST responses append the column default as a lenenc string; null writes none. */
 export function writeFieldListColumn(w: PacketWriter, c: ColumnDefinition): void {
   w.begin();
+  writeColumnDefinitionFields(w, c);
+  w.nullMarker();
+  w.end();
+}
+
+/** The fields of a ColumnDefinition41 packet, shared by result sets and COM_FIELD_LIST. */
+function writeColumnDefinitionFields(w: PacketWriter, c: ColumnDefinition): void {
   w.lenencString('def');
   w.lenencString(c.schema);
   w.lenencString(c.table);
@@ -299,8 +294,6 @@ export function writeFieldListColumn(w: PacketWriter, c: ColumnDefinition): void
   w.u16(c.flags);
   w.u8(c.decimals);
   w.u16(0);
-  w.nullMarker();
-  w.end();
 }
 
 export function decodeColumnDefinition41(payload: Uint8Array): ColumnDefinition {

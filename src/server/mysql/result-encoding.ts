@@ -106,23 +106,26 @@ export function planColumns(columns: readonly ResultColumn[], schema: ArrowSchem
   return schema.fields.map((f, i) => {
     const c = columns[i] as ResultColumn;
     const k = kindOf(f.type);
-    const shape = mysqlShape(k.kind, k.precision, k.scale);
-    let flags = shape.flags;
-    if (!c.nullable && k.kind !== 'null') flags |= COLUMN_FLAG.NOT_NULL;
-    const definition: ColumnDefinition = {
-      schema: c.table !== undefined ? (c.database ?? defaultDatabase) : '',
-      table: c.table ?? '',
-      orgTable: c.table ?? '',
-      name: c.name,
-      orgName: c.originalName ?? c.name,
-      charset: shape.text ? CHARSET.UTF8MB4_GENERAL_CI : CHARSET.BINARY,
-      columnLength: shape.length,
-      type: shape.type,
-      flags,
-      decimals: shape.decimals,
-    };
+    const definition = columnDefinition(c, k.kind, k.precision, k.scale, defaultDatabase);
     return { kind: k.kind, definition, scale: k.scale, toMicrosMul: k.mul, toMicrosDiv: k.div, fixedWidth: k.width };
   });
+}
+
+/** The MySQL column definition of one result column whose values are of `kind`. */
+function columnDefinition(c: ResultColumn, kind: Kind, precision: number, scale: number, defaultDatabase: string): ColumnDefinition {
+  const shape = mysqlShape(kind, precision, scale);
+  return {
+    schema: c.table !== undefined ? (c.database ?? defaultDatabase) : '',
+    table: c.table ?? '',
+    orgTable: c.table ?? '',
+    name: c.name,
+    orgName: c.originalName ?? c.name,
+    charset: shape.text ? CHARSET.UTF8MB4_GENERAL_CI : CHARSET.BINARY,
+    columnLength: shape.length,
+    type: shape.type,
+    flags: c.nullable || kind === 'null' ? shape.flags : shape.flags | COLUMN_FLAG.NOT_NULL,
+    decimals: shape.decimals,
+  };
 }
 
 /**
@@ -500,19 +503,7 @@ const KIND_OF_DATA_TYPE: Record<ResultColumn['type'], Kind> = {
 export function planResultColumns(columns: readonly ResultColumn[], defaultDatabase = ''): ColumnPlan[] {
   return columns.map((c) => {
     const kind = KIND_OF_DATA_TYPE[c.type];
-    const shape = mysqlShape(kind, c.precision ?? 38, c.scale ?? 0);
-    const definition: ColumnDefinition = {
-      schema: c.table !== undefined ? (c.database ?? defaultDatabase) : '',
-      table: c.table ?? '',
-      orgTable: c.table ?? '',
-      name: c.name,
-      orgName: c.originalName ?? c.name,
-      charset: shape.text ? CHARSET.UTF8MB4_GENERAL_CI : CHARSET.BINARY,
-      columnLength: shape.length,
-      type: shape.type,
-      flags: c.nullable ? shape.flags : shape.flags | COLUMN_FLAG.NOT_NULL,
-      decimals: shape.decimals,
-    };
+    const definition = columnDefinition(c, kind, c.precision ?? 38, c.scale ?? 0, defaultDatabase);
     return { kind, definition, scale: c.scale ?? 0, toMicrosMul: 1, toMicrosDiv: 1, fixedWidth: 0 };
   });
 }
