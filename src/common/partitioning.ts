@@ -325,16 +325,29 @@ export class PartitionRouter {
       const total = list.reduce((a, x) => a + x.width, 0);
       return { list, contiguous, total, level: (this.levels[li] as { level: HashLevel }).level, buf: new Uint8Array(total) };
     });
+    let shortest = Infinity;
+    for (let r = 0; r < n; r++) shortest = Math.min(shortest, (keyOffsets[r + 1] as number) - (keyOffsets[r] as number));
+    assert(n === 0 || shortest >= need, () => `every key holds the ${need} bytes of its fixed-width prefix, the shortest has ${shortest}`);
+    // One level over one contiguous byte range (the common case): a tight loop.
+    const one = plan.length === 1 && (plan[0] as { contiguous: boolean }).contiguous ? plan[0] : undefined;
+    if (one !== undefined) {
+      const at0 = (one.list[0] as { at: number }).at;
+      const { total } = one;
+      const { seed, buckets } = one.level;
+      for (let r = 0; r < n; r++) out[r] = slotOf[murmur3_32At(keyBytes, (keyOffsets[r] as number) + at0, total, seed) % buckets] as number;
+      return ids;
+    }
     for (let r = 0; r < n; r++) {
       const k0 = keyOffsets[r] as number;
-      assert((keyOffsets[r + 1] as number) - k0 >= need, () => `key ${r} of ${(keyOffsets[r + 1] as number) - k0} bytes holds the ${need} bytes of its fixed-width prefix`);
       let idx = 0;
-      for (const pl of plan) {
+      for (let li = 0; li < plan.length; li++) {
+        const pl = plan[li] as (typeof plan)[number];
         let h: number;
         if (pl.contiguous) h = murmur3_32At(keyBytes, k0 + (pl.list[0] as { at: number }).at, pl.total, pl.level.seed);
         else {
           let o = 0;
-          for (const x of pl.list) {
+          for (let xi = 0; xi < pl.list.length; xi++) {
+            const x = pl.list[xi] as { at: number; width: number };
             for (let b = 0; b < x.width; b++) pl.buf[o + b] = keyBytes[k0 + x.at + b] as number;
             o += x.width;
           }
