@@ -34,9 +34,10 @@ export class FlightClient {
   private readonly rpc: Rpc;
   private token: string | undefined;
 
-  constructor(address: string) {
+  /** `options` are added to (and override) the grpc-js channel options of DEFAULT_FLIGHT_LIMITS. */
+  constructor(address: string, options: grpc.ChannelOptions = {}) {
     const Ctor = flightService().client;
-    this.rpc = new Ctor(address, grpc.credentials.createInsecure(), grpcChannelOptions(DEFAULT_FLIGHT_LIMITS)) as Rpc;
+    this.rpc = new Ctor(address, grpc.credentials.createInsecure(), { ...grpcChannelOptions(DEFAULT_FLIGHT_LIMITS), ...options }) as Rpc;
   }
 
   close(): void {
