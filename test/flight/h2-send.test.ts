@@ -59,7 +59,7 @@ beforeAll(async () => {
       const key = call.request.ticket.toString();
       const plan = plans.get(key);
       if (plan === undefined) throw new Error(`no plan ${key}`);
-      const sender = directSender(call, plan.queueMax);
+      const sender = directSender(call, plan.queueMax, 64 << 20);
       const seen = { direct: sender !== undefined, queuedMax: 0, finished: false };
       observed.set(key, seen);
       void (async () => {

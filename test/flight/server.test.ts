@@ -268,6 +268,21 @@ describe('Flight service', () => {
     }
   });
 
+  it('a DoGet message over messageBytesMax -> RESOURCE_EXHAUSTED, not an oversized frame', async () => {
+    const srv = await startFlightServer({ storage, engine, port: 0, users: { alice: 'secret' }, database: 'shop', limits: { messageBytesMax: 20_000 } });
+    const c = new FlightClient(`127.0.0.1:${srv.port}`);
+    try {
+      await c.handshake('alice', 'secret');
+      await storage.writeArrow('shop', 'other', 'insert', buildBatch(COLUMNS.slice(0, 2), Array.from({ length: 2000 }, (_, i): Row => [BigInt(700_000 + i), `long row name ${i}`])));
+      const e = await grpcError(c.fetchAll({ type: 'path', path: ['shop', 'other'] }));
+      expect(e.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(e.details).toContain('messageBytesMax');
+    } finally {
+      c.close();
+      await srv.close();
+    }
+  });
+
   it('close() ends a DoGet whose client stopped reading without cancelling', async () => {
     const srv = await startFlightServer({ storage, engine, port: 0, users: { alice: 'secret' }, database: 'shop', limits: { batchRowsMax: 50, shutdownGraceMs: 200 } });
     const c = new FlightClient(`127.0.0.1:${srv.port}`);

@@ -1,5 +1,6 @@
 import type * as http2 from 'node:http2';
 import { assert } from '../../common/assert.js';
+import { SaigaError } from '../../common/errors.js';
 import { FlightDataLayout, type FlightDataOut } from './codec.js';
 
 /**
@@ -44,8 +45,12 @@ function baseCallOf(call: unknown): BaseCallShape | undefined {
   return base as BaseCallShape;
 }
 
-/** A zero-copy sender for this grpc-js server call, or undefined when its internals are not as expected. */
-export function directSender(call: unknown, queuedBytesMax: number): FlightDataSender | undefined {
+/**
+ * A zero-copy sender for this grpc-js server call, or undefined when its internals are not as
+ * expected. A message longer than `messageBytesMax` is refused with ResourceExhausted, as
+ * grpc-js refuses one above 'grpc.max_send_message_length'.
+ */
+export function directSender(call: unknown, queuedBytesMax: number, messageBytesMax: number): FlightDataSender | undefined {
   assert(queuedBytesMax > 0, () => `queuedBytesMax must be positive, got ${queuedBytesMax}`);
   const base = baseCallOf(call);
   if (base === undefined) return undefined;
@@ -79,6 +84,10 @@ export function directSender(call: unknown, queuedBytesMax: number): FlightDataS
     send(msg: FlightDataOut): Promise<void> {
       if (gone()) return Promise.resolve();
       const layout = new FlightDataLayout(msg);
+      if (layout.size > messageBytesMax) {
+        return Promise.reject(new SaigaError('ResourceExhausted',
+          `a DoGet message of ${layout.size} bytes is over messageBytesMax (${messageBytesMax}): lower batchRowsMax or raise messageBytesMax`));
+      }
       const head = layout.framedHead();
       const size = head.length + layout.size - layout.headSize;
       base.maybeSendMetadata();

@@ -607,7 +607,7 @@ class FlightServiceImpl {
   /** Schema once, then batches of at most batchRowsMax rows; waits while more than sendQueueBytesMax are queued on the stream. */
   private async stream(call: grpc.ServerWritableStream<unknown, FlightDataFrame>, schema: ArrowSchema, batches: AsyncIterable<RecordBatch>): Promise<void> {
     const enc = new IpcStreamEncoder(schema);
-    const direct = directSender(call, this.limits.sendQueueBytesMax);
+    const direct = directSender(call, this.limits.sendQueueBytesMax, this.limits.messageBytesMax);
     const send = direct !== undefined
       // The body buffers go to the HTTP/2 stream as they are (no copy), see h2-send.ts.
       ? (f: IpcFrame): Promise<void> => direct.send({ dataHeader: f.header, body: f.body })
