@@ -115,3 +115,23 @@ describe('semi-join reduction (small probe side collected first)', () => {
     expect(want.length).toBeGreaterThan(0);
   });
 });
+
+describe('join probe presence bitmap', () => {
+  it('single integer keys (dense, sparse, negative, huge ranges) match a nested loop', async () => {
+    const seed = 31337;
+    const rnd = rng(seed);
+    const h = await harness();
+    for (const [name, lo, span] of [['dense', -50, 200], ['sparse', 0, 5000], ['huge', -2e12, 4e12]] as const) {
+      await h.exec(`CREATE TABLE b_${name} (id INT PRIMARY KEY, k BIGINT); CREATE TABLE p_${name} (id INT PRIMARY KEY, k BIGINT)`);
+      const B = Array.from({ length: 150 }, (_, i) => [i, rnd() < 0.05 ? null : lo + Math.floor(rnd() * span)] as const);
+      const P = Array.from({ length: 400 }, (_, i) => [i, rnd() < 0.05 ? null : rnd() < 0.5 ? B[Math.floor(rnd() * B.length)]![1] : lo - 10 + Math.floor(rnd() * (span + 20))] as const);
+      await h.exec(`INSERT INTO b_${name} VALUES ${B.map((r) => `(${r[0]}, ${r[1] ?? 'NULL'})`).join(', ')}`);
+      await h.exec(`INSERT INTO p_${name} VALUES ${P.map((r) => `(${r[0]}, ${r[1] ?? 'NULL'})`).join(', ')}`);
+      const want: [number, number][] = [];
+      for (const p of P) for (const b of B) if (p[1] !== null && p[1] === b[1]) want.push([p[0], b[0]]);
+      want.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      expect(want.length, `seed ${seed} ${name}`).toBeGreaterThan(0);
+      expect(await h.q(`SELECT p.id, b.id FROM p_${name} p JOIN b_${name} b ON p.k = b.k ORDER BY p.id, b.id`), `seed ${seed} ${name}`).toEqual(want);
+    }
+  });
+});
