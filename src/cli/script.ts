@@ -1,4 +1,5 @@
 import { SaigaError } from '../common/errors.js';
+import { statementSpans, type SqlScanRules } from '../query/tokenizer.js';
 
 /**
  * impala-shell's script handling: split a script into `;`-separated statements (quotes,
@@ -12,69 +13,22 @@ export interface ScriptStatement {
   readonly line: number;
 }
 
-/** Splits on `;` outside quotes and comments; drops empty statements and comment-only ones. */
+/** impala-shell takes any `--` as a comment and every `/* *\/` as a comment; unterminated text runs to the end. */
+const IMPALA_SHELL_SCAN: SqlScanRules = { dashCommentNeedsSpace: false, executableComments: false, strict: false };
+
+/**
+ * Splits on `;` outside quotes and comments; drops empty statements and comment-only ones.
+ * Each statement starts at its first character that is not whitespace or a comment.
+ */
 export function splitStatements(script: string): ScriptStatement[] {
   const out: ScriptStatement[] = [];
-  let start = 0;
   let line = 1;
-  let startLine = 1;
-  let meaningful = false;
-  const push = (end: number): void => {
-    const sql = script.slice(start, end).trim();
-    if (meaningful && sql.length > 0) out.push({ sql, line: startLine });
-    meaningful = false;
-  };
-  let i = 0;
-  const n = script.length;
-  while (i < n) {
-    const c = script[i]!;
-    if (c === '\n') {
-      line++;
-      i++;
-      continue;
-    }
-    if (!meaningful && /\s/.test(c)) {
-      i++;
-      continue;
-    }
-    if (c === '-' && script[i + 1] === '-') {
-      while (i < n && script[i] !== '\n') i++;
-      continue;
-    }
-    if (c === '#') {
-      while (i < n && script[i] !== '\n') i++;
-      continue;
-    }
-    if (c === '/' && script[i + 1] === '*') {
-      const end = script.indexOf('*/', i + 2);
-      const stop = end === -1 ? n : end + 2;
-      for (let k = i; k < stop; k++) if (script[k] === '\n') line++;
-      i = stop;
-      continue;
-    }
-    if (!meaningful) {
-      meaningful = true;
-      start = i;
-      startLine = line;
-    }
-    if (c === "'" || c === '"' || c === '`') {
-      i++;
-      while (i < n && script[i] !== c) {
-        if (script[i] === '\\' && c !== '`') i++;
-        else if (script[i] === '\n') line++;
-        i++;
-      }
-      i++;
-      continue;
-    }
-    if (c === ';') {
-      push(i);
-      i++;
-      continue;
-    }
-    i++;
+  let counted = 0;
+  for (const s of statementSpans(script, IMPALA_SHELL_SCAN)) {
+    for (let k = script.indexOf('\n', counted); k >= 0 && k < s.codeStart; k = script.indexOf('\n', k + 1)) line++;
+    counted = s.codeStart;
+    out.push({ sql: script.slice(s.codeStart, s.end).trim(), line });
   }
-  push(n);
   return out;
 }
 

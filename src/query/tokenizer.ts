@@ -27,22 +27,122 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/**
+ * How comments and quotes read when SQL text is scanned for statement boundaries. The pre-pass,
+ * the MySQL endpoint and the CLI's scripts share one scanner and differ only in these rules.
+ */
+export interface SqlScanRules {
+  /** `--` starts a comment only when whitespace or the end follows (MySQL); impala-shell takes any `--`. */
+  readonly dashCommentNeedsSpace: boolean;
+  /** `/*! ... *\/` holds code (MySQL's executable comment): not a comment, but never split inside. */
+  readonly executableComments: boolean;
+  /** Unterminated quotes and comments throw ParseError instead of running to the end of the text. */
+  readonly strict: boolean;
+}
+
+/** The pre-pass reads MySQL comments, takes `/*! *\/` as a plain comment, and rejects unterminated text. */
+const PREPASS_SCAN: SqlScanRules = { dashCommentNeedsSpace: true, executableComments: false, strict: true };
+
+/** Whether char code c is whitespace as /\s/ and String.prototype.trim see it. */
+function isSpaceCode(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return /\s/.test(String.fromCharCode(c));
+}
+
+/**
+ * End of the quoted string or identifier whose quote character is at i: a backslash escapes the
+ * next character outside backticks, a doubled quote stands for itself. Unterminated text ends at
+ * the end of sql, or throws ParseError when strict.
+ */
+export function skipQuoted(sql: string, i: number, strict: boolean): number {
+  const q = sql.charCodeAt(i);
+  const n = sql.length;
+  let j = i + 1;
+  while (j < n) {
+    const c = sql.charCodeAt(j);
+    if (c === 92 /* \ */ && q !== 96 /* ` */) {
+      j += 2;
+      continue;
+    }
+    if (c === q) {
+      if (sql.charCodeAt(j + 1) === q) {
+        j += 2;
+        continue;
+      }
+      return j + 1;
+    }
+    j++;
+  }
+  if (strict) throw new SaigaError('ParseError', `unterminated ${q === 96 ? 'quoted identifier' : 'string'} starting at offset ${i}`);
+  return n;
+}
+
+/**
+ * End of the comment starting at i (after the newline of a line comment), or i when none starts
+ * there. `to` is where the text ends for this scan (a statement's end when classifying one).
+ */
+export function skipComment(sql: string, i: number, rules: SqlScanRules, to = sql.length): number {
+  const c = sql.charCodeAt(i);
+  const d = sql.charCodeAt(i + 1);
+  if (c === 35 /* # */ || (c === 45 /* - */ && d === 45 && i + 1 < to && (!rules.dashCommentNeedsSpace || i + 2 >= to || isSpaceCode(sql.charCodeAt(i + 2))))) {
+    const nl = sql.indexOf('\n', i);
+    return nl < 0 || nl >= to ? to : nl + 1;
+  }
+  if (c === 47 /* / */ && d === 42 /* * */ && i + 1 < to && !(rules.executableComments && sql.charCodeAt(i + 2) === 33 /* ! */)) {
+    const end = sql.indexOf('*/', i + 2);
+    if (end >= 0 && end + 2 <= to) return end + 2;
+    if (rules.strict) throw new SaigaError('ParseError', `unterminated comment starting at offset ${i}`);
+    return to;
+  }
+  return i;
+}
+
+/** Where the body of the executable comment `/*! ... *\/` at i ends: its `*\/`, or `to` when unterminated. */
+function executableBodyEnd(sql: string, i: number, rules: SqlScanRules, to: number): number {
+  const close = sql.indexOf('*/', i + 3);
+  if (close >= 0 && close + 2 <= to) return close;
+  if (rules.strict) throw new SaigaError('ParseError', `unterminated comment starting at offset ${i}`);
+  return to;
+}
+
+function isExecutableComment(sql: string, i: number, rules: SqlScanRules): boolean {
+  return rules.executableComments && sql.charCodeAt(i) === 47 && sql.charCodeAt(i + 1) === 42 && sql.charCodeAt(i + 2) === 33;
+}
+
+/**
+ * Offset of the first character in [from, to) that is neither whitespace nor a comment, or -1.
+ * An executable comment counts as code when its body (past a version number) is not blank.
+ */
+function firstCodeOffset(sql: string, from: number, to: number, rules: SqlScanRules): number {
+  let i = from;
+  while (i < to) {
+    const c = sql.charCodeAt(i);
+    if (isSpaceCode(c)) {
+      i++;
+      continue;
+    }
+    if (c !== 35 && c !== 45 && c !== 47) return i;
+    const after = skipComment(sql, i, rules, to);
+    if (after !== i) {
+      i = after;
+      continue;
+    }
+    if (!isExecutableComment(sql, i, rules)) return i;
+    const bodyEnd = executableBodyEnd(sql, i, rules, to);
+    if (/\S/.test(sql.slice(i + 3, bodyEnd).replace(/^\d{5,6}/, ''))) return i;
+    i = bodyEnd === to ? to : bodyEnd + 2;
+  }
+  return -1;
+}
+
 /** Skips whitespace and comments from i; returns the next significant offset. */
 function skipSpace(sql: string, i: number): number {
   const n = sql.length;
   for (;;) {
-    while (i < n && /\s/.test(sql[i]!)) i++;
-    if (sql.startsWith('--', i) && (i + 2 >= n || /\s/.test(sql[i + 2]!)) || sql[i] === '#') {
-      while (i < n && sql[i] !== '\n') i++;
-      continue;
-    }
-    if (sql.startsWith('/*', i)) {
-      const e = sql.indexOf('*/', i + 2);
-      if (e < 0) throw new SaigaError('ParseError', `unterminated comment starting at offset ${i}`);
-      i = e + 2;
-      continue;
-    }
-    return i;
+    while (i < n && isSpaceCode(sql.charCodeAt(i))) i++;
+    const after = skipComment(sql, i, PREPASS_SCAN);
+    if (after === i) return i;
+    i = after;
   }
 }
 
@@ -126,31 +226,61 @@ export function tokenize(sql: string): Token[] {
   }
 }
 
-/** Splits on `;` outside quotes and comments; drops empty statements. */
-export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
+/** One `;`-separated statement of a text: offsets into it. */
+export interface StatementSpan {
+  /** Just after the previous top-level `;` (or 0). */
+  readonly start: number;
+  /** The first character that is neither whitespace nor a comment. */
+  readonly codeStart: number;
+  /** The terminating `;`, or the end of the text. */
+  readonly end: number;
+}
+
+/**
+ * Splits at top-level `;` (outside quotes and comments) and drops pieces that hold only
+ * whitespace and comments. A charCode scan: multi-row INSERTs of megabytes pass through here.
+ */
+export function statementSpans(sql: string, rules: SqlScanRules): StatementSpan[] {
+  const out: StatementSpan[] = [];
+  const n = sql.length;
+  const push = (start: number, end: number): void => {
+    const codeStart = firstCodeOffset(sql, start, end, rules);
+    if (codeStart >= 0) out.push({ start, codeStart, end });
+  };
   let start = 0;
   let i = 0;
-  const n = sql.length;
   while (i < n) {
-    const j = skipSpace(sql, i);
-    if (j !== i) { i = j; continue; }
-    const ch = sql[i]!;
-    if (ch === "'" || ch === '"' || ch === '`') { i = readQuoted(sql, i, ch).end; continue; }
-    if (ch === ';') {
-      const s = sql.slice(start, i).trim();
-      if (s.length > 0 && hasContent(s)) out.push(s);
+    const c = sql.charCodeAt(i);
+    if (c === 39 || c === 34 || c === 96) { // ' " `
+      i = skipQuoted(sql, i, rules.strict);
+      continue;
+    }
+    if (c === 35 || c === 45 || c === 47) { // # - /
+      const after = skipComment(sql, i, rules);
+      if (after !== i) {
+        i = after;
+        continue;
+      }
+      if (isExecutableComment(sql, i, rules)) {
+        // its contents are code, but a ';' inside it does not split
+        const bodyEnd = executableBodyEnd(sql, i, rules, n);
+        i = bodyEnd === n ? n : bodyEnd + 2;
+        continue;
+      }
+    }
+    if (c === 59) { // ;
+      push(start, i);
       start = i + 1;
     }
     i++;
   }
-  const s = sql.slice(start).trim();
-  if (s.length > 0 && hasContent(s)) out.push(s);
+  push(start, n);
   return out;
 }
 
-function hasContent(s: string): boolean {
-  return skipSpace(s, 0) < s.length;
+/** Splits on `;` outside quotes and comments; drops empty statements; trims each. */
+export function splitStatements(sql: string): string[] {
+  return statementSpans(sql, PREPASS_SCAN).map((s) => sql.slice(s.start, s.end).trim());
 }
 
 /** A cursor over tokens with the small helpers a recursive-descent parser needs. */

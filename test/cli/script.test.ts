@@ -30,6 +30,17 @@ describe('splitStatements', () => {
     expect(splitStatements('-- only a comment\n')).toEqual([]);
   });
 
+  it('reads comments as impala-shell does, not as the MySQL server does', () => {
+    // any `--` starts a comment (MySQL needs a space after it); `/*! */` is a plain comment
+    expect(splitStatements('select 1--; not split\n;select 2').map((p) => p.sql)).toEqual(['select 1--; not split', 'select 2']);
+    expect(splitStatements('/*!40101 set x = 1 */; select 3').map((p) => p.sql)).toEqual(['select 3']);
+  });
+
+  it('counts lines inside strings, escaped newlines included', () => {
+    const parts = splitStatements("select 'a\\\nb\nc';\n/* x\ny */ select 2; \"\n\";\nselect 4");
+    expect(parts.map((p) => p.line)).toEqual([1, 5, 5, 7]);
+  });
+
   it('knows when interactive input completes a statement', () => {
     expect(isCompleteStatement('select 1')).toBe(false);
     expect(isCompleteStatement('select 1;')).toBe(true);

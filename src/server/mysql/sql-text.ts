@@ -1,4 +1,5 @@
 import { SaigaError } from '../../common/errors.js';
+import { skipComment, skipQuoted, statementSpans, type SqlScanRules } from '../../query/tokenizer.js';
 
 /**
  * Just enough lexing of SQL text for the protocol edge: splitting a multi-statement query at
@@ -18,112 +19,12 @@ function isIdentChar(c: string): boolean {
   return /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
 }
 
-/** Skips a comment starting at i; returns the index after it, or i when none starts there. */
-function skipComment(sql: string, i: number): number {
-  const c = sql[i];
-  const d = sql[i + 1];
-  if (c === '#' || (c === '-' && d === '-' && (sql[i + 2] === undefined || /\s/.test(sql[i + 2] as string)))) {
-    const nl = sql.indexOf('\n', i);
-    return nl < 0 ? sql.length : nl + 1;
-  }
-  if (c === '/' && d === '*' && sql[i + 2] !== '!') {
-    const end = sql.indexOf('*/', i + 2);
-    return end < 0 ? sql.length : end + 2;
-  }
-  return i;
-}
+/** The server reads `-- ` with a space, runs `/*! *\/` as code, and lets unterminated text run to the end. */
+const MYSQL_SCAN: SqlScanRules = { dashCommentNeedsSpace: true, executableComments: true, strict: false };
 
-function skipQuoted(sql: string, i: number): number {
-  const q = sql[i] as string;
-  let j = i + 1;
-  while (j < sql.length) {
-    const c = sql[j];
-    if (c === '\\' && q !== '`') {
-      j += 2;
-      continue;
-    }
-    if (c === q) {
-      if (sql[j + 1] === q) {
-        j += 2;
-        continue;
-      }
-      return j + 1;
-    }
-    j++;
-  }
-  return sql.length;
-}
-
-/** Skips a quoted string / identifier starting at i (charCode loop; same rules as skipQuoted). */
-function skipQuotedFast(sql: string, i: number): number {
-  const q = sql.charCodeAt(i);
-  const n = sql.length;
-  let j = i + 1;
-  while (j < n) {
-    const c = sql.charCodeAt(j);
-    if (c === 92 /* \ */ && q !== 96 /* ` */) {
-      j += 2;
-      continue;
-    }
-    if (c === q) {
-      if (sql.charCodeAt(j + 1) === q) {
-        j += 2;
-        continue;
-      }
-      return j + 1;
-    }
-    j++;
-  }
-  return n;
-}
-
-/** True when s holds something besides whitespace and comments. */
-function hasCode(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 10 || c === 13) continue;
-    // '-', '#', '/' may start a comment: decide on the comment-free text
-    return c === 45 || c === 35 || c === 47 ? stripComments(s).trim() !== '' : true;
-  }
-  return false;
-}
-
-/**
- * Splits at top-level semicolons; drops empty statements; keeps each statement's text as written.
- * A charCode scan: multi-row INSERTs of megabytes pass through here on every COM_QUERY.
- */
+/** Splits at top-level semicolons; drops empty statements; keeps each statement's text as written. */
 export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql.charCodeAt(i);
-    if (c === 39 || c === 34 || c === 96) { // ' " `
-      i = skipQuotedFast(sql, i);
-      continue;
-    }
-    if (c === 35 || c === 45 || c === 47) { // # - /
-      const after = skipComment(sql, i);
-      if (after !== i) {
-        i = after;
-        continue;
-      }
-      if (c === 47 && sql.charCodeAt(i + 1) === 42) {
-        // executable comment /*! ... */: its contents are code, but a ';' inside it does not split
-        const end = sql.indexOf('*/', i + 2);
-        i = end < 0 ? n : end + 2;
-        continue;
-      }
-    }
-    if (c === 59) { // ;
-      out.push(sql.slice(start, i));
-      start = i + 1;
-    }
-    i++;
-  }
-  out.push(start === 0 ? sql : sql.slice(start));
-  return out.filter(hasCode);
+  return statementSpans(sql, MYSQL_SCAN).map((s) => sql.slice(s.start, s.end));
 }
 
 /**
@@ -155,12 +56,12 @@ export function stripComments(sql: string): string {
   while (i < sql.length) {
     const c = sql[i] as string;
     if (c === "'" || c === '"' || c === '`') {
-      const j = skipQuoted(sql, i);
+      const j = skipQuoted(sql, i, false);
       out += sql.slice(i, j);
       i = j;
       continue;
     }
-    const after = skipComment(sql, i);
+    const after = skipComment(sql, i, MYSQL_SCAN);
     if (after !== i) {
       out += ' ';
       i = after;
@@ -209,7 +110,7 @@ export function tokenize(sql: string): Token[] {
     }
     const start = i;
     if (c === "'" || c === '"' || c === '`') {
-      const end = skipQuoted(sql, i);
+      const end = skipQuoted(sql, i, false);
       if (sql[end - 1] !== c || end - i < 2) throw new SaigaError('ParseError', `unterminated ${c} quoted text at offset ${i}`);
       const text = unescapeString(sql.slice(i + 1, end - 1), c);
       toks.push(c === '`' ? { kind: 'ident', text, quoted: true, start, end } : { kind: 'string', text, start, end });
@@ -225,7 +126,7 @@ export function tokenize(sql: string): Token[] {
     }
     if (c === '@') {
       let j = i + 1;
-      if (sql[j] === "'" || sql[j] === '"' || sql[j] === '`') j = skipQuoted(sql, j);
+      if (sql[j] === "'" || sql[j] === '"' || sql[j] === '`') j = skipQuoted(sql, j, false);
       else while (j < sql.length && (isIdentChar(sql[j] as string) || sql[j] === '.')) j++;
       toks.push({ kind: 'uservar', text: sql.slice(i + 1, j), start, end: j });
       i = j;
