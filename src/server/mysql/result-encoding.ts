@@ -324,8 +324,13 @@ export function formatDate(days: number): string {
 
 const US_PER_DAY = 86400e6;
 
-/** µs since epoch -> 'YYYY-MM-DD HH:MM:SS[.ffffff]'. */
-export function formatTimestampMicros(us: number): string {
+interface TimeParts { days: number; h: number; mi: number; s: number; micros: number }
+
+/** Reused by splitMicros, so that encoding a timestamp allocates nothing; callers destructure it at once. */
+const timeParts: TimeParts = { days: 0, h: 0, mi: 0, s: 0, micros: 0 };
+
+/** µs since epoch -> days since epoch and the time of day (hour, minute, second, µs). */
+function splitMicros(us: number): Readonly<TimeParts> {
   const days = Math.floor(us / US_PER_DAY);
   let rem = us - days * US_PER_DAY;
   const h = Math.floor(rem / 3600e6);
@@ -333,7 +338,17 @@ export function formatTimestampMicros(us: number): string {
   const mi = Math.floor(rem / 60e6);
   rem -= mi * 60e6;
   const s = Math.floor(rem / 1e6);
-  const micros = rem - s * 1e6;
+  timeParts.days = days;
+  timeParts.h = h;
+  timeParts.mi = mi;
+  timeParts.s = s;
+  timeParts.micros = rem - s * 1e6;
+  return timeParts;
+}
+
+/** µs since epoch -> 'YYYY-MM-DD HH:MM:SS[.ffffff]'. */
+export function formatTimestampMicros(us: number): string {
+  const { days, h, mi, s, micros } = splitMicros(us);
   const base = `${formatDate(days)} ${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}`;
   return micros === 0 ? base : `${base}.${pad(micros, 6)}`;
 }
@@ -424,15 +439,8 @@ function writeBinaryDate(w: PacketWriter, days: number): void {
 }
 
 function writeBinaryDatetime(w: PacketWriter, us: number): void {
-  const days = Math.floor(us / US_PER_DAY);
-  let rem = us - days * US_PER_DAY;
+  const { days, h, mi, s, micros } = splitMicros(us);
   const [y, m, d] = civilFromDays(days);
-  const h = Math.floor(rem / 3600e6);
-  rem -= h * 3600e6;
-  const mi = Math.floor(rem / 60e6);
-  rem -= mi * 60e6;
-  const s = Math.floor(rem / 1e6);
-  const micros = rem - s * 1e6;
   const len = micros !== 0 ? 11 : h !== 0 || mi !== 0 || s !== 0 ? 7 : 4;
   w.u8(len);
   w.u16(y);
