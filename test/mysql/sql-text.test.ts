@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { statementSpans, type SqlScanRules } from '../../src/query/tokenizer.js';
 import { splitStatements, stripComments } from '../../src/server/mysql/sql-text.js';
 
 /** The endpoint's reading of SQL text: the shared scanner under MySQL's comment rules. */
@@ -27,5 +28,25 @@ describe('splitStatements (MySQL rules)', () => {
 
   it('drops statements of whitespace only, whatever the whitespace', () => {
     expect(splitStatements('select 1;\f\u00a0;\v')).toEqual(['select 1']);
+  });
+});
+
+describe('statementSpans (the shared scanner)', () => {
+  const strict: SqlScanRules = { dashCommentNeedsSpace: true, executableComments: false, strict: true };
+  const lenient: SqlScanRules = { dashCommentNeedsSpace: false, executableComments: false, strict: false };
+
+  it('gives each statement its start, first code character and end', () => {
+    const sql = '  /* a */ select 1 ; -- b\n\n  select 2';
+    expect(statementSpans(sql, strict)).toEqual([
+      { start: 0, codeStart: sql.indexOf('select 1'), end: sql.indexOf(';') },
+      { start: sql.indexOf(';') + 1, codeStart: sql.indexOf('select 2'), end: sql.length },
+    ]);
+  });
+
+  it('throws ParseError on unterminated text only when strict', () => {
+    for (const sql of ["select 'a", 'select `a', 'select 1 /* open']) {
+      expect(() => statementSpans(sql, strict)).toThrow(/unterminated/);
+      expect(statementSpans(sql, lenient)).toEqual([{ start: 0, codeStart: 0, end: sql.length }]);
+    }
   });
 });
