@@ -230,7 +230,21 @@ export function gather(col: ColumnSchema, data: arrow.Data, sel: Int32Array, cou
       }
       return makeColumnData(col, count, nullCount, bitmap, bits);
     }
-    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double': {
+    case 'int32': case 'date': {
+      // One monomorphic loop per element type (a shared loop over several typed-array kinds is
+      // megamorphic and several times slower).
+      const v = data.values as unknown as ArrayBufferView;
+      const out = new Int32Array(count);
+      gatherI32(out, new Int32Array(v.buffer, v.byteOffset, v.byteLength >> 2), sel, count, 1);
+      return makeColumnData(col, count, nullCount, bitmap, out);
+    }
+    case 'double': {
+      const src = data.values as Float64Array;
+      const out = new Float64Array(count);
+      for (let k = 0; k < count; k++) out[k] = src[sel[k] as number] as number;
+      return makeColumnData(col, count, nullCount, bitmap, out);
+    }
+    case 'int8': case 'int16': case 'float': {
       const src = data.values as Float64Array;
       const Ctor = typedCtor(col.type);
       const out = new Ctor(count) as unknown as Float64Array;
@@ -242,10 +256,7 @@ export function gather(col: ColumnSchema, data: arrow.Data, sel: Int32Array, cou
       const src = new Int32Array(v.buffer, v.byteOffset, v.byteLength >> 2);
       const stride = col.type === 'decimal' ? 4 : 2;
       const out = new Int32Array(count * stride);
-      for (let k = 0; k < count; k++) {
-        const i = (sel[k] as number) * stride;
-        for (let s = 0; s < stride; s++) out[k * stride + s] = src[i + s] as number;
-      }
+      gatherI32(out, src, sel, count, stride);
       const values = col.type === 'decimal' ? new Uint32Array(out.buffer) : new BigInt64Array(out.buffer);
       return makeColumnData(col, count, nullCount, bitmap, values);
     }
@@ -266,6 +277,24 @@ export function gather(col: ColumnSchema, data: arrow.Data, sel: Int32Array, cou
         offsets[k + 1] = p;
       }
       return makeColumnData(col, count, nullCount, bitmap, out, offsets);
+    }
+  }
+}
+
+/** out[k*stride .. +stride) = src[sel[k]*stride .. +stride) for k < count (stride 1, 2 or 4, unrolled). */
+function gatherI32(out: Int32Array, src: Int32Array, sel: Int32Array, count: number, stride: number): void {
+  if (stride === 1) {
+    for (let k = 0; k < count; k++) out[k] = src[sel[k] as number] as number;
+  } else if (stride === 2) {
+    for (let k = 0; k < count; k++) {
+      const i = (sel[k] as number) * 2, o = k * 2;
+      out[o] = src[i] as number; out[o + 1] = src[i + 1] as number;
+    }
+  } else {
+    assert(stride === 4, 'gather stride is 1, 2 or 4 words');
+    for (let k = 0; k < count; k++) {
+      const i = (sel[k] as number) * 4, o = k * 4;
+      out[o] = src[i] as number; out[o + 1] = src[i + 1] as number; out[o + 2] = src[i + 2] as number; out[o + 3] = src[i + 3] as number;
     }
   }
 }
