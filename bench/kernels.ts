@@ -11,19 +11,9 @@ import {
   arithmetic, filterBetween, filterCompare, filterRange, HashAggregator, makeColumn, scalar, columnValue, decimalSetDouble, formatDecimal,
 } from '../src/columnar/index.js';
 import type { Column } from '../src/columnar/index.js';
+import { mulberry32 as rng } from './random.js';
 
 const BATCH = 64 * 1024;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Batch { shipdate: Column; discount: Column; quantity: Column; price: Column }
 

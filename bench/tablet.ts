@@ -8,6 +8,7 @@ import type { Schema, Value } from '../src/common/types.js';
 import { openTablet } from '../src/tablet/index.js';
 import type { WriteOp } from '../src/tablet/tablet-api.js';
 import { emit, machine, percentile } from './report.js';
+import { mulberry32 as rng } from './random.js';
 
 /**
  * One tablet, no log: lineitem-like rows inserted in 10k-row batches through applyWrite
@@ -45,17 +46,6 @@ function arg(args: readonly string[], name: string, dflt: number): number {
   const v = Number(args[i + 1]);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} expects a positive number, got ${String(args[i + 1])}`);
   return v;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const INSTRUCT = ['DELIVER IN PERSON', 'COLLECT COD', 'NONE', 'TAKE BACK RETURN'];

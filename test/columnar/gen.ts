@@ -1,16 +1,6 @@
 import type { DataType, Value } from '../../src/common/types.js';
-
-/** Seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../bench/random.js';
+export { rng };
 
 const WORDS = ['', 'a', 'ab', 'abc', 'b', 'ba', 'Zebra', 'zebra', 'héllo', 'hello', 'world', 'a%b', 'x_y', 'ABC', '日本'];
 

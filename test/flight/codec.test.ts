@@ -8,18 +8,7 @@ import {
   GRPC_FRAME_PREFIX_BYTES, FlightDataFrame, FlightDataLayout, decodeSchemaMessage, encodeFlightData, encodeFlightDescriptor, encodeSchemaMessage,
 } from '../../src/server/flight/codec.js';
 import { isSaigaError } from '../../src/common/errors.js';
-
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../bench/random.js';
 
 const SEED = Number(process.env['SEED'] ?? 20240611);
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRPC_FRAME_PREFIX_BYTES, FlightDataLayout, encodeFlightData, type FlightDataIn, type FlightDataOut } from '../../src/server/flight/codec.js';
 import { directSender } from '../../src/server/flight/h2-send.js';
 import { flightService } from '../../src/server/flight/proto.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /**
  * The zero-copy DoGet send path (h2-send.ts) against a real grpc-js server and client: the
@@ -10,16 +11,6 @@ import { flightService } from '../../src/server/flight/proto.js';
  * queue bound holds, and a cancelled call does not leave the sender waiting.
  */
 const SEED = Number(process.env['SEED'] ?? 31);
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random FlightData messages; bodies split into several buffers of 8-aligned sizes like an IPC body. */
 function messages(seed: number, count: number, bodyBytesMax: number): FlightDataOut[] {

@@ -15,6 +15,7 @@ import { FlightClient } from '../../src/server/flight/client.js';
 import { startFlightServer, type FlightServer } from '../../src/server/flight/server.js';
 import { startMysqlServer, type MysqlServer } from '../../src/server/mysql/index.js';
 import { buildBatch } from './fixtures.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /**
  * Interop: the arrow-rs based Flight SQL client (not written by this project) against a running
@@ -22,16 +23,6 @@ import { buildBatch } from './fixtures.js';
  * storage — and every query's rows compared with the same query over MySQL (mysql2).
  */
 const SEED = Number(process.env['SEED'] ?? 11);
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ROOT_PW = 'rootpw';
 const MYSQL_ROWS = 150;

@@ -16,18 +16,9 @@ import { decodeSqlMessage, encodeSqlMessage, flightService, packAny, unpackAny }
 import { DEFAULT_FLIGHT_LIMITS, grpcChannelOptions, startFlightServer, type FlightServer } from '../../src/server/flight/server.js';
 import * as http2 from 'node:http2';
 import { batchRows, buildBatch } from './fixtures.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 const SEED = Number(process.env['SEED'] ?? 7);
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COLUMNS: ColumnSchema[] = [
   { name: 'id', type: 'int64', nullable: false },

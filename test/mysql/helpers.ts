@@ -8,6 +8,8 @@ import { openUserStore, type UserStore } from '../../src/server/auth/index.js';
 import { startMysqlServer, type MysqlServer } from '../../src/server/mysql/index.js';
 import type { Limits } from '../../src/common/limits.js';
 import { MiniEngine } from './mini-engine.js';
+import { mulberry32 } from '../../bench/random.js';
+export { mulberry32 };
 
 export interface TestServer {
   readonly server: MysqlServer;
@@ -48,17 +50,5 @@ export async function startEmbeddedTestServer(dirPrefix: string): Promise<TestSe
       await storage.close();
       rmSync(dir, { recursive: true, force: true });
     },
-  };
-}
-
-/** A small seeded PRNG (mulberry32): the same seed replays the same sequence. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
