@@ -9,17 +9,7 @@ import {
 import type { ColumnPredicate } from '../../src/common/scan-spec.js';
 import type { TabletInfo } from '../../src/common/storage-api.js';
 import type { Row, Schema, Value } from '../../src/common/types.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../bench/random.js';
 
 const schema: Schema = {
   keyColumnCount: 3,

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StorageApi, WriteOpKind } from '../../src/common/storage-api.js';
 import type { Row, Schema, Value } from '../../src/common/types.js';
 import { openEmbeddedStorage } from '../../src/client/index.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /**
  * writeArrow (columnar: prepare once, route rows to hash x range tablets, takePrepared) against
@@ -21,17 +22,6 @@ afterEach(async () => {
   for (const s of opened.splice(0)) await s.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const schema: Schema = {
   keyColumnCount: 2,

@@ -5,21 +5,11 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedStorage } from '../../src/client/index.js';
 import { isSaigaError, type SaigaError } from '../../src/common/errors.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CHILD = join(__dirname, 'ingest-child.mjs');
 const ROWS_PER_BATCH = 500;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(() => {
   // CI builds before vitest; a local run without dist/ builds here.

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnSchema, Value } from '../../src/common/types.js';
 import { buildColumn, columnMinMax } from '../../src/rowset/column-data.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /** columnMinMax of int64 / timestamp / decimal columns (double fast pass + exact fallback) vs BigInt. */
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const cols: ColumnSchema[] = [
   { name: 'i', type: 'int64', nullable: true },

@@ -10,6 +10,7 @@ import { readValue, writeDecimal } from '../../src/rowset/column-data.js';
 import { DiskRowSet, writeDiskRowSet, writeDiskRowSetFromMemRowSet, type RowHistory } from '../../src/rowset/disk-rowset.js';
 import { MemRowSet } from '../../src/rowset/mem-rowset.js';
 import type { StoredColumn } from '../../src/rowset/scan-plan.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /**
  * The columnar flush (writeDiskRowSetFromMemRowSet: typed-array copies from the MemRowSet store)
@@ -19,17 +20,6 @@ import type { StoredColumn } from '../../src/rowset/scan-plan.js';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const schema: Schema = {
   keyColumnCount: 1,

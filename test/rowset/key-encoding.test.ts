@@ -2,17 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareBytes, decodeKey, encodeKey } from '../../src/common/key-encoding.js';
 import type { DataType, Schema, Value } from '../../src/common/types.js';
 import { compareValues } from '../../src/rowset/column-data.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../bench/random.js';
 
 function gen(type: DataType, r: () => number): Value {
   const pick = <T,>(xs: T[]): T => xs[Math.floor(r() * xs.length)] as T;

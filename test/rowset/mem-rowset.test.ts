@@ -3,23 +3,13 @@ import { compareBytes, encodeKey } from '../../src/common/key-encoding.js';
 import type { Schema, Value } from '../../src/common/types.js';
 import { makeCanonical } from '../../src/rowset/column-batch.js';
 import { MemRowSet } from '../../src/rowset/mem-rowset.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /**
  * MemRowSet against a sorted-map model: bulk-appended runs (packed leaves), row inserts between
  * their keys (unpacking), finds and mutations of packed rows, ordered iteration from a lower
  * bound, isAboveMax / minKey / size.
  */
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const schema: Schema = { keyColumnCount: 1, columns: [{ name: 'k', type: 'int32', nullable: false }, { name: 'v', type: 'double', nullable: true }] };
 const key = (k: number): Uint8Array => encodeKey(schema, [k]);

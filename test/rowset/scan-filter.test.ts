@@ -9,6 +9,7 @@ import { readValue } from '../../src/rowset/column-data.js';
 import { DiskRowSet, writeDiskRowSet, type RowHistory } from '../../src/rowset/disk-rowset.js';
 import { bindPredicate, compileFilters } from '../../src/rowset/predicate-eval.js';
 import type { ScanPlan, StoredColumn } from '../../src/rowset/scan-plan.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /**
  * DiskRowSet scans with predicates vs. a brute-force reference over random data: integers of
@@ -39,18 +40,6 @@ const schema: Schema = {
 const columns: StoredColumn[] = schema.columns.map((c, i) => ({ ...c, id: i }));
 const HT_MAX = (1n << 64n) - 1n;
 const P53 = 2n ** 53n;
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Candidate values per column (constants are drawn from these too, so ranges hit edges). */
 function pools(wideBatch: boolean): Value[][] {

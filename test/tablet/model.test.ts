@@ -11,6 +11,7 @@ import type { Schema, Value } from '../../src/common/types.js';
 import { arrowField, buildColumn, readValue } from '../../src/rowset/column-data.js';
 import { openTablet } from '../../src/tablet/index.js';
 import type { Tablet, WriteOp } from '../../src/tablet/tablet-api.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /**
  * Model-based fuzz test: random writes of every kind, flushes, compactions, history GC and
@@ -32,17 +33,6 @@ const schema: Schema = {
   ],
 };
 const NCOL = schema.columns.length;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type ModelRow = Value[];
 interface Version { ts: HybridTime; row: ModelRow | null }
