@@ -994,7 +994,7 @@ export class NumMap {
   private bitsMax = -1;
 
   /**
-   * When every key is an integer and their range is at most 32 bits per key (and 2^27 overall),
+   * When every key is an integer and their range is at most 128 bits per key (and 2^27 overall),
    * keeps a presence bitmap that `probe` checks first. Call after the last set().
    */
   buildPresenceBits(): void {
@@ -1010,7 +1010,7 @@ export class NumMap {
       if (k > hi) hi = k;
     }
     const range = hi - lo;
-    if (range > 2 ** 27 || range > Math.max(65536, this.size * 32)) return;
+    if (range > 2 ** 27 || range > Math.max(65536, this.size * 128)) return;
     const bits = new Int32Array((range >>> 5) + 1);
     for (let s = 0; s < keys.length; s++) {
       if (vals[s]! < 0) continue;
@@ -1235,7 +1235,7 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
     probes = oneChunk(left);
   } else {
     build = await collect(plan.right, ctx);
-    probes = run(plan.left, ctx);
+    probes = run(runtimeKeyFilter(plan, build, ctx) ?? plan.left, ctx);
   }
   const buildKeys = plan.rightKeys.map((k) => evalExpr(k, build, ctx.subs));
   const table = plan.leftKeys.length > 0 ? buildHash(buildKeys, build.length) : null;
@@ -1342,6 +1342,74 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
     }
   }
   void leftWidth;
+}
+
+/** At most this many distinct build keys become a storage IN predicate on the probe side. */
+const RUNTIME_FILTER_MAX_KEYS = 4096;
+const SMALL_INT_TYPES: ReadonlySet<string> = new Set(['int8', 'int16', 'int32']);
+
+/**
+ * Runtime join filter: for an inner / semi hash join on one integer column whose build side is
+ * built, the build side's distinct keys become a `col IN (keys)` storage predicate on the probe
+ * side's scan of that column (through filters, column projections and inner / semi joins), so
+ * probe rows that cannot match are dropped in the storage scan before their other columns are
+ * materialized (TPC-H Q8: lineitem filtered by the part and orders keys). Null when it does not
+ * apply: then the probe side runs as planned.
+ */
+function runtimeKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, build: Chunk, ctx: ExecContext): LogicalPlan | null {
+  if (plan.leftKeys.length !== 1 || (plan.joinType !== 'inner' && plan.joinType !== 'semi')) return null;
+  const lk = plan.leftKeys[0]!, rk = plan.rightKeys[0]!;
+  if (lk.kind !== 'col' || rk.kind !== 'col' || !SMALL_INT_TYPES.has(lk.type.type) || !SMALL_INT_TYPES.has(rk.type.type)) return null;
+  const probeRows = estimateRows(plan.left);
+  if (build.length > RUNTIME_FILTER_MAX_KEYS * 4 || probeRows < 4 * Math.max(1024, build.length)) return null;
+  const kv = evalExpr(rk, build, ctx.subs);
+  if (kv.kind !== 'num') return null;
+  const seen = new Set<number>();
+  for (let i = 0; i < build.length; i++) {
+    if (kv.valid !== null && kv.valid[i] !== 1) continue;
+    const v = kv.values[i]!;
+    if (!Number.isInteger(v)) continue;
+    seen.add(v);
+    if (seen.size > RUNTIME_FILTER_MAX_KEYS) return null;
+  }
+  if (probeRows < 4 * seen.size) return null;
+  return withKeyPredicate(plan.left, lk.index, [...seen]);
+}
+
+/** p with `column IN values` added to the scan its output column col comes from unchanged; null when there is none. */
+function withKeyPredicate(p: LogicalPlan, col: number, values: number[]): LogicalPlan | null {
+  switch (p.kind) {
+    case 'Scan': {
+      const name = p.columns[col];
+      if (name === undefined || p.limit !== null) return null;
+      const c = p.table.schema.columns.find((x) => x.name === name);
+      if (c === undefined || !SMALL_INT_TYPES.has(c.type)) return null;
+      return { ...p, predicates: [...p.predicates, { kind: 'in', column: name, values }] };
+    }
+    case 'Filter': {
+      const input = withKeyPredicate(p.input, col, values);
+      return input === null ? null : { ...p, input };
+    }
+    case 'Project': {
+      const e = p.exprs[col];
+      if (e === undefined || e.kind !== 'col') return null;
+      const input = withKeyPredicate(p.input, e.index, values);
+      return input === null ? null : { ...p, input };
+    }
+    case 'Join': {
+      const lw = p.left.types.length;
+      if (col < lw && (p.joinType === 'inner' || p.joinType === 'semi' || p.joinType === 'anti' || p.joinType === 'left')) {
+        const left = withKeyPredicate(p.left, col, values);
+        return left === null ? null : { ...p, left };
+      }
+      if (col >= lw && p.joinType === 'inner') {
+        const right = withKeyPredicate(p.right, col - lw, values);
+        return right === null ? null : { ...p, right };
+      }
+      return null;
+    }
+    default: return null;
+  }
 }
 
 /** Rows the build side processes: an aggregate's input when reduction can filter it (below), else its output. */

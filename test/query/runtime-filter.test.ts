@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { ScanSpec } from '../../src/common/scan-spec.js';
+import { harness, type Harness } from './helpers.js';
+
+/** Deterministic generator (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SEED = 20261121;
+const N_FACT = 6000;
+
+interface Data { fact: [number, number | null, number | null, number][]; dim: [number, string][]; other: [number, number][] }
+
+async function setup(): Promise<{ h: Harness; d: Data; specs: { table: string; spec: ScanSpec }[] }> {
+  const rnd = rng(SEED);
+  const h = await harness();
+  await h.exec(`CREATE TABLE fact (id INT PRIMARY KEY, d_id INT, o_id INT, v INT)`);
+  await h.exec(`CREATE TABLE dim (id INT PRIMARY KEY, kind STRING)`);
+  await h.exec(`CREATE TABLE other (id INT PRIMARY KEY, g INT)`);
+  const d: Data = { fact: [], dim: [], other: [] };
+  for (let i = 0; i < N_FACT; i++) {
+    d.fact.push([i, rnd() < 0.03 ? null : Math.floor(rnd() * 2000) - 5, rnd() < 0.03 ? null : Math.floor(rnd() * 300), Math.floor(rnd() * 100)]);
+  }
+  for (let i = 0; i < 2000; i++) d.dim.push([i, rnd() < 0.02 ? 'rare' : 'common']);
+  for (let i = 0; i < 300; i++) d.other.push([i, i % 4]);
+  const lit = (x: number | string | null): string => (x === null ? 'NULL' : typeof x === 'string' ? `'${x}'` : String(x));
+  for (let i = 0; i < d.fact.length; i += 1000) await h.exec(`INSERT INTO fact VALUES ${d.fact.slice(i, i + 1000).map((r) => `(${r.map(lit).join(', ')})`).join(', ')}`);
+  await h.exec(`INSERT INTO dim VALUES ${d.dim.map((r) => `(${r.map(lit).join(', ')})`).join(', ')}`);
+  await h.exec(`INSERT INTO other VALUES ${d.other.map((r) => `(${r.map(lit).join(', ')})`).join(', ')}`);
+  const specs: { table: string; spec: ScanSpec }[] = [];
+  const orig = h.storage.scan.bind(h.storage);
+  h.storage.scan = (db: string, table: string, spec: ScanSpec) => { specs.push({ table, spec }); return orig(db, table, spec); };
+  return { h, d, specs };
+}
+
+describe(`runtime join filter (build keys as a probe-side storage IN predicate), seed ${SEED}`, () => {
+  it('pushes the selective build side keys into the fact scan and keeps the answer', async () => {
+    const { h, d, specs } = await setup();
+    const rare = new Set(d.dim.filter((r) => r[1] === 'rare').map((r) => r[0]));
+    const g = new Map(d.other.map((r) => [r[0], r[1]]));
+    const got = await h.q(`SELECT o.g, COUNT(*), SUM(f.v) FROM fact f, dim d, other o WHERE f.d_id = d.id AND d.kind = 'rare' AND f.o_id = o.id GROUP BY o.g ORDER BY o.g`);
+    const want = new Map<number, [number, number]>();
+    for (const [, di, oi, v] of d.fact) {
+      if (di === null || oi === null || !rare.has(di)) continue;
+      const k = g.get(oi);
+      if (k === undefined) continue;
+      const w = want.get(k) ?? [0, 0];
+      w[0]++; w[1] += v;
+      want.set(k, w);
+    }
+    expect(got, `seed ${SEED}`).toEqual([...want.entries()].sort((a, b) => a[0] - b[0]).map(([k, [c, s]]) => [k, String(c), String(s)]));
+    const factScan = specs.find((s) => s.table === 'fact');
+    const inPred = factScan?.spec.predicates?.find((p) => p.kind === 'in' && p.column === 'd_id');
+    expect(inPred, JSON.stringify(specs.map((s) => [s.table, s.spec.predicates]))).toBeDefined();
+    if (inPred?.kind === 'in') expect(new Set(inPred.values)).toEqual(rare);
+  });
+
+  it('keeps unmatched probe rows of a LEFT join and EXISTS / NOT EXISTS answers', async () => {
+    const { h, d } = await setup();
+    const rare = new Set(d.dim.filter((r) => r[1] === 'rare').map((r) => r[0]));
+    // LEFT JOIN: every fact row stays; no key filter may drop the unmatched ones.
+    const left = await h.q(`SELECT COUNT(*), COUNT(d.id) FROM fact f LEFT JOIN dim d ON f.d_id = d.id AND d.kind = 'rare'`);
+    expect(left).toEqual([[String(N_FACT), String(d.fact.filter((r) => r[1] !== null && rare.has(r[1])).length)]]);
+    const ex = await h.q(`SELECT COUNT(*) FROM fact f WHERE EXISTS (SELECT 1 FROM dim d WHERE d.id = f.d_id AND d.kind = 'rare')`);
+    expect(ex).toEqual([[String(d.fact.filter((r) => r[1] !== null && rare.has(r[1])).length)]]);
+    const nex = await h.q(`SELECT COUNT(*) FROM fact f WHERE NOT EXISTS (SELECT 1 FROM dim d WHERE d.id = f.d_id AND d.kind = 'rare')`);
+    expect(nex).toEqual([[String(d.fact.filter((r) => r[1] === null || !rare.has(r[1])).length)]]);
+    // A join whose probe side is itself a join: the filter goes through it to the fact scan.
+    const nested = await h.q(`SELECT COUNT(*) FROM fact f JOIN other o ON f.o_id = o.id JOIN dim d ON f.d_id = d.id WHERE d.kind = 'rare' AND o.g = 1`);
+    expect(nested).toEqual([[String(d.fact.filter((r) => r[1] !== null && rare.has(r[1]) && r[2] !== null && r[2] % 4 === 1).length)]]);
+  });
+});
