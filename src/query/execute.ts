@@ -1384,7 +1384,11 @@ function withKeyPredicate(p: LogicalPlan, col: number, values: number[]): Logica
       if (name === undefined || p.limit !== null) return null;
       const c = p.table.schema.columns.find((x) => x.name === name);
       if (c === undefined || !SMALL_INT_TYPES.has(c.type)) return null;
-      return { ...p, predicates: [...p.predicates, { kind: 'in', column: name, values }] };
+      // Keys outside the column's range cannot match (and storage would reject them as values).
+      const bound = c.type === 'int8' ? 0x80 : c.type === 'int16' ? 0x8000 : 0x80000000;
+      const inRange = values.filter((v) => v >= -bound && v < bound);
+      if (inRange.length === 0) return null;
+      return { ...p, predicates: [...p.predicates, { kind: 'in', column: name, values: inRange }] };
     }
     case 'Filter': {
       const input = withKeyPredicate(p.input, col, values);

@@ -75,6 +75,15 @@ describe(`runtime join filter (build keys as a probe-side storage IN predicate),
     expect(nex).toEqual([[String(d.fact.filter((r) => r[1] === null || !rare.has(r[1])).length)]]);
     // A join whose probe side is itself a join: the filter goes through it to the fact scan.
     const nested = await h.q(`SELECT COUNT(*) FROM fact f JOIN other o ON f.o_id = o.id JOIN dim d ON f.d_id = d.id WHERE d.kind = 'rare' AND o.g = 1`);
+    // Build keys outside a narrower probe column's range (TINYINT probe, INT build).
+    await h.exec(`CREATE TABLE tiny (id INT PRIMARY KEY, t TINYINT)`);
+    await h.exec(`CREATE TABLE wide (id INT PRIMARY KEY, k INT)`);
+    const tv = Array.from({ length: 5000 }, (_, i) => (i * 37) % 256 - 128);
+    for (let i = 0; i < 5000; i += 1000) await h.exec(`INSERT INTO tiny VALUES ${tv.slice(i, i + 1000).map((t, j) => `(${i + j}, ${t})`).join(', ')}`);
+    const kv = [5, 100, 127, 128, 300, -128, -129, -5000];
+    await h.exec(`INSERT INTO wide VALUES ${kv.map((k, j) => `(${j}, ${k})`).join(', ')}`);
+    const narrow = await h.q(`SELECT COUNT(*) FROM tiny JOIN wide ON tiny.t = wide.k`);
+    expect(narrow).toEqual([[String(tv.filter((t) => kv.includes(t)).length)]]);
     expect(nested).toEqual([[String(d.fact.filter((r) => r[1] !== null && rare.has(r[1]) && r[2] !== null && r[2] % 4 === 1).length)]]);
   });
 });
