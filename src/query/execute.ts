@@ -1,14 +1,15 @@
 import { assert, unreachable } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
+import type { Data as ArrowData } from 'apache-arrow';
 import type { ColumnPredicate, ReadMode } from '../common/scan-spec.js';
 import type { StorageApi } from '../common/storage-api.js';
 import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type SubquerySet } from './eval.js';
 import { andAll, BOOL, col, mapExpr, scaleOf, visitExpr, type Expr, type LitValue } from './expr.js';
 import { fragmentKey, serializeColumn, type FragmentPart, type FragmentSpec, type FragmentTask } from './fragment.js';
-import { estimateRows, type AggCall, type LogicalPlan, type SortKey, type WindowCall } from './logical-plan.js';
+import { estimateRows, type AggCall, type KeyFilter, type LogicalPlan, type SortKey, type WindowCall } from './logical-plan.js';
 import { optimize } from './optimize.js';
 import {
-  bigAt, canonBig, concatChunks, exactAt, fromArrow, gather, gatherChunk, numVec, putBig, vectorFromValues, vectorKindOf,
+  bigAt, canonBig, concatChunks, exactAt, fromArrow, fromArrowSelected, gather, gatherChunk, numVec, putBig, vectorFromValues, vectorKindOf,
   type Chunk, type NumVector, type SqlType, type Vector,
 } from './vector.js';
 import type { Value } from '../common/types.js';
@@ -318,12 +319,15 @@ async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecC
   for await (const batch of ctx.storage.scan(plan.db, plan.table.name, spec)) {
     check(ctx);
     if (ctx.progress !== undefined) ctx.progress.rowsScanned += batch.numRows;
+    const ksel = plan.keyFilters !== undefined ? keyFilterSelection(plan.keyFilters, batch) : null;
+    if (ksel !== null && ksel.length === 0) continue;
     const cols: Vector[] = plan.columns.map((_, i) => {
       const child = batch.getChildAt(i);
       assert(child !== null, `scan batch lacks projected column ${plan.columns[i]}`);
-      return fromArrow(child.data, plan.types[i]!);
+      if (ksel === null) return fromArrow(child.data, plan.types[i]!);
+      return child.data.length === 1 && child.data[0]!.offset === 0 ? fromArrowSelected(child.data[0]!, plan.types[i]!, ksel) : gather(fromArrow(child.data, plan.types[i]!), ksel);
     });
-    let c: Chunk = { columns: cols, length: batch.numRows };
+    let c: Chunk = { columns: cols, length: ksel === null ? batch.numRows : ksel.length };
     if (plan.filter !== null) {
       const sel = selectTrue(evalExpr(plan.filter, c, ctx.subs), c.length);
       if (sel.length !== c.length) c = gatherChunk(c, sel);
@@ -1361,29 +1365,93 @@ function runtimeKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, build: C
   const lk = plan.leftKeys[0]!, rk = plan.rightKeys[0]!;
   if (lk.kind !== 'col' || rk.kind !== 'col' || !SMALL_INT_TYPES.has(lk.type.type) || !SMALL_INT_TYPES.has(rk.type.type)) return null;
   const probeRows = estimateRows(plan.left);
-  if (build.length > RUNTIME_FILTER_MAX_KEYS * 4 || probeRows < 4 * Math.max(1024, build.length)) return null;
+  if (probeRows < 4 * 1024) return null;
   const kv = evalExpr(rk, build, ctx.subs);
   if (kv.kind !== 'num') return null;
+  if (build.length > RUNTIME_FILTER_MAX_KEYS * 4) return bitmapKeyFilter(plan, lk.index, kv, build.length, probeRows);
   const seen = new Set<number>();
   for (let i = 0; i < build.length; i++) {
     if (kv.valid !== null && kv.valid[i] !== 1) continue;
     const v = kv.values[i]!;
     if (!Number.isInteger(v)) continue;
     seen.add(v);
-    if (seen.size > RUNTIME_FILTER_MAX_KEYS) return null;
+    if (seen.size > RUNTIME_FILTER_MAX_KEYS) return bitmapKeyFilter(plan, lk.index, kv, build.length, probeRows);
   }
   if (probeRows < 4 * seen.size) return null;
-  return withKeyPredicate(plan.left, lk.index, [...seen]);
+  return withKeyPredicate(plan.left, lk.index, { kind: 'in', values: [...seen] });
 }
 
-/** p with `column IN values` added to the scan its output column col comes from unchanged; null when there is none. */
-function withKeyPredicate(p: LogicalPlan, col: number, values: number[]): LogicalPlan | null {
+/**
+ * Large build sides: a presence bitmap of the build keys (when their range is at most 2^27 and
+ * 256 per key) checked by the probe scan itself on the raw key column, before the other columns
+ * are decoded (`runScan`); storage's IN filter is too slow for that many keys.
+ */
+function bitmapKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, col: number, kv: NumVector, n: number, probeRows: number): LogicalPlan | null {
+  let lo = Infinity, hi = -Infinity, count = 0;
+  const vals = kv.values, valid = kv.valid;
+  for (let i = 0; i < n; i++) {
+    if (valid !== null && valid[i] !== 1) continue;
+    const v = vals[i]!;
+    if (!Number.isInteger(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    count++;
+  }
+  if (count === 0 || probeRows < 4 * count) return null;
+  const range = hi - lo;
+  if (range > 2 ** 27 || range > Math.max(65536, count * 256)) return null;
+  const bits = new Int32Array((range >>> 5) + 1);
+  for (let i = 0; i < n; i++) {
+    if (valid !== null && valid[i] !== 1) continue;
+    const v = vals[i]!;
+    if (!Number.isInteger(v)) continue;
+    const d = v - lo;
+    bits[d >>> 5] = bits[d >>> 5]! | (1 << (d & 31));
+  }
+  return withKeyPredicate(plan.left, col, { kind: 'bits', filter: { column: -1, min: lo, range, bits } });
+}
+
+type KeyRestriction = { readonly kind: 'in'; readonly values: number[] } | { readonly kind: 'bits'; readonly filter: KeyFilter };
+
+/**
+ * Rows of one storage batch whose runtime key filters pass (null: all rows). Filters on a column
+ * that is not one plain offset-0 int8/16/32 array are skipped (they are only an optimization).
+ */
+function keyFilterSelection(filters: readonly KeyFilter[], batch: { getChildAt(i: number): { data: readonly ArrowData[] } | null; numRows: number }): Int32Array | null {
+  let sel: Int32Array | null = null;
+  let m = batch.numRows;
+  for (const f of filters) {
+    const child = batch.getChildAt(f.column);
+    if (child === null || child.data.length !== 1) continue;
+    const d = child.data[0]!;
+    if (d.offset !== 0 || !(d.values instanceof Int32Array || d.values instanceof Int16Array || d.values instanceof Int8Array)) continue;
+    const v = d.values;
+    const bm = d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 ? d.nullBitmap : null;
+    const bits = f.bits, min = f.min, range = f.range;
+    if (sel === null) { sel = new Int32Array(m); for (let i = 0; i < m; i++) sel[i] = i; }
+    let out = 0;
+    for (let k = 0; k < m; k++) {
+      const i = sel[k]!;
+      const x = v[i]! - min;
+      if (x < 0 || x > range || (bits[x >>> 5]! & (1 << (x & 31))) === 0) continue;
+      if (bm !== null && ((bm[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+      sel[out++] = i;
+    }
+    m = out;
+  }
+  return sel === null ? null : sel.subarray(0, m);
+}
+
+/** p with the key restriction (`column IN values` or a key bitmap) added to the scan its output column col comes from unchanged; null when there is none. */
+function withKeyPredicate(p: LogicalPlan, col: number, r: KeyRestriction): LogicalPlan | null {
   switch (p.kind) {
     case 'Scan': {
       const name = p.columns[col];
       if (name === undefined || p.limit !== null) return null;
       const c = p.table.schema.columns.find((x) => x.name === name);
       if (c === undefined || !SMALL_INT_TYPES.has(c.type)) return null;
+      if (r.kind === 'bits') return { ...p, keyFilters: [...(p.keyFilters ?? []), { ...r.filter, column: col }] };
+      const values = r.values;
       // Keys outside the column's range cannot match (and storage would reject them as values).
       const bound = c.type === 'int8' ? 0x80 : c.type === 'int16' ? 0x8000 : 0x80000000;
       const inRange = values.filter((v) => v >= -bound && v < bound);
@@ -1391,23 +1459,23 @@ function withKeyPredicate(p: LogicalPlan, col: number, values: number[]): Logica
       return { ...p, predicates: [...p.predicates, { kind: 'in', column: name, values: inRange }] };
     }
     case 'Filter': {
-      const input = withKeyPredicate(p.input, col, values);
+      const input = withKeyPredicate(p.input, col, r);
       return input === null ? null : { ...p, input };
     }
     case 'Project': {
       const e = p.exprs[col];
       if (e === undefined || e.kind !== 'col') return null;
-      const input = withKeyPredicate(p.input, e.index, values);
+      const input = withKeyPredicate(p.input, e.index, r);
       return input === null ? null : { ...p, input };
     }
     case 'Join': {
       const lw = p.left.types.length;
       if (col < lw && (p.joinType === 'inner' || p.joinType === 'semi' || p.joinType === 'anti' || p.joinType === 'left')) {
-        const left = withKeyPredicate(p.left, col, values);
+        const left = withKeyPredicate(p.left, col, r);
         return left === null ? null : { ...p, left };
       }
       if (col >= lw && p.joinType === 'inner') {
-        const right = withKeyPredicate(p.right, col - lw, values);
+        const right = withKeyPredicate(p.right, col - lw, r);
         return right === null ? null : { ...p, right };
       }
       return null;

@@ -37,6 +37,19 @@ export interface SortKey {
 
 export type JoinType = 'inner' | 'left' | 'right' | 'full' | 'semi' | 'anti' | 'cross';
 
+/**
+ * A presence bitmap over integer join keys: a scanned row is kept only when column `column`
+ * (an index into the scan's columns) is non-null and bit (v - min) of `bits` is set. Only ever
+ * drops rows that cannot match the join it came from.
+ */
+export interface KeyFilter {
+  readonly column: number;
+  readonly min: number;
+  /** Bits cover min .. min + range. */
+  readonly range: number;
+  readonly bits: Int32Array;
+}
+
 interface Out {
   readonly names: readonly string[];
   readonly types: readonly SqlType[];
@@ -54,6 +67,8 @@ export type LogicalPlan =
       readonly estimatedRows: number;
       /** The table's rows before any predicate narrowed estimatedRows (set when pushdown does). */
       readonly baseRows?: number;
+      /** Runtime join filters (set by the executor only): rows whose key cannot match a built join side are skipped. */
+      readonly keyFilters?: readonly KeyFilter[];
     })
   | (Out & { readonly kind: 'Values'; readonly rows: readonly (readonly Expr[])[] })
   | (Out & { readonly kind: 'Filter'; readonly input: LogicalPlan; readonly cond: Expr })

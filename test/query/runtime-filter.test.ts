@@ -86,4 +86,26 @@ describe(`runtime join filter (build keys as a probe-side storage IN predicate),
     expect(narrow).toEqual([[String(tv.filter((t) => kv.includes(t)).length)]]);
     expect(nested).toEqual([[String(d.fact.filter((r) => r[1] !== null && rare.has(r[1]) && r[2] !== null && r[2] % 4 === 1).length)]]);
   });
+
+  it('large build sides filter the probe scan through a key bitmap with the same answers', async () => {
+    const rnd = rng(SEED + 1);
+    const h = await harness();
+    await h.exec(`CREATE TABLE big (id INT PRIMARY KEY, k INT, v INT, s STRING)`);
+    await h.exec(`CREATE TABLE kt (id INT PRIMARY KEY, flag INT)`);
+    const N = 24000, K = 11000;
+    const big: [number, number | null, number, string][] = [];
+    for (let i = 0; i < N; i++) big.push([i, rnd() < 0.02 ? null : Math.floor(rnd() * (K + 400)) - 200, Math.floor(rnd() * 1000), `s${i % 97}`]);
+    const keys: [number, number][] = [];
+    for (let i = 0; i < K; i++) keys.push([i, rnd() < 0.42 ? 1 : 0]);
+    const lit = (x: number | string | null): string => (x === null ? 'NULL' : typeof x === 'string' ? `'${x}'` : String(x));
+    for (let i = 0; i < N; i += 2000) await h.exec(`INSERT INTO big VALUES ${big.slice(i, i + 2000).map((r) => `(${r.map(lit).join(', ')})`).join(', ')}`);
+    for (let i = 0; i < K; i += 2000) await h.exec(`INSERT INTO kt VALUES ${keys.slice(i, i + 2000).map((r) => `(${r.map(lit).join(', ')})`).join(', ')}`);
+    const flagged = new Set(keys.filter((r) => r[1] === 1).map((r) => r[0]));
+    const match = big.filter((r) => r[1] !== null && flagged.has(r[1]));
+    const got = await h.q(`SELECT COUNT(*), SUM(b.v), MIN(b.s), MAX(b.s) FROM big b JOIN kt k ON b.k = k.id WHERE k.flag = 1`);
+    const ss = match.map((r) => r[3]).sort();
+    expect(got, `seed ${SEED + 1}`).toEqual([[String(match.length), String(match.reduce((a, r) => a + r[2], 0)), ss[0] ?? null, ss[ss.length - 1] ?? null]]);
+    const semi = await h.q(`SELECT COUNT(*) FROM big b WHERE b.k IN (SELECT id FROM kt WHERE flag = 1)`);
+    expect(semi).toEqual([[String(match.length)]]);
+  });
 });
