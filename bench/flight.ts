@@ -25,7 +25,8 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  * stream (endpoints one after another), all endpoints in parallel from one client process, and
  * all endpoints in parallel dealt over K client processes (default 2), the way distributed
  * consumers take one endpoint each. Each figure carries wall rows/s and the CPU time per row of
- * the server process and of the client process(es).
+ * the server process and of the client process(es). Last, a storage peer (unless
+ * `--no-storage-peer`): the same batches written with storage.writeArrow in this process, no Flight.
  */
 export async function main(args: string[]): Promise<void> {
   const flag = (name: string, dflt: number): number => {
@@ -95,6 +96,32 @@ export async function main(args: string[]): Promise<void> {
         serverCpuRowsPerS: Math.round(best.rows / best.serverCpu), clientCpuRowsPerS: Math.round(best.rows / best.clientCpu),
         target: 5_000_000, ...common,
       });
+    }
+
+    // Storage peer: the same lineitem batches (generated here, same seed) written straight to
+    // storage.writeArrow in this process, putWritesInFlightMax (2) writes outstanding as DoPut
+    // keeps them, into a second table of the same shape. DoPut's figure minus this one is what
+    // the Flight edge (gRPC receive, FlightData/IPC decode, PutResults) costs.
+    if (!args.includes('--no-storage-peer')) {
+      const peer = generateTpch(sf, 42, { batchRows: putBatchRows }).lineitem;
+      await storage.createTable({ database: 'tpch', name: 'lineitem_peer', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', tablets) });
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      let applied = 0;
+      const inFlight: Promise<{ appliedCount: number }>[] = [];
+      for (const b of peer.batches) {
+        if (inFlight.length >= 2) applied += (await (inFlight.shift() as Promise<{ appliedCount: number }>)).appliedCount;
+        inFlight.push(storage.writeArrow('tpch', 'lineitem_peer', 'insert', b));
+      }
+      for (const w of inFlight) applied += (await w).appliedCount;
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuSeconds(process.cpuUsage(c0));
+      if (applied !== peer.rowCount) throw new Error(`storage peer applied ${applied} of ${peer.rowCount} rows`);
+      emit({
+        name: 'flight.doput.storage_peer.rows_per_s', value: Math.round(peer.rowCount / seconds), unit: 'rows/s',
+        cpuRowsPerS: Math.round(peer.rowCount / cpu), rows: peer.rowCount, putBatchRows, ...common,
+      });
+      await storage.dropTable('tpch', 'lineitem_peer');
     }
   } finally {
     for (const c of clients) await c.close();
