@@ -11,6 +11,7 @@ import { openEmbeddedStorage } from '../src/client/index.js';
 import { createQueryEngine } from '../src/query/index.js';
 import { openUserStore } from '../src/server/auth/index.js';
 import { startMysqlServer } from '../src/server/mysql/index.js';
+import { logSyncStats, type LogSyncStats } from '../src/wal/index.js';
 import { emit, machine } from './report.js';
 import { generateTpch } from './tpch/dbgen.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE } from './tpch/columns.js';
@@ -286,6 +287,8 @@ interface SaigaHost {
   readonly port: number;
   /** Generates TPC-H lineitem at sf, loads it through StorageApi.writeArrow, writes the TSV files for MariaDB. */
   loadLineitem(sf: number, tsvDir: string): Promise<{ rowCount: number; names: string[]; files: string[] }>;
+  /** The server process's WAL group-commit counters (src/wal logSyncStats). */
+  syncStats(): Promise<LogSyncStats>;
   close(): Promise<void>;
 }
 
@@ -295,6 +298,7 @@ async function startSaigaInProcess(dataDir: string): Promise<SaigaHost> {
   const users = openUserStore({ rootPassword: 'bench' });
   const server = await startMysqlServer({ engine, users, port: 0 });
   return {
+    syncStats: () => Promise.resolve(logSyncStats()),
     port: server.port,
     loadLineitem: async (sf, tsvDir) => {
       const t0 = performance.now();
@@ -330,6 +334,7 @@ async function serve(dataDir: string): Promise<void> {
     while ((nl = pending.indexOf('\n')) >= 0) {
       const [cmd, a, b] = pending.slice(0, nl).split(' ');
       pending = pending.slice(nl + 1);
+      if (cmd === 'stats') process.stdout.write(`${JSON.stringify(logSyncStats())}\n`);
       if (cmd === 'lineitem') {
         try {
           process.stdout.write(`${JSON.stringify(await host.loadLineitem(Number(a), b as string))}\n`);
@@ -344,7 +349,9 @@ async function serve(dataDir: string): Promise<void> {
 
 async function startSaigaProcess(dataDir: string): Promise<SaigaHost> {
   const runJs = fileURLToPath(new URL('./run.js', import.meta.url));
-  const proc = spawn(process.execPath, [runJs, 'mysql', '--serve', dataDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // SAIGA_SERVER_NODE_ARGS (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server process.
+  const nodeArgs = (process.env['SAIGA_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(process.execPath, [...nodeArgs, runJs, 'mysql', '--serve', dataDir], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let waiter: (() => void) | null = null;
   let buffered = '';
@@ -367,6 +374,10 @@ async function startSaigaProcess(dataDir: string): Promise<SaigaHost> {
   if (!ready.startsWith('READY ')) throw new Error(`saiga server process: expected READY, got ${ready}`);
   return {
     port: Number(ready.slice(6)),
+    syncStats: async () => {
+      proc.stdin!.write('stats\n');
+      return JSON.parse(await nextLine()) as LogSyncStats;
+    },
     loadLineitem: async (sf, tsvDir) => {
       proc.stdin!.write(`lineitem ${sf} ${tsvDir}\n`);
       const r = JSON.parse(await nextLine()) as { rowCount: number; names: string[]; files: string[] } | { error: string };
@@ -400,24 +411,36 @@ export async function main(args: string[]): Promise<void> {
     for (const t of targets) await setUp(t);
 
     const figures = new Map<string, { unit: string; saiga: number; mariadb: number | null; extra: Record<string, unknown> }>();
-    for (const w of workloads()) {
+    // SAIGA_BENCH_WORKLOADS=insert_qps_c16,batch_insert_rows_per_s runs only those (sf 0 skips Q6).
+    const only = (process.env['SAIGA_BENCH_WORKLOADS'] ?? '').split(',').filter((a) => a !== '');
+    for (const w of workloads().filter((x) => only.length === 0 || only.includes(x.name))) {
       const samples: Record<string, number[]> = { saiga: [], mariadb: [] };
+      /** WAL entries per fdatasync in the Saiga server, per round (warm-up included). */
+      const walPerFsync: Record<string, number[]> = {};
       for (let r = 0; r < rounds; r++) {
-        for (const t of r % 2 === 0 ? targets : [...targets].reverse()) samples[t.name]?.push(await rate(t, w, seconds, warmupSeconds));
+        for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
+          const before = t.name === 'saiga' ? await host.syncStats() : undefined;
+          samples[t.name]?.push(await rate(t, w, seconds, warmupSeconds));
+          if (before !== undefined) {
+            const after = await host.syncStats();
+            const syncs = after.syncs - before.syncs;
+            if (syncs > 0) (walPerFsync[w.name] ??= []).push(Math.round(((after.entries - before.entries) / syncs) * 10) / 10);
+          }
+        }
       }
       const m = samples['mariadb'] as number[];
       figures.set(w.name, {
         unit: w.unit,
         saiga: median(samples['saiga'] as number[]),
         mariadb: m.length > 0 ? median(m) : null,
-        extra: { conns: w.conns, placement, rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
+        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
       });
     }
 
     // TPC-H Q6: lineitem generated once (in the Saiga process); Saiga loads it through
     // StorageApi.writeArrow (its bulk path), MariaDB through LOAD DATA INFILE of tab-separated files
     // written from the same batches.
-    try {
+    if (sf > 0) try {
       const lineitem = await host.loadLineitem(sf, join(dir, 'tsv'));
       const q6 = tpchQueries(sf).find((q) => q.id === 6)?.sql;
       if (q6 === undefined) throw new Error('no Q6 in bench/tpch/queries');

@@ -1,5 +1,5 @@
-export { Log, LogAnchorRegistry, openLog } from './log.js';
-export type { HardState, LogOptions, SnapshotMarker } from './log.js';
+export { Log, LogAnchorRegistry, logSyncStats, openLog } from './log.js';
+export type { HardState, LogOptions, LogSyncStats, SnapshotMarker } from './log.js';
 export { decodeRecord, encodeEntries, encodeEntryInto, encodedEntryBytes, encodeRecordHeaderInto } from './entry-codec.js';
 export type { EntryType, LogEntry } from './entry-codec.js';
 export { decodeSchema, decodeWriteBatch, encodeSchema, encodeWriteBatch, jsonReplacer, jsonReviver } from './op-codec.js';

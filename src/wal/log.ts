@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
+import { constants as fsConstants, closeSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../common/assert.js';
@@ -103,6 +103,28 @@ const META_FILE = 'log-meta';
 function segmentName(seq: number): string {
   return `seg-${String(seq).padStart(10, '0')}.wal`;
 }
+
+/** Process-wide group-commit counters (every Log): fdatasyncs of appended records and the entries they made durable. */
+export interface LogSyncStats {
+  syncs: number;
+  entries: number;
+}
+const syncStats: LogSyncStats = { syncs: 0, entries: 0 };
+
+/** A copy of the process-wide group-commit counters (entries / syncs = entries per fdatasync). */
+export function logSyncStats(): LogSyncStats {
+  return { ...syncStats };
+}
+
+/**
+ * The active segment is opened O_DSYNC where the platform has it: each write returns once its data
+ * (and the file size) are durable, so a group commit is one thread-pool round trip (writev) rather
+ * than two (writev, then fdatasync). Measured on this machine's ext4: 0.19 ms vs 0.21-0.24 ms per
+ * 200-byte commit when idle; the saved event-loop hop matters more under load.
+ */
+const O_DSYNC: number = fsConstants.O_DSYNC ?? 0;
+const ACTIVE_OPEN_FLAGS = O_DSYNC === 0 ? 'r+' : fsConstants.O_RDWR | O_DSYNC;
+const ACTIVE_CREATE_FLAGS = O_DSYNC === 0 ? 'w+' : fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_TRUNC | O_DSYNC;
 
 export class Log {
   readonly anchors = new LogAnchorRegistry();
@@ -225,12 +247,12 @@ export class Log {
       await this.createSegment(seq, this.lastIdx + 1);
       return;
     }
-    this.activeFh = await open(last.path, 'r+');
+    this.activeFh = await open(last.path, ACTIVE_OPEN_FLAGS);
   }
 
   private async createSegment(seq: number, firstIndex: number): Promise<void> {
     const path = join(this.dir, segmentName(seq));
-    const fh = await open(path, 'w+');
+    const fh = await open(path, ACTIVE_CREATE_FLAGS, 0o666);
     const header = encodeSegmentHeader(firstIndex);
     await fh.write(header, 0, header.byteLength, 0);
     await fh.datasync();
@@ -417,7 +439,7 @@ export class Log {
       if (bytesWritten !== expectBytes) throw new SaigaError('IOError', `short write to ${active.path} at ${written}: ${bytesWritten} of ${expectBytes} bytes`);
       written += bytesWritten;
     }
-    await fh.datasync();
+    if (O_DSYNC === 0) await fh.datasync(); // otherwise every writev above returned durable
     let n = 0;
     for (const p of chunk) {
       for (let i = 0; i < p.entries.length; i++) {
@@ -430,6 +452,8 @@ export class Log {
       position += p.byteLength;
     }
     assert(position === written, () => `records end at ${position}, ${written} bytes written`);
+    syncStats.syncs++;
+    syncStats.entries += n;
     active.sizeBytes = position;
     for (const e of this.unsynced.splice(0, n)) this.recent.push(e);
     this.durableIdx += n;
@@ -522,7 +546,7 @@ export class Log {
     seg.terms.length = k;
     seg.sizeBytes = cut;
     this.recent.truncateFrom(fromIndex);
-    this.activeFh = await open(seg.path, 'r+');
+    this.activeFh = await open(seg.path, ACTIVE_OPEN_FLAGS);
     this.lastIdx = fromIndex - 1;
     this.durableIdx = this.lastIdx;
     const lastTerm = this.term(this.lastIdx);
