@@ -542,9 +542,15 @@ export function takePrepared(schema: Schema, p: PreparedBatch, rows: Int32Array)
     offsets[j + 1] = total;
   }
   const bytes = new Uint8Array(total);
+  const src = p.keyBytes;
   for (let j = 0; j < m; j++) {
     const i = rows[j] as number;
-    bytes.set(p.keyBytes.subarray(p.keyOffsets[i] as number, p.keyOffsets[i + 1] as number), offsets[j] as number);
+    const s0 = p.keyOffsets[i] as number;
+    const s1 = p.keyOffsets[i + 1] as number;
+    const o = offsets[j] as number;
+    // Keys are short: a byte loop, no subarray view (one object per row) per key.
+    if (s1 - s0 <= 32) for (let k = s0; k < s1; k++) bytes[o + k - s0] = src[k] as number;
+    else bytes.set(src.subarray(s0, s1), o);
   }
   const inputIndex = new Int32Array(m);
   for (let j = 0; j < m; j++) inputIndex[j] = p.inputIndex === undefined ? (rows[j] as number) : (p.inputIndex[rows[j] as number] as number);
