@@ -430,15 +430,34 @@ function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, ke
       const offs = d.valueOffsets as Int32Array;
       const src = d.values as Uint8Array;
       const ends = new Int32Array(m + 1);
-      for (let j = 0; j < m; j++) ends[j + 1] = (ends[j] as number) + (offs[(keep[j] as number) + 1] as number) - (offs[keep[j] as number] as number);
-      const out = new Uint8Array(ends[m] as number);
+      let widthMin = Infinity;
+      let widthMax = 0;
+      let total = 0;
       for (let j = 0; j < m; j++) {
-        const s0 = offs[keep[j] as number] as number;
-        const s1 = offs[(keep[j] as number) + 1] as number;
-        const o = ends[j] as number;
-        // Short cells: a byte loop, no subarray view per cell.
-        if (s1 - s0 <= 32) for (let k = s0; k < s1; k++) out[o + k - s0] = src[k] as number;
-        else out.set(src.subarray(s0, s1), o);
+        const i = keep[j] as number;
+        const w = (offs[i + 1] as number) - (offs[i] as number);
+        if (w < widthMin) widthMin = w;
+        if (w > widthMax) widthMax = w;
+        total += w;
+        ends[j + 1] = total;
+      }
+      const out = new Uint8Array(total);
+      if (widthMax === 1 && widthMin === 1) {
+        // One-byte cells (flags such as l_returnflag): a plain gather.
+        for (let j = 0; j < m; j++) out[j] = src[offs[keep[j] as number] as number] as number;
+      } else {
+        for (let j = 0; j < m; j++) {
+          const i = keep[j] as number;
+          const s0 = offs[i] as number;
+          const s1 = offs[i + 1] as number;
+          // Short cells: a byte loop, no subarray view per cell.
+          if (s1 - s0 <= 32) {
+            const shift = (ends[j] as number) - s0;
+            for (let k = s0; k < s1; k++) out[k + shift] = src[k] as number;
+          } else {
+            out.set(src.subarray(s0, s1), ends[j] as number);
+          }
+        }
       }
       return makeCanonical(col, m, { values: out, valueOffsets: ends, ...nulls });
     }

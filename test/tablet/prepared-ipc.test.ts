@@ -99,4 +99,24 @@ describe('writeBatch payload built from IPC chunks', () => {
       expect([...t.keyBytes.subarray(t.keyOffsets[j]!, t.keyOffsets[j + 1]!)]).toEqual([...p.keyBytes.subarray(p.keyOffsets[r]!, p.keyOffsets[r + 1]!)]);
     }
   });
+
+  it('takePrepared keeps one-byte, short and long strings (the three copy paths)', () => {
+    const s2: Schema = { keyColumnCount: 1, columns: [{ name: 'k', type: 'int32', nullable: false }, { name: 'f', type: 'string', nullable: true }, { name: 'c', type: 'string', nullable: false }] };
+    const n = 500;
+    const f = Array.from({ length: n }, (_, i) => (i % 9 === 0 ? null : 'ABNR'[i % 4]!));
+    const c = Array.from({ length: n }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(i % 3 === 0 ? 40 + (i % 17) : 1 + (i % 31)));
+    const p = prepareArrowBatch(s2, 'insert', new arrow.RecordBatch({
+      k: arrow.makeData({ type: new arrow.Int32(), length: n, data: Int32Array.from({ length: n }, (_, i) => i) }),
+      f: arrow.vectorFromArray(f, new arrow.Utf8()).data[0] as arrow.Data,
+      c: arrow.vectorFromArray(c, new arrow.Utf8()).data[0] as arrow.Data,
+    }));
+    // Rows whose f is not NULL: every kept f cell is one byte wide.
+    const rows = new Int32Array(Array.from({ length: n }, (_, i) => i).filter((i) => i % 9 !== 0 && i % 2 === 1));
+    const got = preparedToArrow(s2, takePrepared(s2, p, rows));
+    expect(got.getChild('f')!.toArray()).toEqual([...rows].map((r) => f[r]));
+    expect(got.getChild('c')!.toArray()).toEqual([...rows].map((r) => c[r]));
+    const withNulls = new Int32Array([0, 1, 9, 10, 18, 499]);
+    const got2 = preparedToArrow(s2, takePrepared(s2, p, withNulls));
+    expect(got2.getChild('f')!.toArray()).toEqual([...withNulls].map((r) => f[r]));
+  });
 });
