@@ -417,6 +417,8 @@ export async function main(args: string[]): Promise<void> {
       const samples: Record<string, number[]> = { saiga: [], mariadb: [] };
       /** WAL entries per fdatasync in the Saiga server, per round (warm-up included). */
       const walPerFsync: Record<string, number[]> = {};
+      /** Mean ms from a WAL chunk's write to its durability, per round. */
+      const walSyncMs: Record<string, number[]> = {};
       for (let r = 0; r < rounds; r++) {
         for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
           const before = t.name === 'saiga' ? await host.syncStats() : undefined;
@@ -424,7 +426,10 @@ export async function main(args: string[]): Promise<void> {
           if (before !== undefined) {
             const after = await host.syncStats();
             const syncs = after.syncs - before.syncs;
-            if (syncs > 0) (walPerFsync[w.name] ??= []).push(Math.round(((after.entries - before.entries) / syncs) * 10) / 10);
+            if (syncs > 0) {
+              (walPerFsync[w.name] ??= []).push(Math.round(((after.entries - before.entries) / syncs) * 10) / 10);
+              (walSyncMs[w.name] ??= []).push(Math.round(((after.syncMs - before.syncMs) / syncs) * 1000) / 1000);
+            }
           }
         }
       }
@@ -433,7 +438,7 @@ export async function main(args: string[]): Promise<void> {
         unit: w.unit,
         saiga: median(samples['saiga'] as number[]),
         mariadb: m.length > 0 ? median(m) : null,
-        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
+        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], walSyncMs: walSyncMs[w.name] ?? [], rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
       });
     }
 

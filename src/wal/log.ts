@@ -108,8 +108,10 @@ function segmentName(seq: number): string {
 export interface LogSyncStats {
   syncs: number;
   entries: number;
+  /** Wall-clock ms from starting a chunk's write to its durability (summed over syncs). */
+  syncMs: number;
 }
-const syncStats: LogSyncStats = { syncs: 0, entries: 0 };
+const syncStats: LogSyncStats = { syncs: 0, entries: 0, syncMs: 0 };
 
 /** A copy of the process-wide group-commit counters (entries / syncs = entries per fdatasync). */
 export function logSyncStats(): LogSyncStats {
@@ -430,6 +432,7 @@ export class Log {
     const active = this.segments[this.segments.length - 1] as Segment;
     const fh = this.activeFh;
     assert(fh !== undefined, 'the log has an active segment');
+    const startedMs = performance.now();
     let position = active.sizeBytes;
     let written = position;
     for (let k = 0; k < buffers.length; k += WRITEV_BUFFERS_MAX) {
@@ -453,6 +456,7 @@ export class Log {
     }
     assert(position === written, () => `records end at ${position}, ${written} bytes written`);
     syncStats.syncs++;
+    syncStats.syncMs += performance.now() - startedMs;
     syncStats.entries += n;
     active.sizeBytes = position;
     for (const e of this.unsynced.splice(0, n)) this.recent.push(e);
