@@ -21,7 +21,7 @@ import type { LogicalPlan } from './logical-plan.js';
 import { explain, optimize } from './optimize.js';
 import { runFileStatement } from './copy.js';
 import { compilePointSelect, pointBatch, pointKey, pointValues, stillValid, type PointSelect } from './point-path.js';
-import { scanInsertValues } from './values-scan.js';
+import { COLUMNAR_INSERT_MIN_ROWS, columnarInsertBatch, scanInsertValues } from './values-scan.js';
 import { prepass, type ColumnDef, type Literal, type PartitionDef, type RangePartitionDef, type Statement } from './prepass.js';
 import { rewriteForParser, splitStatements, tokenize } from './tokenizer.js';
 import { arrowTypeOf, cellValue, chunkToRecordBatch, type Chunk, type SqlType, type Vector } from './vector.js';
@@ -775,15 +775,27 @@ class SessionImpl implements Session {
 
   // ---------- writes ----------
 
-  private async writeRows(db: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<{ appliedCount: number; warnings: Warning[]; lastId?: bigint }> {
+  private writeRows(db: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<{ appliedCount: number; warnings: Warning[]; lastId?: bigint }> {
+    return this.writeParts(kind, rows.length, (s, e) => this.state.storage.write(db, table, kind, rows.slice(s, e)));
+  }
+
+  /** Columnar twin of writeRows: the same limits, error and warning reporting, one writeArrow per part. */
+  private writeBatch(db: string, table: string, kind: WriteOpKind, batch: arrow.RecordBatch, onPartWritten: () => void): Promise<{ appliedCount: number; warnings: Warning[]; lastId?: bigint }> {
+    return this.writeParts(kind, batch.numRows, async (s, e) => {
+      const r = await this.state.storage.writeArrow(db, table, kind, s === 0 && e === batch.numRows ? batch : batch.slice(s, e));
+      onPartWritten();
+      return r;
+    });
+  }
+
+  private async writeParts(kind: WriteOpKind, rowCount: number, writePart: (start: number, end: number) => Promise<WriteResult>): Promise<{ appliedCount: number; warnings: Warning[]; lastId?: bigint }> {
     let applied = 0;
     const warnings: Warning[] = [];
     let lastId: bigint | undefined;
     const step = this.state.limits.writeBatchRowsMax;
     let firstDup: string | null = null;
-    for (let s = 0; s < rows.length; s += step) {
-      const part = rows.slice(s, s + step);
-      const r: WriteResult = await this.state.storage.write(db, table, kind, part);
+    for (let s = 0; s < rowCount; s += step) {
+      const r: WriteResult = await writePart(s, Math.min(rowCount, s + step));
       applied += r.appliedCount;
       if (r.lastAutoIncrementId !== undefined) lastId = r.lastAutoIncrementId;
       for (const e of r.rowErrors) {
@@ -826,6 +838,21 @@ class SessionImpl implements Session {
     const { db, info } = this.table(st.db, st.table);
     const target = this.targetColumns(info, st.columns);
     const cols = info.schema.columns;
+    if ((st.op === 'insert' || st.op === 'insert_ignore') && st.rows.length >= COLUMNAR_INSERT_MIN_ROWS) {
+      // Literals straight into Arrow columns, one writeArrow (no per-row objects); null: row path.
+      const batch = columnarInsertBatch(info.schema, target, st.rows, literalToValue);
+      if (batch !== null) {
+        let started = false;
+        try {
+          const r = await this.writeBatch(db, info.name, st.op, batch, () => { started = true; });
+          return okResult(r.appliedCount, { warnings: r.warnings });
+        } catch (e) {
+          // A storage without the columnar path (or one refusing the write: the row path says
+          // the same) rejects the first part before writing anything; any other error stands.
+          if (started || !isSaigaError(e, 'NotSupported')) throw e;
+        }
+      }
+    }
     const rows: Row[] = [];
     for (const lits of st.rows) {
       if (lits.length !== target.length) throw new SaigaError('InvalidArgument', `expected ${target.length} values per row but found ${lits.length}`);

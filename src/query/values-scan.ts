@@ -1,4 +1,6 @@
+import * as arrow from 'apache-arrow';
 import type { WriteOpKind } from '../common/storage-api.js';
+import { AUTO_INCREMENT_COLUMN, type ColumnSchema, type Schema, type Value } from '../common/types.js';
 import type { Literal, Statement } from './prepass.js';
 
 /**
@@ -215,6 +217,177 @@ export function scanInsertValues(sql: string): Extract<Statement, { kind: 'inser
     return { kind: 'insertValues', op, db, table, columns, rows };
   } catch (e) {
     if (e instanceof Bail) return null;
+    throw e;
+  }
+}
+
+// ---------- columnar INSERT: literals -> one Arrow batch (StorageApi.writeArrow) ----------
+
+/** Statements with fewer rows keep the row path (per-statement overhead dominates there). */
+export const COLUMNAR_INSERT_MIN_ROWS = 16;
+/** A string / binary cell longer than this takes the row path (its size errors come from there). */
+const COLUMNAR_CELL_MAX_BYTES = 1024;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const TWO32 = 4294967296;
+
+/** Not representable here without changing an error or a value: the caller takes the row path. */
+class NotColumnar extends Error {}
+const NOT_COLUMNAR = new NotColumnar();
+
+type Convert = (l: Literal, col: ColumnSchema) => Value | undefined;
+
+interface ColumnBuilder {
+  set(i: number, v: Value): void;
+  finish(): arrow.Data;
+}
+
+function arrowTypeOfColumn(c: ColumnSchema): arrow.DataType {
+  switch (c.type) {
+    case 'bool': return new arrow.Bool();
+    case 'int8': return new arrow.Int8();
+    case 'int16': return new arrow.Int16();
+    case 'int32': return new arrow.Int32();
+    case 'int64': return new arrow.Int64();
+    case 'float': return new arrow.Float32();
+    case 'double': return new arrow.Float64();
+    case 'decimal': return new arrow.Decimal(c.scale ?? 0, c.precision ?? 38, 128);
+    case 'string': return new arrow.Utf8();
+    case 'binary': return new arrow.Binary();
+    case 'date': return new arrow.DateDay();
+    case 'timestamp': return new arrow.TimestampMicrosecond();
+  }
+}
+
+function columnBuilder(c: ColumnSchema, n: number): ColumnBuilder {
+  const type = arrowTypeOfColumn(c);
+  const bitmap = new Uint8Array(((n + 63) >> 6) << 3);
+  let nulls = 0;
+  const setValid = (i: number): void => { bitmap[i >> 3] = (bitmap[i >> 3] as number) | (1 << (i & 7)); };
+  const base = (): { type: arrow.DataType; length: number; nullCount: number; nullBitmap: Uint8Array | null } =>
+    ({ type, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? bitmap : null });
+  const fixed = <T extends { [k: number]: number }>(data: T, put: (i: number, v: Value) => void): ColumnBuilder => ({
+    set(i, v) { if (v === null) { nulls++; return; } setValid(i); put(i, v); },
+    finish: () => arrow.makeData({ ...base(), data } as never),
+  });
+  switch (c.type) {
+    case 'bool': {
+      const data = new Uint8Array(bitmap.length);
+      return fixed(data, (i, v) => { if (v === true) data[i >> 3] = (data[i >> 3] as number) | (1 << (i & 7)); });
+    }
+    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double': {
+      const data = c.type === 'int8' ? new Int8Array(n) : c.type === 'int16' ? new Int16Array(n) : c.type === 'float' ? new Float32Array(n)
+        : c.type === 'double' ? new Float64Array(n) : new Int32Array(n);
+      const isInt = c.type !== 'float' && c.type !== 'double';
+      return fixed(data, (i, v) => {
+        if (typeof v !== 'number') throw NOT_COLUMNAR;
+        // toColumnValue range-checks int8..int32; a date outside Int32 would wrap: row path.
+        if (isInt && (v | 0) !== v) throw NOT_COLUMNAR;
+        data[i] = v;
+      });
+    }
+    case 'int64': case 'timestamp': {
+      const data = new BigInt64Array(n);
+      const words = new Int32Array(data.buffer);
+      return fixed(words, (i, v) => {
+        if (typeof v === 'number') {
+          // Two Int32 words, no BigInt: exact for safe integers.
+          if (!Number.isSafeInteger(v)) throw NOT_COLUMNAR;
+          const lo = v % TWO32;
+          let hi = (v - lo) / TWO32;
+          let l = lo;
+          if (l < 0) { l += TWO32; hi -= 1; }
+          words[2 * i] = l | 0;
+          words[2 * i + 1] = hi | 0;
+        } else if (typeof v === 'bigint') {
+          if (v < INT64_MIN || v > INT64_MAX) throw NOT_COLUMNAR; // the row path reports it
+          data[i] = v;
+        } else {
+          throw NOT_COLUMNAR;
+        }
+      });
+    }
+    case 'decimal': {
+      const data = new Uint32Array(4 * n);
+      return fixed(data, (i, v) => {
+        if (typeof v !== 'bigint') throw NOT_COLUMNAR;
+        let x = BigInt.asUintN(128, v);
+        for (let k = 0; k < 4; k++) { data[4 * i + k] = Number(x & 0xffffffffn); x >>= 32n; }
+      });
+    }
+    case 'string': case 'binary': {
+      const cells: (string | Uint8Array)[] = new Array<string | Uint8Array>(n).fill('');
+      let total = 0;
+      const isStr = c.type === 'string';
+      return {
+        set(i, v) {
+          if (v === null) { nulls++; return; }
+          setValid(i);
+          if (isStr ? typeof v !== 'string' : !(v instanceof Uint8Array)) throw NOT_COLUMNAR;
+          const len = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : (v as Uint8Array).length;
+          if (len > COLUMNAR_CELL_MAX_BYTES) throw NOT_COLUMNAR;
+          total += len;
+          cells[i] = v as string | Uint8Array;
+        },
+        finish() {
+          const buf = Buffer.allocUnsafe(total);
+          const offsets = new Int32Array(n + 1);
+          let p = 0;
+          for (let i = 0; i < n; i++) {
+            const v = cells[i] as string | Uint8Array;
+            if (typeof v === 'string') { if (v.length > 0) p += buf.write(v, p, 'utf8'); } else { buf.set(v, p); p += v.length; }
+            offsets[i + 1] = p;
+          }
+          const data = new Uint8Array(buf.buffer, buf.byteOffset, p);
+          return arrow.makeData({ ...base(), valueOffsets: offsets, data } as never);
+        },
+      };
+    }
+  }
+}
+
+/**
+ * The rows of an `insertValues` statement as one Arrow batch of the table's columns, converted
+ * cell by cell with `convert` (the row path's literalToValue, so its errors are thrown at the same
+ * cell, in the same row-major order). Returns null when the row path must run instead: a DEFAULT
+ * or expression literal, a hidden / auto-increment key, a missing column that is NOT NULL without
+ * a default, or a value whose storage-side check would differ (oversized cells, int64 overflow).
+ */
+export function columnarInsertBatch(
+  schema: Schema, target: readonly number[], rows: readonly (readonly Literal[])[], convert: Convert,
+): arrow.RecordBatch | null {
+  const cols = schema.columns;
+  if (cols.some((c) => c.autoIncrement === true || c.name === AUTO_INCREMENT_COLUMN)) return null;
+  const n = rows.length;
+  const w = target.length;
+  for (const lits of rows) {
+    if (lits.length !== w) return null;
+    for (let k = 0; k < w; k++) { const l = lits[k]!; if (l.k === 'default' || l.k === 'expr') return null; }
+  }
+  const isTarget = new Array<boolean>(cols.length).fill(false);
+  for (const t of target) { if (isTarget[t]) return null; isTarget[t] = true; }
+  for (let ci = 0; ci < cols.length; ci++) {
+    const c = cols[ci]!;
+    if (!isTarget[ci] && c.defaultValue === undefined && !c.nullable) return null;
+  }
+  const builders = target.map((t) => columnBuilder(cols[t]!, n));
+  const tcols = target.map((t) => cols[t]!);
+  try {
+    for (let i = 0; i < n; i++) {
+      const lits = rows[i]!;
+      for (let k = 0; k < w; k++) {
+        const v = convert(lits[k]!, tcols[k]!);
+        if (v === undefined) return null;
+        builders[k]!.set(i, v);
+      }
+    }
+    // Missing columns are left to storage (its default / NULL, as checkRequired fills them).
+    const fields = tcols.map((c) => new arrow.Field(c.name, arrowTypeOfColumn(c), true));
+    const children = builders.map((b) => b.finish());
+    const s = new arrow.Schema(fields);
+    return new arrow.RecordBatch(s, arrow.makeData({ type: new arrow.Struct(s.fields), length: n, nullCount: 0, children }));
+  } catch (e) {
+    if (e instanceof NotColumnar) return null;
     throw e;
   }
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { prepass } from '../../src/query/prepass.js';
-import { scanInsertValues, VALUES_SCAN_MIN_CHARS } from '../../src/query/values-scan.js';
+import { literalToValue } from '../../src/query/coerce-value.js';
+import { columnarInsertBatch, scanInsertValues, VALUES_SCAN_MIN_CHARS } from '../../src/query/values-scan.js';
+import type { Schema, Value } from '../../src/common/types.js';
 
 /**
  * The INSERT ... VALUES scanner must build exactly the statement the general pre-pass builds, or
@@ -92,5 +94,80 @@ describe('scanInsertValues', () => {
       "INSERT INTO kv (id, v) VALUES (1, 'a'",
     ]) expect(scanInsertValues(pad(bad)), bad).toBeNull();
     expect(scanInsertValues("INSERT INTO kv VALUES (1, 'short')")).toBeNull(); // below the size threshold
+  });
+});
+
+describe('columnarInsertBatch', () => {
+  const schema: Schema = {
+    keyColumnCount: 1,
+    columns: [
+      { name: 'id', type: 'int64', nullable: false },
+      { name: 's', type: 'string', nullable: true },
+      { name: 'p', type: 'decimal', nullable: true, precision: 12, scale: 2 },
+      { name: 'd', type: 'date', nullable: true },
+      { name: 'ts', type: 'timestamp', nullable: true },
+      { name: 'b', type: 'bool', nullable: true },
+      { name: 'i', type: 'int32', nullable: true },
+      { name: 'f', type: 'float', nullable: true },
+      { name: 'q', type: 'int16', nullable: false, defaultValue: 3 },
+    ],
+  };
+  const target = [0, 1, 2, 3, 4, 5, 6, 7];
+
+  it('holds, cell by cell, the values the row path converts (seeded)', () => {
+    const r = rng(SEED + 1);
+    const strs = ["it''s", 'back\\slash', 'é', '日本', '😀 x', '', 'tab\tz'];
+    const rows: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const id = r() < 0.5 ? String(Math.floor(r() * 2 ** 60) - 2 ** 59) : String(-Math.floor(r() * 1e9));
+      const s = r() < 0.2 ? 'NULL' : `'${strs[Math.floor(r() * strs.length)]!}${i}'`;
+      const p = r() < 0.2 ? 'NULL' : `${(Math.floor(r() * 2e8) - 1e8) / 1000}`;
+      const d = r() < 0.2 ? 'NULL' : `'19${10 + Math.floor(r() * 89)}-0${1 + Math.floor(r() * 9)}-1${Math.floor(r() * 9)}'`;
+      const ts = r() < 0.2 ? 'NULL' : `'20${10 + Math.floor(r() * 89)}-11-21 06:1${Math.floor(r() * 9)}:00.${Math.floor(r() * 1e6)}'`;
+      const b = ['TRUE', 'FALSE', 'NULL', '0', '7'][Math.floor(r() * 5)]!;
+      const n = r() < 0.2 ? 'NULL' : String(Math.floor(r() * 4e9) - 2e9 | 0);
+      const f = r() < 0.2 ? 'NULL' : String(r() * 1000 - 500);
+      rows.push(`(${[id, s, p, d, ts, b, n, f].join(', ')})`);
+    }
+    const st = scanInsertValues(`INSERT INTO t (id, s, p, d, ts, b, i, f) VALUES ${rows.join(', ')}`);
+    expect(st).not.toBeNull();
+    const batch = columnarInsertBatch(schema, target, st!.rows, literalToValue);
+    expect(batch).not.toBeNull();
+    expect(batch!.numRows).toBe(200);
+    expect(batch!.schema.fields.map((f) => f.name)).toEqual(['id', 's', 'p', 'd', 'ts', 'b', 'i', 'f']);
+    for (let k = 0; k < target.length; k++) {
+      const col = schema.columns[target[k]!]!;
+      const v = batch!.getChildAt(k)!;
+      for (let i = 0; i < 200; i++) {
+        const want: Value | undefined = literalToValue(st!.rows[i]![k]!, col);
+        const got: unknown = v.get(i);
+        const norm = want === null ? null
+          : col.type === 'float' ? Math.fround(want as number)
+          : col.type === 'decimal' ? want
+          : want;
+        const g = got === null ? null
+          : col.type === 'timestamp' ? (typeof got === 'bigint' ? Number(got) : Math.round((got as number) * 1000)) // Arrow reads micros as ms
+          : col.type === 'date' ? Math.round(Number(got instanceof Date ? got.getTime() : got) / 86400e3)
+          : col.type === 'decimal' ? BigInt.asIntN(128, (got as Uint32Array).reduceRight((a, w) => (a << 32n) | BigInt(w), 0n))
+          : got;
+        expect(g, `seed ${SEED + 1} row ${i} column ${col.name}`).toEqual(norm);
+      }
+    }
+  });
+
+  it('declines what only the row path answers identically', () => {
+    const pad = (row: string): string => `INSERT INTO t VALUES ${Array.from({ length: 40 }, (_, i) => `(${i}, 'x', 1, NULL, NULL, 1, 1, 1)`).join(', ')}, ${row}`;
+    const batch = (row: string): unknown => columnarInsertBatch(schema, target, scanInsertValues(pad(row))!.rows, literalToValue);
+    expect(batch('(99, NULL, NULL, NULL, NULL, NULL, NULL, NULL)')).not.toBeNull();
+    expect(batch('(99, DEFAULT, NULL, NULL, NULL, NULL, NULL, NULL)')).toBeNull(); // DEFAULT literal
+    expect(batch(`(99, '${'y'.repeat(5000)}', NULL, NULL, NULL, NULL, NULL, NULL)`)).toBeNull(); // oversized cell
+    expect(batch('(99999999999999999999, NULL, NULL, NULL, NULL, NULL, NULL, NULL)')).toBeNull(); // int64 overflow
+    expect(batch('(99, NULL, NULL, NULL, NULL, NULL, NULL)')).toBeNull(); // wrong arity: the row path's error
+    // Conversion errors are the row path's own (same message, thrown at the same cell).
+    expect(() => batch('(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)')).toThrow("column 'id' cannot be null");
+    expect(() => batch("(99, NULL, NULL, NULL, NULL, NULL, 'abc', NULL)")).toThrow("column 'i' expects an integer but found 'abc'");
+    // A missing NOT NULL column without a default, or a hidden key: row path.
+    const strict: Schema = { keyColumnCount: 1, columns: [...schema.columns.slice(0, 8), { name: 'q', type: 'int16', nullable: false }] };
+    expect(columnarInsertBatch(strict, target, scanInsertValues(pad('(99, NULL, NULL, NULL, NULL, NULL, NULL, NULL)'))!.rows, literalToValue)).toBeNull();
   });
 });
