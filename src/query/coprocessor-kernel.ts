@@ -154,6 +154,17 @@ class Gen {
     }
   }
 
+  /**
+   * lo <= x <= hi over an int32-valued column as one unsigned compare (one branch instead of
+   * two: the rejected rows of a range filter mispredict far less). With x, lo, hi int32 and
+   * lo <= hi, (x - lo) mod 2^32 <= hi - lo exactly when lo <= x <= hi.
+   */
+  range(r: IntRange): string {
+    const x = this.load(r.col);
+    if (r.lo > r.hi) return 'false';
+    return `(((${x} - ${numText(r.lo)}) >>> 0) <= ${numText(r.hi - r.lo)})`;
+  }
+
   /** A boolean expression (no NULLs reach it: used columns are checked NULL-free). */
   bool(e: Expr): string {
     switch (e.kind) {
@@ -188,6 +199,69 @@ class Gen {
 
 function exprKey(e: unknown): string {
   return JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `bigint:${v.toString()}` : v));
+}
+
+/** Column types whose kernel read (`c[i]`) is always an int32. */
+const INT32_TYPES = new Set<SqlType['type']>(['int8', 'int16', 'int32', 'date']);
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/** lo <= column <= hi (inclusive int32 bounds): a lower and an upper bound conjunct merged. */
+class IntRange {
+  constructor(readonly col: number, readonly lo: number, readonly hi: number) {}
+}
+
+/** An int32 column's bound from `col op lit` / `lit op col` with a finite numeric literal. */
+function intBound(e: Expr, types: readonly SqlType[]): { col: number; lo: number | null; hi: number | null } | null {
+  if (e.kind !== 'call' || e.args.length !== 2) return null;
+  let op = e.fn;
+  let [a, b] = e.args as [Expr, Expr];
+  if (a.kind === 'lit' && b.kind === 'col') {
+    [a, b] = [b, a];
+    op = op === '<' ? '>' : op === '<=' ? '>=' : op === '>' ? '<' : op === '>=' ? '<=' : op;
+  }
+  if (a.kind !== 'col' || b.kind !== 'lit' || typeof b.value !== 'number' || !Number.isFinite(b.value)) return null;
+  const t = types[a.index];
+  if (t === undefined || !INT32_TYPES.has(t.type) || !INT32_TYPES.has(a.type.type) || vectorKindOf(b.type.type) !== 'num') return null;
+  const v = b.value;
+  // Integer x: x >= v <=> x >= ceil(v); x > v <=> x >= floor(v) + 1; x <= v <=> x <= floor(v); x < v <=> x <= ceil(v) - 1.
+  switch (op) {
+    case '>=': return { col: a.index, lo: Math.ceil(v), hi: null };
+    case '>': return { col: a.index, lo: Math.floor(v) + 1, hi: null };
+    case '<=': return { col: a.index, lo: null, hi: Math.floor(v) };
+    case '<': return { col: a.index, lo: null, hi: Math.ceil(v) - 1 };
+    default: return null;
+  }
+}
+
+/**
+ * Conjuncts with every int32 column that has both a lower and an upper literal bound turned
+ * into one IntRange (at the place of its first bound); all other conjuncts unchanged.
+ */
+function mergeRanges(conjuncts: readonly Expr[], types: readonly SqlType[]): (Expr | IntRange)[] {
+  const bounds = conjuncts.map((e) => intBound(e, types));
+  const per = new Map<number, { lo: number; hi: number; hasLo: boolean; hasHi: boolean }>();
+  for (const b of bounds) {
+    if (b === null) continue;
+    const r = per.get(b.col) ?? { lo: -Infinity, hi: Infinity, hasLo: false, hasHi: false };
+    if (b.lo !== null) { r.lo = Math.max(r.lo, b.lo); r.hasLo = true; }
+    if (b.hi !== null) { r.hi = Math.min(r.hi, b.hi); r.hasHi = true; }
+    per.set(b.col, r);
+  }
+  const out: (Expr | IntRange)[] = [];
+  const done = new Set<number>();
+  conjuncts.forEach((e, k) => {
+    const b = bounds[k];
+    const r = b === null || b === undefined ? undefined : per.get(b.col);
+    if (b === null || b === undefined || r === undefined || !r.hasLo || !r.hasHi) { out.push(e); return; }
+    if (done.has(b.col)) return;
+    done.add(b.col);
+    // Bounds outside int32 hold for every value of the column.
+    const lo = Math.max(r.lo, INT32_MIN);
+    const hi = Math.min(r.hi, INT32_MAX);
+    out.push(new IntRange(b.col, lo, hi));
+  });
+  return out;
 }
 
 /** Cost rank of reading a column (cheap filters run first). */
@@ -225,11 +299,11 @@ function compile(f: FragmentSpec): Plan | null {
   const gen = new Gen(f.types);
   const body: string[] = [];
   try {
-    const conjuncts = splitConjuncts(f.filter).map((e, k) => ({ e, k, cost: readCost(e, f.types) }));
+    const conjuncts = mergeRanges(splitConjuncts(f.filter), f.types).map((e, k) => ({ e, k, cost: e instanceof IntRange ? 1 : readCost(e, f.types) }));
     conjuncts.sort((a, b) => a.cost - b.cost || a.k - b.k);
     for (const { e } of conjuncts) {
       gen.stmts.length = 0;
-      const cond = gen.bool(e);
+      const cond = e instanceof IntRange ? gen.range(e) : gen.bool(e);
       body.push(...gen.stmts, `if (!${cond}) continue;`);
     }
     // Group id.
