@@ -2,6 +2,7 @@ import * as arrow from 'apache-arrow';
 import type { WriteOpKind } from '../common/storage-api.js';
 import { AUTO_INCREMENT_COLUMN, type ColumnSchema, type Schema, type Value } from '../common/types.js';
 import type { Literal, Statement } from './prepass.js';
+import { arrowTypeOf } from './vector.js';
 
 /**
  * A one-pass charCode scanner for the common large-INSERT shape
@@ -242,25 +243,8 @@ interface ColumnBuilder {
   finish(): arrow.Data;
 }
 
-function arrowTypeOfColumn(c: ColumnSchema): arrow.DataType {
-  switch (c.type) {
-    case 'bool': return new arrow.Bool();
-    case 'int8': return new arrow.Int8();
-    case 'int16': return new arrow.Int16();
-    case 'int32': return new arrow.Int32();
-    case 'int64': return new arrow.Int64();
-    case 'float': return new arrow.Float32();
-    case 'double': return new arrow.Float64();
-    case 'decimal': return new arrow.Decimal(c.scale ?? 0, c.precision ?? 38, 128);
-    case 'string': return new arrow.Utf8();
-    case 'binary': return new arrow.Binary();
-    case 'date': return new arrow.DateDay();
-    case 'timestamp': return new arrow.TimestampMicrosecond();
-  }
-}
-
 function columnBuilder(c: ColumnSchema, n: number): ColumnBuilder {
-  const type = arrowTypeOfColumn(c);
+  const type = arrowTypeOf(c);
   const bitmap = new Uint8Array(((n + 63) >> 6) << 3);
   let nulls = 0;
   const setValid = (i: number): void => { bitmap[i >> 3] = (bitmap[i >> 3] as number) | (1 << (i & 7)); };
@@ -382,7 +366,7 @@ export function columnarInsertBatch(
       }
     }
     // Missing columns are left to storage (its default / NULL, as checkRequired fills them).
-    const fields = tcols.map((c) => new arrow.Field(c.name, arrowTypeOfColumn(c), true));
+    const fields = tcols.map((c) => new arrow.Field(c.name, arrowTypeOf(c), true));
     const children = builders.map((b) => b.finish());
     const s = new arrow.Schema(fields);
     return new arrow.RecordBatch(s, arrow.makeData({ type: new arrow.Struct(s.fields), length: n, nullCount: 0, children }));

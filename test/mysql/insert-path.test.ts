@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedTestServer, type TestServer } from './helpers.js';
+import { mulberry32 as rng } from '../../bench/random.js';
 
 /**
  * Prepared INSERTs (parameters bound as literals, no per-execution parse) and large literal
@@ -124,18 +125,6 @@ describe('fast INSERT paths', () => {
     }
   });
 });
-
-/** mulberry32: deterministic test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRINGS = ["plain", "it''s", "back\\\\slash", "tab\\there", "new\\nline", 'dq "x"', "é-ü", "日本語", "emoji 😀", "", "a\\'b", "x\\0y"];
 

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScanSpec } from '../../src/common/scan-spec.js';
 import { harness, type Harness } from './helpers.js';
-
-/** Deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../bench/random.js';
 
 const SEED = 20261121;
 const N_FACT = 6000;

@@ -1,14 +1,5 @@
-/** A seeded mini TPC-H-like data set as INSERT statements (used by the differential tests). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../bench/random.js';
+export { mulberry32 };
 
 export const DDL_SAIGA = [
   `CREATE TABLE region (r_regionkey INT PRIMARY KEY, r_name VARCHAR(25))`,
