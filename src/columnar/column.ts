@@ -1,4 +1,5 @@
 import * as arrow from 'apache-arrow';
+import { arrowTypeOf } from '../common/arrow-type.js';
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
 import type { DataType, Value } from '../common/types.js';
@@ -291,20 +292,7 @@ export function columnFromScalar(s: Scalar, length: number): Column {
 // Arrow <-> columns
 
 export function arrowTypeFor(type: DataType, precision = 38, scale = 0): arrow.DataType {
-  switch (type) {
-    case 'bool': return new arrow.Bool();
-    case 'int8': return new arrow.Int8();
-    case 'int16': return new arrow.Int16();
-    case 'int32': return new arrow.Int32();
-    case 'int64': return new arrow.Int64();
-    case 'float': return new arrow.Float32();
-    case 'double': return new arrow.Float64();
-    case 'decimal': return new arrow.Decimal(scale, precision, 128);
-    case 'string': return new arrow.Utf8();
-    case 'binary': return new arrow.Binary();
-    case 'date': return new arrow.DateDay();
-    case 'timestamp': return new arrow.TimestampMicrosecond();
-  }
+  return arrowTypeOf({ type, precision, scale });
 }
 
 export interface ArrowTypeMapping { readonly type: DataType; readonly precision: number; readonly scale: number }

@@ -1,6 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { isAscii } from 'node:buffer';
 import { assert } from '../common/assert.js';
+import { arrowTypeOf } from '../common/arrow-type.js';
 import type { DataType, Value } from '../common/types.js';
 
 /**
@@ -237,22 +238,7 @@ export function fromArrowSelected(d: arrow.Data, type: SqlType, sel: Int32Array 
   return exact !== undefined ? { kind: 'num', type, values, valid, exact } : { kind: 'num', type, values, valid };
 }
 
-export function arrowTypeOf(t: SqlType): arrow.DataType {
-  switch (t.type) {
-    case 'bool': return new arrow.Bool();
-    case 'int8': return new arrow.Int8();
-    case 'int16': return new arrow.Int16();
-    case 'int32': return new arrow.Int32();
-    case 'int64': return new arrow.Int64();
-    case 'float': return new arrow.Float32();
-    case 'double': return new arrow.Float64();
-    case 'decimal': return new arrow.Decimal(t.scale ?? 0, t.precision ?? 38, 128);
-    case 'string': return new arrow.Utf8();
-    case 'binary': return new arrow.Binary();
-    case 'date': return new arrow.DateDay();
-    case 'timestamp': return new arrow.TimestampMicrosecond();
-  }
-}
+export { arrowTypeOf };
 
 function validityBitmap(valid: Uint8Array | null, n: number): { bitmap: Uint8Array | undefined; nullCount: number } {
   if (valid === null) return { bitmap: undefined, nullCount: 0 };

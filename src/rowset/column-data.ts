@@ -1,6 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
+import { arrowTypeOf } from '../common/arrow-type.js';
 import type { ColumnSchema, DataType, Value } from '../common/types.js';
 
 /**
@@ -13,25 +14,9 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 const TWO32 = 4294967296;
 
-export function arrowType(col: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>): arrow.DataType {
-  switch (col.type) {
-    case 'bool': return new arrow.Bool();
-    case 'int8': return new arrow.Int8();
-    case 'int16': return new arrow.Int16();
-    case 'int32': return new arrow.Int32();
-    case 'int64': return new arrow.Int64();
-    case 'float': return new arrow.Float32();
-    case 'double': return new arrow.Float64();
-    case 'decimal': return new arrow.Decimal(col.scale ?? 0, col.precision ?? 38, 128);
-    case 'string': return new arrow.Utf8();
-    case 'binary': return new arrow.Binary();
-    case 'date': return new arrow.DateDay();
-    case 'timestamp': return new arrow.TimestampMicrosecond();
-  }
-}
 
 export function arrowField(col: ColumnSchema): arrow.Field {
-  return new arrow.Field(col.name, arrowType(col), col.nullable);
+  return new arrow.Field(col.name, arrowTypeOf(col), col.nullable);
 }
 
 export function arrowSchema(cols: readonly ColumnSchema[]): arrow.Schema {
@@ -121,7 +106,7 @@ function typedCtor(type: DataType): { new (n: number): ArrayBufferView & { lengt
 
 function makeColumnData(col: ColumnSchema, n: number, nullCount: number, bitmap: Uint8Array | undefined,
   values: ArrayBufferView, offsets?: Int32Array): arrow.Data {
-  const type = arrowType(col);
+  const type = arrowTypeOf(col);
   const props: Record<string, unknown> = { type, length: n, nullCount, data: values };
   if (nullCount > 0 && bitmap !== undefined) props['nullBitmap'] = bitmap;
   if (offsets !== undefined) props['valueOffsets'] = offsets;

@@ -7,7 +7,8 @@ import { HT_MAX, type HybridTime } from '../common/hybrid-time.js';
 import { compareBytes, startsWith } from '../common/key-encoding.js';
 import type { Value } from '../common/types.js';
 import { BloomFilter } from './bloom-filter.js';
-import { arrowType, buildColumn, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
+import { arrowTypeOf } from '../common/arrow-type.js';
+import { buildColumn, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
 import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValue } from './delta-file.js';
 import type { MemRowSet, RowVersion } from './mem-rowset.js';
 import type { MrsColumns } from './mrs-columns.js';
@@ -185,7 +186,7 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
   let keyBuf = new Uint8Array(64 * 1024);
   let keyEnds = new Int32Array(1024);
   let keyUsed = 0;
-  const schema = new arrow.Schema(columns.map((c) => new arrow.Field(`c${c.id}`, arrowType(c), c.nullable)));
+  const schema = new arrow.Schema(columns.map((c) => new arrow.Field(`c${c.id}`, arrowTypeOf(c), c.nullable)));
   // The current batch: row i is store row storeIdx[i] (>= 0) or the values baseRows[i].
   const cap = Math.max(1, rowsPerBatch);
   const storeIdx = new Int32Array(cap);

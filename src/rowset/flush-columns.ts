@@ -1,11 +1,12 @@
 import * as arrow from 'apache-arrow';
 import type { Value } from '../common/types.js';
-import { arrowType, buildColumnFromRows, int64Parts, writeDecimal } from './column-data.js';
+import { arrowTypeOf } from '../common/arrow-type.js';
+import { buildColumnFromRows, int64Parts, writeDecimal } from './column-data.js';
 import type { MrsColumns } from './mrs-columns.js';
 import type { StoredColumn } from './scan-plan.js';
 
 /**
- * Builds one DiskRowSet base-data column (the file's Arrow type, see column-data.ts arrowType)
+ * Builds one DiskRowSet base-data column (the file's Arrow type, see common/arrow-type.ts arrowTypeOf)
  * for a batch of rows taken from the MemRowSet's columnar store and/or from explicit row
  * values. Row i of the batch is store row `storeIdx[i]` when that is >= 0, else
  * `values[i][ci]`. Consecutive store rows are copied as typed-array ranges (one `set` for
@@ -55,7 +56,7 @@ function contiguousView(col: StoredColumn, raw: Raw, storeIdx: Int32Array, n: nu
   for (let i = 1; i < n; i++) if ((storeIdx[i] as number) !== s0 + i) return undefined;
   const nulls = raw.nulls;
   if (nulls !== undefined) for (let i = 0; i < n; i++) if (nulls[s0 + i] === 1) return undefined;
-  const props: Record<string, unknown> = { type: arrowType(col), length: n, nullCount: 0 };
+  const props: Record<string, unknown> = { type: arrowTypeOf(col), length: n, nullCount: 0 };
   switch (t) {
     case 'int64': props['data'] = raw.i64.subarray(s0, s0 + n); break;
     case 'double': props['data'] = raw.nums.subarray(s0, s0 + n); break;
@@ -210,7 +211,7 @@ class ColumnOut {
       case 'string': case 'binary': data = this.bytes.subarray(0, this.bytesUsed); break;
       default: data = this.nums as Float64Array;
     }
-    const props: Record<string, unknown> = { type: arrowType(c), length: this.n, nullCount: this.nullCount, data };
+    const props: Record<string, unknown> = { type: arrowTypeOf(c), length: this.n, nullCount: this.nullCount, data };
     if (this.nullCount > 0 && this.bitmap !== undefined) props['nullBitmap'] = this.bitmap;
     if (this.offsets !== undefined) props['valueOffsets'] = this.offsets;
     return arrow.makeData(props as never) as arrow.Data;

@@ -1,4 +1,5 @@
 import * as arrow from 'apache-arrow';
+import { arrowTypeOf } from '../../src/common/arrow-type.js';
 import { SaigaError } from '../../src/common/errors.js';
 import { HybridClock, type HybridTime } from '../../src/common/hybrid-time.js';
 import type { ColumnPredicate, ScanSpec } from '../../src/common/scan-spec.js';
@@ -69,29 +70,13 @@ function matches(p: ColumnPredicate, v: Value | undefined): boolean {
   }
 }
 
-function arrowType(c: ColumnSchema): arrow.DataType {
-  switch (c.type) {
-    case 'bool': return new arrow.Bool();
-    case 'int8': return new arrow.Int8();
-    case 'int16': return new arrow.Int16();
-    case 'int32': return new arrow.Int32();
-    case 'int64': return new arrow.Int64();
-    case 'float': return new arrow.Float32();
-    case 'double': return new arrow.Float64();
-    case 'decimal': return new arrow.Decimal(c.scale ?? 0, c.precision ?? 38, 128);
-    case 'string': return new arrow.Utf8();
-    case 'binary': return new arrow.Binary();
-    case 'date': return new arrow.DateDay();
-    case 'timestamp': return new arrow.TimestampMicrosecond();
-  }
-}
 
 function columnData(c: ColumnSchema, vals: readonly (Value | undefined)[]): arrow.Data {
   const n = vals.length;
   const bitmap = new Uint8Array(Math.ceil(n / 8) + 8);
   let nulls = 0;
   vals.forEach((v, i) => { if (v === null || v === undefined) nulls++; else bitmap[i >> 3]! |= 1 << (i & 7); });
-  const type = arrowType(c);
+  const type = arrowTypeOf(c);
   const nb = nulls > 0 ? bitmap : null;
   const base = { type: type as any, length: n, nullCount: nulls, nullBitmap: nb };
   switch (c.type) {
@@ -317,7 +302,7 @@ export class MemoryStorage implements StorageApi {
       if (spec.limit !== undefined && out.length >= spec.limit) break;
     }
     const size = spec.batchRowCount ?? this.batchRowCount;
-    const fields = idx.map((i) => new arrow.Field(schema.columns[i]!.name, arrowType(schema.columns[i]!), true));
+    const fields = idx.map((i) => new arrow.Field(schema.columns[i]!.name, arrowTypeOf(schema.columns[i]!), true));
     const aschema = new arrow.Schema(fields);
     for (let s = 0; s < out.length; s += size) {
       const part = out.slice(s, s + size);

@@ -1,28 +1,11 @@
-import {
-  Binary, Bool, DateDay, Decimal, Field, Float32, Float64, Int16, Int32, Int64, Int8,
-  Schema as ArrowSchema, TimestampMicrosecond, Utf8, type DataType as ArrowType,
-} from 'apache-arrow';
+import { Field, Schema as ArrowSchema, type DataType as ArrowType } from 'apache-arrow';
 import { SaigaError } from '../../common/errors.js';
+import { arrowTypeOf } from '../../common/arrow-type.js';
 import type { TableInfo } from '../../common/storage-api.js';
 import { AUTO_INCREMENT_COLUMN, typeToSql, type ColumnSchema, type Schema } from '../../common/types.js';
 
 /** Saiga column type -> Arrow type, as in the table of src/common/types.ts. */
-export function arrowTypeOf(c: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>): ArrowType {
-  switch (c.type) {
-    case 'bool': return new Bool();
-    case 'int8': return new Int8();
-    case 'int16': return new Int16();
-    case 'int32': return new Int32();
-    case 'int64': return new Int64();
-    case 'float': return new Float32();
-    case 'double': return new Float64();
-    case 'decimal': return new Decimal(c.scale ?? 0, c.precision ?? 38, 128);
-    case 'string': return new Utf8();
-    case 'binary': return new Binary();
-    case 'date': return new DateDay();
-    case 'timestamp': return new TimestampMicrosecond();
-  }
-}
+export { arrowTypeOf };
 
 /** Columns a client sees: everything but the hidden auto-increment key. */
 export function visibleColumns(schema: Schema): ColumnSchema[] {
