@@ -1,24 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isSaigaError } from '../../src/common/errors.js';
 import type { Schema } from '../../src/common/types.js';
 import { ProcessCluster } from '../../src/tserver/process-cluster.js';
+import { ensureDistBuilt, until } from './helpers.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const schema: Schema = { keyColumnCount: 1, columns: [{ name: 'k', type: 'int64', nullable: false }, { name: 'v', type: 'int64', nullable: true }] };
 const TABLET = 'tablet-1';
 const IDS = ['ts-a', 'ts-b', 'ts-c'];
 
-beforeAll(() => {
-  // CI builds before vitest; a local run without dist/ builds here.
-  if (!existsSync(join(ROOT, 'dist', 'src', 'tserver', 'tserver-process.js'))) {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-  }
-}, 120_000);
+beforeAll(ensureDistBuilt, 120_000);
 
 let cluster: ProcessCluster | undefined;
 let root: string | undefined;
@@ -28,16 +21,6 @@ afterEach(async () => {
   if (root !== undefined && process.env['RD_KEEP'] === undefined) rmSync(root, { recursive: true, force: true });
   root = undefined;
 });
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function startCluster(): Promise<ProcessCluster> {
   root = mkdtempSync(join(tmpdir(), 'saiga-cluster-'));

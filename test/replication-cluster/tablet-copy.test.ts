@@ -1,23 +1,17 @@
 import * as arrow from 'apache-arrow';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Schema } from '../../src/common/types.js';
 import { ProcessCluster } from '../../src/tserver/process-cluster.js';
+import { ensureDistBuilt, until } from './helpers.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const schema: Schema = { keyColumnCount: 1, columns: [{ name: 'k', type: 'int64', nullable: false }, { name: 'v', type: 'string', nullable: true }] };
 const TABLET = 'tablet-copy';
 const IDS = ['ts-a', 'ts-b', 'ts-c'];
 
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'tserver', 'tserver-process.js'))) {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-  }
-}, 120_000);
+beforeAll(ensureDistBuilt, 120_000);
 
 let cluster: ProcessCluster | undefined;
 let root: string | undefined;
@@ -27,16 +21,6 @@ afterEach(async () => {
   if (root !== undefined && process.env['RD_KEEP'] === undefined) rmSync(root, { recursive: true, force: true });
   root = undefined;
 });
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function rowsOn(c: ProcessCluster, id: string): Promise<string[]> {
   const { batches } = await c.client(id).scan(TABLET, { ordered: true });
