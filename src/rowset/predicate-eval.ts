@@ -25,6 +25,8 @@ export interface BoundPredicate {
   readonly values: readonly Value[];
   /** True when the predicate can match no row at all (e.g. `= NULL`, `IN ()`). */
   readonly never: boolean;
+  /** in over numbers: the values as a set, built once per bind (not per batch). */
+  readonly numberSet?: ReadonlySet<number>;
 }
 
 function opMask(op: '=' | '<' | '<=' | '>' | '>='): number {
@@ -53,7 +55,8 @@ export function bindPredicate(p: ColumnPredicate, column: ColumnSchema, columnIn
     }
     case 'in': {
       const vs = p.values.map(coerce).filter((v) => v !== null);
-      return { column, columnIndex, kind: 'in', mask: EQ, values: vs, never: vs.length === 0 };
+      const numbers = vs.every((v) => typeof v === 'number');
+      return { column, columnIndex, kind: 'in', mask: EQ, values: vs, never: vs.length === 0, ...(numbers ? { numberSet: new Set(vs as number[]) } : {}) };
     }
     case 'isNull':
       return { column, columnIndex, kind: 'isNull', mask: 0, values: [], never: !column.nullable };
@@ -151,7 +154,7 @@ function filterNumber(mask: number, c: number, v: Float64Array, sel: Int32Array,
 }
 
 function filterNumberIn(p: BoundPredicate, v: Float64Array, sel: Int32Array, count: number): number {
-  const set = new Set(p.values as number[]);
+  const set = p.numberSet ?? new Set(p.values as number[]);
   let out = 0;
   for (let k = 0; k < count; k++) { const i = sel[k] as number; if (set.has(v[i] as number)) sel[out++] = i; }
   return out;
