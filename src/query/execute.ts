@@ -1229,14 +1229,31 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
   // build rows whose key occurs in it are kept, so the hash table holds the few that can match.
   // Not for right / full joins (unmatched build rows are output) nor NOT IN (a NULL anywhere
   // on the build side matters).
-  const reduce = plan.leftKeys.length > 0 && (jt === 'inner' || jt === 'semi' || jt === 'anti' || jt === 'left') && !plan.nullAware
-    && estimateRows(plan.left) * 4 < buildWork(plan);
+  const reducible = plan.leftKeys.length > 0 && (jt === 'inner' || jt === 'semi' || jt === 'anti' || jt === 'left') && !plan.nullAware;
+  const estLeft = reducible ? estimateRows(plan.left) : 0, work = reducible ? buildWork(plan) : 0;
+  let reduce = reducible && estLeft * 4 < work;
   let probes: AsyncGenerator<Chunk>;
   let build: Chunk;
   if (reduce) {
     const left = await collect(plan.left, ctx);
-    build = await collectMatching(plan, left, ctx);
+    build = await collectMatching(plan, left, ctx, null);
     probes = oneChunk(left);
+  } else if (reducible && work >= RACE_BUILD_ROWS_MIN && estLeft <= work * RACE_RATIO_MAX && groupedBuild(plan) === null) {
+    // The estimates do not say which side is smaller (no column statistics; runtime filters
+    // from joins above shrink the probe side): both sides are pulled in turn, fewest rows first,
+    // until one ends. That one is known small and restricts the other side's scan by its keys.
+    const race = await raceSides(plan, ctx);
+    reduce = race.leftDone;
+    if (race.leftDone) {
+      const left = concatChunks(race.left, plan.left.types);
+      build = await collectMatching(plan, left, ctx, { pulled: race.right, rest: race.rightGen });
+      probes = oneChunk(left);
+    } else {
+      build = concatChunks(race.right, plan.right.types);
+      const filtered = runtimeKeyFilter(plan, build, ctx);
+      if (filtered !== null) { await race.leftGen.return(undefined); probes = run(filtered, ctx); }
+      else probes = chainChunks(race.left, race.leftGen);
+    }
   } else {
     build = await collect(plan.right, ctx);
     probes = run(runtimeKeyFilter(plan, build, ctx) ?? plan.left, ctx);
@@ -1348,8 +1365,52 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
   void leftWidth;
 }
 
+/** Build sides estimated below this many rows are collected first without racing the probe side. */
+const RACE_BUILD_ROWS_MIN = 32_768;
+/** Probe sides estimated above this many times the build side's rows are not raced. */
+const RACE_RATIO_MAX = 16;
+
+interface RaceResult {
+  /** True when the probe (left) side ended first; else the build (right) side did. */
+  readonly leftDone: boolean;
+  readonly left: Chunk[];
+  readonly right: Chunk[];
+  /** The unfinished side's generator, still open (the caller continues or closes it). */
+  readonly leftGen: AsyncGenerator<Chunk>;
+  readonly rightGen: AsyncGenerator<Chunk>;
+}
+
+/** Pulls chunks from both join inputs, always from the side with fewer rows so far, until one side ends. */
+async function raceSides(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecContext): Promise<RaceResult> {
+  const leftGen = run(plan.left, ctx), rightGen = run(plan.right, ctx);
+  const left: Chunk[] = [], right: Chunk[] = [];
+  let ln = 0, rn = 0;
+  try {
+    for (;;) {
+      const fromLeft = ln <= rn;
+      const x = await (fromLeft ? leftGen : rightGen).next();
+      if (x.done === true) {
+        if (fromLeft) return { leftDone: true, left, right, leftGen, rightGen };
+        return { leftDone: false, left, right, leftGen, rightGen };
+      }
+      account(ctx, chunkBytes(x.value));
+      if (fromLeft) { left.push(x.value); ln += x.value.length; } else { right.push(x.value); rn += x.value.length; }
+    }
+  } catch (e) {
+    await Promise.allSettled([leftGen.return(undefined), rightGen.return(undefined)]);
+    throw e;
+  }
+}
+
+async function* chainChunks(pulled: readonly Chunk[], rest: AsyncGenerator<Chunk>): AsyncGenerator<Chunk> {
+  for (const c of pulled) yield c;
+  yield* rest;
+}
+
 /** At most this many distinct build keys become a storage IN predicate on the probe side. */
 const RUNTIME_FILTER_MAX_KEYS = 4096;
+/** Up to this many keys an IN list (storage prunes batches by min / max); above, a key bitmap when the range allows. */
+const RUNTIME_FILTER_IN_PREFERRED = 64;
 const SMALL_INT_TYPES: ReadonlySet<string> = new Set(['int8', 'int16', 'int32']);
 
 /**
@@ -1368,17 +1429,30 @@ function runtimeKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, build: C
   if (probeRows < 4 * 1024) return null;
   const kv = evalExpr(rk, build, ctx.subs);
   if (kv.kind !== 'num') return null;
-  if (build.length > RUNTIME_FILTER_MAX_KEYS * 4) return bitmapKeyFilter(plan, lk.index, kv, build.length, probeRows);
-  const seen = new Set<number>();
-  for (let i = 0; i < build.length; i++) {
-    if (kv.valid !== null && kv.valid[i] !== 1) continue;
-    const v = kv.values[i]!;
-    if (!Number.isInteger(v)) continue;
-    seen.add(v);
-    if (seen.size > RUNTIME_FILTER_MAX_KEYS) return bitmapKeyFilter(plan, lk.index, kv, build.length, probeRows);
+  const r = keyRestriction(kv, build.length, probeRows);
+  return r === null ? null : withKeyPredicate(plan.left, lk.index, r);
+}
+
+/**
+ * The restriction (IN list when at most RUNTIME_FILTER_MAX_KEYS distinct keys, else a presence
+ * bitmap) that keeps only rows whose key is among kv's n integer values; null when it would not
+ * pay (the target scan is not at least 4x the key count, or the key range is too sparse).
+ */
+function keyRestriction(kv: NumVector, n: number, targetRows: number): KeyRestriction | null {
+  if (n <= RUNTIME_FILTER_MAX_KEYS * 4) {
+    const seen = new Set<number>();
+    let small = true;
+    for (let i = 0; i < n; i++) {
+      if (kv.valid !== null && kv.valid[i] !== 1) continue;
+      const v = kv.values[i]!;
+      if (!Number.isInteger(v)) continue;
+      seen.add(v);
+      if (seen.size > RUNTIME_FILTER_MAX_KEYS) { small = false; break; }
+    }
+    if (small && seen.size <= RUNTIME_FILTER_IN_PREFERRED) return targetRows < 4 * seen.size ? null : { kind: 'in', values: [...seen] };
+    if (small) return bitmapRestriction(kv, n, targetRows) ?? (targetRows < 4 * seen.size ? null : { kind: 'in', values: [...seen] });
   }
-  if (probeRows < 4 * seen.size) return null;
-  return withKeyPredicate(plan.left, lk.index, { kind: 'in', values: [...seen] });
+  return bitmapRestriction(kv, n, targetRows);
 }
 
 /**
@@ -1386,7 +1460,7 @@ function runtimeKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, build: C
  * 256 per key) checked by the probe scan itself on the raw key column, before the other columns
  * are decoded (`runScan`); storage's IN filter is too slow for that many keys.
  */
-function bitmapKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, col: number, kv: NumVector, n: number, probeRows: number): LogicalPlan | null {
+function bitmapRestriction(kv: NumVector, n: number, targetRows: number): KeyRestriction | null {
   let lo = Infinity, hi = -Infinity, count = 0;
   const vals = kv.values, valid = kv.valid;
   for (let i = 0; i < n; i++) {
@@ -1397,7 +1471,7 @@ function bitmapKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, col: numb
     if (v > hi) hi = v;
     count++;
   }
-  if (count === 0 || probeRows < 4 * count) return null;
+  if (count === 0 || targetRows < 4 * count) return null;
   const range = hi - lo;
   if (range > 2 ** 27 || range > Math.max(65536, count * 256)) return null;
   const bits = new Int32Array((range >>> 5) + 1);
@@ -1408,7 +1482,7 @@ function bitmapKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, col: numb
     const d = v - lo;
     bits[d >>> 5] = bits[d >>> 5]! | (1 << (d & 31));
   }
-  return withKeyPredicate(plan.left, col, { kind: 'bits', filter: { column: -1, min: lo, range, bits } });
+  return { kind: 'bits', filter: { column: -1, min: lo, range, bits } };
 }
 
 type KeyRestriction = { readonly kind: 'in'; readonly values: number[] } | { readonly kind: 'bits'; readonly filter: KeyFilter };
@@ -1541,9 +1615,12 @@ async function* oneChunk(c: Chunk): AsyncGenerator<Chunk> {
 }
 
 /** The build side's rows whose join key occurs among the (collected) probe rows' keys. */
-async function collectMatching(plan: Extract<LogicalPlan, { kind: 'Join' }>, probe: Chunk, ctx: ExecContext): Promise<Chunk> {
+async function collectMatching(plan: Extract<LogicalPlan, { kind: 'Join' }>, probe: Chunk, ctx: ExecContext, started: { pulled: readonly Chunk[]; rest: AsyncGenerator<Chunk> } | null): Promise<Chunk> {
   const parts: Chunk[] = [];
-  if (probe.length === 0) return concatChunks(parts, plan.right.types);
+  if (probe.length === 0) {
+    if (started !== null) await started.rest.return(undefined);
+    return concatChunks(parts, plan.right.types);
+  }
   const probeKeys = plan.leftKeys.map((k) => evalExpr(k, probe, ctx.subs));
   const enc: JoinKeyEncoder = DirectKeyEncoder.tryBuild(probeKeys, probe.length) ?? new KeyEncoder(probeKeys.length, false);
   const codes = enc.encode(probeKeys, probe.length, true);
@@ -1560,14 +1637,24 @@ async function collectMatching(plan: Extract<LogicalPlan, { kind: 'Join' }>, pro
     return sel.subarray(0, m);
   };
   const grouped = groupedBuild(plan);
+  // The probe keys also restrict the build side's scan (IN list or key bitmap on the raw key
+  // column), so build rows that cannot match are dropped before their other columns are decoded
+  // and before the scan's own filter runs (TPC-H Q4 / Q21: lineitem against a few orders).
+  const restrictBuild = (input: LogicalPlan, key: Expr): LogicalPlan => {
+    const pk = probeKeys[0]!;
+    if (probeKeys.length !== 1 || pk.kind !== 'num' || !SMALL_INT_TYPES.has(plan.leftKeys[0]!.type.type) || key.kind !== 'col' || !SMALL_INT_TYPES.has(key.type.type)) return input;
+    const r = keyRestriction(pk, probe.length, estimateRows(input));
+    return (r === null ? null : withKeyPredicate(input, key.index, r)) ?? input;
+  };
   if (grouped !== null) {
     // The build side aggregates by the join keys: only groups whose key occurs on the probe side
     // can match, so the aggregate's input is filtered by the probe keys before aggregating.
+    assert(started === null, 'a grouped build side is never raced (raceSides)');
     const { agg, groupExprs, project } = grouped;
     await resolveSubqueries([...agg.groups, ...agg.aggs.map((a) => a.arg)], ctx);
     if (project !== null) await resolveSubqueries(project.exprs, ctx);
     const h = new HashAggregator(agg.groups, agg.aggs, (b) => account(ctx, b));
-    for await (const c of run(agg.input, ctx)) {
+    for await (const c of run(restrictBuild(agg.input, groupExprs[0]!), ctx)) {
       const sel = keep(groupExprs.map((g) => evalExpr(g, c, ctx.subs)), c.length);
       if (sel.length === 0) continue;
       h.add(sel.length === c.length ? c : gatherChunk(c, sel), ctx.subs);
@@ -1576,7 +1663,14 @@ async function collectMatching(plan: Extract<LogicalPlan, { kind: 'Join' }>, pro
     if (out.length === 0) return concatChunks(parts, plan.right.types);
     return project === null ? out : { columns: project.exprs.map((e) => evalExpr(e, out, ctx.subs)), length: out.length };
   }
-  for await (const c of run(plan.right, ctx)) {
+  // A build side already started (raceSides) continues where it is unless a key restriction
+  // applies, which restarts it with the restriction.
+  const restricted = restrictBuild(plan.right, plan.rightKeys[0]!);
+  let source: AsyncGenerator<Chunk>;
+  if (started === null) source = run(restricted, ctx);
+  else if (restricted !== plan.right) { await started.rest.return(undefined); source = run(restricted, ctx); }
+  else source = chainChunks(started.pulled, started.rest);
+  for await (const c of source) {
     const keys = plan.rightKeys.map((k) => evalExpr(k, c, ctx.subs));
     const bc = enc.encode(keys, c.length, false);
     const sel = new Int32Array(c.length);
