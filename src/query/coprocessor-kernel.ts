@@ -1,3 +1,4 @@
+import { assert } from '../common/assert.js';
 import { pow10 } from './eval.js';
 import { splitConjuncts, type Expr } from './expr.js';
 import type { AggCall } from './logical-plan.js';
@@ -22,7 +23,12 @@ import { vectorKindOf, type Chunk, type SqlType, type Vector } from './vector.js
  * Generated sources are built from fixed fragments and numbers only, never from user text.
  */
 
-type Read = 'num' | 'i64' | 'dec' | 'str';
+/**
+ * How the loop reads a column of one batch: 'num' a typed array of numbers, 'i64' int64 words,
+ * 'dec' Decimal128 words, 'str' UTF-8 bytes + offsets, 'c32' / 'c64' the storage's compact copy
+ * of a wide column (Int32Array / Float64Array of exact unscaled values; SerializedColumn.compact).
+ */
+type Read = 'num' | 'i64' | 'dec' | 'str' | 'c32' | 'c64';
 
 /** A compiled fragment kernel: the partial aggregate of a task, or null to use the generic path. */
 export type FragmentKernel = (task: FragmentTask) => Chunk | null;
@@ -69,12 +75,12 @@ class Gen {
   readonly used = new Set<number>();
   private tmp = 0;
 
-  constructor(private readonly types: readonly SqlType[]) {}
+  constructor(private readonly types: readonly SqlType[], private readonly reads: readonly (Read | null)[]) {}
 
   load(col: number): string {
     const t = this.types[col];
     if (t === undefined) throw new Unsupported();
-    const r = readOf(t);
+    const r = this.reads[col] ?? null;
     if (r === null || r === 'str') throw new Unsupported();
     this.used.add(col);
     const x = `x${col}`;
@@ -82,7 +88,7 @@ class Gen {
     this.loaded.add(col);
     const c = `c${col}`;
     switch (r) {
-      case 'num': this.stmts.push(`const ${x} = ${c}[i];`); break;
+      case 'num': case 'c32': case 'c64': this.stmts.push(`const ${x} = ${c}[i];`); break;
       case 'i64':
         this.stmts.push(`const h${col} = ${c}[(i << 1) + 1]; if (((h${col} + 2097151) >>> 0) > 4194302) return ${BAIL};`);
         this.stmts.push(`const ${x} = h${col} * 4294967296 + (${c}[i << 1] >>> 0);`);
@@ -211,8 +217,18 @@ class IntRange {
   constructor(readonly col: number, readonly lo: number, readonly hi: number) {}
 }
 
-/** An int32 column's bound from `col op lit` / `lit op col` with a finite numeric literal. */
-function intBound(e: Expr, types: readonly SqlType[]): { col: number; lo: number | null; hi: number | null } | null {
+/** Whether the loop reads column `col` as int32 values (int32-sized types, compact int32 copies). */
+function int32Read(col: number, types: readonly SqlType[], reads: readonly (Read | null)[]): boolean {
+  const t = types[col];
+  if (t === undefined) return false;
+  return reads[col] === 'c32' || (reads[col] === 'num' && INT32_TYPES.has(t.type));
+}
+
+/**
+ * An int32-read column's bound from `col op lit` / `lit op col` with a finite numeric literal
+ * in the column's unit (a decimal literal of the column's scale for a decimal column).
+ */
+function intBound(e: Expr, types: readonly SqlType[], reads: readonly (Read | null)[]): { col: number; lo: number | null; hi: number | null } | null {
   if (e.kind !== 'call' || e.args.length !== 2) return null;
   let op = e.fn;
   let [a, b] = e.args as [Expr, Expr];
@@ -222,7 +238,10 @@ function intBound(e: Expr, types: readonly SqlType[]): { col: number; lo: number
   }
   if (a.kind !== 'col' || b.kind !== 'lit' || typeof b.value !== 'number' || !Number.isFinite(b.value)) return null;
   const t = types[a.index];
-  if (t === undefined || !INT32_TYPES.has(t.type) || !INT32_TYPES.has(a.type.type) || vectorKindOf(b.type.type) !== 'num') return null;
+  if (t === undefined || !int32Read(a.index, types, reads) || vectorKindOf(b.type.type) !== 'num') return null;
+  if (t.type === 'decimal') {
+    if (a.type.type !== 'decimal' || b.type.type !== 'decimal' || (a.type.scale ?? 0) !== (t.scale ?? 0) || (b.type.scale ?? 0) !== (t.scale ?? 0)) return null;
+  } else if (!INT32_TYPES.has(a.type.type)) return null;
   const v = b.value;
   // Integer x: x >= v <=> x >= ceil(v); x > v <=> x >= floor(v) + 1; x <= v <=> x <= floor(v); x < v <=> x <= ceil(v) - 1.
   switch (op) {
@@ -238,8 +257,8 @@ function intBound(e: Expr, types: readonly SqlType[]): { col: number; lo: number
  * Conjuncts with every int32 column that has both a lower and an upper literal bound turned
  * into one IntRange (at the place of its first bound); all other conjuncts unchanged.
  */
-function mergeRanges(conjuncts: readonly Expr[], types: readonly SqlType[]): (Expr | IntRange)[] {
-  const bounds = conjuncts.map((e) => intBound(e, types));
+function mergeRanges(conjuncts: readonly Expr[], types: readonly SqlType[], reads: readonly (Read | null)[]): (Expr | IntRange)[] {
+  const bounds = conjuncts.map((e) => intBound(e, types, reads));
   const per = new Map<number, { lo: number; hi: number; hasLo: boolean; hasHi: boolean }>();
   for (const b of bounds) {
     if (b === null) continue;
@@ -265,10 +284,10 @@ function mergeRanges(conjuncts: readonly Expr[], types: readonly SqlType[]): (Ex
 }
 
 /** Cost rank of reading a column (cheap filters run first). */
-function readCost(e: Expr, types: readonly SqlType[]): number {
+function readCost(e: Expr, reads: readonly (Read | null)[]): number {
   let cost = 0;
   const walk = (x: Expr): void => {
-    if (x.kind === 'col') { const r = readOf(types[x.index]!); cost = Math.max(cost, r === 'num' ? 1 : r === 'i64' ? 2 : 3); return; }
+    if (x.kind === 'col') { const r = reads[x.index] ?? null; cost = Math.max(cost, r === 'num' || r === 'c32' ? 1 : r === 'i64' || r === 'c64' ? 2 : 3); return; }
     if (x.kind === 'call' || x.kind === 'and' || x.kind === 'or') x.args.forEach(walk);
     else if (x.kind === 'not' || x.kind === 'cast' || x.kind === 'isNull') walk(x.arg);
     else if (x.kind === 'in') { walk(x.arg); x.list.forEach(walk); }
@@ -279,6 +298,8 @@ function readCost(e: Expr, types: readonly SqlType[]): number {
 
 interface Plan {
   readonly loop: Loop;
+  /** The column reads the loop was compiled for. */
+  readonly reads: readonly (Read | null)[];
   readonly used: readonly number[];
   readonly keyCols: readonly number[];
   /** Keys looked up in an open-addressing table of key components (else a dense 129^k table). */
@@ -289,17 +310,17 @@ interface Plan {
   readonly maxGroups: number;
 }
 
-function compile(f: FragmentSpec): Plan | null {
+function compile(f: FragmentSpec, reads: readonly (Read | null)[]): Plan | null {
   const keyCols: number[] = [];
   for (const g of f.groups) {
     if (g.kind !== 'col' || f.types[g.index] === undefined || !KEY_TYPES.has(g.type.type) || f.types[g.index]!.type !== g.type.type) return null;
     keyCols.push(g.index);
   }
   const hashed = keyCols.length > 2 || keyCols.some((c) => f.types[c]!.type !== 'string');
-  const gen = new Gen(f.types);
+  const gen = new Gen(f.types, reads);
   const body: string[] = [];
   try {
-    const conjuncts = mergeRanges(splitConjuncts(f.filter), f.types).map((e, k) => ({ e, k, cost: e instanceof IntRange ? 1 : readCost(e, f.types) }));
+    const conjuncts = mergeRanges(splitConjuncts(f.filter), f.types, reads).map((e, k) => ({ e, k, cost: e instanceof IntRange ? 1 : readCost(e, reads) }));
     conjuncts.sort((a, b) => a.cost - b.cost || a.k - b.k);
     for (const { e } of conjuncts) {
       gen.stmts.length = 0;
@@ -381,7 +402,7 @@ function compile(f: FragmentSpec): Plan | null {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const loop = new Function('c', 'o', 'n', 'gmap', 'keys', 'acc', 'cnt', 'cap', 'g0', 'kc', 'mask', src) as Loop;
     const maxGroups = keyCols.length === 0 ? 1 : hashed ? HASH_GROUPS_MAX : KEY_RADIX ** keyCols.length;
-    return { loop, used, keyCols, hashed, accCount: acc, accOf, maxGroups };
+    return { loop, reads, used, keyCols, hashed, accCount: acc, accOf, maxGroups };
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
@@ -394,15 +415,29 @@ function emptyVector(t: SqlType): Vector {
   return kind === 'str' ? { kind, type: t, values: [], valid: null } : { kind, type: t, values: [], valid: null };
 }
 
+/** How the loop reads each column of a batch: its type's read, or its compact copy when storage kept one. */
+function readsOf(f: FragmentSpec, part: FragmentPart): (Read | null)[] {
+  return f.types.map((t, i) => {
+    const r = readOf(t);
+    const compact = part.columns[i]?.compact;
+    if ((r !== 'dec' && r !== 'i64') || compact === undefined) return r;
+    return compact instanceof Int32Array ? 'c32' : 'c64';
+  });
+}
+
 /** The arrays the loop reads for one batch, or null when a used column has NULLs. */
-function viewsOf(p: Plan, f: FragmentSpec, part: FragmentPart): { c: ArrayLike<number>[]; o: (Int32Array | null)[] } | null {
+function viewsOf(p: Plan, part: FragmentPart): { c: ArrayLike<number>[]; o: (Int32Array | null)[] } | null {
   const c: ArrayLike<number>[] = new Array<ArrayLike<number>>(part.columns.length);
   const o: (Int32Array | null)[] = new Array<Int32Array | null>(part.columns.length).fill(null);
   for (const i of p.used) {
     const col = part.columns[i]!;
     if (col.nullCount > 0 || col.values === null) return null;
     const v = col.values;
-    switch (readOf(f.types[i]!)) {
+    switch (p.reads[i] ?? null) {
+      case 'c32': case 'c64':
+        if (col.compact === undefined || col.compact.length !== col.length) return null;
+        c[i] = col.compact;
+        break;
       case 'num': c[i] = v as unknown as ArrayLike<number>; break;
       case 'i64': c[i] = new Int32Array(v.buffer, v.byteOffset, col.length * 2); break;
       case 'dec': c[i] = new Int32Array(v.buffer, v.byteOffset, col.length * 4); break;
@@ -417,13 +452,19 @@ function viewsOf(p: Plan, f: FragmentSpec, part: FragmentPart): { c: ArrayLike<n
   return { c, o };
 }
 
-function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
-  const views: { c: ArrayLike<number>[]; o: (Int32Array | null)[]; n: number }[] = [];
-  for (const part of taskParts(task)) {
-    const v = viewsOf(p, f, part);
-    if (v === null) return null;
-    views.push({ ...v, n: part.length });
-  }
+/**
+ * Runs a task's batches, each with the loop compiled for its column reads (`plans[k]` for part
+ * k; all share the first plan's group and accumulator layout, which the reads do not change).
+ */
+function runPlan(plans: readonly Plan[], f: FragmentSpec, task: FragmentTask): Chunk | null {
+  const p = plans[0]!;
+  const views: { c: ArrayLike<number>[]; o: (Int32Array | null)[]; n: number; loop: Loop }[] = [];
+  taskParts(task).forEach((part, k) => {
+    const pk = plans[k]!;
+    const v = viewsOf(pk, part);
+    if (v !== null) views.push({ ...v, n: part.length, loop: pk.loop });
+  });
+  if (views.length !== plans.length) return null;
   let cap = Math.min(p.maxGroups, 256);
   for (;;) {
     let tableSize = 1;
@@ -436,7 +477,7 @@ function runPlan(p: Plan, f: FragmentSpec, task: FragmentTask): Chunk | null {
     const cnt = new Float64Array(cap);
     let G = 0;
     for (const v of views) {
-      G = p.loop(v.c, v.o, v.n, gmap, keys, acc, cnt, cap, G, kc, tableSize - 1);
+      G = v.loop(v.c, v.o, v.n, gmap, keys, acc, cnt, cap, G, kc, tableSize - 1);
       if (G < 0) break;
     }
     if (G === BAIL) return null;
@@ -487,16 +528,28 @@ const CACHE_MAX = 256;
 export function runFusedFragment(task: FragmentTask): Chunk | null {
   const f = task.fragment;
   const key = fragmentKey(f);
-  let p = cache.get(key);
-  if (p === undefined) {
-    p = compile(f);
-    if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(key, p);
+  const plans: Plan[] = [];
+  for (const part of taskParts(task)) {
+    const reads = readsOf(f, part);
+    const rkey = `${reads.join(',')}|${key}`;
+    let p = cache.get(rkey);
+    if (p === undefined) {
+      p = compile(f, reads);
+      if (cache.size >= CACHE_MAX) cache.clear();
+      cache.set(rkey, p);
+    }
+    if (p === null) return null;
+    plans.push(p);
   }
-  return p === null ? null : runPlan(p, f, task);
+  const first = plans[0]!;
+  for (const p of plans) {
+    assert(p.accCount === first.accCount && p.hashed === first.hashed && p.maxGroups === first.maxGroups && p.keyCols.join() === first.keyCols.join(),
+      'the loops of one fragment share one group and accumulator layout');
+  }
+  return runPlan(plans, f, task);
 }
 
 /** Whether a fragment's shape has a fused kernel (tests, EXPLAIN-style diagnostics). */
 export function hasFusedKernel(f: FragmentSpec): boolean {
-  return compile(f) !== null;
+  return compile(f, f.types.map(readOf)) !== null;
 }

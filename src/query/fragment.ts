@@ -1,4 +1,5 @@
 import * as arrow from 'apache-arrow';
+import { compactValuesOf, type CompactValues } from '../common/compact-column.js';
 import { evalExpr, selectTrue } from './eval.js';
 import { andAll, columnsUsed, splitConjuncts, type Expr } from './expr.js';
 import type { AggCall } from './logical-plan.js';
@@ -32,6 +33,11 @@ export interface SerializedColumn {
   readonly nullBitmap: Uint8Array | null;
   readonly values: ArrayBufferView | null;
   readonly valueOffsets: Int32Array | null;
+  /**
+   * The storage's compact copy of a DECIMAL / INT64 / TIMESTAMP column (common/compact-column.ts:
+   * Int32Array or Float64Array of the unscaled values, offset 0), when it kept one.
+   */
+  readonly compact?: CompactValues;
 }
 
 export interface FragmentPart {
@@ -74,7 +80,7 @@ export function serializeColumn(datas: readonly arrow.Data[]): SerializedColumn 
     return { length: d.length, nullCount: d.nullCount, offset: d.offset, nullBitmap: d.nullBitmap ?? null, values: (d.values as ArrayBufferView | undefined) ?? null, valueOffsets: (d.valueOffsets as Int32Array | undefined) ?? null };
   }
   const d = datas[0]!;
-  return {
+  const base: SerializedColumn = {
     length: d.length,
     nullCount: d.nullCount,
     offset: d.offset,
@@ -82,6 +88,8 @@ export function serializeColumn(datas: readonly arrow.Data[]): SerializedColumn 
     values: (d.values as ArrayBufferView | undefined) ?? null,
     valueOffsets: (d.valueOffsets as Int32Array | undefined) ?? null,
   };
+  const compact = d.offset === 0 ? compactValuesOf(d) : undefined;
+  return compact !== undefined && compact.length === d.length ? { ...base, compact } : base;
 }
 
 function deserializeColumn(c: SerializedColumn, t: SqlType): arrow.Data {

@@ -2,6 +2,7 @@ import * as arrow from 'apache-arrow';
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
 import { arrowTypeOf } from '../common/arrow-type.js';
+import type { CompactValues } from '../common/compact-column.js';
 import type { ColumnSchema, DataType, Value } from '../common/types.js';
 
 /**
@@ -264,6 +265,48 @@ export function gather(col: ColumnSchema, data: arrow.Data, sel: Int32Array, cou
       return makeColumnData(col, count, nullCount, bitmap, out, offsets);
     }
   }
+}
+
+/**
+ * The compact copy (see common/compact-column.ts) of a Decimal128 (4 words per value) or
+ * INT64 / TIMESTAMP (2 words) column: an Int32Array when every non-null value fits int32, else a
+ * Float64Array when every one lies within +-(2^53-1) (exact as a double), else null.
+ * SharedArrayBuffer-backed.
+ */
+export function buildCompactValues(data: arrow.Data, words: 2 | 4): CompactValues | null {
+  assert(data.offset === 0, 'storage columns have offset 0');
+  const n = data.length;
+  const v = data.values as unknown as ArrayBufferView | undefined;
+  if (v === undefined || v.byteLength < n * words * 4) return null;
+  const w = new Int32Array(v.buffer, v.byteOffset, n * words);
+  const nulls = hasNulls(data) ? data.nullBitmap : undefined;
+  let int32 = true;
+  for (let i = 0; i < n; i++) {
+    if (nulls !== undefined && ((nulls[i >> 3] as number) & (1 << (i & 7))) === 0) continue;
+    const p = i * words;
+    const hi = w[p + 1] as number;
+    if (words === 4) {
+      const s = hi >> 31;
+      if (((w[p + 2] as number) ^ s) !== 0 || ((w[p + 3] as number) ^ s) !== 0) return null;
+    }
+    if (hi !== (w[p] as number) >> 31) {
+      int32 = false;
+      // value = hi * 2^32 + lo (unsigned) lies in [-2^53, 2^53) exactly when hi is in [-2^21, 2^21); -2^53 itself is out.
+      if (((hi + 2097152) >>> 0) > 4194303 || (hi === -2097152 && (w[p] as number) === 0)) return null;
+    }
+  }
+  if (int32) {
+    const out = new Int32Array(new SharedArrayBuffer(n * 4));
+    if (words === 4) for (let i = 0; i < n; i++) out[i] = w[i << 2] as number;
+    else for (let i = 0; i < n; i++) out[i] = w[i << 1] as number;
+    return out;
+  }
+  const out = new Float64Array(new SharedArrayBuffer(n * 8));
+  for (let i = 0; i < n; i++) {
+    const p = i * words;
+    out[i] = (w[p + 1] as number) * TWO32 + ((w[p] as number) >>> 0);
+  }
+  return out;
 }
 
 /** out[k*stride .. +stride) = src[sel[k]*stride .. +stride) for k < count (stride 1, 2 or 4, unrolled). */

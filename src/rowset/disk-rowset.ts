@@ -8,7 +8,8 @@ import { compareBytes, startsWith } from '../common/key-encoding.js';
 import type { Value } from '../common/types.js';
 import { BloomFilter } from './bloom-filter.js';
 import { arrowTypeOf } from '../common/arrow-type.js';
-import { buildColumn, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
+import { buildColumn, buildCompactValues, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
+import { setCompactValues } from '../common/compact-column.js';
 import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValue } from './delta-file.js';
 import type { MemRowSet, RowVersion } from './mem-rowset.js';
 import type { MrsColumns } from './mrs-columns.js';
@@ -353,6 +354,8 @@ export class DiskRowSet {
   private readonly batchCache: (arrow.RecordBatch | undefined)[];
   private readonly keyCache: (KeyBlock | undefined)[];
   private readonly tsCache: (Uint32Array | undefined)[];
+  /** Cached columns compactOnce has seen (whether or not they got a compact copy). */
+  private readonly compactTried = new WeakSet<arrow.Data>();
   private readonly deltaOrds: Set<number>[];
   private readonly undoMaxTs: HybridTime[];
   private readonly redoMinTs: HybridTime[];
@@ -753,7 +756,13 @@ export class DiskRowSet {
     }
     if (count === 0) return undefined;
     const all = count === n;
-    const out = plan.output.map((si) => (all || sel === undefined ? column(si) : gather(plan.columns[si] as StoredColumn, column(si), sel, count)));
+    const out = plan.output.map((si) => {
+      if (!(all || sel === undefined)) return gather(plan.columns[si] as StoredColumn, column(si), sel, count);
+      const d = column(si);
+      const fi = fileIdx[si] as number;
+      if (fi >= 0 && d === rb.data.children[fi]) this.compactOnce(fi, d);
+      return d;
+    });
     let keys: Uint8Array[] | undefined;
     if (plan.wantKeys) {
       const kb = this.keyBlock(b);
@@ -764,6 +773,20 @@ export class DiskRowSet {
       }
     }
     return keys === undefined ? { columns: out, length: count } : { columns: out, length: count, keys };
+  }
+
+  /**
+   * Gives a cached wide integer column (DECIMAL, INT64, TIMESTAMP) its compact copy
+   * (common/compact-column.ts) the first time a scan outputs it whole: built once, kept as long
+   * as the cached batch, read by the query kernels instead of the 16- or 8-byte words.
+   */
+  private compactOnce(fi: number, d: arrow.Data): void {
+    const t = (this.columns[fi] as StoredColumn).type;
+    const words = t === 'decimal' ? 4 : t === 'int64' || t === 'timestamp' ? 2 : 0;
+    if (words === 0 || this.compactTried.has(d)) return;
+    this.compactTried.add(d);
+    const c = buildCompactValues(d, words);
+    if (c !== null) setCompactValues(d, c);
   }
 
   /** Ordinals in key order (for compactions). */
