@@ -1409,6 +1409,8 @@ async function* chainChunks(pulled: readonly Chunk[], rest: AsyncGenerator<Chunk
 
 /** At most this many distinct build keys become a storage IN predicate on the probe side. */
 const RUNTIME_FILTER_MAX_KEYS = 4096;
+/** Key bitmaps up to this many bits (256 KiB, cache-resident) are used however few keys they hold. */
+const BITMAP_RANGE_ANY = 2 ** 21;
 /** Up to this many keys an IN list (storage prunes batches by min / max); above, a key bitmap when the range allows. */
 const RUNTIME_FILTER_IN_PREFERRED = 64;
 const SMALL_INT_TYPES: ReadonlySet<string> = new Set(['int8', 'int16', 'int32']);
@@ -1456,8 +1458,8 @@ function keyRestriction(kv: NumVector, n: number, targetRows: number): KeyRestri
 }
 
 /**
- * Large build sides: a presence bitmap of the build keys (when their range is at most 2^27 and
- * 256 per key) checked by the probe scan itself on the raw key column, before the other columns
+ * Large build sides: a presence bitmap of the build keys (when their range is at most 2^21, or
+ * at most 2^27 and 256 per key) checked by the probe scan itself on the raw key column, before the other columns
  * are decoded (`runScan`); storage's IN filter is too slow for that many keys.
  */
 function bitmapRestriction(kv: NumVector, n: number, targetRows: number): KeyRestriction | null {
@@ -1473,7 +1475,7 @@ function bitmapRestriction(kv: NumVector, n: number, targetRows: number): KeyRes
   }
   if (count === 0 || targetRows < 4 * count) return null;
   const range = hi - lo;
-  if (range > 2 ** 27 || range > Math.max(65536, count * 256)) return null;
+  if (range > 2 ** 27 || range > Math.max(BITMAP_RANGE_ANY, count * 256)) return null;
   const bits = new Int32Array((range >>> 5) + 1);
   for (let i = 0; i < n; i++) {
     if (valid !== null && valid[i] !== 1) continue;
@@ -1502,14 +1504,27 @@ function keyFilterSelection(filters: readonly KeyFilter[], batch: { getChildAt(i
     const v = d.values;
     const bm = d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 ? d.nullBitmap : null;
     const bits = f.bits, min = f.min, range = f.range;
-    if (sel === null) { sel = new Int32Array(m); for (let i = 0; i < m; i++) sel[i] = i; }
+    assert(Number.isInteger(min) && min >= -(2 ** 31) && min < 2 ** 31 && range >= 0 && range <= 2 ** 27, `key filter over 32-bit keys with range <= 2^27; found min ${min}, range ${range}`);
+    // Keys and min are 8/16/32-bit integers, so v - min lies in (-2^32, 2^32) and >>> 0 maps
+    // every negative difference above range (<= 2^27): one unsigned compare per row.
     let out = 0;
-    for (let k = 0; k < m; k++) {
-      const i = sel[k]!;
-      const x = v[i]! - min;
-      if (x < 0 || x > range || (bits[x >>> 5]! & (1 << (x & 31))) === 0) continue;
-      if (bm !== null && ((bm[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-      sel[out++] = i;
+    if (sel === null) {
+      sel = new Int32Array(m);
+      for (let i = 0; i < m; i++) {
+        const x = (v[i]! - min) >>> 0;
+        if (x <= range && (bits[x >>> 5]! & (1 << (x & 31))) !== 0) sel[out++] = i;
+      }
+    } else {
+      for (let k = 0; k < m; k++) {
+        const i = sel[k]!;
+        const x = (v[i]! - min) >>> 0;
+        if (x <= range && (bits[x >>> 5]! & (1 << (x & 31))) !== 0) sel[out++] = i;
+      }
+    }
+    if (bm !== null) {
+      let o2 = 0;
+      for (let k = 0; k < out; k++) { const i = sel[k]!; if (((bm[i >> 3]! >> (i & 7)) & 1) !== 0) sel[o2++] = i; }
+      out = o2;
     }
     m = out;
   }
