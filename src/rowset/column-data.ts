@@ -258,8 +258,9 @@ export function gather(col: ColumnSchema, data: arrow.Data, sel: Int32Array, cou
         const i = sel[k] as number;
         const s = off[i] as number;
         const e = off[i + 1] as number;
-        out.set(src.subarray(s, e), p);
-        p += e - s;
+        // Short values byte by byte: a subarray view per row costs more than the copy.
+        if (e - s <= 32) for (let j = s; j < e; j++) out[p++] = src[j] as number;
+        else { out.set(src.subarray(s, e), p); p += e - s; }
         offsets[k + 1] = p;
       }
       return makeColumnData(col, count, nullCount, bitmap, out, offsets);

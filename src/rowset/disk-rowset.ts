@@ -15,7 +15,9 @@ import type { MemRowSet, RowVersion } from './mem-rowset.js';
 import type { MrsColumns } from './mrs-columns.js';
 import { assembleBaseColumn } from './flush-columns.js';
 import { crc32Chunks, ipcStreamChunks, writeChunksSync, type IpcChunks } from './ipc-chunks.js';
-import { compileFilters, filterColumnFilter, rangeKernelExact, statsAllMatch, statsCanMatch, type ColumnFilter, type ColumnStats } from './predicate-eval.js';
+import {
+  buildStringDict, compileFilters, filterColumnFilter, rangeKernelExact, statsAllMatch, statsCanMatch, type ColumnFilter, type ColumnStats, type StringDict,
+} from './predicate-eval.js';
 import { missingColumnValue, type ScanChunk, type ScanPlan, type StoredColumn } from './scan-plan.js';
 
 /**
@@ -356,6 +358,8 @@ export class DiskRowSet {
   private readonly tsCache: (Uint32Array | undefined)[];
   /** Cached columns compactOnce has seen (whether or not they got a compact copy). */
   private readonly compactTried = new WeakSet<arrow.Data>();
+  /** Dictionaries of cached string / binary columns that filters read (null: too many distinct values). */
+  private readonly dicts = new WeakMap<arrow.Data, StringDict | null>();
   private readonly deltaOrds: Set<number>[];
   private readonly undoMaxTs: HybridTime[];
   private readonly redoMinTs: HybridTime[];
@@ -751,7 +755,9 @@ export class DiskRowSet {
       // Stats hold for base data only; with deltas a column may carry patched values.
       const stats = needsDeltas || fi < 0 ? undefined : meta.stats[fi];
       if (stats !== undefined && statsAllMatch(f, stats)) continue;
-      count = filterColumnFilter(f, column(f.columnIndex), rangeKernelExact(f, stats), sel, count, scratch);
+      const d = column(f.columnIndex);
+      const dict = fi >= 0 && d === rb.data.children[fi] ? this.stringDict(fi, d) : undefined;
+      count = filterColumnFilter(f, d, rangeKernelExact(f, stats), sel, count, scratch, dict);
       sel = scratch;
     }
     if (count === 0) return undefined;
@@ -787,6 +793,19 @@ export class DiskRowSet {
     this.compactTried.add(d);
     const c = buildCompactValues(d, words);
     if (c !== null) setCompactValues(d, c);
+  }
+
+  /**
+   * The dictionary of a cached string / binary column (built by the first filter on it, kept
+   * as long as the cached batch: 1 byte per row), or undefined when it has too many distinct
+   * values or another type.
+   */
+  private stringDict(fi: number, d: arrow.Data): StringDict | undefined {
+    const t = (this.columns[fi] as StoredColumn).type;
+    if (t !== 'string' && t !== 'binary') return undefined;
+    let dict = this.dicts.get(d);
+    if (dict === undefined) this.dicts.set(d, (dict = buildStringDict(d)));
+    return dict ?? undefined;
   }
 
   /** Ordinals in key order (for compactions). */

@@ -377,10 +377,12 @@ export function statsAllMatch(f: ColumnFilter, s: ColumnStats): boolean {
 /**
  * Evaluates `f` over a column. sel === undefined: over all n rows (dense, writes `out`);
  * else narrows sel[0..count) in place. `exactRange` says the double range kernels are exact
- * for this data (see rangeKernelExact). Returns the new count; the rows are in out / sel.
+ * for this data (see rangeKernelExact); `dict` is the column's dictionary (string / binary
+ * columns, buildStringDict), when its owner keeps one. Returns the new count; the rows are in
+ * out / sel.
  */
 export function filterColumnFilter(f: ColumnFilter, data: arrow.Data, exactRange: boolean,
-  sel: Int32Array | undefined, count: number, out: Int32Array): number {
+  sel: Int32Array | undefined, count: number, out: Int32Array, dict?: StringDict): number {
   assert(data.offset === 0, 'storage columns have offset 0');
   if (f.never) return 0;
   const r = f.range;
@@ -407,16 +409,136 @@ export function filterColumnFilter(f: ColumnFilter, data: arrow.Data, exactRange
     return hasNulls(data) ? dropNulls(data.nullBitmap as Uint8Array, target, k) : k;
   }
   let s = sel;
+  let preds = f.predicates;
+  let k = count;
   if (s === undefined) {
-    for (let i = 0; i < count; i++) out[i] = i;
+    const first = preds[0];
+    if (dict !== undefined && first !== undefined && (first.kind === 'compare' || first.kind === 'in') && !first.never) {
+      // Dense first pass straight through the dictionary (no identity selection first).
+      k = filterDictDense(first, dict, data, count, out);
+      preds = preds.slice(1);
+    } else {
+      for (let i = 0; i < count; i++) out[i] = i;
+    }
     s = out;
   }
-  let k = count;
-  for (const p of f.predicates) {
+  for (const p of preds) {
     if (k === 0) break;
-    k = filterColumn(p, data, s, k);
+    k = dict !== undefined && (p.kind === 'compare' || p.kind === 'in') && !p.never ? filterDict(p, dict, data, s, k) : filterColumn(p, data, s, k);
   }
   return k;
+}
+
+// ------------------------------------------------------------------ string dictionaries
+
+/** Distinct values a StringDict holds at most (codes are bytes). */
+export const STRING_DICT_SIZE_MAX = 255;
+const DICT_TABLE_SIZE = 1024;
+
+/**
+ * A low-cardinality string / binary column as one byte code per row into its distinct values
+ * (entry e = the column's bytes [starts[e], starts[e] + lens[e]), its first occurrence). Built
+ * once per immutable column; a predicate is then evaluated once per distinct value, and rows
+ * are filtered by a table lookup of their code instead of a byte comparison.
+ */
+export interface StringDict {
+  /** Per row; a NULL row holds the code of whatever bytes its slot has (usually empty). */
+  readonly codes: Uint8Array;
+  readonly starts: Int32Array;
+  readonly lens: Int32Array;
+  readonly size: number;
+}
+
+/** The dictionary of a string / binary column, or null when it has more than STRING_DICT_SIZE_MAX distinct values. */
+export function buildStringDict(data: arrow.Data): StringDict | null {
+  assert(data.offset === 0, 'storage columns have offset 0');
+  const n = data.length;
+  const off = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  const codes = new Uint8Array(n);
+  const starts = new Int32Array(STRING_DICT_SIZE_MAX);
+  const lens = new Int32Array(STRING_DICT_SIZE_MAX);
+  const table = new Int16Array(DICT_TABLE_SIZE).fill(-1);
+  let size = 0;
+  // The previous row's code: runs of one value cost one comparison.
+  let prevS = 0, prevLen = -1, prevCode = 0;
+  for (let i = 0; i < n; i++) {
+    const s = off[i] as number;
+    const len = (off[i + 1] as number) - s;
+    if (len === prevLen && sameBytes(bytes, s, prevS, len)) { codes[i] = prevCode; continue; }
+    let h = Math.imul(len, -1640531535);
+    for (let j = 0; j < len; j++) h = Math.imul(h ^ (bytes[s + j] as number), 16777619);
+    let slot = (h ^ (h >>> 15)) & (DICT_TABLE_SIZE - 1);
+    let code = -1;
+    for (;;) {
+      const e = table[slot] as number;
+      if (e < 0) {
+        if (size === STRING_DICT_SIZE_MAX) return null;
+        code = size++;
+        table[slot] = code;
+        starts[code] = s;
+        lens[code] = len;
+        break;
+      }
+      if (lens[e] === len && sameBytes(bytes, starts[e] as number, s, len)) { code = e; break; }
+      slot = (slot + 1) & (DICT_TABLE_SIZE - 1);
+    }
+    codes[i] = code;
+    prevS = s; prevLen = len; prevCode = code;
+  }
+  return { codes, starts: starts.slice(0, size), lens: lens.slice(0, size), size };
+}
+
+function sameBytes(b: Uint8Array, x: number, y: number, len: number): boolean {
+  for (let j = 0; j < len; j++) if (b[x + j] !== b[y + j]) return false;
+  return true;
+}
+
+/** filterDict over all rows 0..n-1, writing the survivors to out. */
+function filterDictDense(p: BoundPredicate, dict: StringDict, data: arrow.Data, n: number, out: Int32Array): number {
+  const match = dictMatches(p, dict, data);
+  const codes = dict.codes;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    out[k] = i;
+    k += match[codes[i] as number] as number;
+  }
+  return hasNulls(data) ? dropNulls(data.nullBitmap as Uint8Array, out, k) : k;
+}
+
+/** compare / in over a dictionary column: the predicate once per distinct value, then a code lookup per row. */
+function filterDict(p: BoundPredicate, dict: StringDict, data: arrow.Data, sel: Int32Array, count: number): number {
+  const match = dictMatches(p, dict, data);
+  const codes = dict.codes;
+  let k = 0;
+  for (let j = 0; j < count; j++) {
+    const i = sel[j] as number;
+    sel[k] = i;
+    k += match[codes[i] as number] as number;
+  }
+  return hasNulls(data) ? dropNulls(data.nullBitmap as Uint8Array, sel, k) : k;
+}
+
+/** match[code] = 1 when the dictionary entry satisfies the predicate. */
+function dictMatches(p: BoundPredicate, dict: StringDict, data: arrow.Data): Uint8Array {
+  const bytes = data.values as Uint8Array;
+  const consts = p.values.map((v) => (typeof v === 'string' ? utf8(v) : (v as Uint8Array)));
+  const match = new Uint8Array(256);
+  for (let e = 0; e < dict.size; e++) {
+    const s = dict.starts[e] as number;
+    const len = dict.lens[e] as number;
+    for (const c of consts) {
+      const n = len < c.length ? len : c.length;
+      let r = 0;
+      for (let j = 0; j < n; j++) {
+        const d = (bytes[s + j] as number) - (c[j] as number);
+        if (d !== 0) { r = d; break; }
+      }
+      if (r === 0) r = len - c.length;
+      if ((p.mask & outcome(r)) !== 0) { match[e] = 1; break; }
+    }
+  }
+  return match;
 }
 
 function dropNulls(bitmap: Uint8Array, sel: Int32Array, count: number): number {
