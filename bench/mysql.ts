@@ -12,6 +12,7 @@ import { createQueryEngine } from '../src/query/index.js';
 import { openUserStore } from '../src/server/auth/index.js';
 import { startMysqlServer } from '../src/server/mysql/index.js';
 import { logSyncStats, type LogSyncStats } from '../src/wal/index.js';
+import { raftHoldStats, type RaftHoldStats } from '../src/replication/raft-driver.js';
 import { emit, machine } from './report.js';
 import { generateTpch } from './tpch/dbgen.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE } from './tpch/columns.js';
@@ -116,7 +117,7 @@ interface Workload {
  * Runs `op` in a loop on each of `conns` connections for `seconds` after a warm-up of
  * `warmupSeconds`; returns completed ops per second of the measured part.
  */
-async function rate(target: Target, w: Workload, seconds: number, warmupSeconds: number): Promise<number> {
+async function rate(target: Target, w: Workload, seconds: number, warmupSeconds: number, counted?: { ops: number }): Promise<number> {
   const cs = await Promise.all(Array.from({ length: w.conns }, () => mysql.createConnection({ ...target.options, database: 'bench' })));
   try {
     const loop = async (until: number): Promise<number> => {
@@ -129,9 +130,10 @@ async function rate(target: Target, w: Workload, seconds: number, warmupSeconds:
       }));
       return done;
     };
-    await loop(performance.now() + warmupSeconds * 1000); // prepares statements, warms caches and JIT
+    const warm = await loop(performance.now() + warmupSeconds * 1000); // prepares statements, warms caches and JIT
     const t0 = performance.now();
     const done = await loop(t0 + seconds * 1000);
+    if (counted !== undefined) counted.ops += warm + done;
     return (done * w.perOp) / ((performance.now() - t0) / 1000);
   } finally {
     await Promise.all(cs.map((c) => c.end()));
@@ -280,6 +282,14 @@ function writeTsvFiles(dir: string, batches: readonly RecordBatch[], rowsPerFile
   return files;
 }
 
+/** WAL counters plus the server process's CPU time (user + system µs, process.cpuUsage()). */
+type ServerStats = LogSyncStats & { readonly cpuUs: number; readonly hold: RaftHoldStats };
+
+function serverStats(): ServerStats {
+  const u = process.cpuUsage();
+  return { ...logSyncStats(), cpuUs: u.user + u.system, hold: raftHoldStats() };
+}
+
 /** Where the Saiga server runs: its own process (as `saiga start` deploys it, like mariadbd) or inside the bench process. */
 type Placement = 'process' | 'inproc';
 
@@ -287,8 +297,8 @@ interface SaigaHost {
   readonly port: number;
   /** Generates TPC-H lineitem at sf, loads it through StorageApi.writeArrow, writes the TSV files for MariaDB. */
   loadLineitem(sf: number, tsvDir: string): Promise<{ rowCount: number; names: string[]; files: string[] }>;
-  /** The server process's WAL group-commit counters (src/wal logSyncStats). */
-  syncStats(): Promise<LogSyncStats>;
+  /** The server process's WAL group-commit counters (src/wal logSyncStats) and its CPU time so far. */
+  syncStats(): Promise<ServerStats>;
   close(): Promise<void>;
 }
 
@@ -298,7 +308,7 @@ async function startSaigaInProcess(dataDir: string): Promise<SaigaHost> {
   const users = openUserStore({ rootPassword: 'bench' });
   const server = await startMysqlServer({ engine, users, port: 0 });
   return {
-    syncStats: () => Promise.resolve(logSyncStats()),
+    syncStats: () => Promise.resolve(serverStats()),
     port: server.port,
     loadLineitem: async (sf, tsvDir) => {
       const t0 = performance.now();
@@ -334,7 +344,7 @@ async function serve(dataDir: string): Promise<void> {
     while ((nl = pending.indexOf('\n')) >= 0) {
       const [cmd, a, b] = pending.slice(0, nl).split(' ');
       pending = pending.slice(nl + 1);
-      if (cmd === 'stats') process.stdout.write(`${JSON.stringify(logSyncStats())}\n`);
+      if (cmd === 'stats') process.stdout.write(`${JSON.stringify(serverStats())}\n`);
       if (cmd === 'lineitem') {
         try {
           process.stdout.write(`${JSON.stringify(await host.loadLineitem(Number(a), b as string))}\n`);
@@ -376,7 +386,7 @@ async function startSaigaProcess(dataDir: string): Promise<SaigaHost> {
     port: Number(ready.slice(6)),
     syncStats: async () => {
       proc.stdin!.write('stats\n');
-      return JSON.parse(await nextLine()) as LogSyncStats;
+      return JSON.parse(await nextLine()) as ServerStats;
     },
     loadLineitem: async (sf, tsvDir) => {
       proc.stdin!.write(`lineitem ${sf} ${tsvDir}\n`);
@@ -419,12 +429,19 @@ export async function main(args: string[]): Promise<void> {
       const walPerFsync: Record<string, number[]> = {};
       /** Mean ms from a WAL chunk's write to its durability, per round. */
       const walSyncMs: Record<string, number[]> = {};
+      /** Saiga server CPU µs per op (user + system, warm-up included in both counts), per round. */
+      const cpuUsPerOp: number[] = [];
+      /** Group-commit holds of the Saiga server per round: [holds, ended by enough writers, ended by the time bound]. */
+      const holds: number[][] = [];
       for (let r = 0; r < rounds; r++) {
         for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
           const before = t.name === 'saiga' ? await host.syncStats() : undefined;
-          samples[t.name]?.push(await rate(t, w, seconds, warmupSeconds));
+          const counted = { ops: 0 };
+          samples[t.name]?.push(await rate(t, w, seconds, warmupSeconds, counted));
           if (before !== undefined) {
             const after = await host.syncStats();
+            if (counted.ops > 0) cpuUsPerOp.push(Math.round((after.cpuUs - before.cpuUs) / counted.ops));
+            holds.push([after.hold.holds - before.hold.holds, after.hold.releasedByWriters - before.hold.releasedByWriters, after.hold.releasedByTimer - before.hold.releasedByTimer]);
             const syncs = after.syncs - before.syncs;
             if (syncs > 0) {
               (walPerFsync[w.name] ??= []).push(Math.round(((after.entries - before.entries) / syncs) * 10) / 10);
@@ -438,7 +455,7 @@ export async function main(args: string[]): Promise<void> {
         unit: w.unit,
         saiga: median(samples['saiga'] as number[]),
         mariadb: m.length > 0 ? median(m) : null,
-        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], walSyncMs: walSyncMs[w.name] ?? [], rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
+        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], walSyncMs: walSyncMs[w.name] ?? [], serverCpuUsPerOp: placement === 'process' ? cpuUsPerOp : [], holds, rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
       });
     }
 

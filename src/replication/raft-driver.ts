@@ -64,6 +64,12 @@ export interface RaftDriverOptions {
   readonly nowMs?: () => number;
   /** Messages in one batch to a server before it is split. */
   readonly batchMessagesMax?: number;
+  /**
+   * Group-commit hold for lone-voter groups (the embedded server): the longest a persist of new
+   * proposals is held back while writers answered by the previous persist are expected to send
+   * their next write. 0 or absent = no hold.
+   */
+  readonly holdMsMax?: number;
 }
 
 interface Group {
@@ -79,9 +85,32 @@ interface Group {
   preparing: boolean;
   /** The current Ready's persist is in flight (its committed entries below the new ones are applied). */
   persisting: boolean;
+  /** The next Ready (new proposals only) is held back for more proposals (see tryHold). */
+  held: boolean;
+  /** Released from a hold: the next Ready goes out without holding again. */
+  released: boolean;
 }
 
 const BATCH_MESSAGES_MAX_DEFAULT = 4096;
+
+/** Process-wide group-commit hold counters (every RaftDriver): holds started and how they ended. */
+export interface RaftHoldStats {
+  holds: number;
+  /** Enough writers were waiting or being persisted again. */
+  releasedByWriters: number;
+  /** holdMsMax passed first. */
+  releasedByTimer: number;
+}
+const holdCounters: RaftHoldStats = { holds: 0, releasedByWriters: 0, releasedByTimer: 0 };
+
+/** A copy of the process-wide hold counters. */
+export function raftHoldStats(): RaftHoldStats {
+  return { ...holdCounters };
+}
+/** A held Ready is released once this share of the writers seen recently are waiting or being persisted. */
+const HOLD_RELEASE_SHARE = 0.75;
+/** Per persist, the writer estimate decays by this factor toward the writers seen. */
+const HOLD_WRITERS_DECAY = 0.95;
 
 export class RaftDriver {
   readonly serverId: ReplicaId;
@@ -94,6 +123,14 @@ export class RaftDriver {
   private ticks = 0;
   private readonly batchMessagesMax: number;
   private stopped = false;
+  // Group-commit hold (lone-voter groups only; see tryHold).
+  private readonly holdMsMax: number;
+  private readonly heldGroups = new Set<Group>();
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Proposals of lone-voter leaders in persists now in flight. */
+  private persistingProposals = 0;
+  /** Estimate of the concurrent writers: the peak of proposals waiting or persisting, decaying slowly. */
+  private writersEstimate = 0;
 
   constructor(private readonly o: RaftDriverOptions) {
     if (!(o.tickMs > 0)) throw new SaigaError('InvalidArgument', `expected tickMs > 0, found ${o.tickMs}`);
@@ -101,6 +138,13 @@ export class RaftDriver {
     this.nowMs = o.nowMs ?? (() => performance.now());
     this.startMs = this.nowMs();
     this.batchMessagesMax = o.batchMessagesMax ?? BATCH_MESSAGES_MAX_DEFAULT;
+    this.holdMsMax = o.holdMsMax ?? 0;
+    if (!(this.holdMsMax >= 0)) throw new SaigaError('InvalidArgument', `expected holdMsMax >= 0, found ${o.holdMsMax}`);
+  }
+
+  /** The current estimate of concurrent writers of lone-voter groups (the hold's target). */
+  writersEstimateNow(): number {
+    return this.writersEstimate;
   }
 
   start(): void {
@@ -112,6 +156,7 @@ export class RaftDriver {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.releaseHeld(false);
   }
 
   /** Ticks every group once per tick length elapsed since the last tick. */
@@ -129,7 +174,7 @@ export class RaftDriver {
 
   addGroup(id: string, node: RaftNode, storage: PersistTarget, sm: GroupStateMachine): void {
     if (this.groups.has(id)) throw new SaigaError('AlreadyPresent', `raft group ${id} is already running on ${this.serverId}`);
-    const g: Group = { id, node, storage, sm, running: false, again: false, failed: undefined, lastSoft: undefined, preparing: false, persisting: false };
+    const g: Group = { id, node, storage, sm, running: false, again: false, failed: undefined, lastSoft: undefined, preparing: false, persisting: false, held: false, released: false };
     this.groups.set(id, g);
     this.schedule(g);
   }
@@ -138,6 +183,7 @@ export class RaftDriver {
   async removeGroup(id: string): Promise<void> {
     const g = this.groups.get(id);
     this.groups.delete(id);
+    if (g !== undefined && this.heldGroups.delete(g)) g.held = false;
     while (g !== undefined && g.running) await new Promise((r) => setTimeout(r, 1));
   }
 
@@ -218,6 +264,7 @@ export class RaftDriver {
       do {
         g.again = false;
         while (g.failed === undefined && this.groups.get(g.id) === g && g.node.hasReady()) {
+          if (this.holdMsMax > 0 && this.tryHold(g)) break;
           const rd = g.node.ready();
           if (rd.snapshot !== undefined) await g.sm.installSnapshot(rd.snapshot);
           if (g.lastSoft === undefined || g.lastSoft.lead !== rd.softState.lead || g.lastSoft.role !== rd.softState.role) {
@@ -240,6 +287,9 @@ export class RaftDriver {
           // durable here already (earlier Readies were persisted before their advance), so they
           // are applied while the new ones fsync: a commit is not held behind the next batch's
           // fsync, and applying does not delay that fsync (nor, on a leader, its Appends).
+          // Proposals of a lone leader count toward the writer estimate of the hold (tryHold).
+          const proposals = this.holdMsMax > 0 && rd.entries.length > 0 && rd.softState.role === 'Leader' && this.loneLeader(g) ? rd.entries.length : 0;
+          this.persistingProposals += proposals;
           const persisted = g.storage.persist(rd.entries, rd.hardState, rd.mustSync);
           persisted.catch(() => undefined); // awaited below; an apply failure in between must not leave it unhandled
           const firstNew = rd.entries[0]?.index ?? Infinity;
@@ -251,6 +301,12 @@ export class RaftDriver {
             await persisted;
           } finally {
             g.persisting = false;
+            if (proposals > 0) {
+              // Writers seen: being persisted, held, and proposed here since this Ready was taken.
+              const newer = g.node.lastIndex() - ((rd.entries[rd.entries.length - 1] as Entry).index);
+              this.noteWriters(this.persistingProposals + this.heldProposals() + Math.max(0, newer));
+              this.persistingProposals -= proposals;
+            }
           }
           if (g.failed !== undefined) break;
           if (later.length > 0) this.queue(g.id, later);
@@ -264,6 +320,81 @@ export class RaftDriver {
       g.sm.failed(e);
     } finally {
       g.running = false;
+    }
+  }
+
+  private loneLeader(g: Group): boolean {
+    const cs = g.node.confState();
+    return cs.voters.length === 1 && cs.voters[0] === this.serverId && cs.learners.length === 0;
+  }
+
+  private heldProposals(): number {
+    let n = 0;
+    for (const h of this.heldGroups) n += h.node.holdableProposals();
+    return n;
+  }
+
+  private noteWriters(seen: number): void {
+    this.writersEstimate = Math.max(seen, this.writersEstimate * HOLD_WRITERS_DECAY);
+  }
+
+  /**
+   * Group commit across event-loop turns for lone-voter leaders (the embedded server). Without a
+   * hold, a persist starts as soon as the previous one returns, carrying only the writes that
+   * arrived during it; the writers it just answered send their next write during the new persist
+   * and wait for the one after (two persists per write). Instead, the committed entries are applied
+   * now (the writers are answered; a hold never delays an answer) and the new proposals wait
+   * until about as many writers as were seen recently are waiting or being persisted again, or
+   * holdMsMax passed. True when the group is now held (its run stops; a new proposal, the release
+   * or the timer schedules it again).
+   */
+  private tryHold(g: Group): boolean {
+    if (g.released) {
+      g.released = false;
+      return false;
+    }
+    if (g.held) {
+      g.held = false;
+      this.heldGroups.delete(g);
+    }
+    const waiting = g.node.holdableProposals();
+    if (waiting === 0) return false;
+    if (this.persistingProposals + this.heldProposals() + waiting >= HOLD_RELEASE_SHARE * this.writersEstimate) {
+      // The hold (if one is running) ends for every group: each held one is scheduled.
+      if (this.holdTimer !== undefined) {
+        holdCounters.releasedByWriters++;
+        this.releaseHeld(true);
+      }
+      return false;
+    }
+    const ents = g.node.takeDurableCommitted();
+    if (ents.length > 0) g.sm.applyCommitted(ents);
+    // A configuration change still to apply, or anything else the apply produced, goes out now.
+    if (g.node.holdableProposals() === 0 || g.node.hasCommittedToApply()) return false;
+    g.held = true;
+    this.heldGroups.add(g);
+    if (this.holdTimer === undefined) {
+      holdCounters.holds++;
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        if (this.heldGroups.size > 0) holdCounters.releasedByTimer++;
+        this.releaseHeld(true);
+      }, this.holdMsMax);
+    }
+    return true;
+  }
+
+  /** Ends every hold; with `run`, the held groups are scheduled. */
+  private releaseHeld(run: boolean): void {
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    const held = [...this.heldGroups];
+    this.heldGroups.clear();
+    for (const h of held) {
+      h.held = false;
+      if (!run) continue;
+      h.released = true;
+      this.schedule(h);
     }
   }
 

@@ -341,6 +341,25 @@ export class RaftNode {
     return out;
   }
 
+  /**
+   * The number of proposals a lone leader (the only voter, no learners) appended and has not yet
+   * handed out in a Ready, when the next Ready would carry nothing else a driver must not delay:
+   * no role, term or vote change, no message, read state or snapshot, no transfer. Committed
+   * entries may be pending: the driver takes them first (takeDurableCommitted()). 0 otherwise.
+   * A driver may hold such a Ready briefly so that more proposals share one persist.
+   */
+  holdableProposals(): number {
+    if (this.outstanding !== undefined || this.role !== 'Leader' || this.voters.size !== 1 || !this.voters.has(this.id) || this.learners.size !== 0) return 0;
+    if (this.msgs.length > 0 || this.readStates.length > 0 || this.log.unstable.snapshot !== undefined || this.leadTransferee !== NO_REPLICA) return 0;
+    if (this.term !== this.prevHard.term || this.vote !== this.prevHard.vote || this.lead !== this.prevSoft.lead || this.role !== this.prevSoft.role) return 0;
+    return this.log.unstable.entries.length;
+  }
+
+  /** Committed entries not yet handed out (by ready() or takeDurableCommitted()). */
+  hasCommittedToApply(): boolean {
+    return this.log.hasNextCommittedEntries();
+  }
+
   // ---- queries -----------------------------------------------------------------------------
 
   isLeader(): boolean {

@@ -27,6 +27,9 @@ export class TabletManager {
   private readonly driver = new RaftDriver({
     serverId: EMBEDDED_SERVER_ID,
     tickMs: 50,
+    // Group commit across event-loop turns: writers answered by a persist get up to 1 ms (the
+    // shortest timer) to send their next write before the next persist starts (RaftDriver.tryHold).
+    holdMsMax: 1,
     transport: { send: (to) => Promise.reject(new SaigaError('IllegalState', `the embedded server has no peers, found a message to ${to}`)) },
   });
 
