@@ -1224,36 +1224,40 @@ function buildHash(keys: readonly Vector[], n: number): HashTable {
 async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
   await resolveSubqueries([...plan.leftKeys, ...plan.rightKeys, plan.residual], ctx);
   const jt = plan.joinType;
-  // Semi-join reduction: when the probe side is estimated much smaller than the build side
-  // (EXISTS / IN over a big table, TPC-H Q4 / Q21), the probe side is collected first and only
-  // build rows whose key occurs in it are kept, so the hash table holds the few that can match.
-  // Not for right / full joins (unmatched build rows are output) nor NOT IN (a NULL anywhere
-  // on the build side matters).
+  // Which side becomes the hash table. When the left (probe) side is estimated much smaller
+  // than the right (EXISTS / IN over a big table, TPC-H Q4 / Q21, or the customers of Q13), it is
+  // collected and becomes the table while the right side streams past it, restricted to the
+  // left keys (runReversed); a right side that aggregates by the join keys is instead reduced to
+  // the groups the left keys can match (collectGroupedMatching). When the estimates do not
+  // decide, both sides are pulled in turn until one ends (raceSides). Not for right / full joins
+  // (unmatched right rows are output) nor NOT IN (a NULL anywhere on the right side matters).
   const reducible = plan.leftKeys.length > 0 && (jt === 'inner' || jt === 'semi' || jt === 'anti' || jt === 'left') && !plan.nullAware;
   const estLeft = reducible ? estimateRows(plan.left) : 0, work = reducible ? buildWork(plan) : 0;
+  const grouped = reducible ? groupedBuild(plan) : null;
   let reduce = reducible && estLeft * 4 < work;
   let probes: AsyncGenerator<Chunk>;
   let build: Chunk;
-  if (reduce) {
+  if (reduce && grouped === null) {
+    yield* runReversed(plan, await collect(plan.left, ctx), null, ctx);
+    return;
+  }
+  if (reduce && grouped !== null) {
     const left = await collect(plan.left, ctx);
-    build = await collectMatching(plan, left, ctx, null);
+    build = await collectGroupedMatching(plan, grouped, left, ctx);
     probes = oneChunk(left);
-  } else if (reducible && work >= RACE_BUILD_ROWS_MIN && estLeft <= work * RACE_RATIO_MAX && groupedBuild(plan) === null) {
-    // The estimates do not say which side is smaller (no column statistics; runtime filters
-    // from joins above shrink the probe side): both sides are pulled in turn, fewest rows first,
-    // until one ends. That one is known small and restricts the other side's scan by its keys.
+  } else if (reducible && grouped === null && work >= RACE_BUILD_ROWS_MIN && estLeft <= work * RACE_RATIO_MAX) {
     const race = await raceSides(plan, ctx);
     reduce = race.leftDone;
     if (race.leftDone) {
-      const left = concatChunks(race.left, plan.left.types);
-      build = await collectMatching(plan, left, ctx, { pulled: race.right, rest: race.rightGen });
-      probes = oneChunk(left);
-    } else {
-      build = concatChunks(race.right, plan.right.types);
-      const filtered = runtimeKeyFilter(plan, build, ctx);
-      if (filtered !== null) { await race.leftGen.return(undefined); probes = run(filtered, ctx); }
-      else probes = chainChunks(race.left, race.leftGen);
+      yield* runReversed(plan, concatChunks(race.left, plan.left.types), { pulled: race.right, rest: race.rightGen }, ctx);
+      return;
     }
+    // The right side ended first: it is the table; the left side restarts restricted to its
+    // keys when a runtime filter applies, else continues where it is.
+    build = concatChunks(race.right, plan.right.types);
+    const filtered = runtimeKeyFilter(plan, build, ctx);
+    if (filtered !== null) { await race.leftGen.return(undefined); probes = run(filtered, ctx); }
+    else probes = chainChunks(race.left, race.leftGen);
   } else {
     build = await collect(plan.right, ctx);
     probes = run(runtimeKeyFilter(plan, build, ctx) ?? plan.left, ctx);
@@ -1363,6 +1367,79 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
     }
   }
   void leftWidth;
+}
+
+/**
+ * A join whose left side is collected and small: the hash table is built over the left rows and
+ * the right side streams past it (restricted to the left keys when it is a scan of integer keys),
+ * marking the left rows that match. Inner and left joins emit pairs as they come, then a left
+ * join its unmatched left rows padded with NULLs; semi / anti joins emit the (un)matched left
+ * rows at the end. Not for NOT IN (nullAware) nor right / full joins.
+ */
+async function* runReversed(plan: Extract<LogicalPlan, { kind: 'Join' }>, left: Chunk, started: { pulled: readonly Chunk[]; rest: AsyncGenerator<Chunk> } | null, ctx: ExecContext): AsyncGenerator<Chunk> {
+  const jt = plan.joinType;
+  assert((jt === 'inner' || jt === 'semi' || jt === 'anti' || jt === 'left') && !plan.nullAware && plan.leftKeys.length > 0, `reversed hash join of an inner / semi / anti / left equi-join; found ${jt}`);
+  const n = left.length;
+  if (n === 0) {
+    if (started !== null) await started.rest.return(undefined);
+    return;
+  }
+  const leftKeys = plan.leftKeys.map((k) => evalExpr(k, left, ctx.subs));
+  const table = buildHash(leftKeys, n);
+  account(ctx, n * 24);
+  const matched = new Uint8Array(n);
+  let restricted = plan.right;
+  const lk = leftKeys[0]!, rk = plan.rightKeys[0]!;
+  if (plan.leftKeys.length === 1 && lk.kind === 'num' && SMALL_INT_TYPES.has(plan.leftKeys[0]!.type.type) && rk.kind === 'col' && SMALL_INT_TYPES.has(rk.type.type)) {
+    const r = keyRestriction(lk, n, estimateRows(plan.right));
+    restricted = (r === null ? null : withKeyPredicate(plan.right, rk.index, r)) ?? plan.right;
+  }
+  let source: AsyncGenerator<Chunk>;
+  if (started === null) source = run(restricted, ctx);
+  else if (restricted !== plan.right) { await started.rest.return(undefined); source = run(restricted, ctx); }
+  else source = chainChunks(started.pulled, started.rest);
+  const emitPairs = jt === 'inner' || jt === 'left';
+  const next = table.next;
+  for await (const c of source) {
+    const m = c.length;
+    const keys = plan.rightKeys.map((k) => evalExpr(k, c, ctx.subs));
+    const codes = table.enc.encode(keys, m, false);
+    const pairs: PairBuffer = { li: new Int32Array(Math.max(16, Math.min(m, PAIRS_PER_FLUSH))), ri: new Int32Array(0), m: 0 };
+    pairs.ri = new Int32Array(pairs.li.length);
+    for (let i = 0; i < m;) {
+      i = table.heads.probe(codes, i, m, next, false, pairs, PAIRS_PER_FLUSH);
+      // pairs: li = right rows (probe), ri = left rows (build).
+      let pr = pairs.li.subarray(0, pairs.m), pl = pairs.ri.subarray(0, pairs.m);
+      let cnt = pairs.m;
+      pairs.m = 0;
+      if (ctx.progress !== undefined) ctx.progress.rowsScanned += cnt;
+      if (plan.residual !== null && cnt > 0) {
+        const combined: Chunk = { columns: [...left.columns.map((v) => gather(v, pl)), ...c.columns.map((v) => gather(v, pr))], length: cnt };
+        const sel = selectTrue(evalExpr(plan.residual, combined, ctx.subs), cnt);
+        const nl = new Int32Array(sel.length), nr = new Int32Array(sel.length);
+        for (let k = 0; k < sel.length; k++) { nl[k] = pl[sel[k]!]!; nr[k] = pr[sel[k]!]!; }
+        pl = nl; pr = nr; cnt = sel.length;
+      }
+      for (let k = 0; k < cnt; k++) matched[pl[k]!] = 1;
+      if (emitPairs && cnt > 0) {
+        if (pl.buffer === pairs.ri.buffer) { pl = pl.slice(); pr = pr.slice(); }
+        yield { columns: joinOutput(plan, left.columns, c.columns, pl, pr), length: cnt };
+      }
+      if (i < m) await breathe(ctx);
+    }
+    check(ctx);
+  }
+  const sel = new Int32Array(n);
+  let k = 0;
+  if (jt === 'semi') { for (let i = 0; i < n; i++) if (matched[i] === 1) sel[k++] = i; }
+  else for (let i = 0; i < n; i++) if (matched[i] === 0) sel[k++] = i;
+  if (k === 0) return;
+  const L = sel.subarray(0, k);
+  if (jt === 'semi' || jt === 'anti') { yield gatherChunk(left, L); return; }
+  if (jt === 'left') {
+    const rightEmpty: Chunk = { columns: plan.right.types.map((t) => emptyOf(t)), length: 0 };
+    yield { columns: joinOutput(plan, left.columns, rightEmpty.columns, L, new Int32Array(k).fill(-1)), length: k };
+  }
 }
 
 /** Build sides estimated below this many rows are collected first without racing the probe side. */
@@ -1629,13 +1706,14 @@ async function* oneChunk(c: Chunk): AsyncGenerator<Chunk> {
   if (c.length > 0) yield c;
 }
 
-/** The build side's rows whose join key occurs among the (collected) probe rows' keys. */
-async function collectMatching(plan: Extract<LogicalPlan, { kind: 'Join' }>, probe: Chunk, ctx: ExecContext, started: { pulled: readonly Chunk[]; rest: AsyncGenerator<Chunk> } | null): Promise<Chunk> {
-  const parts: Chunk[] = [];
-  if (probe.length === 0) {
-    if (started !== null) await started.rest.return(undefined);
-    return concatChunks(parts, plan.right.types);
-  }
+/**
+ * Semi-join reduction of a grouped build side (an Aggregate by the join keys, under an optional
+ * Project): only groups whose key occurs among the (collected) probe rows can match, so the
+ * aggregate's input is restricted by the probe keys (a scan restriction on the raw key column
+ * when the key is one integer column, and a hash check of every row) before it is aggregated.
+ */
+async function collectGroupedMatching(plan: Extract<LogicalPlan, { kind: 'Join' }>, grouped: NonNullable<ReturnType<typeof groupedBuild>>, probe: Chunk, ctx: ExecContext): Promise<Chunk> {
+  if (probe.length === 0) return concatChunks([], plan.right.types);
   const probeKeys = plan.leftKeys.map((k) => evalExpr(k, probe, ctx.subs));
   const enc: JoinKeyEncoder = DirectKeyEncoder.tryBuild(probeKeys, probe.length) ?? new KeyEncoder(probeKeys.length, false);
   const codes = enc.encode(probeKeys, probe.length, true);
@@ -1651,55 +1729,24 @@ async function collectMatching(plan: Extract<LogicalPlan, { kind: 'Join' }>, pro
     }
     return sel.subarray(0, m);
   };
-  const grouped = groupedBuild(plan);
-  // The probe keys also restrict the build side's scan (IN list or key bitmap on the raw key
-  // column), so build rows that cannot match are dropped before their other columns are decoded
-  // and before the scan's own filter runs (TPC-H Q4 / Q21: lineitem against a few orders).
-  const restrictBuild = (input: LogicalPlan, key: Expr): LogicalPlan => {
-    const pk = probeKeys[0]!;
-    if (probeKeys.length !== 1 || pk.kind !== 'num' || !SMALL_INT_TYPES.has(plan.leftKeys[0]!.type.type) || key.kind !== 'col' || !SMALL_INT_TYPES.has(key.type.type)) return input;
+  const { agg, groupExprs, project } = grouped;
+  let input = agg.input;
+  const pk = probeKeys[0]!, key = groupExprs[0]!;
+  if (probeKeys.length === 1 && pk.kind === 'num' && SMALL_INT_TYPES.has(plan.leftKeys[0]!.type.type) && key.kind === 'col' && SMALL_INT_TYPES.has(key.type.type)) {
     const r = keyRestriction(pk, probe.length, estimateRows(input));
-    return (r === null ? null : withKeyPredicate(input, key.index, r)) ?? input;
-  };
-  if (grouped !== null) {
-    // The build side aggregates by the join keys: only groups whose key occurs on the probe side
-    // can match, so the aggregate's input is filtered by the probe keys before aggregating.
-    assert(started === null, 'a grouped build side is never raced (raceSides)');
-    const { agg, groupExprs, project } = grouped;
-    await resolveSubqueries([...agg.groups, ...agg.aggs.map((a) => a.arg)], ctx);
-    if (project !== null) await resolveSubqueries(project.exprs, ctx);
-    const h = new HashAggregator(agg.groups, agg.aggs, (b) => account(ctx, b));
-    for await (const c of run(restrictBuild(agg.input, groupExprs[0]!), ctx)) {
-      const sel = keep(groupExprs.map((g) => evalExpr(g, c, ctx.subs)), c.length);
-      if (sel.length === 0) continue;
-      h.add(sel.length === c.length ? c : gatherChunk(c, sel), ctx.subs);
-    }
-    const out = h.finish();
-    if (out.length === 0) return concatChunks(parts, plan.right.types);
-    return project === null ? out : { columns: project.exprs.map((e) => evalExpr(e, out, ctx.subs)), length: out.length };
+    input = (r === null ? null : withKeyPredicate(input, key.index, r)) ?? input;
   }
-  // A build side already started (raceSides) continues where it is unless a key restriction
-  // applies, which restarts it with the restriction.
-  const restricted = restrictBuild(plan.right, plan.rightKeys[0]!);
-  let source: AsyncGenerator<Chunk>;
-  if (started === null) source = run(restricted, ctx);
-  else if (restricted !== plan.right) { await started.rest.return(undefined); source = run(restricted, ctx); }
-  else source = chainChunks(started.pulled, started.rest);
-  for await (const c of source) {
-    const keys = plan.rightKeys.map((k) => evalExpr(k, c, ctx.subs));
-    const bc = enc.encode(keys, c.length, false);
-    const sel = new Int32Array(c.length);
-    let m = 0;
-    for (let i = 0; i < c.length; i++) {
-      const k = bc[i]!;
-      if (!Number.isNaN(k) && present.get(k) >= 0) sel[m++] = i;
-    }
-    if (m === 0) continue;
-    const kept = m === c.length ? c : gatherChunk(c, sel.subarray(0, m));
-    account(ctx, chunkBytes(kept));
-    parts.push(kept);
+  await resolveSubqueries([...agg.groups, ...agg.aggs.map((a) => a.arg)], ctx);
+  if (project !== null) await resolveSubqueries(project.exprs, ctx);
+  const h = new HashAggregator(agg.groups, agg.aggs, (b) => account(ctx, b));
+  for await (const c of run(input, ctx)) {
+    const sel = keep(groupExprs.map((g) => evalExpr(g, c, ctx.subs)), c.length);
+    if (sel.length === 0) continue;
+    h.add(sel.length === c.length ? c : gatherChunk(c, sel), ctx.subs);
   }
-  return concatChunks(parts, plan.right.types);
+  const out = h.finish();
+  if (out.length === 0) return concatChunks([], plan.right.types);
+  return project === null ? out : { columns: project.exprs.map((e) => evalExpr(e, out, ctx.subs)), length: out.length };
 }
 
 function emptyOf(t: SqlType): Vector {
