@@ -111,6 +111,8 @@ export function raftHoldStats(): RaftHoldStats {
 const HOLD_RELEASE_SHARE = 0.75;
 /** Per persist, the writer estimate decays by this factor toward the writers seen. */
 const HOLD_WRITERS_DECAY = 0.95;
+/** Writers not seen for this long are gone: the estimate starts again from the writers seen. */
+const HOLD_WRITERS_FORGET_MS = 50;
 
 export class RaftDriver {
   readonly serverId: ReplicaId;
@@ -131,6 +133,7 @@ export class RaftDriver {
   private persistingProposals = 0;
   /** Estimate of the concurrent writers: the peak of proposals waiting or persisting, decaying slowly. */
   private writersEstimate = 0;
+  private writersNotedMs = 0;
 
   constructor(private readonly o: RaftDriverOptions) {
     if (!(o.tickMs > 0)) throw new SaigaError('InvalidArgument', `expected tickMs > 0, found ${o.tickMs}`);
@@ -335,7 +338,10 @@ export class RaftDriver {
   }
 
   private noteWriters(seen: number): void {
-    this.writersEstimate = Math.max(seen, this.writersEstimate * HOLD_WRITERS_DECAY);
+    const now = this.nowMs();
+    const prev = now - this.writersNotedMs > HOLD_WRITERS_FORGET_MS ? 0 : this.writersEstimate * HOLD_WRITERS_DECAY;
+    this.writersEstimate = Math.max(seen, prev);
+    this.writersNotedMs = now;
   }
 
   /**
@@ -359,6 +365,7 @@ export class RaftDriver {
     }
     const waiting = g.node.holdableProposals();
     if (waiting === 0) return false;
+    if (this.nowMs() - this.writersNotedMs > HOLD_WRITERS_FORGET_MS) this.writersEstimate = 0;
     if (this.persistingProposals + this.heldProposals() + waiting >= HOLD_RELEASE_SHARE * this.writersEstimate) {
       // The hold (if one is running) ends for every group: each held one is scheduled.
       if (this.holdTimer !== undefined) {

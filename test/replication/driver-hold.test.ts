@@ -164,6 +164,18 @@ describe('RaftDriver group-commit hold (lone voter)', () => {
     expect(sm.applied.length).toBe(9);
   });
 
+  it('forgets writers not seen for a while: a lone write after a pause is not held', async () => {
+    const { target, sm, propose } = await loneLeader(10_000);
+    propose(8);
+    await turns();
+    await new Promise((r) => setTimeout(r, 80));
+    const before = target.persists.length;
+    propose(1);
+    await turns();
+    expect(target.persists.slice(before)).toEqual([1]);
+    expect(sm.applied.length).toBe(9);
+  });
+
   it('does not hold without holdMsMax', async () => {
     const { target, sm, propose } = await loneLeader(0);
     propose(8);
