@@ -2,7 +2,7 @@ import * as arrow from 'apache-arrow';
 import type { Value } from '../common/types.js';
 import { arrowTypeOf } from '../common/arrow-type.js';
 import { buildColumnFromRows, int64Parts, writeDecimal } from './column-data.js';
-import type { MrsColumns } from './mrs-columns.js';
+import { MrsColumns, isValid, type Segment, type SegmentColumn } from './mrs-columns.js';
 import type { StoredColumn } from './scan-plan.js';
 
 /**
@@ -21,8 +21,8 @@ export function assembleBaseColumn(col: StoredColumn, ci: number, n: number, sto
     const rows = (values.length === n ? values : values.slice(0, n)) as (readonly Value[])[];
     return buildColumnFromRows(col, rows, ci);
   }
-  const raw = store.raw(ci);
-  const view = contiguousView(col, raw, storeIdx, n);
+  const segs = store.segments();
+  const view = contiguousView(col, segs, ci, storeIdx, n);
   if (view !== undefined) return view;
   const out = new ColumnOut(col, n);
   let i = 0;
@@ -33,40 +33,51 @@ export function assembleBaseColumn(col: StoredColumn, ci: number, n: number, sto
       i++;
       continue;
     }
+    // A run of consecutive store rows, copied segment by segment.
     let j = i + 1;
     while (j < n && (storeIdx[j] as number) === s + (j - i)) j++;
-    out.range(raw, s, j - i, i);
+    let at = i;
+    let row = s;
+    while (at < j) {
+      const seg = segs[MrsColumns.segmentIndex(segs, row)] as Segment;
+      const m = Math.min(j - at, seg.base + seg.length - row);
+      out.range(seg.columns[ci] as SegmentColumn, row - seg.base, m, at);
+      at += m;
+      row += m;
+    }
     i = j;
   }
   return out.finish();
 }
 
-type Raw = ReturnType<MrsColumns['raw']>;
-
 /**
- * A batch that is one run of store rows without nulls, of a type whose store layout is the file's
- * (int64, double, decimal; strings with rebased offsets): a view on the store's arrays, no copy.
- * Valid until the store grows: the flush writes the batch before it returns.
+ * A batch that is one run of store rows inside one segment, without nulls, of a type whose
+ * segment layout is the file's (int64, double, decimal; strings with rebased offsets): a view
+ * on the segment's arrays, no copy. The flush writes the batch before the store changes.
  */
-function contiguousView(col: StoredColumn, raw: Raw, storeIdx: Int32Array, n: number): arrow.Data | undefined {
+function contiguousView(col: StoredColumn, segs: readonly Segment[], ci: number, storeIdx: Int32Array, n: number): arrow.Data | undefined {
   const t = col.type;
   if (t !== 'int64' && t !== 'double' && t !== 'decimal' && t !== 'string' && t !== 'binary') return undefined;
-  const s0 = storeIdx[0] as number;
-  if (s0 < 0 || (storeIdx[n - 1] as number) !== s0 + n - 1) return undefined;
-  for (let i = 1; i < n; i++) if ((storeIdx[i] as number) !== s0 + i) return undefined;
-  const nulls = raw.nulls;
-  if (nulls !== undefined) for (let i = 0; i < n; i++) if (nulls[s0 + i] === 1) return undefined;
+  const r0 = storeIdx[0] as number;
+  if (r0 < 0 || (storeIdx[n - 1] as number) !== r0 + n - 1) return undefined;
+  for (let i = 1; i < n; i++) if ((storeIdx[i] as number) !== r0 + i) return undefined;
+  const seg = segs[MrsColumns.segmentIndex(segs, r0)] as Segment;
+  const s0 = r0 - seg.base;
+  if (s0 + n > seg.length) return undefined;
+  const raw = seg.columns[ci] as SegmentColumn;
+  const validity = raw.validity;
+  if (validity !== undefined) for (let i = 0; i < n; i++) if (!isValid(validity, s0 + i)) return undefined;
   const props: Record<string, unknown> = { type: arrowTypeOf(col), length: n, nullCount: 0 };
   switch (t) {
-    case 'int64': props['data'] = raw.i64.subarray(s0, s0 + n); break;
-    case 'double': props['data'] = raw.nums.subarray(s0, s0 + n); break;
-    case 'decimal': props['data'] = raw.words.subarray(4 * s0, 4 * (s0 + n)); break;
+    case 'int64': props['data'] = (raw.values as BigInt64Array).subarray(s0, s0 + n); break;
+    case 'double': props['data'] = (raw.values as Float64Array).subarray(s0, s0 + n); break;
+    case 'decimal': props['data'] = (raw.values as Uint32Array).subarray(4 * s0, 4 * (s0 + n)); break;
     default: {
-      const ends = raw.ends;
-      const start = s0 === 0 ? 0 : (ends[s0 - 1] as number);
+      const offs = raw.offsets as Int32Array;
+      const start = offs[s0] as number;
       const offsets = new Int32Array(n + 1);
-      for (let i = 0; i < n; i++) offsets[i + 1] = (ends[s0 + i] as number) - start;
-      props['data'] = raw.bytes.subarray(start, ends[s0 + n - 1] as number);
+      for (let i = 1; i <= n; i++) offsets[i] = (offs[s0 + i] as number) - start;
+      props['data'] = (raw.values as Uint8Array).subarray(start, offs[s0 + n] as number);
       props['valueOffsets'] = offsets;
     }
   }
@@ -150,21 +161,21 @@ class ColumnOut {
     }
   }
 
-  /** Rows [at, at+count) from store rows [from, from+count). */
-  range(raw: Raw, from: number, count: number, at: number): void {
-    const nulls = raw.nulls;
-    if (nulls !== undefined) for (let k = 0; k < count; k++) if (nulls[from + k] === 1) this.markNull(at + k);
+  /** Rows [at, at+count) from rows [from, from+count) of a store segment's column. */
+  range(raw: SegmentColumn, from: number, count: number, at: number): void {
+    const validity = raw.validity;
+    if (validity !== undefined) for (let k = 0; k < count; k++) if (!isValid(validity, from + k)) this.markNull(at + k);
     switch (this.col.type) {
       case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double':
-        (this.nums as Float64Array).set(raw.nums.subarray(from, from + count), at);
+        (this.nums as Float64Array).set((raw.values as Float64Array).subarray(from, from + count), at);
         return;
       case 'int64':
-        new BigInt64Array((this.w64 as Int32Array).buffer).set(raw.i64.subarray(from, from + count), at);
+        new BigInt64Array((this.w64 as Int32Array).buffer).set((raw.values as BigInt64Array).subarray(from, from + count), at);
         return;
       case 'timestamp': {
         // The store keeps timestamps as exact doubles: split into (lo, hi) words without BigInt.
         const w = this.w64 as Int32Array;
-        const src = raw.nums;
+        const src = raw.values as Float64Array;
         for (let k = 0; k < count; k++) {
           const x = src[from + k] as number;
           const hi = Math.floor(x / TWO32);
@@ -174,11 +185,11 @@ class ColumnOut {
         return;
       }
       case 'decimal':
-        (this.dec as Uint32Array).set(raw.words.subarray(4 * from, 4 * (from + count)), 4 * at);
+        (this.dec as Uint32Array).set((raw.values as Uint32Array).subarray(4 * from, 4 * (from + count)), 4 * at);
         return;
       case 'bool': {
         const bits = this.bits as Uint8Array;
-        const flags = raw.flags;
+        const flags = raw.values as Uint8Array;
         for (let k = 0; k < count; k++) {
           if (flags[from + k] === 1) {
             const i = at + k;
@@ -188,14 +199,14 @@ class ColumnOut {
         return;
       }
       case 'string': case 'binary': {
-        const ends = raw.ends;
-        const s0 = from === 0 ? 0 : (ends[from - 1] as number);
-        const s1 = ends[from + count - 1] as number;
+        const offs = raw.offsets as Int32Array;
+        const s0 = offs[from] as number;
+        const s1 = offs[from + count] as number;
         this.reserve(s1 - s0);
-        this.bytes.set(raw.bytes.subarray(s0, s1), this.bytesUsed);
+        this.bytes.set((raw.values as Uint8Array).subarray(s0, s1), this.bytesUsed);
         const shift = this.bytesUsed - s0;
         const offsets = this.offsets as Int32Array;
-        for (let k = 0; k < count; k++) offsets[at + k + 1] = (ends[from + k] as number) + shift;
+        for (let k = 1; k <= count; k++) offsets[at + k] = (offs[from + k] as number) + shift;
         this.bytesUsed += s1 - s0;
       }
     }

@@ -3,7 +3,7 @@ import { assert } from '../common/assert.js';
 import type { HybridTime } from '../common/hybrid-time.js';
 import { compareBytes } from '../common/key-encoding.js';
 import type { ColumnSchema, Value } from '../common/types.js';
-import { MrsColumns } from './mrs-columns.js';
+import { MrsColumns, type Segment } from './mrs-columns.js';
 import { rowSizeBytes } from './column-data.js';
 
 /**
@@ -23,7 +23,7 @@ export interface RowVersion {
 export class MrsEntry {
   /** Versions after the insert, in timestamp order; undefined until the first mutation. */
   later: RowVersion[] | undefined = undefined;
-  constructor(readonly key: Uint8Array, readonly ts: HybridTime, private readonly store: MrsColumns, readonly rowIndex: number) {}
+  constructor(readonly key: Uint8Array, readonly ts: HybridTime, readonly store: MrsColumns, readonly rowIndex: number) {}
 
   /** The inserted values (materialized from the columnar store on each call). */
   get row(): readonly Value[] {
@@ -172,6 +172,23 @@ function firstKeyOf(leaf: Leaf): Uint8Array | undefined {
 
 
 /**
+ * A MemRowSet without row versions as plain data (typed arrays, numbers, bigints) that can be
+ * posted to a worker thread (structured clone) and turned back into a read-only MemRowSet there:
+ * the store's segments and the leaves in key order.
+ */
+export interface MemRowSetImage {
+  readonly rowCount: number;
+  readonly segments: readonly Segment[];
+  readonly leaves: readonly LeafImage[];
+}
+
+export type LeafImage =
+  | { readonly kind: 'packed'; readonly keys: Uint8Array; readonly offsets: Int32Array; readonly lo: number; readonly length: number; readonly rowBase: number; readonly ts: HybridTime | BigUint64Array }
+  /** Entries never mutated: key i = keys[offsets[i] .. offsets[i+1]), store row rows[i], inserted at ts[i]. */
+  | { readonly kind: 'entries'; readonly keys: Uint8Array; readonly offsets: Int32Array; readonly rows: Int32Array; readonly ts: BigUint64Array };
+
+
+/**
  * The MemRowSet: rows ordered by encoded primary key in a two-level B-tree (sorted leaves of
  * at most LEAF_MAX entries under a sorted array of leaf first keys; bulk-appended runs as
  * packed leaves of up to PACKED_MAX rows without per-row objects). Comparisons use
@@ -184,12 +201,14 @@ export class MemRowSet {
   private keyChunkUsed = 0;
   private entryCount = 0;
   private bytes = 0;
+  /** Row versions added after inserts (addVersion calls). */
+  private versionTotal = 0;
   /** Highest op index whose effects this MemRowSet holds (0 = none). */
   maxOpIndex = 0;
 
   /** `columns`: the tablet schema's columns; rows given to insert are aligned with them. */
-  constructor(columns: readonly ColumnSchema[]) {
-    this.store = new MrsColumns(columns);
+  constructor(columns: readonly ColumnSchema[], store?: MrsColumns) {
+    this.store = store ?? new MrsColumns(columns);
   }
 
   get size(): number {
@@ -304,27 +323,38 @@ export class MemRowSet {
   /**
    * Appends rows [from, from+count) of a prepared batch whose keys (`keyBytes` at
    * `keyOffsets[i]..keyOffsets[i+1]`) are strictly increasing and above every key here. The
-   * key bytes are copied once into one buffer and the rows go to packed leaves: no per-row
-   * objects. Columns are canonical (column-batch.ts).
+   * rows go to packed leaves: no per-row objects. Columns are canonical (column-batch.ts).
+   * `owned`: the batch's buffers (columns and keys) were allocated for it and nobody else
+   * writes them, so the MemRowSet keeps them instead of copying.
    */
-  appendBatch(keyBytes: Uint8Array, keyOffsets: Int32Array, cols: readonly arrow.Data[], from: number, count: number, ts: HybridTime): void {
+  appendBatch(keyBytes: Uint8Array, keyOffsets: Int32Array, cols: readonly arrow.Data[], from: number, count: number, ts: HybridTime, owned = false): void {
     if (count === 0) return;
     const k0 = keyOffsets[from] as number;
     const k1 = keyOffsets[from + count] as number;
     assert(this.isAboveMax(keyBytes.subarray(k0, keyOffsets[from + 1] as number)), 'MemRowSet.appendBatch keys start above the last key');
-    const own = keyBytes.slice(k0, k1);
-    const offs = new Int32Array(count + 1);
-    for (let i = 1; i <= count; i++) offs[i] = (keyOffsets[from + i] as number) - k0;
-    for (let i = 1; i < count; i++) {
+    let own: Uint8Array;
+    let offs: Int32Array;
+    let lo0: number;
+    if (owned) {
+      own = keyBytes;
+      offs = keyOffsets;
+      lo0 = from;
+    } else {
+      own = keyBytes.slice(k0, k1);
+      offs = new Int32Array(count + 1);
+      for (let i = 1; i <= count; i++) offs[i] = (keyOffsets[from + i] as number) - k0;
+      lo0 = 0;
+    }
+    for (let i = lo0 + 1; i < lo0 + count; i++) {
       assert(compareRuns(own, offs[i - 1] as number, offs[i] as number, offs[i] as number, offs[i + 1] as number) < 0, 'MemRowSet.appendBatch keys are strictly increasing');
     }
-    const base = this.store.appendColumns(cols, from, count);
+    const base = this.store.appendColumns(cols, from, count, owned);
     // An empty first leaf (a fresh MemRowSet) would sort before the packed ones: drop it.
     const last = this.leaves[this.leaves.length - 1] as Leaf;
     if (this.leaves.length === 1 && !(last instanceof PackedLeaf) && last.length === 0) this.leaves.pop();
     for (let lo = 0; lo < count; lo += PACKED_MAX) {
       const n = Math.min(PACKED_MAX, count - lo);
-      this.leaves.push(new PackedLeaf(own, offs, lo, n, base + lo, ts));
+      this.leaves.push(new PackedLeaf(own, offs, lo0 + lo, n, base + lo, ts));
     }
     this.entryCount += count;
     this.bytes += 64 * count + (k1 - k0);
@@ -336,6 +366,8 @@ export class MemRowSet {
   }
 
   addVersion(entry: MrsEntry, ts: HybridTime, row: readonly Value[] | null): void {
+    assert(entry.store === this.store, 'MemRowSet.addVersion of an entry of this MemRowSet');
+    this.versionTotal++;
     const l = entry.later;
     const lastTs = l === undefined ? entry.ts : (l[l.length - 1] as RowVersion).ts;
     assert(lastTs <= ts, 'MemRowSet mutations arrive in timestamp order');
@@ -372,6 +404,63 @@ export class MemRowSet {
       if (leaf instanceof PackedLeaf) onPacked(leaf);
       else for (const e of leaf) onEntry(e);
     }
+  }
+
+  /** Row versions added after inserts: 0 means every row is a plain insert. */
+  get versionCount(): number {
+    return this.versionTotal;
+  }
+
+  /** Whether `e` is an entry of this MemRowSet. */
+  owns(e: MrsEntry): boolean {
+    return e.store === this.store;
+  }
+
+  /** This MemRowSet as posted data (only without row versions: see MemRowSetImage). */
+  toImage(): MemRowSetImage {
+    assert(this.versionTotal === 0, () => `MemRowSet image of ${this.versionTotal} row versions`);
+    const leaves: LeafImage[] = [];
+    for (const leaf of this.leaves) {
+      if (leaf instanceof PackedLeaf) {
+        leaves.push({ kind: 'packed', keys: leaf.keys, offsets: leaf.offsets, lo: leaf.lo, length: leaf.length, rowBase: leaf.rowBase, ts: leaf.ts });
+        continue;
+      }
+      if (leaf.length === 0) continue;
+      const offsets = new Int32Array(leaf.length + 1);
+      for (let i = 0; i < leaf.length; i++) offsets[i + 1] = (offsets[i] as number) + (leaf[i] as MrsEntry).key.length;
+      const keys = new Uint8Array(offsets[leaf.length] as number);
+      const rows = new Int32Array(leaf.length);
+      const ts = new BigUint64Array(leaf.length);
+      for (let i = 0; i < leaf.length; i++) {
+        const e = leaf[i] as MrsEntry;
+        keys.set(e.key, offsets[i] as number);
+        rows[i] = e.rowIndex;
+        ts[i] = e.ts;
+      }
+      leaves.push({ kind: 'entries', keys, offsets, rows, ts });
+    }
+    return { rowCount: this.store.rowCount, segments: this.store.segments(), leaves };
+  }
+
+  /** A read-only MemRowSet over an image (for flushing it on another thread). */
+  static fromImage(columns: readonly ColumnSchema[], image: MemRowSetImage): MemRowSet {
+    const m = new MemRowSet(columns, MrsColumns.fromSegments(columns, image.segments, image.rowCount));
+    const leaves: Leaf[] = [];
+    let count = 0;
+    for (const l of image.leaves) {
+      if (l.kind === 'packed') {
+        leaves.push(new PackedLeaf(l.keys, l.offsets, l.lo, l.length, l.rowBase, l.ts));
+        count += l.length;
+      } else {
+        const out: MrsEntry[] = [];
+        for (let i = 0; i < l.rows.length; i++) out.push(new MrsEntry(l.keys.subarray(l.offsets[i] as number, l.offsets[i + 1] as number), l.ts[i] as bigint, m.store, l.rows[i] as number));
+        leaves.push(out);
+        count += out.length;
+      }
+    }
+    m.leaves = leaves.length === 0 ? [[]] : leaves;
+    m.entryCount = count;
+    return m;
   }
 
   minKey(): Uint8Array | undefined {

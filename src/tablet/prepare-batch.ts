@@ -522,7 +522,7 @@ export function prepareArrowBatch(schema: Schema, kind: WriteOpKind, batch: arro
   }
   err.list.sort((a, b) => a.rowIndex - b.rowIndex);
   return {
-    kind, rowCount: m, given, keyBytes: bytes, keyOffsets: offsets, rowErrors: err.list, inputIndex: keep,
+    kind, rowCount: m, given, keyBytes: bytes, keyOffsets: offsets, rowErrors: err.list, inputIndex: keep, buffersOwned: true,
     columns: data.map((d, ci) => takeCanonical(cols[ci] as ColumnSchema, kinds[ci] as CanonicalKind, d, keep)),
   };
 }
@@ -574,7 +574,7 @@ export function takePrepared(schema: Schema, p: PreparedBatch, rows: Int32Array)
   const inputIndex = new Int32Array(m);
   for (let j = 0; j < m; j++) inputIndex[j] = p.inputIndex === undefined ? (rows[j] as number) : (p.inputIndex[rows[j] as number] as number);
   return {
-    kind: p.kind, rowCount: m, given: p.given, keyBytes: bytes, keyOffsets: offsets, rowErrors: [], inputIndex,
+    kind: p.kind, rowCount: m, given: p.given, keyBytes: bytes, keyOffsets: offsets, rowErrors: [], inputIndex, buffersOwned: true,
     columns: p.columns.map((d, ci) => takeCanonical(schema.columns[ci] as ColumnSchema, canonicalKind(schema.columns[ci] as ColumnSchema), d, rows)),
   };
 }

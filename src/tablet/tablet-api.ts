@@ -48,6 +48,11 @@ export interface PreparedBatch {
   readonly rowErrors: readonly RowError[];
   /** Input row index of each kept row; absent when every row was kept. */
   readonly inputIndex?: Int32Array;
+  /**
+   * True when the column and key buffers were allocated for this batch alone (a take, not views
+   * on the caller's batch): applying it may keep them in the MemRowSet instead of copying.
+   */
+  readonly buffersOwned?: boolean;
 }
 
 /**

@@ -17,6 +17,7 @@ import { bindPredicate, valueMatches, type BoundPredicate } from '../rowset/pred
 import type { ScanChunk, ScanPlan, StoredColumn } from '../rowset/scan-plan.js';
 import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
 import { prepareArrowBatch } from './prepare-batch.js';
+import { submitFlush, type FlushJob } from './background-flush.js';
 import type { ApplyResult, OpId, PreparedBatch, PreparedOps, Tablet, TabletStats, WriteOp } from './tablet-api.js';
 import { META_FILE, fsyncDir, readMeta, writeMeta, type RowSetMeta, type TabletMeta } from './tablet-metadata.js';
 
@@ -30,6 +31,14 @@ export interface OpenTabletOptions {
 interface OpenRowSet {
   readonly meta: RowSetMeta;
   readonly drs: DiskRowSet;
+}
+
+/** A frozen MemRowSet being written by the flush worker (background-flush.ts). */
+interface PendingFlush {
+  readonly frozen: MemRowSet;
+  readonly job: FlushJob;
+  readonly id: number;
+  readonly file: string;
 }
 
 /** A validated op: canonical values; `src[i] === undefined` = column not given (default / unchanged). */
@@ -61,6 +70,14 @@ export class TabletImpl implements Tablet {
   private horizon: HybridTime = HT_MIN;
   private readonly limits: Limits;
   private closed = false;
+  /** The MemRowSet being flushed in the background: readable until its DiskRowSet is swapped in. */
+  private pending: PendingFlush | undefined;
+  /** A row of the frozen MemRowSet changed after the freeze: its background file is stale. */
+  private frozenDirty = false;
+  /** First op index applied into the current MemRowSet (0: none). */
+  private mrsFirstOp = 0;
+  /** First op index applied into any DeltaMemStore since they were last flushed (0: none). */
+  private dmsFirstOp = 0;
 
   constructor(private readonly dir: string, tabletId: string, schema: Schema, limits: Partial<Limits> | undefined) {
     this.tabletId = tabletId;
@@ -284,7 +301,7 @@ export class TabletImpl implements Tablet {
 
   /** Where the row with this key lives at the latest state, if it exists; and its MemRowSet entry. */
   private locate(key: Uint8Array): { live: Location | undefined; entry: MrsEntry | undefined } {
-    const entry = this.mrs.find(key);
+    const entry = this.findEntry(key);
     if (entry !== undefined) {
       if (entry.isLive()) return { live: { kind: 'mrs', entry }, entry };
     }
@@ -314,12 +331,86 @@ export class TabletImpl implements Tablet {
     return this.finishApply(opId, touched, applied, rowErrors);
   }
 
+  /** The MemRowSet entry of `key` (current MemRowSet first, then the frozen one). */
+  private findEntry(key: Uint8Array): MrsEntry | undefined {
+    return this.mrs.find(key) ?? this.pending?.frozen.find(key);
+  }
+
+  /** addVersion on whichever MemRowSet holds `entry` (a change to the frozen one makes its background file stale). */
+  private addVersion(entry: MrsEntry, ts: HybridTime, row: readonly Value[] | null): void {
+    const frozen = this.pending?.frozen;
+    if (frozen !== undefined && frozen.owns(entry)) {
+      this.frozenDirty = true;
+      frozen.addVersion(entry, ts, row);
+    } else this.mrs.addVersion(entry, ts, row);
+  }
+
   private finishApply(opId: OpId, touched: Set<DiskRowSet>, applied: number, rowErrors: RowError[]): ApplyResult {
     this.mrs.maxOpIndex = opId.index;
+    if (this.mrsFirstOp === 0 && this.mrs.size > 0) this.mrsFirstOp = opId.index;
     for (const d of touched) d.dmsMaxOpIndex = opId.index;
+    if (this.dmsFirstOp === 0 && touched.size > 0) this.dmsFirstOp = opId.index;
     this.lastApplied = opId.index;
-    if (this.memoryBytes() >= this.limits.memRowSetFlushBytes) this.flush();
+    if (this.pending !== undefined && this.pending.job.poll() !== undefined) this.completeFlush();
+    if (this.memoryBytes() >= this.limits.memRowSetFlushBytes) this.flushForMemory();
     return { appliedCount: applied, rowErrors };
+  }
+
+  /**
+   * The MemRowSet (and DeltaMemStores) passed the memory limit. A MemRowSet of plain inserts
+   * that holds most of that memory is frozen and written by the flush worker while a new one
+   * takes writes; otherwise (or without a compiled worker) everything flushes here.
+   */
+  private flushForMemory(): void {
+    if (this.pending !== undefined) this.completeFlush();
+    const mrs = this.mrs;
+    if (mrs.size === 0 || mrs.versionCount > 0 || mrs.sizeBytes * 2 < this.limits.memRowSetFlushBytes) {
+      this.flush();
+      return;
+    }
+    const { id, name } = this.newFile('drs');
+    const job = submitFlush({ path: join(this.dir, name), columns: this.columns, keyColumnCount: this.keyColumnCount, rowsPerBatch: this.limits.rowsPerBatchMax, image: mrs.toImage() });
+    if (job === undefined) {
+      this.flush();
+      return;
+    }
+    this.pending = { frozen: mrs, job, id, file: name };
+    this.frozenDirty = false;
+    this.mrs = new MemRowSet(this.columns);
+    this.mrsFirstOp = 0;
+    job.onSettled = () => {
+      if (!this.closed && this.pending?.job === job) this.completeFlush();
+    };
+  }
+
+  /**
+   * Swaps the frozen MemRowSet's DiskRowSet in (waiting for the worker when it has not finished).
+   * A failed job, or a frozen MemRowSet changed after the freeze, is flushed here instead.
+   */
+  private completeFlush(): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    const outcome = p.job.wait();
+    const path = join(this.dir, p.file);
+    let rs: OpenRowSet | undefined;
+    if (outcome.ok && !this.frozenDirty) {
+      assert(outcome.rowCount === p.frozen.size, () => `background flush wrote ${outcome.rowCount} rows of ${p.frozen.size}`);
+      rs = { meta: { id: p.id, file: p.file, undoFiles: [], redoFiles: [] }, drs: DiskRowSet.open(path) };
+    } else {
+      if (!outcome.ok) console.error(`saiga tablet ${this.tabletId}: ${outcome.message}; flushing on the writing thread`);
+      if (existsSync(path)) unlinkSync(path);
+      rs = this.writeRowSet(p.frozen);
+    }
+    if (rs !== undefined) this.rowsets.push(rs);
+    this.pending = undefined;
+    this.frozenDirty = false;
+    // Durable: every op of the frozen MemRowSet, short of the first op still only in memory.
+    let d = p.frozen.maxOpIndex;
+    if (this.mrsFirstOp > 0) d = Math.min(d, this.mrsFirstOp - 1);
+    if (this.dmsFirstOp > 0) d = Math.min(d, this.dmsFirstOp - 1);
+    fsyncDir(this.dir);
+    if (d > this.durable) this.durable = d;
+    this.writeMetadata();
   }
 
   /** Applies one validated op; returns whether it changed the tablet (errors go to rowErrors). */
@@ -357,7 +448,7 @@ export class TabletImpl implements Tablet {
           if (kind === 'delete') rowErrors.push(rowError(i, 'NotFound', 'no row with this primary key'));
           return false;
         }
-        if (live.kind === 'mrs') this.mrs.addVersion(live.entry, timestamp, null);
+        if (live.kind === 'mrs') this.addVersion(live.entry, timestamp, null);
         else {
           live.rs.drs.addDelta(live.ord, { ts: timestamp, kind: 'delete', cells: [] }, 'dms');
           touched.add(live.rs.drs);
@@ -393,7 +484,7 @@ export class TabletImpl implements Tablet {
         if (this.isAboveAllKeys(kb.subarray(ko[i] as number, ko[i + 1] as number))) {
           j = i + 1;
           while (j < n && compareRange(kb, ko[j - 1] as number, ko[j] as number, ko[j] as number, ko[j + 1] as number) < 0) j++;
-          this.mrs.appendBatch(kb, ko, cols, i, j - i, timestamp);
+          this.mrs.appendBatch(kb, ko, cols, i, j - i, timestamp, prepared.buffersOwned === true);
           applied += j - i;
           i = j;
           continue;
@@ -416,12 +507,13 @@ export class TabletImpl implements Tablet {
   /** True when `key` is above every key in the MemRowSet and in every DiskRowSet (no lookup needed). */
   private isAboveAllKeys(key: Uint8Array): boolean {
     if (!this.mrs.isAboveMax(key)) return false;
+    if (this.pending !== undefined && !this.pending.frozen.isAboveMax(key)) return false;
     for (const r of this.rowsets) if (compareBytes(key, r.drs.maxKey) <= 0) return false;
     return true;
   }
 
   private insertRow(p: PreparedOp, entry: MrsEntry | undefined, timestamp: HybridTime): void {
-    if (entry !== undefined) this.mrs.addVersion(entry, timestamp, p.row);
+    if (entry !== undefined) this.addVersion(entry, timestamp, p.row);
     else this.mrs.insert(p.key, timestamp, p.row);
   }
 
@@ -431,7 +523,7 @@ export class TabletImpl implements Tablet {
     if (loc.kind === 'mrs') {
       const next = (loc.entry.latest() as readonly Value[]).slice();
       for (let c = this.keyColumnCount; c < n; c++) if (p.src[c] !== undefined) next[c] = p.row[c] as Value;
-      this.mrs.addVersion(loc.entry, timestamp, next);
+      this.addVersion(loc.entry, timestamp, next);
       return;
     }
     const cells: Array<readonly [number, Value]> = [];
@@ -484,6 +576,7 @@ export class TabletImpl implements Tablet {
 
   flush(): void {
     this.checkOpen();
+    this.completeFlush();
     let changed = false;
     if (this.mrs.size > 0) {
       const rs = this.writeRowSet(this.mrs);
@@ -491,6 +584,8 @@ export class TabletImpl implements Tablet {
       this.mrs = new MemRowSet(this.columns);
       changed = true;
     }
+    this.mrsFirstOp = 0;
+    this.dmsFirstOp = 0;
     this.rowsets = this.rowsets.map((r) => {
       if (r.drs.dms.recordCount === 0) return r;
       const f = `rs-${r.meta.id}.redo-${this.nextFileId++}`;
@@ -680,13 +775,21 @@ export class TabletImpl implements Tablet {
     }
   }
 
+  /** The MemRowSets to read, oldest first (the frozen one while its flush runs). */
+  private memRowSets(): MemRowSet[] {
+    return this.pending === undefined ? [this.mrs] : [this.pending.frozen, this.mrs];
+  }
+
   private *unorderedChunks(plan: ScanPlan): Generator<ScanChunk> {
-    for (const r of [...this.rowsets]) yield* r.drs.scan(plan);
-    yield* scanMemRowSet(this.mrs, plan);
+    // The sources as of the scan's start: a flush swapping rowsets in meanwhile changes nothing seen.
+    const rowsets = [...this.rowsets];
+    const mrss = this.memRowSets();
+    for (const r of rowsets) yield* r.drs.scan(plan);
+    for (const m of mrss) yield* scanMemRowSet(m, plan);
   }
 
   private *orderedChunks(plan: ScanPlan): Generator<ScanChunk> {
-    const sources: Array<Iterator<ScanChunk>> = [...this.rowsets.map((r) => r.drs.scan(plan)), scanMemRowSet(this.mrs, plan)];
+    const sources: Array<Iterator<ScanChunk>> = [...this.rowsets.map((r) => r.drs.scan(plan)), ...this.memRowSets().map((m) => scanMemRowSet(m, plan))];
     interface Cursor { it: Iterator<ScanChunk>; chunk: ScanChunk; row: number }
     const cursors: Cursor[] = [];
     for (const it of sources) {
@@ -750,7 +853,7 @@ export class TabletImpl implements Tablet {
       return i;
     });
     const project = (row: readonly Value[]): Row => (proj === undefined ? row.slice() : proj.map((i) => row[i] as Value));
-    const entry = this.mrs.find(k);
+    const entry = this.findEntry(k);
     if (entry !== undefined) {
       const r = entry.rowAt(snapshot);
       if (r !== undefined && r !== null) return project(r);
@@ -814,7 +917,7 @@ export class TabletImpl implements Tablet {
   }
 
   stats(): TabletStats {
-    let rows = this.mrs.size;
+    let rows = this.mrs.size + (this.pending?.frozen.size ?? 0);
     let disk = 0;
     let dms = 0;
     for (const r of this.rowsets) {
@@ -822,11 +925,13 @@ export class TabletImpl implements Tablet {
       disk += r.drs.fileBytes;
       dms += r.drs.dms.sizeBytes;
     }
-    return { rowCountEstimate: rows, memRowSetBytes: this.mrs.sizeBytes, deltaMemStoreBytes: dms, diskRowSetCount: this.rowsets.length, onDiskBytes: disk };
+    return { rowCountEstimate: rows, memRowSetBytes: this.mrs.sizeBytes + (this.pending?.frozen.sizeBytes ?? 0), deltaMemStoreBytes: dms, diskRowSetCount: this.rowsets.length, onDiskBytes: disk };
   }
 
   close(): void {
     if (this.closed) return;
+    // A running background flush finishes first (its file and the metadata naming it).
+    this.completeFlush();
     this.closed = true;
     for (const r of this.rowsets) r.drs.close();
   }

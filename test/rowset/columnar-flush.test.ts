@@ -126,9 +126,12 @@ function runSeed(seed: number): void {
   }
   // Ascending bulk appends above every key (the batch path), some with rows of the row path between.
   let next = 100_000;
-  const appends = ri(5);
+  // Some seeds append past the open store segment's capacity (many small appends) and some
+  // append runs large enough to become their own store segment (kept or copied).
+  const many = seed % 4 === 0;
+  const appends = many ? 60 : ri(5);
   for (let a = 0; a < appends; a++) {
-    const count = 1 + ri(300);
+    const count = many ? 1 + ri(600) : rand() < 0.3 ? 4096 + ri(500) : 1 + ri(300);
     const rows: Value[][] = [];
     for (let i = 0; i < count; i++) rows.push(row(next + i));
     const keys = rows.map((r) => encodeKey(schema, r));
@@ -137,7 +140,7 @@ function runSeed(seed: number): void {
     const kb = new Uint8Array(offsets[count] as number);
     keys.forEach((k, i) => kb.set(k, offsets[i] as number));
     const from = ri(count);
-    mrs.appendBatch(kb, offsets, canonicalColumns(rows), from, count - from, ts++);
+    mrs.appendBatch(kb, offsets, canonicalColumns(rows), from, count - from, ts++, rand() < 0.5);
     for (let i = from; i < count; i++) expected.set(next + i, rows[i] as Value[]);
     next += count;
     if (rand() < 0.5) {
