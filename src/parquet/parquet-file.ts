@@ -276,10 +276,19 @@ export interface ParquetReadOptions {
    * start and its own parquet-wasm instance cost more than they save there).
    */
   readonly worker?: boolean | string;
+  /** Decode workers when decoding on workers (row groups in parallel, in order to the consumer); default 2. */
+  readonly decodeWorkers?: number;
 }
 
 /** Files with fewer rows are decoded on the calling thread unless a worker file is given. */
 const DECODE_WORKER_ROWS_MIN = 262_144;
+
+/**
+ * Decode workers per file read: row groups decode in parallel, handed to the consumer in order.
+ * Two: the consumer (COPY FROM's writing thread) is the bottleneck on a 2-core machine; a second
+ * decoder keeps the next row group ready while the first one's batches are being written.
+ */
+const DECODE_WORKERS_DEFAULT = 2;
 
 /** Decoded batches a worker may hold ahead of the consumer. */
 const DECODE_AHEAD_BATCHES_MAX = 2;
@@ -325,7 +334,9 @@ export async function openParquetFile(path: string): Promise<ParquetReader> {
       const workerFile = options.worker === false ? null
         : typeof options.worker === 'string' ? options.worker
         : options.worker === true || rowCount >= DECODE_WORKER_ROWS_MIN ? parquetDecodeWorkerFile() : null;
-      return workerFile === null ? streamBatches(file, path, options) : streamBatchesInWorker(workerFile, path, options);
+      return workerFile === null
+        ? streamBatches(file, path, options)
+        : streamBatchesInWorkers(workerFile, path, options, rowGroupCount, options.decodeWorkers ?? DECODE_WORKERS_DEFAULT);
     },
   };
 }
@@ -356,49 +367,101 @@ async function* streamBatches(file: pw.ParquetFile, path: string, options: Parqu
   }
 }
 
+/** A decode worker and the messages it sent that the consumer has not taken yet. */
+class DecodeWorkerHandle {
+  readonly worker: Worker;
+  private readonly inbox: DecodeMessage[] = [];
+  private wake: (() => void) | undefined;
+  private failure: unknown;
+
+  constructor(workerFile: string, job: DecodeJob) {
+    this.worker = new Worker(workerFile, { workerData: job });
+    this.worker.on('message', (m: DecodeMessage) => { this.inbox.push(m); this.notify(); });
+    this.worker.on('error', (e) => { this.failure = e; this.notify(); });
+    this.worker.on('exit', (code) => {
+      this.failure ??= new Error(`decode worker exited with code ${code}`);
+      this.notify();
+    });
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** The next message; a worker that died first is an error. */
+  async next(path: string): Promise<DecodeMessage> {
+    for (;;) {
+      const m = this.inbox.shift();
+      if (m !== undefined) {
+        if (m.kind === 'error') throw new SaigaError('Corruption', `cannot decode ${path}: ${m.message}`, { file: path });
+        return m;
+      }
+      if (this.failure !== undefined) throw new SaigaError('Corruption', `cannot decode ${path}: ${errorText(this.failure)}`, { file: path });
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.worker.removeAllListeners();
+    await this.worker.terminate();
+  }
+}
+
 /**
- * streamBatches on a worker thread: the worker decodes up to DECODE_AHEAD_BATCHES_MAX batches
- * ahead while the consumer works on the current one; batches arrive as transferred IPC buffers.
+ * streamBatches on worker threads: with one worker, it decodes the whole file; with more, worker k
+ * decodes row groups k, k + n, k + 2n, ... and the consumer takes the groups in file order from
+ * the worker that holds each. Every worker stays at most DECODE_AHEAD_BATCHES_MAX batches ahead of
+ * the consumer; batches arrive as transferred IPC buffers (no copy).
  */
-async function* streamBatchesInWorker(workerFile: string, path: string, options: ParquetReadOptions): AsyncIterable<RecordBatch> {
-  const job: DecodeJob = {
+async function* streamBatchesInWorkers(
+  workerFile: string,
+  path: string,
+  options: ParquetReadOptions,
+  rowGroupCount: number,
+  workerCount: number,
+): AsyncIterable<RecordBatch> {
+  const n = Math.max(1, Math.min(workerCount, rowGroupCount));
+  const base = {
     path,
     batchRowCount: options.batchRowCount ?? 65_536,
     aheadMax: DECODE_AHEAD_BATCHES_MAX,
     ...(options.columns !== undefined ? { columns: [...options.columns] } : {}),
   };
-  const worker = new Worker(workerFile, { workerData: job });
-  const inbox: DecodeMessage[] = [];
-  let wake: (() => void) | undefined;
-  let failure: unknown;
-  const notify = (): void => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  worker.on('message', (m: DecodeMessage) => { inbox.push(m); notify(); });
-  worker.on('error', (e) => { failure = e; notify(); });
-  worker.on('exit', (code) => {
-    if (failure === undefined) failure = new Error(`decode worker exited with code ${code}`);
-    notify();
-  });
+  const workers: DecodeWorkerHandle[] = [];
   try {
-    for (;;) {
-      const m = inbox.shift();
-      if (m === undefined) {
-        if (failure !== undefined) throw new SaigaError('Corruption', `cannot decode ${path}: ${errorText(failure)}`, { file: path });
-        await new Promise<void>((resolve) => { wake = resolve; });
-        continue;
+    if (n === 1) {
+      const w = new DecodeWorkerHandle(workerFile, base);
+      workers.push(w);
+      for (;;) {
+        const m = await w.next(path);
+        if (m.kind === 'end') return;
+        assert(m.kind === 'batch' && m.ipc instanceof Uint8Array, `a decode worker sends batches, then end; found ${m.kind}`);
+        w.worker.postMessage('ack');
+        for (const batch of tableFromIPC(m.ipc).batches) yield batch;
       }
-      if (m.kind === 'end') return;
-      if (m.kind === 'error') throw new SaigaError('Corruption', `cannot decode ${path}: ${m.message}`, { file: path });
-      assert(m.ipc instanceof Uint8Array, 'a decode worker batch carries IPC bytes');
-      worker.postMessage('ack');
-      for (const batch of tableFromIPC(m.ipc).batches) yield batch;
+    }
+    for (let k = 0; k < n; k++) {
+      const rowGroups: number[] = [];
+      for (let g = k; g < rowGroupCount; g += n) rowGroups.push(g);
+      workers.push(new DecodeWorkerHandle(workerFile, { ...base, rowGroups }));
+    }
+    for (let g = 0; g < rowGroupCount; g++) {
+      const w = workers[g % n]!;
+      for (;;) {
+        const m = await w.next(path);
+        if (m.kind === 'group-end') {
+          assert(m.group === g, `decode worker ${g % n} ended row group ${m.group}, expected ${g}`);
+          break;
+        }
+        assert(m.kind === 'batch' && m.ipc instanceof Uint8Array, `row group ${g}: expected a batch or its end, found ${m.kind}`);
+        w.worker.postMessage('ack');
+        for (const batch of tableFromIPC(m.ipc).batches) yield batch;
+      }
     }
   } finally {
-    worker.removeAllListeners();
-    await worker.terminate();
+    await Promise.all(workers.map((w) => w.close()));
   }
 }
 

@@ -28,7 +28,9 @@ function batch(offset: number, n: number): arrow.RecordBatch {
   });
 }
 
-async function summary(path: string, worker: boolean | string, stopAfter = Infinity): Promise<{ rows: number; batches: number; idSum: number; vSum: number; sLen: number; names: string[] }> {
+interface Summary { rows: number; batches: number; idSum: number; vSum: number; sLen: number; names: string[]; inOrder: boolean }
+
+async function summary(path: string, worker: boolean | string, stopAfter = Infinity, decodeWorkers?: number): Promise<Summary> {
   const f = await openParquetFile(path);
   let rows = 0;
   let batches = 0;
@@ -36,7 +38,10 @@ async function summary(path: string, worker: boolean | string, stopAfter = Infin
   let vSum = 0;
   let sLen = 0;
   let names: string[] = [];
-  for await (const b of f.batches({ columns: ['id', 's', 'v'], batchRowCount: 10_000, worker })) {
+  let nextId = 0;
+  let inOrder = true;
+  for await (const b of f.batches({ columns: ['id', 's', 'v'], batchRowCount: 10_000, worker, ...(decodeWorkers !== undefined ? { decodeWorkers } : {}) })) {
+    for (const d of b.getChild('id')!.data) for (let i = 0; i < d.length; i++) if ((d.values as Int32Array)[i] !== nextId++) inOrder = false;
     names = b.schema.fields.map((x) => x.name);
     for (const d of b.getChild('id')!.data) for (let i = 0; i < d.length; i++) idSum += (d.values as Int32Array)[i]!;
     for (const d of b.getChild('v')!.data) for (let i = 0; i < d.length; i++) vSum += (d.values as Float64Array)[i]!;
@@ -44,7 +49,7 @@ async function summary(path: string, worker: boolean | string, stopAfter = Infin
     rows += b.numRows;
     if (++batches >= stopAfter) break;
   }
-  return { rows, batches, idSum, vSum, sLen, names };
+  return { rows, batches, idSum, vSum, sLen, names, inOrder };
 }
 
 beforeAll(() => {
@@ -75,6 +80,22 @@ describe('Parquet decoding on a worker thread', () => {
     expect(first.batches).toBe(1);
     expect(first.rows).toBeGreaterThan(0);
     expect(first.rows).toBeLessThan(n);
+  });
+
+  it('decodes row groups on 1, 2 or 3 workers and hands them over in file order', async () => {
+    const path = join(dir, 'groups.parquet');
+    const parts = [batch(0, 25_000), batch(25_000, 25_000), batch(50_000, 17)];
+    await writeParquetFile(path, parts[0]!.schema, parts, { rowGroupRows: 7_000, workers: false });
+    const local = await summary(path, false);
+    expect(local.rows).toBe(50_017);
+    expect(local.inOrder).toBe(true);
+    for (const decodeWorkers of [1, 2, 3]) {
+      expect(await summary(path, workerFile, Infinity, decodeWorkers), `${decodeWorkers} decode workers`).toEqual(local);
+    }
+    // Stopping early with several workers terminates them all.
+    const first = await summary(path, workerFile, 2, 3);
+    expect(first.batches).toBe(2);
+    expect(first.inOrder).toBe(true);
   });
 
   it('reports a file that vanished under the worker as an error naming it', async () => {
