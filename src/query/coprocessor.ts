@@ -29,6 +29,9 @@ export function coprocessorWorkerFile(): string | null {
   return candidates.find((f) => existsSync(f)) ?? null;
 }
 
+/** Tasks posted to one worker at a time (one running, the rest queued in its port). */
+const TASKS_PER_WORKER = 2;
+
 export class CoprocessorPool implements Coprocessor {
   readonly minRows: number;
   readonly maxInflight: number;
@@ -37,7 +40,7 @@ export class CoprocessorPool implements Coprocessor {
 
   constructor(private readonly options: CoprocessorOptions, file: string) {
     this.minRows = options.minRows;
-    this.maxInflight = Math.max(2, options.threads * 2);
+    this.maxInflight = Math.max(2, options.threads * (TASKS_PER_WORKER + 1));
     this.file = file;
   }
 
@@ -49,6 +52,9 @@ export class CoprocessorPool implements Coprocessor {
         minThreads: 0,
         idleTimeout: 2000,
         maxQueue: 1024,
+        // A worker holds the next task in its port while it runs one: it goes straight from one
+        // task to the next instead of waiting a round trip through this thread per task.
+        concurrentTasksPerWorker: TASKS_PER_WORKER,
       });
     }
     return this.pool;

@@ -2,7 +2,7 @@ import * as arrow from 'apache-arrow';
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
 import { arrowTypeOf } from '../common/arrow-type.js';
-import type { CompactValues } from '../common/compact-column.js';
+import { compactValuesOf, type CompactValues } from '../common/compact-column.js';
 import type { ColumnSchema, DataType, Value } from '../common/types.js';
 
 /**
@@ -242,7 +242,10 @@ export function gather(col: ColumnSchema, data: arrow.Data, sel: Int32Array, cou
       const src = new Int32Array(v.buffer, v.byteOffset, v.byteLength >> 2);
       const stride = col.type === 'decimal' ? 4 : 2;
       const out = new Int32Array(count * stride);
-      gatherI32(out, src, sel, count, stride);
+      const compact = compactValuesOf(data);
+      // An int32 compact copy: read 4 bytes per row instead of 8 or 16, sign-extend the rest.
+      if (compact instanceof Int32Array && compact.length === data.length) gatherWidenI32(out, compact, sel, count, stride);
+      else gatherI32(out, src, sel, count, stride);
       const values = col.type === 'decimal' ? new Uint32Array(out.buffer) : new BigInt64Array(out.buffer);
       return makeColumnData(col, count, nullCount, bitmap, values);
     }
@@ -308,6 +311,22 @@ export function buildCompactValues(data: arrow.Data, words: 2 | 4): CompactValue
     out[i] = (w[p + 1] as number) * TWO32 + ((w[p] as number) >>> 0);
   }
   return out;
+}
+
+/** out[k*stride .. +stride) = the words of compact[sel[k]] sign-extended to stride (2 or 4) words. */
+function gatherWidenI32(out: Int32Array, compact: Int32Array, sel: Int32Array, count: number, stride: number): void {
+  if (stride === 2) {
+    for (let k = 0; k < count; k++) {
+      const x = compact[sel[k] as number] as number, o = k * 2;
+      out[o] = x; out[o + 1] = x >> 31;
+    }
+  } else {
+    assert(stride === 4, 'gather stride is 2 or 4 words');
+    for (let k = 0; k < count; k++) {
+      const x = compact[sel[k] as number] as number, o = k * 4, h = x >> 31;
+      out[o] = x; out[o + 1] = h; out[o + 2] = h; out[o + 3] = h;
+    }
+  }
 }
 
 /** out[k*stride .. +stride) = src[sel[k]*stride .. +stride) for k < count (stride 1, 2 or 4, unrolled). */

@@ -763,11 +763,11 @@ export class DiskRowSet {
     if (count === 0) return undefined;
     const all = count === n;
     const out = plan.output.map((si) => {
-      if (!(all || sel === undefined)) return gather(plan.columns[si] as StoredColumn, column(si), sel, count);
       const d = column(si);
       const fi = fileIdx[si] as number;
+      // Cached columns get their compact copy (zero-copy output carries it; gathers read it).
       if (fi >= 0 && d === rb.data.children[fi]) this.compactOnce(fi, d);
-      return d;
+      return all || sel === undefined ? d : gather(plan.columns[si] as StoredColumn, d, sel, count);
     });
     let keys: Uint8Array[] | undefined;
     if (plan.wantKeys) {
@@ -783,8 +783,8 @@ export class DiskRowSet {
 
   /**
    * Gives a cached wide integer column (DECIMAL, INT64, TIMESTAMP) its compact copy
-   * (common/compact-column.ts) the first time a scan outputs it whole: built once, kept as long
-   * as the cached batch, read by the query kernels instead of the 16- or 8-byte words.
+   * (common/compact-column.ts) the first time a scan outputs it: built once, kept as long as
+   * the cached batch, read by the query kernels and by gathers instead of the 16- or 8-byte words.
    */
   private compactOnce(fi: number, d: arrow.Data): void {
     const t = (this.columns[fi] as StoredColumn).type;

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compactValuesOf } from '../../src/common/compact-column.js';
+import { compactValuesOf, setCompactValues } from '../../src/common/compact-column.js';
 import { encodeKey } from '../../src/common/key-encoding.js';
 import type { Schema, Value } from '../../src/common/types.js';
-import { buildCompactValues, readValue } from '../../src/rowset/column-data.js';
+import { buildCompactValues, gather, readValue } from '../../src/rowset/column-data.js';
+import { mulberry32 } from '../query/tpch-mini.js';
 import { DiskRowSet, writeDiskRowSet, type RowHistory } from '../../src/rowset/disk-rowset.js';
 import type { ScanPlan, StoredColumn } from '../../src/rowset/scan-plan.js';
 
@@ -60,6 +61,30 @@ describe('buildCompactValues', () => {
     expect(c).toBeInstanceOf(Int32Array);
     expect(c![0]).toBe(5);
     expect(c![2]).toBe(-7);
+  });
+});
+
+describe('gather through a compact copy', () => {
+  it('gives the same words as the wide values (negative values sign-extended)', () => {
+    const rnd = mulberry32(4711);
+    const n = 2000;
+    const vals = Array.from({ length: n }, () => BigInt(Math.floor(rnd() * 4294967296) - 2147483648));
+    const sel = Int32Array.from({ length: n }, (_, i) => i).filter(() => rnd() < 0.3);
+    for (const [make, col] of [[decData, { name: 'd', type: 'decimal', precision: 38, scale: 2, nullable: false }], [i64Data, { name: 'i', type: 'int64', nullable: false }]] as const) {
+      const plain = make(vals);
+      const withCopy = make(vals);
+      const c = buildCompactValues(withCopy, col.type === 'decimal' ? 4 : 2);
+      expect(c).toBeInstanceOf(Int32Array);
+      setCompactValues(withCopy, c!);
+      // A copy that disagrees with the wide words shows the gather reads it.
+      const skewedData = make(vals);
+      setCompactValues(skewedData, c!.map((x) => x ^ 1));
+      const want = gather(col, plain, sel, sel.length);
+      const got = gather(col, withCopy, sel, sel.length);
+      const words = (d: arrow.Data): number[] => Array.from(new Int32Array((d.values as Uint32Array).buffer, (d.values as Uint32Array).byteOffset, sel.length * (col.type === 'decimal' ? 4 : 2)));
+      expect(words(got)).toEqual(words(want));
+      expect(words(gather(col, skewedData, sel, sel.length))).not.toEqual(words(want));
+    }
   });
 });
 
