@@ -48,7 +48,11 @@ function arrowRows(base: number, n: number): arrow.RecordBatch {
 export async function main(args: string[]): Promise<void> {
   const seconds = Number(args[0] ?? 3);
   const root = mkdtempSync(join(tmpdir(), 'saiga-bench-raft-'));
-  const c = new ProcessCluster({ root, ids: IDS, tickMs: 50, electionTicks: 10 });
+  // SAIGA_SERVER_NODE_ARGS (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to every tablet server process;
+  // SAIGA_BENCH_RAFT_ONLY=single stops after the single-row figures.
+  const nodeArgs = (process.env['SAIGA_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const singleOnly = process.env['SAIGA_BENCH_RAFT_ONLY'] === 'single';
+  const c = new ProcessCluster({ root, ids: IDS, tickMs: 50, electionTicks: 10, nodeArgs });
   try {
     await Promise.all(IDS.map((id) => c.start(id)));
     await c.configure([{ tabletId: TABLET, schema, voters: IDS }]);
@@ -92,6 +96,12 @@ export async function main(args: string[]): Promise<void> {
     }
     emit({ name: 'raft.single_writer_latency_p50', value: +percentile(lat1, 50).toFixed(2), unit: 'ms', writers: 1 });
     emit({ name: 'raft.single_writer_latency_p99', value: +percentile(lat1, 99).toFixed(2), unit: 'ms', writers: 1 });
+    if (singleOnly) {
+      // A clean exit (SIGTERM) lets --cpu-prof write its profiles.
+      for (const id of IDS) c.kill(id, 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 2000));
+      return;
+    }
 
     // 1000-row batches, columnar (WriteArrow: one Arrow IPC body, one writeBatch log entry).
     let arows = 0;

@@ -384,7 +384,11 @@ export class RaftDriver {
       holdCounters.holds++;
       this.holdTimer = setTimeout(() => {
         this.holdTimer = undefined;
-        if (this.heldGroups.size > 0) holdCounters.releasedByTimer++;
+        if (this.heldGroups.size > 0) {
+          holdCounters.releasedByTimer++;
+          // The writers that did not come back within the bound are not counted on for the next hold.
+          this.writersEstimate = Math.min(this.writersEstimate, this.persistingProposals + this.heldProposals());
+        }
         this.releaseHeld(true);
       }, this.holdMsMax);
     }

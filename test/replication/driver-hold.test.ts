@@ -137,6 +137,11 @@ describe('RaftDriver group-commit hold (lone voter)', () => {
     const stats1 = raftHoldStats();
     expect(stats1.holds - stats0.holds).toBe(1);
     expect(stats1.releasedByTimer - stats0.releasedByTimer).toBe(1);
+    // The writers that did not come back are no longer expected: the next lone write goes at once.
+    propose(1);
+    await turns();
+    expect(target.persists.slice(before)).toEqual([1, 1]);
+    expect(raftHoldStats().holds).toBe(stats1.holds);
   });
 
   it('never holds back the answers of a finished persist', async () => {
