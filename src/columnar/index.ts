@@ -12,6 +12,7 @@ export * from './arith.js';
 export * from './cast.js';
 export * from './conditional.js';
 export * from './string-fns.js';
+export * from './like-bytes.js';
 export * from './date-fns.js';
 export * from './math-fns.js';
 export * from './datetime.js';

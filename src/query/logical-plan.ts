@@ -67,6 +67,11 @@ export type LogicalPlan =
       readonly estimatedRows: number;
       /** The table's rows before any predicate narrowed estimatedRows (set when pushdown does). */
       readonly baseRows?: number;
+      /**
+       * Which columns someone above the scan reads (set by projection pushdown; absent: all).
+       * The others are only inputs of `filter`: they may come out as placeholders.
+       */
+      readonly outputUsed?: readonly boolean[];
       /** Runtime join filters (set by the executor only): rows whose key cannot match a built join side are skipped. */
       readonly keyFilters?: readonly KeyFilter[];
     })

@@ -236,11 +236,14 @@ function prune(p: LogicalPlan, required: readonly boolean[]): Pruned {
       const keep = need(width, required, [p.filter]);
       const m = mapOf(width, keep);
       const idx = keep.flatMap((k, i) => (k ? [i] : []));
+      const used = idx.map((i) => required[i] === true);
+      const { outputUsed: _stale, ...rest } = p;
       return {
         plan: {
-          ...p,
+          ...rest,
           columns: idx.map((i) => p.columns[i]!), names: idx.map((i) => p.names[i]!), types: idx.map((i) => p.types[i]!),
           filter: p.filter === null ? null : remap(p.filter, m),
+          ...(used.every((u) => u) ? {} : { outputUsed: used }),
         },
         map: m,
       };
