@@ -1633,23 +1633,30 @@ const RUNTIME_FILTER_IN_PREFERRED = 64;
 const SMALL_INT_TYPES: ReadonlySet<string> = new Set(['int8', 'int16', 'int32']);
 
 /**
- * Runtime join filter: for an inner / semi hash join on one integer column whose build side is
- * built, the build side's distinct keys become a `col IN (keys)` storage predicate on the probe
- * side's scan of that column (through filters, column projections and inner / semi joins), so
+ * Runtime join filter: for an inner / semi hash join on integer key columns whose build side is
+ * built, the build side's distinct keys of each key column become a `col IN (keys)` storage
+ * predicate or a key bitmap on the probe side's scan of that column (through filters, column projections and inner / semi joins), so
  * probe rows that cannot match are dropped in the storage scan before their other columns are
  * materialized (TPC-H Q8: lineitem filtered by the part and orders keys). Null when it does not
  * apply: then the probe side runs as planned.
  */
 function runtimeKeyFilter(plan: Extract<LogicalPlan, { kind: 'Join' }>, build: Chunk, ctx: ExecContext): LogicalPlan | null {
-  if (plan.leftKeys.length !== 1 || (plan.joinType !== 'inner' && plan.joinType !== 'semi')) return null;
-  const lk = plan.leftKeys[0]!, rk = plan.rightKeys[0]!;
-  if (lk.kind !== 'col' || rk.kind !== 'col' || !SMALL_INT_TYPES.has(lk.type.type) || !SMALL_INT_TYPES.has(rk.type.type)) return null;
+  if (plan.leftKeys.length === 0 || (plan.joinType !== 'inner' && plan.joinType !== 'semi')) return null;
   const probeRows = estimateRows(plan.left);
   if (probeRows < 4 * 1024) return null;
-  const kv = evalExpr(rk, build, ctx.subs);
-  if (kv.kind !== 'num') return null;
-  const r = keyRestriction(kv, build.length, probeRows);
-  return r === null ? null : withKeyPredicate(plan.left, lk.index, r);
+  // Each integer key column restricts the probe side on its own (a multi-column key through
+  // each of its columns: TPC-H Q5's supplier and nation keys).
+  let out: LogicalPlan | null = null;
+  for (let k = 0; k < plan.leftKeys.length; k++) {
+    const lk = plan.leftKeys[k]!, rk = plan.rightKeys[k]!;
+    if (lk.kind !== 'col' || rk.kind !== 'col' || !SMALL_INT_TYPES.has(lk.type.type) || !SMALL_INT_TYPES.has(rk.type.type)) continue;
+    const kv = evalExpr(rk, build, ctx.subs);
+    if (kv.kind !== 'num') continue;
+    const r = keyRestriction(kv, build.length, probeRows);
+    const next: LogicalPlan | null = r === null ? null : withKeyPredicate(out ?? plan.left, lk.index, r);
+    if (next !== null) out = next;
+  }
+  return out;
 }
 
 /**

@@ -52,6 +52,25 @@ describe(`runtime join filter (build keys as a probe-side storage IN predicate),
     if (inPred?.kind === 'in') expect(new Set(inPred.values)).toEqual(rare);
   });
 
+  it('restricts the probe scan through every integer column of a multi-column key', async () => {
+    const { h, d, specs } = await setup();
+    await h.exec(`CREATE TABLE pairs (id INT PRIMARY KEY, a INT, b INT)`);
+    const rnd = rng(SEED + 7);
+    const pairs: [number, number, number][] = [];
+    for (let i = 0; i < 30; i++) pairs.push([i, Math.floor(rnd() * 2000) - 5, Math.floor(rnd() * 300)]);
+    // Some pairs of keys that occur in fact, so that the answer is not empty.
+    for (let i = 0; i < 20; i++) { const r = d.fact[Math.floor(rnd() * d.fact.length)]!; if (r[1] !== null && r[2] !== null) pairs.push([30 + i, r[1], r[2]]); }
+    await h.exec(`INSERT INTO pairs VALUES ${pairs.map((r) => `(${r.join(', ')})`).join(', ')}`);
+    specs.length = 0;
+    const got = await h.q(`SELECT COUNT(*), SUM(f.v) FROM fact f JOIN pairs p ON f.d_id = p.a AND f.o_id = p.b`);
+    let cnt = 0, sum = 0;
+    for (const f of d.fact) for (const p of pairs) if (f[1] === p[1] && f[2] === p[2]) { cnt++; sum += f[3]; }
+    expect(got, `seed ${SEED}`).toEqual([[String(cnt), cnt === 0 ? null : String(sum)]]);
+    const factScan = specs.find((x) => x.table === 'fact');
+    const cols = (factScan?.spec.predicates ?? []).filter((p) => p.kind === 'in').map((p) => p.column).sort();
+    expect(cols, JSON.stringify(specs.map((x) => [x.table, x.spec.predicates]))).toEqual(['d_id', 'o_id']);
+  });
+
   it('keeps unmatched probe rows of a LEFT join and EXISTS / NOT EXISTS answers', async () => {
     const { h, d } = await setup();
     const rare = new Set(d.dim.filter((r) => r[1] === 'rare').map((r) => r[0]));
