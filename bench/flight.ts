@@ -13,7 +13,7 @@ import { generateTpch } from './tpch/dbgen.js';
 import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
 
 /**
- * `npm run bench -- flight [--sf S | --rows N] [--tablets T] [--reps R] [--client-procs K] [--put-batch-rows B]`: Flight
+ * `npm run bench -- flight [--sf S | --rows N] [--tablets T] [--reps R] [--client-procs K] [--put-batch-rows B] [--put-only]`: Flight
  * DoPut ingest and DoGet scan throughput of TPC-H lineitem over loopback, against the embedded
  * storage. Targets (issue): DoGet >= 5 M rows/s, DoPut >= 1 M rows/s into a one-replica table.
  *
@@ -65,6 +65,8 @@ export async function main(args: string[]): Promise<void> {
     });
 
     await storage.flush('tpch', 'lineitem');
+    // `--put-only`: DoPut alone (profiling the ingest path).
+    const putOnly = args.includes('--put-only');
     // Each DoGet mode runs `reps` times (the first also warms JIT and caches); the best wall-clock
     // run is reported with the CPU time per row of the server and of the client process(es).
     const modes = [
@@ -72,7 +74,7 @@ export async function main(args: string[]): Promise<void> {
       { name: 'flight.doget.parallel.rows_per_s', procs: 1, parallel: true },
       ...(clientProcs > 1 ? [{ name: 'flight.doget.parallel_processes.rows_per_s', procs: clientProcs, parallel: true }] : []),
     ];
-    for (const mode of modes) {
+    for (const mode of putOnly ? [] : modes) {
       let best: { seconds: number; rows: number; bodyBytes: number; endpoints: number; serverCpu: number; clientCpu: number } | undefined;
       for (let r = 0; r < reps; r++) {
         const { tickets } = await client.ask({ kind: 'info' }) as { tickets: string[] };
@@ -102,7 +104,7 @@ export async function main(args: string[]): Promise<void> {
     // storage.writeArrow in this process, putWritesInFlightMax (2) writes outstanding as DoPut
     // keeps them, into a second table of the same shape. DoPut's figure minus this one is what
     // the Flight edge (gRPC receive, FlightData/IPC decode, PutResults) costs.
-    if (!args.includes('--no-storage-peer')) {
+    if (!args.includes('--no-storage-peer') && !putOnly) {
       const peer = generateTpch(sf, 42, { batchRows: putBatchRows }).lineitem;
       await storage.createTable({ database: 'tpch', name: 'lineitem_peer', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', tablets) });
       const c0 = process.cpuUsage();

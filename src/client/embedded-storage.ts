@@ -481,7 +481,7 @@ class EmbeddedStorage implements StorageApi {
       const s = r.tablet.stats();
       rowCount += s.rowCountEstimate;
       onDiskBytes += s.onDiskBytes + r.log.sizeBytes();
-      memoryBytes += s.memRowSetBytes + s.deltaMemStoreBytes;
+      memoryBytes += s.memRowSetBytes + (s.flushingMemRowSetBytes ?? 0) + s.deltaMemStoreBytes;
     }
     return { rowCount, onDiskBytes, memoryBytes };
   }

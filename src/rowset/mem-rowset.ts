@@ -340,7 +340,9 @@ export class MemRowSet {
       offs = keyOffsets;
       lo0 = from;
     } else {
-      own = keyBytes.slice(k0, k1);
+      // On a shared buffer, as the store's arrays: posted to the flush worker without a copy.
+      own = new Uint8Array(new SharedArrayBuffer(k1 - k0));
+      own.set(keyBytes.subarray(k0, k1));
       offs = new Int32Array(count + 1);
       for (let i = 1; i <= count; i++) offs[i] = (keyOffsets[from + i] as number) - k0;
       lo0 = 0;

@@ -63,6 +63,25 @@ const OPEN_ROWS_MAX = 16 * 1024;
 /** Bulk appends of at least this many rows become their own segment. */
 const SEGMENT_ROWS_MIN = 4 * 1024;
 
+/**
+ * Store arrays live on SharedArrayBuffers, so a frozen MemRowSet goes to the flush worker
+ * (tablet/background-flush.ts) without a copy; batches taken on shared buffers are kept as they are.
+ */
+function shared<T>(ctor: { new (b: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number }, n: number): T {
+  return new ctor(new SharedArrayBuffer(Math.max(0, n) * ctor.BYTES_PER_ELEMENT));
+}
+
+/** A copy of `a` on a SharedArrayBuffer. */
+function sharedCopy<T extends Float64Array | BigInt64Array | Uint32Array | Uint8Array | Int32Array>(a: T): T {
+  const c = new (a.constructor as { new (b: SharedArrayBuffer): T })(new SharedArrayBuffer(a.byteLength));
+  (c as Uint8Array).set(a as unknown as Uint8Array);
+  return c;
+}
+
+function isShared(a: ArrayBufferView): boolean {
+  return a.buffer instanceof SharedArrayBuffer;
+}
+
 export function isValid(validity: Uint8Array | undefined, i: number): boolean {
   return validity === undefined || ((validity[i >> 3] as number) & (1 << (i & 7))) !== 0;
 }
@@ -76,23 +95,23 @@ class OpenColumn {
 
   constructor(readonly kind: Kind, cap: number) {
     this.values = OpenColumn.alloc(kind, cap);
-    this.offsets = kind === 'str' || kind === 'bin' ? new Int32Array(cap + 1) : undefined;
+    this.offsets = kind === 'str' || kind === 'bin' ? shared(Int32Array, cap + 1) : undefined;
   }
 
   private static alloc(kind: Kind, cap: number): Float64Array | BigInt64Array | Uint32Array | Uint8Array {
     switch (kind) {
-      case 'num': return new Float64Array(cap);
-      case 'i64': return new BigInt64Array(cap);
-      case 'dec': return new Uint32Array(4 * cap);
-      case 'bool': return new Uint8Array(cap);
-      default: return new Uint8Array(Math.max(4096, cap * 8));
+      case 'num': return shared(Float64Array, cap);
+      case 'i64': return shared(BigInt64Array, cap);
+      case 'dec': return shared(Uint32Array, 4 * cap);
+      case 'bool': return shared(Uint8Array, cap);
+      default: return shared(Uint8Array, Math.max(4096, cap * 8));
     }
   }
 
   grow(cap: number, rows: number): void {
     const k = this.kind;
     if (k === 'str' || k === 'bin') {
-      const o = new Int32Array(cap + 1);
+      const o = shared(Int32Array, cap + 1);
       o.set((this.offsets as Int32Array).subarray(0, rows + 1));
       this.offsets = o;
     } else {
@@ -101,7 +120,7 @@ class OpenColumn {
       this.values = v;
     }
     if (this.validity !== undefined) {
-      const b = new Uint8Array((cap + 7) >> 3).fill(0xff);
+      const b = shared(Uint8Array, (cap + 7) >> 3).fill(0xff);
       b.set(this.validity.subarray(0, (rows + 7) >> 3));
       this.validity = b;
     }
@@ -111,14 +130,14 @@ class OpenColumn {
     const b = this.values as Uint8Array;
     const need = this.bytesUsed + extra;
     if (need <= b.length) return b;
-    const n = new Uint8Array(Math.max(need, b.length * 2));
+    const n = shared(Uint8Array, Math.max(need, b.length * 2));
     n.set(b.subarray(0, this.bytesUsed));
     this.values = n;
     return n;
   }
 
   setNull(i: number, cap: number): void {
-    if (this.validity === undefined) this.validity = new Uint8Array((cap + 7) >> 3).fill(0xff);
+    if (this.validity === undefined) this.validity = shared(Uint8Array, (cap + 7) >> 3).fill(0xff);
     this.validity[i >> 3] = (this.validity[i >> 3] as number) & ~(1 << (i & 7));
   }
 
@@ -147,7 +166,7 @@ class OpenColumn {
   /** Copies rows [from, from+count) of a canonical column to rows [at, at+count). */
   copyFrom(d: arrow.Data, from: number, count: number, at: number, cap: number): void {
     copyNulls(d, from, count, at, () => {
-      if (this.validity === undefined) this.validity = new Uint8Array((cap + 7) >> 3).fill(0xff);
+      if (this.validity === undefined) this.validity = shared(Uint8Array, (cap + 7) >> 3).fill(0xff);
       return this.validity;
     });
     switch (this.kind) {
@@ -177,13 +196,13 @@ class OpenColumn {
     if (k === 'str' || k === 'bin') {
       values = (values as Uint8Array).subarray(0, this.bytesUsed);
       offsets = (offsets as Int32Array).subarray(0, rows + 1);
-      if (trim) { values = values.slice(); offsets = offsets.slice(); }
+      if (trim) { values = sharedCopy(values); offsets = sharedCopy(offsets); }
     } else {
       values = (values as Float64Array).subarray(0, k === 'dec' ? 4 * rows : rows);
-      if (trim) values = values.slice();
+      if (trim) values = sharedCopy(values);
     }
     let validity = this.validity?.subarray(0, (rows + 7) >> 3);
-    if (validity !== undefined && trim) validity = validity.slice();
+    if (validity !== undefined && trim) validity = sharedCopy(validity);
     return { kind: k, values, offsets, validity };
   }
 }
@@ -203,30 +222,34 @@ function copyNulls(d: arrow.Data, from: number, count: number, at: number, targe
   }
 }
 
-/** Rows [from, from+count) of a canonical column as a segment column: views when `owned`, else exact-size copies. */
+/**
+ * Rows [from, from+count) of a canonical column as a segment column: views when `owned` and on
+ * shared buffers, else exact-size copies on shared buffers.
+ */
 function segmentColumn(kind: Kind, d: arrow.Data, from: number, count: number, owned: boolean): SegmentColumn {
   let validity: Uint8Array | undefined;
   copyNulls(d, from, count, 0, () => {
-    validity ??= new Uint8Array((count + 7) >> 3).fill(0xff);
+    validity ??= shared(Uint8Array, (count + 7) >> 3).fill(0xff);
     return validity;
   });
   switch (kind) {
     case 'str': case 'bin': {
       const offs = d.valueOffsets as Int32Array;
-      if (owned) return { kind, values: d.values as Uint8Array, offsets: offs.subarray(from, from + count + 1), validity };
+      const bytes = d.values as Uint8Array;
+      if (owned && isShared(bytes) && isShared(offs)) return { kind, values: bytes, offsets: offs.subarray(from, from + count + 1), validity };
       const s0 = offs[from] as number;
       const s1 = offs[from + count] as number;
-      const offsets = new Int32Array(count + 1);
+      const offsets = shared(Int32Array, count + 1);
       for (let i = 1; i <= count; i++) offsets[i] = (offs[from + i] as number) - s0;
-      return { kind, values: (d.values as Uint8Array).slice(s0, s1), offsets, validity };
+      return { kind, values: sharedCopy(bytes.subarray(s0, s1)), offsets, validity };
     }
     case 'dec': {
       const v = (d.values as Uint32Array).subarray(4 * from, 4 * (from + count));
-      return { kind, values: owned ? v : v.slice(), offsets: undefined, validity };
+      return { kind, values: owned && isShared(v) ? v : sharedCopy(v), offsets: undefined, validity };
     }
     default: {
       const v = (d.values as Float64Array).subarray(from, from + count);
-      return { kind, values: owned ? v : v.slice(), offsets: undefined, validity };
+      return { kind, values: owned && isShared(v) ? v : sharedCopy(v), offsets: undefined, validity };
     }
   }
 }

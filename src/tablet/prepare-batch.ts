@@ -380,13 +380,43 @@ function encodeKeys(schema: Schema, cols: readonly arrow.Data[], kinds: readonly
   return { bytes: bytes.subarray(0, p), offsets };
 }
 
-/** Keeps the rows listed in `keep` of a canonical column. */
-function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, keep: Int32Array): arrow.Data {
+/**
+ * Typed arrays on SharedArrayBuffers: taken batches are applied into the MemRowSet without a
+ * copy, and a frozen MemRowSet goes to the flush worker without one (background-flush.ts).
+ */
+function shared<T>(ctor: { new (b: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number }, n: number): T {
+  return new ctor(new SharedArrayBuffer(Math.max(0, n) * ctor.BYTES_PER_ELEMENT));
+}
+
+/**
+ * Runs of consecutive source rows in `keep`: run r copies rows [runs[2r], runs[2r] + runs[2r+1]).
+ * Loads arrive clustered (lineitem's lines of one order hash to one tablet), so a run moves
+ * several rows with one range copy per column.
+ */
+function runsOf(keep: Int32Array): { runs: Int32Array; count: number } {
+  const m = keep.length;
+  const runs = new Int32Array(2 * m);
+  let count = 0;
+  let j = 0;
+  while (j < m) {
+    const s = keep[j] as number;
+    let e = j + 1;
+    while (e < m && (keep[e] as number) === s + (e - j)) e++;
+    runs[2 * count] = s;
+    runs[2 * count + 1] = e - j;
+    count++;
+    j = e;
+  }
+  return { runs, count };
+}
+
+/** Keeps the rows listed in `keep` (as runsOf(keep)) of a canonical column, into shared buffers. */
+function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, keep: Int32Array, runs: Int32Array, runCount: number): arrow.Data {
   const m = keep.length;
   let nullBitmap: Uint8Array | undefined;
   let nullCount = 0;
   if (d.nullCount > 0) {
-    nullBitmap = new Uint8Array((m + 7) >> 3);
+    nullBitmap = shared(Uint8Array, (m + 7) >> 3);
     for (let j = 0; j < m; j++) {
       if (canonicalIsNull(d, keep[j] as number)) nullCount++;
       else bitSet(nullBitmap, j);
@@ -394,70 +424,69 @@ function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, ke
   }
   const nulls = nullBitmap !== undefined && nullCount > 0 ? { nullBitmap, nullCount } : { nullCount: 0 };
   switch (kind) {
-    case 'num': case 'bool': {
-      const src = d.values as Float64Array | Uint8Array;
-      const out = new (src.constructor as { new (n: number): Float64Array | Uint8Array })(m);
-      for (let j = 0; j < m; j++) out[j] = src[keep[j] as number] as number;
-      return makeCanonical(col, m, { values: out, ...nulls });
-    }
-    case 'i64': {
-      // Two Int32 words per value: no BigInt per row.
-      const b = d.values as BigInt64Array;
-      const src = new Int32Array(b.buffer, b.byteOffset, 2 * b.length);
-      const out = new BigInt64Array(m);
-      const w = new Int32Array(out.buffer);
-      for (let j = 0; j < m; j++) {
-        const k = 2 * (keep[j] as number);
-        w[2 * j] = src[k] as number;
-        w[2 * j + 1] = src[k + 1] as number;
+    case 'num': case 'bool': case 'i64': {
+      // Same-type TypedArray.set is a byte copy (no BigInt per int64 value).
+      const src = d.values as Float64Array;
+      const out = kind === 'num' ? shared(Float64Array, m) : kind === 'i64' ? shared(BigInt64Array, m) : shared(Uint8Array, m);
+      let j = 0;
+      if (kind === 'i64') {
+        const s64 = d.values as BigInt64Array;
+        const o64 = out as BigInt64Array;
+        for (let r = 0; r < runCount; r++) {
+          const s = runs[2 * r] as number;
+          const len = runs[2 * r + 1] as number;
+          o64.set(s64.subarray(s, s + len), j);
+          j += len;
+        }
+      } else {
+        const o = out as Float64Array;
+        for (let r = 0; r < runCount; r++) {
+          const s = runs[2 * r] as number;
+          const len = runs[2 * r + 1] as number;
+          if (len >= 16) o.set(src.subarray(s, s + len), j);
+          else for (let k = 0; k < len; k++) o[j + k] = src[s + k] as number;
+          j += len;
+        }
       }
-      return makeCanonical(col, m, { values: out, ...nulls });
+      return makeCanonical(col, m, { values: out as Float64Array, ...nulls });
     }
     case 'dec': {
       const src = d.values as Uint32Array;
-      const out = new Uint32Array(4 * m);
-      for (let j = 0; j < m; j++) {
-        const k = 4 * (keep[j] as number);
-        const o = 4 * j;
-        out[o] = src[k] as number;
-        out[o + 1] = src[k + 1] as number;
-        out[o + 2] = src[k + 2] as number;
-        out[o + 3] = src[k + 3] as number;
+      const out = shared(Uint32Array, 4 * m);
+      let o = 0;
+      for (let r = 0; r < runCount; r++) {
+        const s = 4 * (runs[2 * r] as number);
+        const w = 4 * (runs[2 * r + 1] as number);
+        if (w >= 64) out.set(src.subarray(s, s + w), o);
+        else for (let k = 0; k < w; k++) out[o + k] = src[s + k] as number;
+        o += w;
       }
       return makeCanonical(col, m, { values: out, ...nulls });
     }
     case 'str': case 'bin': {
       const offs = d.valueOffsets as Int32Array;
       const src = d.values as Uint8Array;
-      const ends = new Int32Array(m + 1);
-      let widthMin = Infinity;
-      let widthMax = 0;
+      const ends = shared(Int32Array, m + 1);
       let total = 0;
-      for (let j = 0; j < m; j++) {
-        const i = keep[j] as number;
-        const w = (offs[i + 1] as number) - (offs[i] as number);
-        if (w < widthMin) widthMin = w;
-        if (w > widthMax) widthMax = w;
-        total += w;
-        ends[j + 1] = total;
+      for (let r = 0; r < runCount; r++) {
+        const s = runs[2 * r] as number;
+        total += (offs[s + (runs[2 * r + 1] as number)] as number) - (offs[s] as number);
       }
-      const out = new Uint8Array(total);
-      if (widthMax === 1 && widthMin === 1) {
-        // One-byte cells (flags such as l_returnflag): a plain gather.
-        for (let j = 0; j < m; j++) out[j] = src[offs[keep[j] as number] as number] as number;
-      } else {
-        for (let j = 0; j < m; j++) {
-          const i = keep[j] as number;
-          const s0 = offs[i] as number;
-          const s1 = offs[i + 1] as number;
-          // Short cells: a byte loop, no subarray view per cell.
-          if (s1 - s0 <= 32) {
-            const shift = (ends[j] as number) - s0;
-            for (let k = s0; k < s1; k++) out[k + shift] = src[k] as number;
-          } else {
-            out.set(src.subarray(s0, s1), ends[j] as number);
-          }
-        }
+      const out = shared(Uint8Array, total);
+      let j = 0;
+      let at = 0;
+      for (let r = 0; r < runCount; r++) {
+        const s = runs[2 * r] as number;
+        const len = runs[2 * r + 1] as number;
+        const b0 = offs[s] as number;
+        const b1 = offs[s + len] as number;
+        // Short ranges: a byte loop, no subarray view per run.
+        if (b1 - b0 <= 64) for (let k = b0; k < b1; k++) out[at + k - b0] = src[k] as number;
+        else out.set(src.subarray(b0, b1), at);
+        const shift = at - b0;
+        for (let k = 1; k <= len; k++) ends[j + k] = (offs[s + k] as number) + shift;
+        at += b1 - b0;
+        j += len;
       }
       return makeCanonical(col, m, { values: out, valueOffsets: ends, ...nulls });
     }
@@ -508,14 +537,14 @@ export function prepareArrowBatch(schema: Schema, kind: WriteOpKind, batch: arro
   let m = 0;
   for (let i = 0; i < n; i++) if (err.bad[i] === 0) keep[m++] = i;
   assert(m === keep.length, 'kept rows match the error count');
-  const offsets = new Int32Array(m + 1);
+  const offsets = shared(Int32Array, m + 1);
   let total = 0;
   for (let j = 0; j < m; j++) {
     const i = keep[j] as number;
     total += (keys.offsets[i + 1] as number) - (keys.offsets[i] as number);
     offsets[j + 1] = total;
   }
-  const bytes = new Uint8Array(total);
+  const bytes = shared(Uint8Array, total);
   for (let j = 0; j < m; j++) {
     const i = keep[j] as number;
     bytes.set(keys.bytes.subarray(keys.offsets[i] as number, keys.offsets[i + 1] as number), offsets[j] as number);
@@ -523,7 +552,7 @@ export function prepareArrowBatch(schema: Schema, kind: WriteOpKind, batch: arro
   err.list.sort((a, b) => a.rowIndex - b.rowIndex);
   return {
     kind, rowCount: m, given, keyBytes: bytes, keyOffsets: offsets, rowErrors: err.list, inputIndex: keep, buffersOwned: true,
-    columns: data.map((d, ci) => takeCanonical(cols[ci] as ColumnSchema, kinds[ci] as CanonicalKind, d, keep)),
+    columns: ((r) => data.map((d, ci) => takeCanonical(cols[ci] as ColumnSchema, kinds[ci] as CanonicalKind, d, keep, r.runs, r.count)))(runsOf(keep)),
   };
 }
 
@@ -553,28 +582,14 @@ export function preparedToIpcChunks(schema: Schema, p: PreparedBatch): IpcChunks
 /** The prepared rows listed in `rows` (positions in `p`), e.g. those routed to one tablet. */
 export function takePrepared(schema: Schema, p: PreparedBatch, rows: Int32Array): PreparedBatch {
   const m = rows.length;
-  const offsets = new Int32Array(m + 1);
-  let total = 0;
-  for (let j = 0; j < m; j++) {
-    const i = rows[j] as number;
-    total += (p.keyOffsets[i + 1] as number) - (p.keyOffsets[i] as number);
-    offsets[j + 1] = total;
-  }
-  const bytes = new Uint8Array(total);
-  const src = p.keyBytes;
-  for (let j = 0; j < m; j++) {
-    const i = rows[j] as number;
-    const s0 = p.keyOffsets[i] as number;
-    const s1 = p.keyOffsets[i + 1] as number;
-    const o = offsets[j] as number;
-    // Keys are short: a byte loop, no subarray view (one object per row) per key.
-    if (s1 - s0 <= 32) for (let k = s0; k < s1; k++) bytes[o + k - s0] = src[k] as number;
-    else bytes.set(src.subarray(s0, s1), o);
-  }
+  const { runs, count } = runsOf(rows);
+  // Keys are one more variable-width column: a byte range and an offset rebase per run.
+  const keyData = makeCanonical({ type: 'binary' }, p.rowCount, { values: p.keyBytes, valueOffsets: p.keyOffsets, nullCount: 0 });
+  const keys = takeCanonical({ name: 'key', type: 'binary', nullable: false }, 'bin', keyData, rows, runs, count);
   const inputIndex = new Int32Array(m);
   for (let j = 0; j < m; j++) inputIndex[j] = p.inputIndex === undefined ? (rows[j] as number) : (p.inputIndex[rows[j] as number] as number);
   return {
-    kind: p.kind, rowCount: m, given: p.given, keyBytes: bytes, keyOffsets: offsets, rowErrors: [], inputIndex, buffersOwned: true,
-    columns: p.columns.map((d, ci) => takeCanonical(schema.columns[ci] as ColumnSchema, canonicalKind(schema.columns[ci] as ColumnSchema), d, rows)),
+    kind: p.kind, rowCount: m, given: p.given, keyBytes: keys.values as Uint8Array, keyOffsets: keys.valueOffsets as Int32Array, rowErrors: [], inputIndex, buffersOwned: true,
+    columns: p.columns.map((d, ci) => takeCanonical(schema.columns[ci] as ColumnSchema, canonicalKind(schema.columns[ci] as ColumnSchema), d, rows, runs, count)),
   };
 }

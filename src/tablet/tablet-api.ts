@@ -79,7 +79,10 @@ export interface PreparedOps {
 
 export interface TabletStats {
   readonly rowCountEstimate: number;
+  /** The MemRowSet taking writes (a flush is due when this and the DeltaMemStores pass the limit). */
   readonly memRowSetBytes: number;
+  /** A frozen MemRowSet being written by the flush worker (already on its way to disk). */
+  readonly flushingMemRowSetBytes?: number;
   readonly deltaMemStoreBytes: number;
   readonly diskRowSetCount: number;
   readonly onDiskBytes: number;

@@ -925,7 +925,7 @@ export class TabletImpl implements Tablet {
       disk += r.drs.fileBytes;
       dms += r.drs.dms.sizeBytes;
     }
-    return { rowCountEstimate: rows, memRowSetBytes: this.mrs.sizeBytes + (this.pending?.frozen.sizeBytes ?? 0), deltaMemStoreBytes: dms, diskRowSetCount: this.rowsets.length, onDiskBytes: disk };
+    return { rowCountEstimate: rows, memRowSetBytes: this.mrs.sizeBytes, flushingMemRowSetBytes: this.pending?.frozen.sizeBytes ?? 0, deltaMemStoreBytes: dms, diskRowSetCount: this.rowsets.length, onDiskBytes: disk };
   }
 
   close(): void {
