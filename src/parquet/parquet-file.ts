@@ -164,11 +164,14 @@ async function writeInWorkers(
   let partBatches: RecordBatch[] = [];
   let partRows = 0;
   let partIndex = 0;
+  // One file write outstanding while the next parts are cut, serialized and encoded.
+  let writing: Promise<void> = Promise.resolve();
   const writeOldest = async (): Promise<void> => {
     const parquet = await inFlight.shift()!;
     const body = merger.add(parquet, `${path} (part ${partIndex++})`);
-    await fh.write(body);
-    sizeBytes += body.byteLength;
+    await writing;
+    writing = fh.write(body).then(() => { sizeBytes += body.byteLength; });
+    writing.catch(() => undefined); // awaited by the next write or at the end; never unhandled meanwhile
   };
   const slots = new SharedIpcSlots();
   const sendPart = async (): Promise<void> => {
@@ -196,9 +199,10 @@ async function writeInWorkers(
     }
     if (partRows > 0) await sendPart();
     while (inFlight.length > 0) await writeOldest();
+    await writing;
   } finally {
-    // On failure, let outstanding parts finish before the caller removes the file.
-    await Promise.allSettled(inFlight.splice(0));
+    // On failure, let outstanding parts and the last write finish before the caller removes the file.
+    await Promise.allSettled([...inFlight.splice(0), writing]);
   }
   assert(merger.rowCount === rowCount, `merged Parquet parts hold ${merger.rowCount} rows, expected ${rowCount}`);
   const tail = merger.finish();
