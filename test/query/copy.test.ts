@@ -85,6 +85,19 @@ describe(`COPY TO / FROM Parquet (seed ${SEED})`, () => {
     }
   });
 
+  it('COPY TO with ROW_GROUP_SIZE: row groups encoded in parallel, joined in order under one footer', async () => {
+    const path = join(dir, 'items-groups.parquet');
+    const [res] = await h.exec(`COPY items TO '${path}' WITH (FORMAT PARQUET, ROW_GROUP_SIZE 700)`);
+    expect(res).toMatchObject({ kind: 'ok', affectedRows: 3000 });
+    const groups = await duckRows(`SELECT row_group_id, MIN(row_group_num_rows) FROM parquet_metadata('${path}') GROUP BY 1 ORDER BY 1`);
+    expect(groups).toEqual([['0', '700'], ['1', '700'], ['2', '700'], ['3', '700'], ['4', '200']]);
+    const a = await h.q(`SELECT id, name, price, ratio FROM items ORDER BY id`);
+    const b = await duckRows(`SELECT id, name, CAST(price AS VARCHAR), ratio FROM read_parquet('${path}') ORDER BY id`);
+    expect(b.length).toBe(3000);
+    const text = (rows: unknown[][]): (string | null)[][] => rows.map((r) => r.map((v) => (v === null ? null : String(v))));
+    expect(text(b)).toEqual(text(a));
+  });
+
   it('COPY (query) TO writes the query result', async () => {
     const path = join(dir, 'q.parquet');
     await h.exec(`COPY (SELECT id, id * 2 AS twice, UPPER(name) AS n FROM items WHERE id % 10 = 3) TO '${path}'`);
