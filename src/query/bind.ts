@@ -1104,7 +1104,13 @@ function joinTrees(c: Cluster, rels: LogicalPlan[], offsets: readonly number[], 
     return { plan, rels: new Set([k]), pos, width: c.rels[k]!.cols.length, est: Math.max(1, estimateRows(plan)) };
   });
   let pending = multi.slice();
-  const relsOf = (conj: Expr): Set<number> => new Set([...columnsUsed(conj)].map(relOf));
+  // Asked for every pending conjunct of every pair of trees in every step: computed once each.
+  const relsMemo = new Map<Expr, Set<number>>();
+  const relsOf = (conj: Expr): Set<number> => {
+    let r = relsMemo.get(conj);
+    if (r === undefined) { r = new Set([...columnsUsed(conj)].map(relOf)); relsMemo.set(conj, r); }
+    return r;
+  };
   /** Equality keys between two trees (a's side first), the conjuncts they come from. */
   const equiKeys = (a: JoinTree, b: JoinTree): { l: Expr; r: Expr; conj: Expr }[] => {
     const out: { l: Expr; r: Expr; conj: Expr }[] = [];

@@ -1708,10 +1708,51 @@ function bitmapRestriction(kv: NumVector, n: number, targetRows: number): KeyRes
     const d = v - lo;
     bits[d >>> 5] = bits[d >>> 5]! | (1 << (d & 31));
   }
-  return { kind: 'bits', filter: { column: -1, min: lo, range, bits } };
+  return { kind: 'bits', filter: { column: -1, min: lo, range, bits }, density: Math.min(1, count / (range + 1)) };
 }
 
-type KeyRestriction = { readonly kind: 'in'; readonly values: number[] } | { readonly kind: 'bits'; readonly filter: KeyFilter };
+/** A restriction of a key column: IN a few values, or in a bitmap with about `density` of its range set. */
+type KeyRestriction = { readonly kind: 'in'; readonly values: number[] } | { readonly kind: 'bits'; readonly filter: KeyFilter; readonly density: number };
+
+/** Bitmaps keeping at most this fraction of their key range move the scan's other predicates after them. */
+const KEY_FILTER_FIRST_DENSITY = 0.25;
+
+/**
+ * The scan with key filter f; when f keeps few rows (density), the scan's predicates on non-key
+ * columns leave storage for the scan's filter, which runs after the key filter: storage then
+ * hands back its base columns without gathering the many rows those predicates keep, and
+ * only the rows with a matching key are decoded and tested (TPC-H Q3: lineitem's l_shipdate
+ * keeps half the rows, the orders keys 2%). Key-column predicates stay (they prune rowsets).
+ * Columns added for the moved predicates are dropped again by a Project above the scan.
+ */
+function scanWithKeyFilter(p: Extract<LogicalPlan, { kind: 'Scan' }>, f: KeyFilter, density: number): LogicalPlan {
+  const keyFilters = [...(p.keyFilters ?? []), f];
+  const keyCols = new Set(p.table.schema.columns.slice(0, p.table.schema.keyColumnCount).map((c) => c.name));
+  const moved = density <= KEY_FILTER_FIRST_DENSITY ? p.predicates.filter((q) => !keyCols.has(q.column)) : [];
+  if (moved.length === 0) return { ...p, keyFilters };
+  const columns = [...p.columns], names = [...p.names], types = [...p.types];
+  const exprs: Expr[] = [];
+  for (const q of moved) {
+    let at = columns.indexOf(q.column);
+    if (at < 0) {
+      const cs = p.table.schema.columns.find((c) => c.name === q.column);
+      assert(cs !== undefined, `predicate column ${q.column} not in the schema of ${p.table.name}`);
+      at = columns.length;
+      columns.push(q.column); names.push(q.column);
+      types.push(cs.type === 'decimal' ? { type: 'decimal', precision: cs.precision ?? 38, scale: cs.scale ?? 0 } : { type: cs.type });
+    }
+    exprs.push(predicateExpr(q, col(at, types[at]!)));
+  }
+  const w = p.columns.length;
+  const outputUsed = columns.map((_, i) => (i < w ? p.outputUsed === undefined || p.outputUsed[i] === true : false));
+  const scan: LogicalPlan = {
+    ...p, columns, names, types, keyFilters, outputUsed,
+    predicates: p.predicates.filter((q) => keyCols.has(q.column)),
+    filter: andAll([...exprs, ...(p.filter === null ? [] : [p.filter])]),
+  };
+  if (columns.length === w) return scan;
+  return { kind: 'Project', input: scan, exprs: p.types.map((t, i) => col(i, t)), names: p.names, types: p.types };
+}
 
 /**
  * Rows of one storage batch whose runtime key filters pass (null: all rows). Filters on a column
@@ -1763,7 +1804,7 @@ function withKeyPredicate(p: LogicalPlan, col: number, r: KeyRestriction): Logic
       if (name === undefined || p.limit !== null) return null;
       const c = p.table.schema.columns.find((x) => x.name === name);
       if (c === undefined || !SMALL_INT_TYPES.has(c.type)) return null;
-      if (r.kind === 'bits') return { ...p, keyFilters: [...(p.keyFilters ?? []), { ...r.filter, column: col }] };
+      if (r.kind === 'bits') return scanWithKeyFilter(p, { ...r.filter, column: col }, r.density);
       const values = r.values;
       // Keys outside the column's range cannot match (and storage would reject them as values).
       const bound = c.type === 'int8' ? 0x80 : c.type === 'int16' ? 0x8000 : 0x80000000;
