@@ -384,8 +384,60 @@ function encodeKeys(schema: Schema, cols: readonly arrow.Data[], kinds: readonly
  * Typed arrays on SharedArrayBuffers: taken batches are applied into the MemRowSet without a
  * copy, and a frozen MemRowSet goes to the flush worker without one (background-flush.ts).
  */
-function shared<T>(ctor: { new (b: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number }, n: number): T {
-  return new ctor(new SharedArrayBuffer(Math.max(0, n) * ctor.BYTES_PER_ELEMENT));
+type ArrayCtor<T> = { new (b: SharedArrayBuffer, byteOffset: number, length: number): T; readonly BYTES_PER_ELEMENT: number };
+
+/**
+ * One SharedArrayBuffer for every array of a take (all columns, keys): one allocation per
+ * tablet part instead of two or three per column. Arrays are carved in order, 8-byte aligned.
+ */
+class Slab {
+  private readonly buf: SharedArrayBuffer;
+  private at = 0;
+  constructor(bytes: number) {
+    this.buf = new SharedArrayBuffer(bytes);
+  }
+  static bytes(n: number, bytesPerElement: number): number {
+    return (n * bytesPerElement + 7) & ~7;
+  }
+  take<T>(ctor: ArrayCtor<T>, n: number): T {
+    const len = Slab.bytes(n, ctor.BYTES_PER_ELEMENT);
+    assert(this.at + len <= this.buf.byteLength, () => `slab of ${this.buf.byteLength} bytes asked for ${this.at + len}`);
+    const a = new ctor(this.buf, this.at, n);
+    this.at += len;
+    return a;
+  }
+}
+
+/** Bytes takeCanonical carves from its slab for column `d` (as runsOf(keep), m rows). */
+function takeBytes(kind: CanonicalKind, d: arrow.Data, m: number, runs: Int32Array, runCount: number): number {
+  let b = d.nullCount > 0 ? Slab.bytes((m + 7) >> 3, 1) : 0;
+  switch (kind) {
+    case 'num': case 'i64': return b + Slab.bytes(m, 8);
+    case 'bool': return b + Slab.bytes(m, 1);
+    case 'dec': return b + Slab.bytes(4 * m, 4);
+    case 'str': case 'bin': {
+      const offs = d.valueOffsets as Int32Array;
+      let total = 0;
+      for (let r = 0; r < runCount; r++) {
+        const s = runs[2 * r] as number;
+        total += (offs[s + (runs[2 * r + 1] as number)] as number) - (offs[s] as number);
+      }
+      b += Slab.bytes(m + 1, 4) + Slab.bytes(total, 1);
+      return b;
+    }
+  }
+}
+
+/** The kept rows of every column (and of the keys) in one slab. */
+function takeAll(schema: Schema, columns: readonly arrow.Data[], keyData: arrow.Data, keep: Int32Array): { columns: arrow.Data[]; keys: arrow.Data } {
+  const { runs, count } = runsOf(keep);
+  const m = keep.length;
+  const kinds = schema.columns.map(canonicalKind);
+  let bytes = takeBytes('bin', keyData, m, runs, count);
+  columns.forEach((d, ci) => { bytes += takeBytes(kinds[ci] as CanonicalKind, d, m, runs, count); });
+  const slab = new Slab(bytes);
+  const keys = takeCanonical({ type: 'binary' }, 'bin', keyData, keep, runs, count, slab);
+  return { keys, columns: columns.map((d, ci) => takeCanonical(schema.columns[ci] as ColumnSchema, kinds[ci] as CanonicalKind, d, keep, runs, count, slab)) };
 }
 
 /**
@@ -411,12 +463,12 @@ function runsOf(keep: Int32Array): { runs: Int32Array; count: number } {
 }
 
 /** Keeps the rows listed in `keep` (as runsOf(keep)) of a canonical column, into shared buffers. */
-function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, keep: Int32Array, runs: Int32Array, runCount: number): arrow.Data {
+function takeCanonical(col: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>, kind: CanonicalKind, d: arrow.Data, keep: Int32Array, runs: Int32Array, runCount: number, slab: Slab): arrow.Data {
   const m = keep.length;
   let nullBitmap: Uint8Array | undefined;
   let nullCount = 0;
   if (d.nullCount > 0) {
-    nullBitmap = shared(Uint8Array, (m + 7) >> 3);
+    nullBitmap = slab.take(Uint8Array, (m + 7) >> 3);
     for (let j = 0; j < m; j++) {
       if (canonicalIsNull(d, keep[j] as number)) nullCount++;
       else bitSet(nullBitmap, j);
@@ -427,15 +479,18 @@ function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, ke
     case 'num': case 'bool': case 'i64': {
       // Same-type TypedArray.set is a byte copy (no BigInt per int64 value).
       const src = d.values as Float64Array;
-      const out = kind === 'num' ? shared(Float64Array, m) : kind === 'i64' ? shared(BigInt64Array, m) : shared(Uint8Array, m);
+      const out = kind === 'num' ? slab.take(Float64Array, m) : kind === 'i64' ? slab.take(BigInt64Array, m) : slab.take(Uint8Array, m);
       let j = 0;
       if (kind === 'i64') {
-        const s64 = d.values as BigInt64Array;
-        const o64 = out as BigInt64Array;
+        // Two Int32 words per value: no BigInt per row.
+        const b = d.values as BigInt64Array;
+        const w = new Int32Array(b.buffer, b.byteOffset, 2 * b.length);
+        const o = new Int32Array((out as BigInt64Array).buffer, (out as BigInt64Array).byteOffset, 2 * m);
         for (let r = 0; r < runCount; r++) {
-          const s = runs[2 * r] as number;
-          const len = runs[2 * r + 1] as number;
-          o64.set(s64.subarray(s, s + len), j);
+          const s = 2 * (runs[2 * r] as number);
+          const len = 2 * (runs[2 * r + 1] as number);
+          if (len >= 32) o.set(w.subarray(s, s + len), j);
+          else for (let k = 0; k < len; k++) o[j + k] = w[s + k] as number;
           j += len;
         }
       } else {
@@ -452,7 +507,7 @@ function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, ke
     }
     case 'dec': {
       const src = d.values as Uint32Array;
-      const out = shared(Uint32Array, 4 * m);
+      const out = slab.take(Uint32Array, 4 * m);
       let o = 0;
       for (let r = 0; r < runCount; r++) {
         const s = 4 * (runs[2 * r] as number);
@@ -466,13 +521,13 @@ function takeCanonical(col: ColumnSchema, kind: CanonicalKind, d: arrow.Data, ke
     case 'str': case 'bin': {
       const offs = d.valueOffsets as Int32Array;
       const src = d.values as Uint8Array;
-      const ends = shared(Int32Array, m + 1);
+      const ends = slab.take(Int32Array, m + 1);
       let total = 0;
       for (let r = 0; r < runCount; r++) {
         const s = runs[2 * r] as number;
         total += (offs[s + (runs[2 * r + 1] as number)] as number) - (offs[s] as number);
       }
-      const out = shared(Uint8Array, total);
+      const out = slab.take(Uint8Array, total);
       let j = 0;
       let at = 0;
       for (let r = 0; r < runCount; r++) {
@@ -537,22 +592,11 @@ export function prepareArrowBatch(schema: Schema, kind: WriteOpKind, batch: arro
   let m = 0;
   for (let i = 0; i < n; i++) if (err.bad[i] === 0) keep[m++] = i;
   assert(m === keep.length, 'kept rows match the error count');
-  const offsets = shared(Int32Array, m + 1);
-  let total = 0;
-  for (let j = 0; j < m; j++) {
-    const i = keep[j] as number;
-    total += (keys.offsets[i + 1] as number) - (keys.offsets[i] as number);
-    offsets[j + 1] = total;
-  }
-  const bytes = shared(Uint8Array, total);
-  for (let j = 0; j < m; j++) {
-    const i = keep[j] as number;
-    bytes.set(keys.bytes.subarray(keys.offsets[i] as number, keys.offsets[i + 1] as number), offsets[j] as number);
-  }
+  const taken = takeAll(schema, data, makeCanonical({ type: 'binary' }, n, { values: keys.bytes, valueOffsets: keys.offsets, nullCount: 0 }), keep);
   err.list.sort((a, b) => a.rowIndex - b.rowIndex);
   return {
-    kind, rowCount: m, given, keyBytes: bytes, keyOffsets: offsets, rowErrors: err.list, inputIndex: keep, buffersOwned: true,
-    columns: ((r) => data.map((d, ci) => takeCanonical(cols[ci] as ColumnSchema, kinds[ci] as CanonicalKind, d, keep, r.runs, r.count)))(runsOf(keep)),
+    kind, rowCount: m, given, keyBytes: taken.keys.values as Uint8Array, keyOffsets: taken.keys.valueOffsets as Int32Array, rowErrors: err.list, inputIndex: keep, buffersOwned: true,
+    columns: taken.columns,
   };
 }
 
@@ -582,14 +626,12 @@ export function preparedToIpcChunks(schema: Schema, p: PreparedBatch): IpcChunks
 /** The prepared rows listed in `rows` (positions in `p`), e.g. those routed to one tablet. */
 export function takePrepared(schema: Schema, p: PreparedBatch, rows: Int32Array): PreparedBatch {
   const m = rows.length;
-  const { runs, count } = runsOf(rows);
   // Keys are one more variable-width column: a byte range and an offset rebase per run.
-  const keyData = makeCanonical({ type: 'binary' }, p.rowCount, { values: p.keyBytes, valueOffsets: p.keyOffsets, nullCount: 0 });
-  const keys = takeCanonical({ name: 'key', type: 'binary', nullable: false }, 'bin', keyData, rows, runs, count);
+  const taken = takeAll(schema, p.columns, makeCanonical({ type: 'binary' }, p.rowCount, { values: p.keyBytes, valueOffsets: p.keyOffsets, nullCount: 0 }), rows);
   const inputIndex = new Int32Array(m);
   for (let j = 0; j < m; j++) inputIndex[j] = p.inputIndex === undefined ? (rows[j] as number) : (p.inputIndex[rows[j] as number] as number);
   return {
-    kind: p.kind, rowCount: m, given: p.given, keyBytes: keys.values as Uint8Array, keyOffsets: keys.valueOffsets as Int32Array, rowErrors: [], inputIndex, buffersOwned: true,
-    columns: p.columns.map((d, ci) => takeCanonical(schema.columns[ci] as ColumnSchema, canonicalKind(schema.columns[ci] as ColumnSchema), d, rows, runs, count)),
+    kind: p.kind, rowCount: m, given: p.given, keyBytes: taken.keys.values as Uint8Array, keyOffsets: taken.keys.valueOffsets as Int32Array, rowErrors: [], inputIndex, buffersOwned: true,
+    columns: taken.columns,
   };
 }
