@@ -7,8 +7,8 @@ import type { EncodeReply, EncodeRequest } from './encode-worker.js';
 import type { ParquetEncodeSettings } from './writer-properties.js';
 
 /**
- * The process's Parquet encode workers (encode-worker.ts): started on first use, one at a time as
- * work needs them, up to ENCODE_WORKERS_MAX, and kept for the life of the process so parquet-wasm is
+ * The process's Parquet encode workers (encode-worker.ts): up to ENCODE_WORKERS_MAX, started by the
+ * first export (start()) or as work needs them, and kept for the life of the process so parquet-wasm is
  * compiled and tiered up once per process rather than once per export. An idle worker is unref'd
  * (it never keeps the process alive); a busy one is ref'd (a pending export does).
  */
@@ -33,6 +33,8 @@ export interface ParquetEncodePool {
    */
   encode(ipc: Uint8Array, settings: ParquetEncodeSettings): Promise<Uint8Array>;
   readonly workersMax: number;
+  /** Starts the workers not yet running (they load parquet-wasm while the caller's first part is still being cut). */
+  start(): void;
 }
 
 interface Pending {
@@ -69,18 +71,27 @@ class EncodePool implements ParquetEncodePool {
     });
   }
 
+  start(): void {
+    this.dropDead();
+    while (this.workers.length < this.workersMax) this.startWorker();
+  }
+
+  private dropDead(): void {
+    for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
+  }
+
   /** An idle worker, else a new one while under the limit, else the least loaded. */
   private pick(): EncodeWorker {
-    for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
+    this.dropDead();
     const idle = this.workers.find((w) => w.pending.size === 0);
     if (idle !== undefined) return idle;
-    if (this.workers.length < this.workersMax) return this.start();
+    if (this.workers.length < this.workersMax) return this.startWorker();
     let best = this.workers[0]!;
     for (const w of this.workers) if (w.pending.size < best.pending.size) best = w;
     return best;
   }
 
-  private start(): EncodeWorker {
+  private startWorker(): EncodeWorker {
     const worker = new Worker(this.file);
     worker.unref();
     const w: EncodeWorker = { worker, pending: new Map(), dead: false };

@@ -23,6 +23,8 @@ export type { ParquetCompression } from './writer-properties.js';
 export interface ParquetWriteOptions {
   readonly compression?: ParquetCompression;
   readonly rowGroupRows?: number;
+  /** Parquet writer version (see ParquetEncodeSettings.version); default 1. */
+  readonly version?: 1 | 2;
   /**
    * Encode row groups in the process's encode workers (encode-pool.ts), in parallel, and join
    * their outputs into one file (parquet-merge.ts): the default when a compiled worker exists.
@@ -61,6 +63,7 @@ export async function writeParquetFile(
   const settings: ParquetEncodeSettings = {
     compression: options.compression ?? 'snappy',
     rowGroupRows: options.rowGroupRows ?? ROW_GROUP_ROWS_DEFAULT,
+    ...(options.version !== undefined ? { version: options.version } : {}),
   };
   assert(Number.isInteger(settings.rowGroupRows) && settings.rowGroupRows > 0, `rowGroupRows must be a positive integer, found ${settings.rowGroupRows}`);
   const iterator = (Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]()) as
@@ -155,6 +158,7 @@ async function writeInWorkers(
 ): Promise<ParquetWriteResult> {
   // Every part carries the first batch's schema: the writer of a single stream would take it too.
   const partSchema = first.schema;
+  pool.start();
   const merger = createParquetMerger();
   await fh.write(merger.head);
   let sizeBytes = merger.head.byteLength;

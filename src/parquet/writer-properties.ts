@@ -8,6 +8,12 @@ export interface ParquetEncodeSettings {
   readonly compression: ParquetCompression;
   /** Rows per row group. */
   readonly rowGroupRows: number;
+  /**
+   * Parquet writer version: 1 (default; data page v1, plain fallback encodings: what every reader
+   * reads) or 2 (data page v2 with DELTA_BINARY_PACKED / DELTA_BYTE_ARRAY fallbacks: ~20% smaller
+   * TPC-H lineitem, somewhat less encoding CPU; DuckDB reads it, older readers may not).
+   */
+  readonly version?: 1 | 2;
 }
 
 /** Default rows per row group (DuckDB's default too). */
@@ -37,5 +43,6 @@ export function writerProperties(settings: ParquetEncodeSettings): pw.WriterProp
     .setDictionaryPageSizeLimit(DICTIONARY_PAGE_BYTES)
     .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
     .setCreatedBy('saiga')
+    .setWriterVersion(settings.version === 2 ? pw.WriterVersion.V2 : pw.WriterVersion.V1)
     .build();
 }

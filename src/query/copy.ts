@@ -13,7 +13,7 @@ import { TokenCursor, tokenize, type Token } from './tokenizer.js';
 
 /**
  * Statements on files, run before the pre-pass sees the text:
- *   COPY table | (query) TO 'path' [WITH] [(FORMAT PARQUET|CSV, COMPRESSION 'snappy'|'zstd'|'uncompressed', HEADER b, DELIMITER 'c')]
+ *   COPY table | (query) TO 'path' [WITH] [(FORMAT PARQUET|CSV, COMPRESSION 'snappy'|'zstd'|'uncompressed', ROW_GROUP_SIZE n, PARQUET_VERSION V1|V2, HEADER b, DELIMITER 'c')]
  *   COPY table FROM 'path-or-glob' [WITH] [(...)]
  *   CREATE EXTERNAL TABLE [IF NOT EXISTS] t [(cols)] STORED AS PARQUET LOCATION 'dir-or-glob'
  * and parquet('glob') in any other statement, rewritten to a table the overlay storage serves.
@@ -36,6 +36,7 @@ interface CopyOptions {
   header: boolean;
   delimiter: string;
   rowGroupRows: number | undefined;
+  parquetVersion: 1 | 2 | undefined;
 }
 
 function ok(affectedRows: number, info?: string): StatementResult {
@@ -81,7 +82,7 @@ async function rewriteParquetCalls(sql: string, toks: readonly Token[], ctx: Fil
 
 function parseOptions(c: TokenCursor, path: string): CopyOptions {
   const opts: CopyOptions = {
-    format: /\.csv$/i.test(path) ? 'csv' : 'parquet', compression: 'snappy', header: false, delimiter: ',', rowGroupRows: undefined,
+    format: /\.csv$/i.test(path) ? 'csv' : 'parquet', compression: 'snappy', header: false, delimiter: ',', rowGroupRows: undefined, parquetVersion: undefined,
   };
   c.acceptKw('WITH');
   if (c.atEnd()) return opts;
@@ -122,7 +123,13 @@ function parseOptions(c: TokenCursor, path: string): CopyOptions {
         opts.rowGroupRows = n;
         break;
       }
-      default: throw new SaigaError('InvalidArgument', `unknown COPY option ${name}; expected FORMAT, COMPRESSION, HEADER, DELIMITER or ROW_GROUP_SIZE`);
+      case 'PARQUET_VERSION': {
+        const f = value().toUpperCase();
+        if (f !== 'V1' && f !== 'V2') throw new SaigaError('InvalidArgument', `COPY PARQUET_VERSION must be V1 or V2, found ${f}`);
+        opts.parquetVersion = f === 'V2' ? 2 : 1;
+        break;
+      }
+      default: throw new SaigaError('InvalidArgument', `unknown COPY option ${name}; expected FORMAT, COMPRESSION, HEADER, DELIMITER, ROW_GROUP_SIZE or PARQUET_VERSION`);
     }
     if (!c.acceptOp(',')) break;
   }
@@ -195,7 +202,11 @@ async function copy(sql: string, toks: Token[], ctx: FileStatementContext): Prom
     }
     const w = opts.format === 'csv'
       ? await writeCsvFile(pathTok.text, source.schema, source.batches, { header: opts.header, delimiter: opts.delimiter })
-      : await writeParquetFile(pathTok.text, source.schema, source.batches, { compression: opts.compression, ...(opts.rowGroupRows !== undefined ? { rowGroupRows: opts.rowGroupRows } : {}) });
+      : await writeParquetFile(pathTok.text, source.schema, source.batches, {
+        compression: opts.compression,
+        ...(opts.rowGroupRows !== undefined ? { rowGroupRows: opts.rowGroupRows } : {}),
+        ...(opts.parquetVersion !== undefined ? { version: opts.parquetVersion } : {}),
+      });
     return ok(w.rowCount, `${w.rowCount} rows, ${w.sizeBytes} bytes written to ${pathTok.text}`);
   }
   if (!c.acceptKw('FROM')) c.fail('TO or FROM');
