@@ -500,8 +500,7 @@ function filterDictDense(p: BoundPredicate, dict: StringDict, data: arrow.Data, 
   const codes = dict.codes;
   let k = 0;
   for (let i = 0; i < n; i++) {
-    out[k] = i;
-    k += match[codes[i] as number] as number;
+    if (match[codes[i] as number] !== 0) out[k++] = i;
   }
   return hasNulls(data) ? dropNulls(data.nullBitmap as Uint8Array, out, k) : k;
 }
@@ -513,8 +512,7 @@ function filterDict(p: BoundPredicate, dict: StringDict, data: arrow.Data, sel: 
   let k = 0;
   for (let j = 0; j < count; j++) {
     const i = sel[j] as number;
-    sel[k] = i;
-    k += match[codes[i] as number] as number;
+    if (match[codes[i] as number] !== 0) sel[k++] = i;
   }
   return hasNulls(data) ? dropNulls(data.nullBitmap as Uint8Array, sel, k) : k;
 }
@@ -550,12 +548,14 @@ function dropNulls(bitmap: Uint8Array, sel: Int32Array, count: number): number {
   return k;
 }
 
+// The selection kernels branch on the condition: measured on this machine, a conditional store
+// beats the branch-free `out[k] = i; k += cond` form at every selectivity TPC-H filters have
+// (1-55%: 6-9 ms instead of 10 ms per 6 M rows).
 function rangeI32Dense(v: Int32Array, lo: number, hi: number, n: number, out: Int32Array): number {
   let k = 0;
   for (let i = 0; i < n; i++) {
     const x = v[i] as number;
-    out[k] = i;
-    k += (x >= lo && x <= hi) ? 1 : 0;
+    if (x >= lo && x <= hi) out[k++] = i;
   }
   return k;
 }
@@ -565,8 +565,7 @@ function rangeI32Sel(v: Int32Array, lo: number, hi: number, sel: Int32Array, cou
   for (let j = 0; j < count; j++) {
     const i = sel[j] as number;
     const x = v[i] as number;
-    sel[k] = i;
-    k += (x >= lo && x <= hi) ? 1 : 0;
+    if (x >= lo && x <= hi) sel[k++] = i;
   }
   return k;
 }
@@ -575,8 +574,7 @@ function rangeSmallDense(v: Int16Array, lo: number, hi: number, n: number, out: 
   let k = 0;
   for (let i = 0; i < n; i++) {
     const x = v[i] as number;
-    out[k] = i;
-    k += (x >= lo && x <= hi) ? 1 : 0;
+    if (x >= lo && x <= hi) out[k++] = i;
   }
   return k;
 }
@@ -586,8 +584,7 @@ function rangeSmallSel(v: Int16Array, lo: number, hi: number, sel: Int32Array, c
   for (let j = 0; j < count; j++) {
     const i = sel[j] as number;
     const x = v[i] as number;
-    sel[k] = i;
-    k += (x >= lo && x <= hi) ? 1 : 0;
+    if (x >= lo && x <= hi) sel[k++] = i;
   }
   return k;
 }
@@ -601,8 +598,7 @@ function rangeWideDense(w: Uint32Array, shift: number, lo: number, hi: number, n
   for (let i = 0; i < n; i++) {
     const b = i << shift;
     const x = (w[b] as number) + ((w[b + 1] as number) | 0) * 4294967296;
-    out[k] = i;
-    k += (x >= lo && x <= hi) ? 1 : 0;
+    if (x >= lo && x <= hi) out[k++] = i;
   }
   return k;
 }
@@ -613,8 +609,7 @@ function rangeWideSel(w: Uint32Array, shift: number, lo: number, hi: number, sel
     const i = sel[j] as number;
     const b = i << shift;
     const x = (w[b] as number) + ((w[b + 1] as number) | 0) * 4294967296;
-    sel[k] = i;
-    k += (x >= lo && x <= hi) ? 1 : 0;
+    if (x >= lo && x <= hi) sel[k++] = i;
   }
   return k;
 }
