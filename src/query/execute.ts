@@ -888,7 +888,9 @@ export class HashAggregator {
 
 async function* runAggregate(plan: Extract<LogicalPlan, { kind: 'Aggregate' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
   await resolveSubqueries([...plan.groups, ...plan.aggs.map((a) => a.arg)], ctx);
-  if (ctx.coprocessor !== null && plan.input.kind === 'Scan' && scannedRows(plan.input, ctx) >= ctx.coprocessor.minRows && canSplitAggs(plan.aggs)) {
+  // Partial aggregates in the workers pay off when they are much smaller than their input; an
+  // aggregate by a foreign key (manyGroups) would send back about as many rows as it reads.
+  if (plan.manyGroups !== true && ctx.coprocessor !== null && plan.input.kind === 'Scan' && scannedRows(plan.input, ctx) >= ctx.coprocessor.minRows && canSplitAggs(plan.aggs)) {
     yield* runAggregateOnCoprocessor(plan, plan.input, ctx);
     return;
   }
@@ -1004,8 +1006,15 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
     const task: FragmentTask = more.length === 0 ? { fragment, ...first } : { fragment, ...first, more };
     parts = [];
     partRows = 0;
-    inflight.push(cop.run(task, ctx.signal));
-    while (inflight.length >= maxInflight) merger.add(await inflight.shift()!);
+    const pending = cop.run(task, ctx.signal);
+    // A task left behind when the query stops early (error, KILL, timeout) may still reject:
+    // handled here, so it is never an unhandled rejection.
+    pending.catch(() => undefined);
+    inflight.push(pending);
+    while (inflight.length >= maxInflight) {
+      merger.add(await inflight.shift()!);
+      check(ctx);
+    }
   };
   for (const t of tablets) {
     for await (const batch of ctx.storage.scanTablet(scan.db, scan.table.name, t.tabletId, spec)) {
@@ -1018,7 +1027,10 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
     }
   }
   await dispatch();
-  for (const p of inflight) merger.add(await p);
+  for (const p of inflight) {
+    merger.add(await p);
+    check(ctx);
+  }
   const merged = merger.finish();
   if (merged.length === 0 && g > 0) return;
   const n = merged.length;

@@ -78,7 +78,11 @@ export type LogicalPlan =
   | (Out & { readonly kind: 'Values'; readonly rows: readonly (readonly Expr[])[] })
   | (Out & { readonly kind: 'Filter'; readonly input: LogicalPlan; readonly cond: Expr })
   | (Out & { readonly kind: 'Project'; readonly input: LogicalPlan; readonly exprs: readonly Expr[] })
-  | (Out & { readonly kind: 'Aggregate'; readonly input: LogicalPlan; readonly groups: readonly Expr[]; readonly aggs: readonly AggCall[] })
+  | (Out & {
+      readonly kind: 'Aggregate'; readonly input: LogicalPlan; readonly groups: readonly Expr[]; readonly aggs: readonly AggCall[];
+      /** Groups expected to be many (a foreign key): aggregated on the calling thread, not as coprocessor partials. */
+      readonly manyGroups?: boolean;
+    })
   | (Out & {
       readonly kind: 'Join'; readonly joinType: JoinType; readonly left: LogicalPlan; readonly right: LogicalPlan;
       readonly leftKeys: readonly Expr[]; readonly rightKeys: readonly Expr[];

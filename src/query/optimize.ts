@@ -1,7 +1,7 @@
 import { assert, unreachable } from '../common/assert.js';
 import type { ColumnPredicate } from '../common/scan-spec.js';
 import type { Value } from '../common/types.js';
-import { andAll, columnsUsed, hasOuter, remapColumns, splitConjuncts, type Expr } from './expr.js';
+import { andAll, col, columnsUsed, hasOuter, lit, remapColumns, splitConjuncts, type Expr } from './expr.js';
 import { mkFilter, mkJoin } from './bind.js';
 import { selectivity, type LogicalPlan } from './logical-plan.js';
 import type { SqlType } from './vector.js';
@@ -15,9 +15,82 @@ import type { SqlType } from './vector.js';
  *  3. limit pushdown into a scan without a residual filter.
  */
 export function optimize(plan: LogicalPlan): LogicalPlan {
-  const pushed = pushFilters(plan);
+  const pushed = eagerCounts(pushFilters(plan));
   const pruned = prune(pushed, pushed.types.map(() => true)).plan;
   return pushLimits(pruned);
+}
+
+// ---------- eager aggregation ----------
+
+/** Applies eagerCount everywhere in the plan, bottom-up. */
+function eagerCounts(p: LogicalPlan): LogicalPlan {
+  let q: LogicalPlan;
+  switch (p.kind) {
+    case 'Scan': case 'Values': return p;
+    case 'Join': q = { ...p, left: eagerCounts(p.left), right: eagerCounts(p.right) }; break;
+    case 'Union': q = { ...p, inputs: p.inputs.map(eagerCounts) }; break;
+    case 'Filter': case 'Project': case 'Aggregate': case 'Sort': case 'Limit': case 'Distinct': case 'Window':
+      q = { ...p, input: eagerCounts(p.input) } as LogicalPlan; break;
+    default: return unreachable(p, 'plan');
+  }
+  return q.kind === 'Aggregate' ? eagerCount(q) ?? q : q;
+}
+
+/** Local column indexes of p's scanned table's primary key, when p is a (filtered) scan that outputs all of them. */
+function primaryKeyIndexes(p: LogicalPlan): number[] | null {
+  if (p.kind === 'Filter') return primaryKeyIndexes(p.input);
+  if (p.kind !== 'Scan') return null;
+  const names = p.table.schema.columns.slice(0, p.table.schema.keyColumnCount).map((c) => c.name);
+  if (names.length === 0) return null;
+  const idx = names.map((n) => p.columns.indexOf(n));
+  return idx.every((i) => i >= 0) ? idx : null;
+}
+
+/**
+ * COUNTs per left row of a LEFT JOIN, computed before the join (TPC-H Q13: orders per customer):
+ * Aggregate(groups = the left join keys, which cover the left table's primary key; aggs =
+ * COUNT(right column) / COUNT(*)) over L LEFT JOIN R ON keys becomes
+ * Project(keys, COALESCE(n, 0 | 1)) over L LEFT JOIN Aggregate(R by its keys; counts). Each left
+ * row is its own group and meets at most one pre-counted right group, so no pair of rows is
+ * ever materialized and the counting runs over R alone (where the coprocessor can take it).
+ * Null when the aggregate is not of that shape.
+ */
+function eagerCount(p: Extract<LogicalPlan, { kind: 'Aggregate' }>): LogicalPlan | null {
+  const j = p.input;
+  if (j.kind !== 'Join' || j.joinType !== 'left' || j.residual !== null || j.nullAware || j.leftKeys.length === 0) return null;
+  const lw = j.left.types.length;
+  const lk: number[] = [], rk: number[] = [];
+  for (let k = 0; k < j.leftKeys.length; k++) {
+    const a = j.leftKeys[k]!, b = j.rightKeys[k]!;
+    if (a.kind !== 'col' || b.kind !== 'col') return null;
+    lk.push(a.index); rk.push(b.index);
+  }
+  // Groups: exactly the left key columns; they must make left rows unique.
+  if (p.groups.length !== lk.length || !p.groups.every((g) => g.kind === 'col' && lk.includes(g.index))) return null;
+  if (new Set(p.groups.map((g) => (g.kind === 'col' ? g.index : -1))).size !== lk.length) return null;
+  const pk = primaryKeyIndexes(j.left);
+  if (pk === null || !pk.every((i) => lk.includes(i))) return null;
+  if (p.aggs.length === 0) return null;
+  for (const a of p.aggs) {
+    if (a.fn === 'count_star') continue;
+    if (a.fn !== 'count' || a.arg === null || a.arg.kind !== 'col' || a.arg.index < lw) return null;
+  }
+  const rightAgg: LogicalPlan = {
+    kind: 'Aggregate', input: j.right, manyGroups: true,
+    groups: rk.map((i) => col(i, j.right.types[i]!)),
+    aggs: p.aggs.map((a) => (a.fn === 'count_star' || a.arg === null ? a : { ...a, arg: remapColumns(a.arg, (i) => i - lw) })),
+    names: [...rk.map((i) => j.right.names[i]!), ...p.aggs.map((_, i) => `__count${i}`)],
+    types: [...rk.map((i) => j.right.types[i]!), ...p.aggs.map((a) => a.type)],
+  };
+  const join = mkJoin('left', j.left, rightAgg, j.leftKeys, rk.map((i, k) => col(k, j.right.types[i]!)), null);
+  const exprs: Expr[] = [
+    ...p.groups,
+    ...p.aggs.map((a, i): Expr => ({
+      kind: 'call', fn: 'coalesce', type: a.type,
+      args: [col(lw + rk.length + i, a.type), lit(a.fn === 'count_star' ? 1 : 0, a.type)],
+    })),
+  ];
+  return { kind: 'Project', input: join, exprs, names: p.names, types: p.types };
 }
 
 // ---------- predicate pushdown ----------
