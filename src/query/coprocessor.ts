@@ -60,15 +60,17 @@ export class CoprocessorPool implements Coprocessor {
     return this.pool;
   }
 
+  /**
+   * Runs one task. The signal is checked before posting, not handed to piscina: piscina cancels
+   * a running task by terminating its worker, which also holds another task (possibly another
+   * query's, see TASKS_PER_WORKER). A task is bounded (TASK_ROWS_MAX rows), so a cancelled query
+   * lets its posted tasks finish and drops their results (the executor checks between tasks).
+   */
   async run(task: FragmentTask, signal: AbortSignal | undefined): Promise<Chunk> {
-    try {
-      const r = (await this.piscina.run(task, signal !== undefined ? { signal } : {})) as Chunk;
-      this.options.onTask?.(taskRows(task));
-      return r;
-    } catch (e) {
-      if (signal?.aborted) throw new SaigaError('Cancelled', 'query cancelled');
-      throw e;
-    }
+    if (signal?.aborted) throw new SaigaError('Cancelled', 'query cancelled');
+    const r = (await this.piscina.run(task)) as Chunk;
+    this.options.onTask?.(taskRows(task));
+    return r;
   }
 
   async close(): Promise<void> {
