@@ -108,6 +108,20 @@ function readNumbers(v: arrow.Vector, col: ColumnSchema, out: Float64Array): voi
   }
 }
 
+const INT_BITS: Partial<Record<ColumnSchema['type'], number>> = { int8: 8, int16: 16, int32: 32, date: 32 };
+
+/** Whether every chunk of `v` is a signed integer (or, for a date column, DateDay) no wider than the column: no range check needed. */
+function fitsWithoutCheck(v: arrow.Vector, col: ColumnSchema): boolean {
+  const bits = INT_BITS[col.type];
+  if (bits === undefined) return false;
+  for (const d of v.data as arrow.Data[]) {
+    const t = d.type as arrow.DataType;
+    const ok = (arrow.DataType.isInt(t) && t.isSigned && t.bitWidth <= bits) || (col.type === 'date' && arrow.DataType.isDate(t) && t.unit === arrow.DateUnit.DAY);
+    if (!ok) return false;
+  }
+  return true;
+}
+
 function isNumericSource(t: arrow.DataType): boolean {
   return arrow.DataType.isInt(t) || arrow.DataType.isFloat(t) || arrow.DataType.isDate(t) || arrow.DataType.isTimestamp(t);
 }
@@ -127,7 +141,7 @@ function convertColumn(v: arrow.Vector, col: ColumnSchema, isKey: boolean, n: nu
       const out = new Float64Array(n);
       readNumbers(v, col, out);
       const lim = INT_LIMITS[col.type];
-      if (lim !== undefined) {
+      if (lim !== undefined && !fitsWithoutCheck(v, col)) {
         for (let i = 0; i < n; i++) {
           const x = out[i] as number;
           if (!Number.isInteger(x) || x < -lim || x >= lim) {
