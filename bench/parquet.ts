@@ -18,8 +18,12 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  * - `COPY lineitem2 FROM 'x.parquet'` into an empty table (4 hash buckets): rows/s
  * and DuckDB's `COPY lineitem TO ... (FORMAT PARQUET, COMPRESSION snappy)` and
  * `COPY lineitem2 FROM ...` of the same data. Ratios are Saiga's time over DuckDB's (target <= 3).
- * DuckDB runs with one thread per core by default (as a DuckDB user gets it; Saiga's COPY FROM uses
- * a Parquet decode worker beside the writing thread); --duckdb_threads N changes it.
+ * DuckDB runs with one thread per core by default (as a DuckDB user gets it; Saiga's COPY TO encodes
+ * row groups on 2 worker threads while the calling thread scans, and its COPY FROM decodes on 2
+ * worker threads beside the writing thread); --duckdb_threads N changes it. cpuMs counts every
+ * thread of the process, so on a machine shared with other work it is steadier than ms.
+ * The encode workers live as long as the process: the first export pays their start and V8's
+ * tier-up of parquet-wasm, the second (warmMs) does not.
  */
 
 function arg(args: string[], name: string, dflt: number): number {

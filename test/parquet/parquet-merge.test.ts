@@ -8,6 +8,7 @@ import * as pw from 'parquet-wasm';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSaigaError } from '../../src/common/errors.js';
+import { parquetEncodePool } from '../../src/parquet/encode-pool.js';
 import { createParquetMerger } from '../../src/parquet/parquet-merge.js';
 import { openParquetFile, writeParquetFile } from '../../src/parquet/parquet-file.js';
 import { mulberry32 } from '../../bench/random.js';
@@ -192,5 +193,17 @@ describe('writeParquetFile with encode workers', () => {
     const gone = join(dir, 'gone.parquet');
     await expect(writeParquetFile(gone, schema, failing(), { workers: workerFile, rowGroupRows: 1000 })).rejects.toThrow('scan failed');
     expect(() => readFileSync(gone)).toThrow();
+  });
+
+  it('an encode failure rejects that part with InvalidArgument; the pool keeps working', async () => {
+    const pool = parquetEncodePool(workerFile)!;
+    const settings = { compression: 'snappy', rowGroupRows: 1000 } as const;
+    await expect(pool.encode(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), settings)).rejects.toSatisfy((e) => isSaigaError(e, 'InvalidArgument'));
+    const rnd = mulberry32(9);
+    const ipc = arrow.tableToIPC(new arrow.Table([batch(0, 300, rnd)]), 'stream');
+    const parquet = await pool.encode(ipc, settings);
+    const path = join(dir, 'after-failure.parquet');
+    writeFileSync(path, parquet);
+    expect((await duckSummary(path))[0]).toBe('300');
   });
 });
