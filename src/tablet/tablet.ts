@@ -369,7 +369,14 @@ export class TabletImpl implements Tablet {
       return;
     }
     const { id, name } = this.newFile('drs');
-    const job = submitFlush({ path: join(this.dir, name), columns: this.columns, keyColumnCount: this.keyColumnCount, rowsPerBatch: this.limits.rowsPerBatchMax, image: mrs.toImage() });
+    let job: FlushJob | undefined;
+    try {
+      job = submitFlush({ path: join(this.dir, name), columns: this.columns, keyColumnCount: this.keyColumnCount, rowsPerBatch: this.limits.rowsPerBatchMax, image: mrs.toImage() });
+    } catch (e) {
+      // The worker cannot take it (e.g. it failed to start): flush here.
+      console.error(`saiga tablet ${this.tabletId}: background flush not started: ${String(e)}`);
+      job = undefined;
+    }
     if (job === undefined) {
       this.flush();
       return;
@@ -379,7 +386,13 @@ export class TabletImpl implements Tablet {
     this.mrs = new MemRowSet(this.columns);
     this.mrsFirstOp = 0;
     job.onSettled = () => {
-      if (!this.closed && this.pending?.job === job) this.completeFlush();
+      if (this.closed || this.pending?.job !== job) return;
+      try {
+        this.completeFlush();
+      } catch (e) {
+        // Left pending: the next write, flush or close retries the swap and reports the error.
+        console.error(`saiga tablet ${this.tabletId}: swapping in a background flush failed: ${String(e)}`);
+      }
     };
   }
 
