@@ -815,12 +815,22 @@ function makeAggState(a: AggCall): AggState {
  * updated with a group-id vector. Used by the Aggregate operator, by coprocessor fragments
  * (partial aggregates) and by the merge of their partials.
  */
+/** Slots of HashAggregator's direct group map at most (32 MiB). */
+const DIRECT_GROUPS_MAX = 2 ** 23;
+
 export class HashAggregator {
   private readonly states: AggState[];
   private readonly groupIds = new NumMap();
   private nullGroup = -1;
   private readonly enc: KeyEncoder;
   private denseGroups = new Int32Array(1024).fill(-1);
+  /** Single integer keys: group id by key - directLo (-1: none), while their range stays small (directFits). */
+  private directOk = true;
+  private directMap: Int32Array | null = null;
+  private directLo = 0;
+  /** Smallest and largest key in the direct map. */
+  private directKeyLo = 0;
+  private directKeyHi = 0;
   private readonly reps: Chunk[] = [];
   private groupCount: number;
 
@@ -850,6 +860,22 @@ export class HashAggregator {
           if (g < 0) { g = this.groupCount++; this.denseGroups[k] = g; newRows.push(i); }
           groups[i] = g;
         }
+      } else if (this.directFits(codes, n)) {
+        // Integer keys in a bounded range: group ids by key - directLo, no hashing.
+        const map = this.directMap as Int32Array, lo = this.directLo;
+        for (let i = 0; i < n; i++) {
+          const k = codes[i]!;
+          let g: number;
+          if (k !== k) {
+            g = this.nullGroup;
+            if (g < 0) { g = this.nullGroup = this.groupCount++; newRows.push(i); }
+          } else {
+            const d = k - lo;
+            g = map[d]!;
+            if (g < 0) { g = this.groupCount++; map[d] = g; newRows.push(i); }
+          }
+          groups[i] = g;
+        }
       } else {
         // Raw numeric keys; NaN is the NULL key (NumMap never holds NaN).
         for (let i = 0; i < n; i++) {
@@ -875,6 +901,62 @@ export class HashAggregator {
       const a = this.aggs[k]!;
       this.states[k]!.update(groups, n, a.arg === null ? null : evalExpr(a.arg, c, subs), this.groupCount);
     }
+  }
+
+  /**
+   * Whether this batch's single numeric key codes go through the direct map: all integers, and
+   * the map (grown to cover them) spans at most DIRECT_GROUPS_MAX slots, however sparse (4 bytes
+   * a slot where the NumMap takes 24 per group; coprocessor partials arrive in any key order).
+   * Once a batch does not fit, the map's groups move to the NumMap for good.
+   */
+  private directFits(codes: Float64Array, n: number): boolean {
+    if (!this.directOk) return false;
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const k = codes[i]!;
+      if (k !== k) continue;
+      if (!Number.isInteger(k)) return this.dropDirect();
+      if (k < lo) lo = k;
+      if (k > hi) hi = k;
+    }
+    // Only NULL keys: the map is not read. (While directOk, the NumMap holds no group.)
+    if (lo > hi) return true;
+    const map = this.directMap;
+    // The keys seen so far and this batch's: what the map must cover.
+    const curLo = map === null ? lo : Math.min(this.directKeyLo, lo);
+    const curHi = map === null ? hi : Math.max(this.directKeyHi, hi);
+    const span = curHi - curLo + 1;
+    if (span > DIRECT_GROUPS_MAX) return this.dropDirect();
+    this.directKeyLo = curLo;
+    this.directKeyHi = curHi;
+    if (map === null) {
+      this.directMap = new Int32Array(Math.min(DIRECT_GROUPS_MAX, Math.max(span, 1024))).fill(-1);
+      this.directLo = lo;
+      this.onBytes(this.directMap.length * 4);
+    } else if (curLo < this.directLo || curHi >= this.directLo + map.length) {
+      // Grow (doubling, within the bound); the headroom goes to the side that overflowed.
+      const cap = Math.min(DIRECT_GROUPS_MAX, Math.max(span, map.length * 2));
+      const newLo = curLo < this.directLo ? curHi - cap + 1 : curLo;
+      const next = new Int32Array(cap).fill(-1);
+      const oldLo = this.directLo;
+      // Copy only the slots of keys seen before (they lie within [newLo, newLo + cap)).
+      const from = Math.max(0, newLo - oldLo), to = Math.min(map.length, newLo + cap - oldLo);
+      next.set(map.subarray(from, to), oldLo + from - newLo);
+      this.directMap = next;
+      this.directLo = newLo;
+      this.onBytes(cap * 4);
+    }
+    return true;
+  }
+
+  private dropDirect(): false {
+    this.directOk = false;
+    const map = this.directMap;
+    if (map !== null) {
+      for (let d = 0; d < map.length; d++) if (map[d]! >= 0) this.groupIds.set(this.directLo + d, map[d]!);
+      this.directMap = null;
+    }
+    return false;
   }
 
   /** Group keys then one column per aggregate; empty when grouped input had no rows. */
