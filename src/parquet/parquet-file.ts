@@ -191,7 +191,7 @@ async function writeInWorkers(
   };
   try {
     for (let batch = first as RecordBatch | undefined; batch !== undefined; batch = await nextNonEmpty()) {
-      const b = batch.schema === partSchema ? batch : new RecordBatch(partSchema, batch.data);
+      const b = batch.schema === partSchema ? batch : relabel(batch, partSchema, path);
       let at = 0;
       while (at < b.numRows) {
         const take = Math.min(b.numRows - at, settings.rowGroupRows - partRows);
@@ -213,6 +213,27 @@ async function writeInWorkers(
   await fh.write(tail);
   sizeBytes += tail.byteLength;
   return { rowCount, sizeBytes };
+}
+
+/**
+ * A later batch under the first batch's schema (the one the file declares). Names and nullability
+ * may differ; types may not, and a column the file declares REQUIRED may hold no nulls.
+ */
+function relabel(batch: RecordBatch, schema: ArrowSchema, path: string): RecordBatch {
+  const fields = batch.schema.fields;
+  if (fields.length !== schema.fields.length) {
+    throw new SaigaError('InvalidArgument', `writing ${path}: a batch has ${fields.length} columns, the first had ${schema.fields.length}`);
+  }
+  schema.fields.forEach((f, i) => {
+    const other = fields[i]!;
+    if (String(other.type) !== String(f.type)) {
+      throw new SaigaError('InvalidArgument', `writing ${path}: column ${f.name} is ${String(f.type)} in the first batch, ${String(other.type)} in a later one`);
+    }
+    if (!f.nullable && (batch.getChildAt(i)?.nullCount ?? 0) > 0) {
+      throw new SaigaError('InvalidArgument', `writing ${path}: column ${f.name} is NOT NULL in the first batch's schema, but a later batch holds nulls`);
+    }
+  });
+  return new RecordBatch(schema, batch.data);
 }
 
 /** Collects the chunks an Arrow IPC writer emits (views of the batches' buffers) instead of queueing them. */

@@ -206,4 +206,26 @@ describe('writeParquetFile with encode workers', () => {
     writeFileSync(path, parquet);
     expect((await duckSummary(path))[0]).toBe('300');
   });
+
+  it('refuses a later batch whose type differs or that puts nulls in a column the first batch declared NOT NULL', async () => {
+    const one = (nullable: boolean, values: (number | null)[]): arrow.RecordBatch => {
+      const s = new arrow.Schema([new arrow.Field('x', new arrow.Int32(), nullable)]);
+      const data = arrow.vectorFromArray(values, new arrow.Int32()).data[0]!;
+      return new arrow.RecordBatch(s, arrow.makeData({ type: new arrow.Struct(s.fields), length: values.length, nullCount: 0, children: [data] }));
+    };
+    const path = join(dir, 'mixed.parquet');
+    const first = one(false, [1, 2, 3]);
+    // Same type, declared nullable later but without nulls: written under the first schema.
+    const ok = await writeParquetFile(path, first.schema, [first, one(true, [4, 5])], { workers: workerFile });
+    expect(ok.rowCount).toBe(5);
+    expect((await duck.runAndReadAll(`select count(*), sum(x) from '${path}'`)).getRows()[0]!.map(Number)).toEqual([5, 15]);
+    const bad = join(dir, 'mixed-bad.parquet');
+    await expect(writeParquetFile(bad, first.schema, [first, one(true, [4, null])], { workers: workerFile }))
+      .rejects.toSatisfy((e) => isSaigaError(e, 'InvalidArgument') && String((e as Error).message).includes('NOT NULL'));
+    const s64 = new arrow.Schema([new arrow.Field('x', new arrow.Int64(), false)]);
+    const wide = new arrow.RecordBatch(s64, arrow.makeData({ type: new arrow.Struct(s64.fields), length: 1, nullCount: 0, children: [arrow.makeData({ type: new arrow.Int64(), length: 1, data: BigInt64Array.of(7n) })] }));
+    await expect(writeParquetFile(bad, first.schema, [first, wide], { workers: workerFile }))
+      .rejects.toSatisfy((e) => isSaigaError(e, 'InvalidArgument') && String((e as Error).message).includes('Int64'));
+    expect(() => readFileSync(bad)).toThrow();
+  });
 });
