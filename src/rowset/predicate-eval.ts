@@ -27,6 +27,26 @@ export interface BoundPredicate {
   readonly never: boolean;
   /** in over numbers: the values as a set, built once per bind (not per batch). */
   readonly numberSet?: ReadonlySet<number>;
+  /**
+   * in over integers spanning at most IN_BITS_SPAN_MAX values: a presence bit per value of
+   * [lo, lo + span), so a row costs one typed-array load instead of a Set lookup.
+   */
+  readonly numberBits?: { readonly lo: number; readonly span: number; readonly bits: Uint8Array };
+}
+
+/** Widest value range of an integer IN list kept as presence bits (2^25 bits = 4 MiB). */
+const IN_BITS_SPAN_MAX = 1 << 25;
+
+function presenceBits(vs: readonly number[]): { lo: number; span: number; bits: Uint8Array } | undefined {
+  if (vs.length === 0 || !vs.every((v) => Number.isSafeInteger(v))) return undefined;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of vs) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  const span = hi - lo + 1;
+  if (span > IN_BITS_SPAN_MAX) return undefined;
+  const bits = new Uint8Array((span + 7) >>> 3);
+  for (const v of vs) { const x = v - lo; bits[x >>> 3] = (bits[x >>> 3] as number) | (1 << (x & 7)); }
+  return { lo, span, bits };
 }
 
 function opMask(op: '=' | '<' | '<=' | '>' | '>='): number {
@@ -56,7 +76,12 @@ export function bindPredicate(p: ColumnPredicate, column: ColumnSchema, columnIn
     case 'in': {
       const vs = p.values.map(coerce).filter((v) => v !== null);
       const numbers = vs.every((v) => typeof v === 'number');
-      return { column, columnIndex, kind: 'in', mask: EQ, values: vs, never: vs.length === 0, ...(numbers ? { numberSet: new Set(vs as number[]) } : {}) };
+      const bits = numbers ? presenceBits(vs as number[]) : undefined;
+      return {
+        column, columnIndex, kind: 'in', mask: EQ, values: vs, never: vs.length === 0,
+        ...(numbers ? { numberSet: new Set(vs as number[]) } : {}),
+        ...(bits !== undefined ? { numberBits: bits } : {}),
+      };
     }
     case 'isNull':
       return { column, columnIndex, kind: 'isNull', mask: 0, values: [], never: !column.nullable };
@@ -154,8 +179,19 @@ function filterNumber(mask: number, c: number, v: Float64Array, sel: Int32Array,
 }
 
 function filterNumberIn(p: BoundPredicate, v: Float64Array, sel: Int32Array, count: number): number {
-  const set = p.numberSet ?? new Set(p.values as number[]);
   let out = 0;
+  const pb = p.numberBits;
+  if (pb !== undefined) {
+    // NaN and out-of-range offsets fail the range test, fractions the integer test (-0 passes as 0).
+    const { lo, span, bits } = pb;
+    for (let k = 0; k < count; k++) {
+      const i = sel[k] as number;
+      const x = (v[i] as number) - lo;
+      if (x >= 0 && x < span && ((bits[x >>> 3] as number) & (1 << (x & 7))) !== 0 && (x | 0) === x) sel[out++] = i;
+    }
+    return out;
+  }
+  const set = p.numberSet ?? new Set(p.values as number[]);
   for (let k = 0; k < count; k++) { const i = sel[k] as number; if (set.has(v[i] as number)) sel[out++] = i; }
   return out;
 }
