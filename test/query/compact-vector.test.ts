@@ -27,6 +27,7 @@ describe('vectorFromCompact', () => {
       [{ type: 'decimal', precision: 18, scale: 2 }, decData(wide), 4],
       [{ type: 'int64' }, i64Data(small), 2],
       [{ type: 'int64' }, i64Data(wide), 2],
+      [{ type: 'timestamp' }, arrow.makeData({ type: new arrow.TimestampMicrosecond(), length: n, data: BigInt64Array.from(wide.map((v) => (v < 0n ? -v : v))) }), 2],
     ];
     for (const [type, d, words] of cases) {
       expect(vectorFromCompact(d, type, null)).toBeNull(); // no copy yet
