@@ -208,6 +208,25 @@ export function fromArrowSelected(d: arrow.Data, type: SqlType, sel: Int32Array 
   const t = type.type;
   const n = sel.length;
   const simple = t === 'int8' || t === 'int16' || t === 'int32' || t === 'date' || t === 'float' || t === 'double';
+  if (t === 'string' && n * 4 < d.length && d.valueOffsets instanceof Int32Array) {
+    // Few rows of many (a selective key filter): decode only those, one string each.
+    const offs = d.valueOffsets;
+    const bytes = d.values as Uint8Array;
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const out = new Array<string>(n);
+    let valid: Uint8Array | null = null;
+    const bm = d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 ? d.nullBitmap : null;
+    for (let k = 0; k < n; k++) {
+      const i = sel[k]!;
+      if (bm !== null && ((bm[(d.offset + i) >> 3]! >> ((d.offset + i) & 7)) & 1) === 0) {
+        (valid ??= new Uint8Array(n).fill(1))[k] = 0;
+        out[k] = '';
+        continue;
+      }
+      out[k] = buf.toString('utf8', offs[i]!, offs[i + 1]!);
+    }
+    return { kind: 'str', type, values: out, valid };
+  }
   if (!simple && t !== 'decimal') return gather(fromArrow([d], type), sel);
   let valid: Uint8Array | null = null;
   if (d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0) {
