@@ -45,6 +45,45 @@ function arrowRows(base: number, n: number): arrow.RecordBatch {
   return new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(fields), length: n, children }));
 }
 
+type Counters = Record<string, number>;
+
+/** Every server's counters (TabletServerStats) and Raft last index of the tablet, by server id. */
+async function snapshotCounters(c: ProcessCluster): Promise<Map<string, { stats: Counters; lastIndex: number; role: string }>> {
+  const out = new Map<string, { stats: Counters; lastIndex: number; role: string }>();
+  for (const id of c.running()) {
+    const s = await c.client(id).status(TABLET);
+    out.set(id, { stats: JSON.parse(s.statsJson) as Counters, lastIndex: Number(s.lastIndex), role: s.role });
+  }
+  return out;
+}
+
+/**
+ * Per committed write: the counter differences between two snapshots, divided by `writes`, for
+ * the leader and the followers (averaged), plus Raft entries per write at the leader.
+ */
+function emitCounters(phase: string, before: Awaited<ReturnType<typeof snapshotCounters>>, after: Awaited<ReturnType<typeof snapshotCounters>>, writes: number): void {
+  const per = (id: string): Counters => {
+    const a = after.get(id)!.stats;
+    const b = before.get(id)?.stats ?? {};
+    const r: Counters = {};
+    for (const k of Object.keys(a)) r[k] = +(((a[k] ?? 0) - (b[k] ?? 0)) / writes).toFixed(3);
+    r['cpuUsPerWrite'] = +((((a['cpuUserUs'] ?? 0) + (a['cpuSystemUs'] ?? 0)) - ((b['cpuUserUs'] ?? 0) + (b['cpuSystemUs'] ?? 0))) / writes).toFixed(1);
+    delete r['cpuUserUs'];
+    delete r['cpuSystemUs'];
+    return r;
+  };
+  for (const [id, a] of after) {
+    const b = before.get(id);
+    const role = a.role === 'Leader' ? 'leader' : 'follower';
+    const p = per(id);
+    // value: consensus messages sent + received per write on this server.
+    emit({
+      name: `raft.${phase}.per_write.${role}`, value: +((p['consensusMsgsSent'] ?? 0) + (p['consensusMsgsReceived'] ?? 0)).toFixed(3), unit: 'msgs/write',
+      server: id, writes, raftEntriesPerWrite: b === undefined ? null : +((a.lastIndex - b.lastIndex) / writes).toFixed(4), ...p,
+    });
+  }
+}
+
 export async function main(args: string[]): Promise<void> {
   const seconds = Number(args[0] ?? 3);
   const root = mkdtempSync(join(tmpdir(), 'saiga-bench-raft-'));
@@ -68,6 +107,7 @@ export async function main(args: string[]): Promise<void> {
     };
 
     // Single-row ops.
+    const counters0 = await snapshotCounters(c);
     const lat: number[] = [];
     let ops = 0;
     const end1 = performance.now() + seconds * 1000;
@@ -81,6 +121,7 @@ export async function main(args: string[]): Promise<void> {
       }
     }));
     const t1 = seconds;
+    emitCounters('single', counters0, await snapshotCounters(c), ops);
     emit({ name: 'raft.single_row_ops_per_s', value: Math.round(ops / t1), unit: 'ops/s', writers: WRITERS, target: 10_000, machine: machine() });
     emit({ name: 'raft.commit_latency_p50', value: +percentile(lat, 50).toFixed(2), unit: 'ms', writers: WRITERS, target: 3 });
     emit({ name: 'raft.commit_latency_p99', value: +percentile(lat, 99).toFixed(2), unit: 'ms', writers: WRITERS });

@@ -72,6 +72,8 @@ export class Progress {
   isLearner: boolean;
   /** Highest heartbeat round this follower acknowledged in the current term. */
   ackedSeq = 0;
+  /** Highest commit index sent to this follower (in an Append or a heartbeat) in the current term. */
+  commitSent = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, isLearner: boolean, inflightMessagesMax: number, inflightBytesMax: number) {

@@ -568,6 +568,20 @@ export class RaftNode {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat();
     }
+    this.sendPendingCommits();
+  }
+
+  /**
+   * Commit-only Appends to the followers that have not been sent the current commit index (the
+   * commit moved without new entries to carry it): once per tick, so followers apply (and serve
+   * follower reads) at most a tick later when the leader is idle.
+   */
+  private sendPendingCommits(): void {
+    const committed = this.log.committed;
+    for (const [id, pr] of this.progress) {
+      if (id === this.id || pr.commitSent >= committed || pr.state !== 'Replicate' || pr.match < committed) continue;
+      this.maybeSendAppend(id, true);
+    }
   }
 
   private quorumActive(): boolean {
@@ -607,8 +621,22 @@ export class RaftNode {
           pr.becomeProbe();
           pr.becomeReplicate();
         } else if (pr.state === 'Replicate') pr.inflights.freeLE(m.index);
-        if (this.maybeCommit()) this.bcastAppend();
-        else if (wasPaused) this.sendAppend(m.from);
+        // A commit that moved rides on the next Append to each follower (new entries, or the next
+        // tick: see sendPendingCommits) instead of a commit-only Append to all at once, which
+        // roughly doubled the messages (and the followers' answers) per write under load.
+        // A configuration change (or this term's no-op) that commits goes out at once: the
+        // followers must apply it promptly (a removed leader stops ticking as leader).
+        const commitBefore = this.log.committed;
+        let sent = false;
+        if (this.maybeCommit()) {
+          if (this.pendingConfIndex > commitBefore && this.pendingConfIndex <= this.log.committed) {
+            this.bcastAppend();
+            sent = true;
+          } else {
+            for (const id of this.progress.keys()) if (id !== this.id && id !== m.from) this.maybeSendAppend(id, false);
+          }
+        }
+        if (wasPaused && !sent) this.sendAppend(m.from);
         while (this.maybeSendAppend(m.from, false)) { /* fill the in-flight window */ }
         if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
         return;
@@ -798,6 +826,7 @@ export class RaftNode {
       }
     }
     this.send({ type: 'Append', to, term: this.term, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.log.committed });
+    if (pr.commitSent < this.log.committed) pr.commitSent = this.log.committed;
     return true;
   }
 
@@ -810,7 +839,9 @@ export class RaftNode {
     this.seqSentTick.set(seq, this.now);
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
-      this.send({ type: 'Heartbeat', to: id, term: this.term, commit: Math.min(pr.match, this.log.committed), seq });
+      const commit = Math.min(pr.match, this.log.committed);
+      if (pr.commitSent < commit) pr.commitSent = commit;
+      this.send({ type: 'Heartbeat', to: id, term: this.term, commit, seq });
     }
   }
 
@@ -892,8 +923,14 @@ export class RaftNode {
   }
 
   private answerRead(requestCtx: string, from: ReplicaId, index: number): void {
-    if (from === this.id) this.readStates.push({ index, requestCtx });
-    else this.send({ type: 'ReadIndexResponse', to: from, term: this.term, index, context: requestCtx });
+    if (from === this.id) {
+      this.readStates.push({ index, requestCtx });
+      return;
+    }
+    // The asker applies up to `index` before serving: tell it the commit first if it may not know it.
+    const pr = this.progress.get(from);
+    if (pr !== undefined && pr.commitSent < index) this.maybeSendAppend(from, true);
+    this.send({ type: 'ReadIndexResponse', to: from, term: this.term, index, context: requestCtx });
   }
 
   private readsFull(): boolean {

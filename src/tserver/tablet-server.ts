@@ -66,6 +66,40 @@ const STREAM_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 
 type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
+/**
+ * Counters of one tablet server since it started (Status `stats_json`; bench/raft.ts divides
+ * their differences by the writes committed). Consensus batches are stream messages (one per
+ * destination per driver flush); entry bytes are the Raft entries' payloads in Appends.
+ */
+export interface TabletServerStats {
+  consensusBatchesSent: number;
+  consensusMsgsSent: number;
+  appendsSent: number;
+  /** Appends that carried no entries (commit-only, probes, heartbeat follow-ups). */
+  emptyAppendsSent: number;
+  entriesSent: number;
+  entryBytesSent: number;
+  appendResponsesSent: number;
+  heartbeatsSent: number;
+  heartbeatResponsesSent: number;
+  consensusBatchesReceived: number;
+  consensusMsgsReceived: number;
+  writeStreamRequests: number;
+  writeItems: number;
+  writeStreamResponses: number;
+  /** process.cpuUsage() of the whole process, microseconds. */
+  cpuUserUs: number;
+  cpuSystemUs: number;
+}
+
+function newStats(): TabletServerStats {
+  return {
+    consensusBatchesSent: 0, consensusMsgsSent: 0, appendsSent: 0, emptyAppendsSent: 0, entriesSent: 0, entryBytesSent: 0,
+    appendResponsesSent: 0, heartbeatsSent: 0, heartbeatResponsesSent: 0, consensusBatchesReceived: 0, consensusMsgsReceived: 0,
+    writeStreamRequests: 0, writeItems: 0, writeStreamResponses: 0, cpuUserUs: 0, cpuSystemUs: 0,
+  };
+}
+
 interface PeerStream {
   readonly call: grpc.ClientWritableStream<PbMessageBatch>;
   broken: boolean;
@@ -86,7 +120,7 @@ class GrpcTransport implements Transport {
   private readonly retryAt = new Map<string, number>();
   peers: Readonly<Record<string, string>> = {};
 
-  constructor(private readonly fromServer: string) {}
+  constructor(private readonly fromServer: string, private readonly stats: TabletServerStats) {}
 
   private client(to: string): AnyClient | undefined {
     const addr = this.peers[to];
@@ -130,7 +164,22 @@ class GrpcTransport implements Transport {
       return Promise.reject(new SaigaError('ServiceUnavailable', `server ${to} is not reading its stream (${s.call.writableLength} bytes buffered)`));
     }
     const messages: PbMessageBatch['messages'] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) messages[i] = encodeGroupMessage(batch[i] as GroupMessage);
+    const st = this.stats;
+    for (let i = 0; i < batch.length; i++) {
+      const gm = batch[i] as GroupMessage;
+      const m = gm.message;
+      if (m.type === 'Append') {
+        st.appendsSent++;
+        if (m.entries.length === 0) st.emptyAppendsSent++;
+        st.entriesSent += m.entries.length;
+        for (const e of m.entries) st.entryBytesSent += e.data.byteLength;
+      } else if (m.type === 'AppendResponse') st.appendResponsesSent++;
+      else if (m.type === 'Heartbeat') st.heartbeatsSent++;
+      else if (m.type === 'HeartbeatResponse') st.heartbeatResponsesSent++;
+      messages[i] = encodeGroupMessage(gm);
+    }
+    st.consensusBatchesSent++;
+    st.consensusMsgsSent += batch.length;
     s.call.write({ fromServer: this.fromServer, messages });
     return Promise.resolve();
   }
@@ -147,6 +196,7 @@ export class TabletServer {
   readonly id: string;
   private readonly server = new grpc.Server(CHANNEL_OPTIONS);
   private readonly transport: GrpcTransport;
+  private readonly counters: TabletServerStats = newStats();
   readonly driver: RaftDriver;
   private readonly clock = new HybridClock();
   private readonly replicas = new Map<string, TabletReplica>();
@@ -161,7 +211,7 @@ export class TabletServer {
   private constructor(private readonly o: TabletServerOptions) {
     this.id = o.id;
     mkdirSync(join(o.dataDir, 'tablets'), { recursive: true });
-    this.transport = new GrpcTransport(o.id);
+    this.transport = new GrpcTransport(o.id, this.counters);
     this.driver = new RaftDriver({ serverId: o.id, transport: this.transport, tickMs: o.tickMs ?? 50 });
     const configPath = join(o.dataDir, 'tserver-config');
     const fresh = !existsSync(configPath);
@@ -254,12 +304,18 @@ export class TabletServer {
       };
     this.server.addService(consensus.service, {
       send: unary((req: PbMessageBatch) => {
+        this.counters.consensusBatchesReceived++;
+        this.counters.consensusMsgsReceived += req.messages.length;
         this.driver.receive(req.messages.map(decodeGroupMessage));
         return {};
       }),
       stream: (call: grpc.ServerReadableStream<PbMessageBatch, Record<string, never>>, cb: grpc.sendUnaryData<Record<string, never>>) => {
         this.inbound.add(cb);
-        call.on('data', (req: PbMessageBatch) => this.driver.receive(req.messages.map(decodeGroupMessage)));
+        call.on('data', (req: PbMessageBatch) => {
+          this.counters.consensusBatchesReceived++;
+          this.counters.consensusMsgsReceived += req.messages.length;
+          this.driver.receive(req.messages.map(decodeGroupMessage));
+        });
         call.on('end', () => {
           if (this.inbound.delete(cb)) cb(null, {});
         });
@@ -283,6 +339,7 @@ export class TabletServer {
         return {
           serverId: this.id, role: s.role, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, voters: [...s.voters],
           logFirstIndex: r.log.firstIndex(), copiesInstalled: r.copiesInstalled, copiesServed: r.copiesServed,
+          statsJson: JSON.stringify(this.stats()),
         };
       }),
       flush: unary((req: { tabletId: string }) => {
@@ -329,6 +386,12 @@ export class TabletServer {
    * leave in one response message. At most WRITE_STREAM_INFLIGHT_MAX items per stream are being
    * written at once; items beyond that are answered ResourceExhausted.
    */
+  /** This server's counters since it started, with the process's CPU time now. */
+  stats(): TabletServerStats {
+    const cpu = process.cpuUsage();
+    return { ...this.counters, cpuUserUs: cpu.user, cpuSystemUs: cpu.system };
+  }
+
   private serveWriteStream(call: grpc.ServerDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>): void {
     this.writeStreams.add(call);
     let inflight = 0;
@@ -348,7 +411,10 @@ export class TabletServer {
       if (done) return;
       const results = out;
       out = [];
-      if (results.length > 0) call.write({ results });
+      if (results.length > 0) {
+        this.counters.writeStreamResponses++;
+        call.write({ results });
+      }
       finish();
     };
     const settle = (r: PbWriteResult): void => {
@@ -359,6 +425,8 @@ export class TabletServer {
       }
     };
     call.on('data', (req: PbWriteStreamRequest) => {
+      this.counters.writeStreamRequests++;
+      this.counters.writeItems += req.items.length;
       for (const item of req.items) {
         if (inflight >= WRITE_STREAM_INFLIGHT_MAX) {
           settle(errorResult(item.id, new SaigaError('ResourceExhausted', `expected at most ${WRITE_STREAM_INFLIGHT_MAX} unanswered writes on one stream, found more`)));

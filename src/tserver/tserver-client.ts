@@ -147,6 +147,8 @@ export class TabletServerClient {
   status(tabletId: string, timeoutMs = 2000): Promise<{
     serverId: string; role: string; leader: string; term: number; commit: number; applied: number; lastIndex: number; voters: string[];
     logFirstIndex: number; copiesInstalled: number; copiesServed: number;
+    /** JSON of the server's TabletServerStats (tablet-server.ts). */
+    statsJson: string;
   }> {
     return this.call('status', { tabletId }, timeoutMs);
   }

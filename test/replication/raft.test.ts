@@ -177,6 +177,10 @@ describe('replication', () => {
     for (let i = 0; i < 50; i++) l.propose(bytes(`v${i}`));
     c.settle();
     const want = Array.from({ length: 50 }, (_, i) => `v${i}`);
+    expect(c.appliedData(l.id)).toEqual(want);
+    // Followers learn the last commit with the next Append or, when idle, the next tick.
+    for (const id of c.nodes.keys()) expect(want.slice(0, c.appliedData(id).length)).toEqual(c.appliedData(id));
+    c.tickAll(1);
     for (const id of c.nodes.keys()) expect(c.appliedData(id)).toEqual(want);
   });
 
@@ -284,6 +288,7 @@ describe('replication', () => {
     const l = c.elect();
     for (let i = 0; i < 5; i++) l.propose(bytes(`v${i}`));
     c.settle();
+    c.tickAll(1); // the followers learn the last commit
     const f = [...c.nodes.keys()].find((id) => id !== l.id)!;
     const before = c.node(f).status();
     const r = c.restart(f);
@@ -471,6 +476,7 @@ describe('membership', () => {
     expect(l2.confState().voters).toEqual(rest);
     l2.propose(bytes('after'));
     c.settle();
+    c.tickAll(1);
     for (const id of rest) expect(c.appliedData(id)).toEqual(['after']);
   });
 });
@@ -543,6 +549,7 @@ describe('snapshots', () => {
     expect(c.node(f).confState().voters).toEqual(['a', 'b', 'c']);
     l.propose(bytes('after'));
     c.settle();
+    c.tickAll(1);
     expect(c.appliedData(f)).toEqual(['after']);
     expect(c.node(f).status().applied).toBe(l.status().applied);
   });
@@ -663,5 +670,75 @@ describe('config and codecs', () => {
     expect(() => s.entries(3, 5, 1 << 20)).toThrow(/assertion/);
     const r = new RaftNode({ id: 'a', storage: s, random: new SeededRandom(1), applied: 3 });
     expect(r.firstIndex()).toBe(4);
+  });
+});
+
+describe('commit propagation', () => {
+  const appends = (ms: readonly Message[], empty: boolean): Message[] => ms.filter((m) => m.type === 'Append' && (m.entries.length === 0) === empty);
+
+  it('a commit rides on the next Append instead of a commit-only Append; an idle leader sends it on the next tick', () => {
+    for (const heartbeatTicks of [1, 3]) {
+      const c = new Cluster(['a', 'b', 'c'], { heartbeatTicks });
+      const l = c.elect();
+      c.tickAll(heartbeatTicks); // everyone knows the no-op's commit
+      const fs = [...c.nodes.keys()].filter((id) => id !== l.id);
+      c.sent.length = 0;
+      const first = l.propose(bytes('x1'));
+      c.settle();
+      // one Append with the entry per follower, one answer each, and nothing else
+      expect(appends(c.sent, false).length).toBe(2);
+      expect(appends(c.sent, true)).toEqual([]);
+      expect(c.sent.filter((m) => m.type === 'AppendResponse').length).toBe(2);
+      expect(l.status().commit).toBe(first.index);
+      for (const f of fs) expect(c.node(f).status().commit).toBe(first.index - 1);
+      // the next proposal carries the commit of the first
+      c.sent.length = 0;
+      const second = l.propose(bytes('x2'));
+      c.settle();
+      expect(appends(c.sent, false).map((m) => m.commit)).toEqual([first.index, first.index]);
+      expect(appends(c.sent, true)).toEqual([]);
+      for (const f of fs) expect(c.node(f).status().commit).toBe(first.index);
+      // idle: the next tick tells the followers, whether or not a heartbeat is due
+      c.sent.length = 0;
+      for (const n of c.nodes.values()) n.tick();
+      c.settle();
+      for (const f of fs) {
+        expect(c.node(f).status().commit).toBe(second.index);
+        expect(c.appliedData(f)).toEqual(['x1', 'x2']);
+      }
+      // once they know it, ticks send no more commit-only Appends
+      c.sent.length = 0;
+      for (const n of c.nodes.values()) n.tick();
+      c.settle();
+      expect(appends(c.sent, true)).toEqual([]);
+    }
+  });
+
+  it('a committed configuration change goes out to the followers at once', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    const l = c.elect();
+    c.tickAll(1);
+    const { index } = l.proposeConfChange({ type: 'AddLearner', replica: 'd' });
+    c.settle();
+    for (const id of ['a', 'b', 'c']) {
+      expect(c.node(id).status().commit).toBe(index);
+      expect(c.node(id).confState().learners).toEqual(['d']);
+    }
+  });
+
+  it('a leader answering a follower read point under its lease sends the commit first', () => {
+    const c = new Cluster(['a', 'b', 'c'], { readOnly: 'LeaseBased' });
+    const l = c.elect();
+    c.tickAll(2);
+    expect(l.leaseValid()).toBe(true);
+    const { index } = l.propose(bytes('x'));
+    c.settle(); // committed on the leader; the followers do not know yet
+    const f = [...c.nodes.keys()].find((id) => id !== l.id)!;
+    expect(c.node(f).status().commit).toBeLessThan(index);
+    c.node(f).readIndex('fr');
+    c.settle();
+    expect(c.reads.get(f)).toEqual([{ index, requestCtx: 'fr' }]);
+    expect(c.node(f).status().commit).toBeGreaterThanOrEqual(index);
+    expect(c.appliedData(f)).toEqual(['x']);
   });
 });
