@@ -29,13 +29,35 @@ export function encodeEntryData(kind: WalKind, payload: Uint8Array): Uint8Array 
   return out;
 }
 
+/**
+ * A LogEntry made by toLogEntry from a Normal entry: it keeps the Raft data its payload is a
+ * view of (`payload === raftData.subarray(1)`). The Log hands the same objects back from its
+ * unsynced list and its recent-entries cache, so fromLogEntry returns that data instead of
+ * copying the payload behind a new kind byte (a whole write batch, on every apply).
+ */
+interface RaftLogEntry extends LogEntry {
+  readonly raftData: Uint8Array;
+}
+
 /** The WAL record of a Raft entry. */
 export function toLogEntry(e: Entry): LogEntry {
   if (e.type === 'ConfChange') return { term: e.term, index: e.index, type: 'configChange', payload: e.data };
   if (e.data.byteLength === 0) return { term: e.term, index: e.index, type: 'noop', payload: e.data };
   const kind = KIND_BY_CODE[e.data[0] as number];
   assert(kind !== undefined, () => `entry ${e.index} data starts with a WAL kind byte, found ${e.data[0]}`);
-  return { term: e.term, index: e.index, type: kind, payload: e.data.subarray(1) };
+  const le: RaftLogEntry = { term: e.term, index: e.index, type: kind, payload: e.data.subarray(1), raftData: e.data };
+  return le;
+}
+
+/**
+ * The Raft data `[kind byte][payload]` of a Normal entry: the data the entry was made from when
+ * `e` came from toLogEntry and still views it (no copy), else a new buffer (entries decoded from disk).
+ */
+function normalData(e: LogEntry, kind: WalKind): Uint8Array {
+  const d = (e as Partial<RaftLogEntry>).raftData;
+  const p = e.payload;
+  if (d !== undefined && d.buffer === p.buffer && d.byteOffset + 1 === p.byteOffset && d.byteLength === p.byteLength + 1 && d[0] === WAL_KIND[kind]) return d;
+  return encodeEntryData(kind, p);
 }
 
 /** The Raft entry of a WAL record. */
@@ -45,7 +67,7 @@ export function fromLogEntry(e: LogEntry): Entry {
     case 'noop': return { term: e.term, index: e.index, type: 'Normal', data: new Uint8Array(0) };
     case 'write':
     case 'alterSchema':
-    case 'writeBatch': return { term: e.term, index: e.index, type: 'Normal', data: encodeEntryData(e.type, e.payload) };
+    case 'writeBatch': return { term: e.term, index: e.index, type: 'Normal', data: normalData(e, e.type) };
   }
 }
 
