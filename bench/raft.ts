@@ -52,7 +52,13 @@ async function snapshotCounters(c: ProcessCluster): Promise<Map<string, { stats:
   const out = new Map<string, { stats: Counters; lastIndex: number; role: string }>();
   for (const id of c.running()) {
     const s = await c.client(id).status(TABLET);
-    out.set(id, { stats: JSON.parse(s.statsJson) as Counters, lastIndex: Number(s.lastIndex), role: s.role });
+    const raw = JSON.parse(s.statsJson) as Record<string, unknown>;
+    const stats: Counters = {};
+    for (const [k, v] of Object.entries(raw)) {
+      if (typeof v === 'number') stats[k] = v;
+      else if (typeof v === 'object' && v !== null) for (const [k2, v2] of Object.entries(v)) if (typeof v2 === 'number') stats[`${k}.${k2}`] = v2;
+    }
+    out.set(id, { stats, lastIndex: Number(s.lastIndex), role: s.role });
   }
   return out;
 }

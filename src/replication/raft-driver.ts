@@ -103,6 +103,25 @@ export interface RaftHoldStats {
 }
 const holdCounters: RaftHoldStats = { holds: 0, releasedByWriters: 0, releasedByTimer: 0 };
 
+/** Process-wide Ready counters (every RaftDriver): how the work of the groups was batched. */
+export interface RaftReadyStats {
+  readies: number;
+  /** Readies that carried new log entries (one log write each). */
+  readiesWithEntries: number;
+  /** Readies persisted durably (mustSync: new entries, term or vote). */
+  syncedPersists: number;
+  entriesPersisted: number;
+  messagesQueued: number;
+  /** Transport.send calls (one batch per destination server per flush). */
+  batchesSent: number;
+}
+const readyCounters: RaftReadyStats = { readies: 0, readiesWithEntries: 0, syncedPersists: 0, entriesPersisted: 0, messagesQueued: 0, batchesSent: 0 };
+
+/** A copy of the process-wide Ready counters. */
+export function raftReadyStats(): RaftReadyStats {
+  return { ...readyCounters };
+}
+
 /** A copy of the process-wide hold counters. */
 export function raftHoldStats(): RaftHoldStats {
   return { ...holdCounters };
@@ -269,6 +288,12 @@ export class RaftDriver {
         while (g.failed === undefined && this.groups.get(g.id) === g && g.node.hasReady()) {
           if (this.holdMsMax > 0 && this.tryHold(g)) break;
           const rd = g.node.ready();
+          readyCounters.readies++;
+          if (rd.entries.length > 0) {
+            readyCounters.readiesWithEntries++;
+            readyCounters.entriesPersisted += rd.entries.length;
+          }
+          if (rd.mustSync) readyCounters.syncedPersists++;
           if (rd.snapshot !== undefined) await g.sm.installSnapshot(rd.snapshot);
           if (g.lastSoft === undefined || g.lastSoft.lead !== rd.softState.lead || g.lastSoft.role !== rd.softState.role) {
             g.lastSoft = rd.softState;
@@ -410,6 +435,7 @@ export class RaftDriver {
   }
 
   private queue(groupId: string, msgs: readonly Message[]): void {
+    readyCounters.messagesQueued += msgs.length;
     for (const m of msgs) {
       let q = this.outbox.get(m.to);
       if (q === undefined) this.outbox.set(m.to, (q = []));
@@ -430,6 +456,7 @@ export class RaftDriver {
     for (const [to, msgs] of this.outbox) {
       for (let at = 0; at < msgs.length; at += this.batchMessagesMax) {
         const batch = msgs.slice(at, at + this.batchMessagesMax);
+        readyCounters.batchesSent++;
         this.o.transport.send(to, batch).catch(() => this.unreachable(to, batch));
       }
     }

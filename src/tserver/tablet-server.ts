@@ -8,7 +8,7 @@ import type { Limits } from '../common/limits.js';
 import type { ScanSpec } from '../common/scan-spec.js';
 import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import type { Schema } from '../common/types.js';
-import { RaftDriver, type GroupMessage, type Transport } from '../replication/raft-driver.js';
+import { RaftDriver, raftReadyStats, type GroupMessage, type RaftReadyStats, type Transport } from '../replication/raft-driver.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
 import { MetaFile, syncDir } from '../wal/index.js';
 import {
@@ -90,6 +90,8 @@ export interface TabletServerStats {
   /** process.cpuUsage() of the whole process, microseconds. */
   cpuUserUs: number;
   cpuSystemUs: number;
+  /** The process's Raft driver Ready counters (every driver in the process). */
+  ready?: RaftReadyStats;
 }
 
 function newStats(): TabletServerStats {
@@ -389,7 +391,7 @@ export class TabletServer {
   /** This server's counters since it started, with the process's CPU time now. */
   stats(): TabletServerStats {
     const cpu = process.cpuUsage();
-    return { ...this.counters, cpuUserUs: cpu.user, cpuSystemUs: cpu.system };
+    return { ...this.counters, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, ready: raftReadyStats() };
   }
 
   private serveWriteStream(call: grpc.ServerDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>): void {

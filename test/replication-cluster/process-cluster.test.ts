@@ -138,4 +138,40 @@ describe('three tablet server processes replicating one tablet', () => {
     expect(keys).toEqual([1n, 2n]);
     expect(refusals).toBeLessThan(20);
   }, 40_000);
+
+  it('reports per-server counters in Status, and idle followers learn the last commit without another write', async () => {
+    const c = await startCluster();
+    const leader = await until('a leader', () => c.leader(TABLET), 20_000);
+    const counters = async (id: string): Promise<Record<string, unknown>> => JSON.parse((await c.client(id).status(TABLET)).statsJson) as Record<string, unknown>;
+    const num = (o: Record<string, unknown>, k: string): number => {
+      const v = o[k];
+      if (typeof v !== 'number') throw new Error(`expected a number at ${k}, found ${JSON.stringify(v)}`);
+      return v;
+    };
+    const before = await counters(leader);
+    const followers = IDS.filter((id) => id !== leader);
+    const fBefore = await Promise.all(followers.map(counters));
+    const WRITES = 12;
+    for (let i = 0; i < WRITES; i++) await c.client(leader).write(TABLET, [{ kind: 'upsert', row: [BigInt(i), 1n] }]);
+    const after = await counters(leader);
+    expect(num(after, 'writeItems') - num(before, 'writeItems')).toBe(WRITES);
+    // every write's entry went to both followers (more only if an Append was retried)
+    expect(num(after, 'entriesSent') - num(before, 'entriesSent')).toBeGreaterThanOrEqual(2 * WRITES);
+    expect(num(after, 'entryBytesSent')).toBeGreaterThan(num(before, 'entryBytesSent'));
+    expect(num(after, 'consensusMsgsSent')).toBeGreaterThanOrEqual(num(after, 'appendsSent') + num(after, 'heartbeatsSent'));
+    expect(num(after, 'cpuUserUs') + num(after, 'cpuSystemUs')).toBeGreaterThan(num(before, 'cpuUserUs') + num(before, 'cpuSystemUs'));
+    const ready = after['ready'] as Record<string, unknown>;
+    expect(num(ready, 'entriesPersisted') - num(before['ready'] as Record<string, unknown>, 'entriesPersisted')).toBeGreaterThanOrEqual(WRITES);
+    for (const [i, id] of followers.entries()) {
+      const f = await counters(id);
+      expect(num(f, 'appendResponsesSent')).toBeGreaterThan(num(fBefore[i]!, 'appendResponsesSent'));
+      expect(num(f, 'appendsSent')).toBe(0);
+    }
+    // no more writes: the followers still learn (and apply) the last commit within a few ticks
+    const commit = (await c.client(leader).status(TABLET)).commit;
+    await until('followers at the leader\'s commit', async () => {
+      const st = await Promise.all(followers.map((id) => c.client(id).status(TABLET)));
+      return st.every((s) => Number(s.commit) >= Number(commit) && Number(s.applied) >= Number(commit)) ? true : undefined;
+    }, 10_000);
+  }, 40_000);
 });
