@@ -145,7 +145,7 @@ export function estimateRows(p: LogicalPlan): number {
 }
 
 /** The scan a plan's output column comes from unchanged (through filters, projections, joins), and its column index there. */
-function columnOrigin(p: LogicalPlan, i: number): { scan: Extract<LogicalPlan, { kind: 'Scan' }>; col: number } | null {
+export function columnOrigin(p: LogicalPlan, i: number): { scan: Extract<LogicalPlan, { kind: 'Scan' }>; col: number } | null {
   switch (p.kind) {
     case 'Scan': return { scan: p, col: i };
     case 'Filter': case 'Sort': case 'Limit': case 'Distinct': return columnOrigin(p.input, i);

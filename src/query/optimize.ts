@@ -3,7 +3,7 @@ import type { ColumnPredicate } from '../common/scan-spec.js';
 import type { Value } from '../common/types.js';
 import { andAll, col, columnsUsed, hasOuter, lit, remapColumns, splitConjuncts, type Expr } from './expr.js';
 import { mkFilter, mkJoin } from './bind.js';
-import { selectivity, type LogicalPlan } from './logical-plan.js';
+import { columnOrigin, selectivity, type LogicalPlan } from './logical-plan.js';
 import type { SqlType } from './vector.js';
 
 /**
@@ -33,7 +33,48 @@ function eagerCounts(p: LogicalPlan): LogicalPlan {
       q = { ...p, input: eagerCounts(p.input) } as LogicalPlan; break;
     default: return unreachable(p, 'plan');
   }
-  return q.kind === 'Aggregate' ? eagerCount(q) ?? q : q;
+  if (q.kind !== 'Aggregate') return q;
+  const e = eagerCount(q);
+  if (e !== null) return e;
+  return groupsByKey(q) ?? q;
+}
+
+/**
+ * Group columns that a table's primary key (also grouped) determines become ANY_VALUE
+ * aggregates: TPC-H Q10 groups by c_custkey and six more customer columns (four strings), which
+ * then no longer need hashing. A Project restores the output order. Columns are matched to
+ * their scan through filters, projections and joins (columnOrigin); rows of one group share the
+ * key, so they share the row those columns come from (or its NULL padding). Null when no group
+ * column is determined that way.
+ */
+function groupsByKey(p: Extract<LogicalPlan, { kind: 'Aggregate' }>): LogicalPlan | null {
+  if (p.groups.length < 2) return null;
+  const origins = p.groups.map((g) => (g.kind === 'col' ? columnOrigin(p.input, g.index) : null));
+  const dependent = new Array<boolean>(p.groups.length).fill(false);
+  for (let i = 0; i < origins.length; i++) {
+    const o = origins[i];
+    if (o === null || o === undefined) continue;
+    const schema = o.scan.table.schema;
+    const pk = schema.columns.slice(0, schema.keyColumnCount).map((c) => c.name);
+    if (pk.length === 0 || pk.includes(o.scan.columns[o.col]!)) continue;
+    const keyed = pk.every((name) => origins.some((x) => x !== null && x !== undefined && x.scan === o.scan && x.scan.columns[x.col] === name));
+    if (keyed) dependent[i] = true;
+  }
+  if (!dependent.some((d) => d)) return null;
+  const groups = p.groups.filter((_, i) => !dependent[i]);
+  const extra = p.groups.filter((_, i) => dependent[i]);
+  const ng = groups.length, na = p.aggs.length;
+  const agg: LogicalPlan = {
+    ...p, groups,
+    aggs: [...p.aggs, ...extra.map((g) => ({ fn: 'any_value' as const, arg: g, type: g.type }))],
+    names: [...p.names.slice(0, p.groups.length).filter((_, i) => !dependent[i]), ...p.names.slice(p.groups.length), ...extra.map((_, k) => `__dep${k}`)],
+    types: [...groups.map((g) => g.type), ...p.aggs.map((a) => a.type), ...extra.map((g) => g.type)],
+  };
+  const exprs: Expr[] = [];
+  let gi = 0, di = 0;
+  for (let i = 0; i < p.groups.length; i++) exprs.push(dependent[i] ? col(ng + na + di++, p.groups[i]!.type) : col(gi++, p.groups[i]!.type));
+  for (let k = 0; k < na; k++) exprs.push(col(ng + k, p.aggs[k]!.type));
+  return { kind: 'Project', input: agg, exprs, names: p.names, types: p.types };
 }
 
 /** Local column indexes of p's scanned table's primary key, when p is a (filtered) scan that outputs all of them. */

@@ -46,6 +46,18 @@ describe(`eager COUNT under LEFT JOIN, seed ${SEED}`, () => {
     const segs = new Map<string, number>();
     for (const c of cust) segs.set(c[1], (segs.get(c[1]) ?? 0) + ids.get(c[0])!);
     expect(bySeg).toEqual([...segs.entries()].sort().map(([k, v]) => [k, String(v)]));
+    // Groups a primary key determines (c.seg by c.id) become ANY_VALUE aggregates: same answers.
+    const dep = await h.q(`SELECT c.seg, SUM(o.amt), c.id, COUNT(*) FROM cust c JOIN ord o ON c.id = o.cid GROUP BY c.seg, c.id ORDER BY c.id`);
+    const wantDep: unknown[][] = [];
+    for (const c of cust) {
+      const ms = ord.filter((o) => o[1] === c[0]);
+      if (ms.length === 0) continue;
+      const amts = ms.filter((o) => o[3] !== null);
+      wantDep.push([c[1], amts.length === 0 ? null : String(amts.reduce((a, o) => a + o[3]!, 0)), c[0], String(ms.length)]);
+    }
+    expect(dep, `seed ${SEED}`).toEqual(wantDep);
+    const depPlan = await h.q(`EXPLAIN SELECT c.seg, SUM(o.amt), c.id FROM cust c JOIN ord o ON c.id = o.cid GROUP BY c.seg, c.id`);
+    expect(depPlan.map((r) => String(r[0])).join('\n')).toMatch(/HashAggregate groups=1 aggs=\[sum, any_value\]/);
     const plan = await h.q(`EXPLAIN SELECT c.id, COUNT(o.id) FROM cust c LEFT JOIN ord o ON c.id = o.cid GROUP BY c.id`);
     expect(plan.map((r) => String(r[0])).join('\n')).toMatch(/HashJoin left[^\n]*\n[^\n]*Scan test\.cust[^\n]*\n\s*HashAggregate groups=1 aggs=\[count\]/);
   });
