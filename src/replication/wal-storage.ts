@@ -1,6 +1,6 @@
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
-import type { Log, LogEntry } from '../wal/index.js';
+import { entryTypeCode, type Log, type LogEntry } from '../wal/index.js';
 import type { Storage } from './storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
 
@@ -20,6 +20,7 @@ export const WAL_KIND = { write: 1, alterSchema: 2, writeBatch: 5 } as const;
 export type WalKind = keyof typeof WAL_KIND;
 
 const KIND_BY_CODE: readonly (WalKind | undefined)[] = [undefined, 'write', 'alterSchema', undefined, undefined, 'writeBatch'];
+for (const k of Object.keys(WAL_KIND) as WalKind[]) assert(WAL_KIND[k] === entryTypeCode(k), () => `WAL kind ${k} has the log's entry type code`);
 
 /** Raft data of a Normal entry carrying a WAL payload. */
 export function encodeEntryData(kind: WalKind, payload: Uint8Array): Uint8Array {
@@ -29,32 +30,24 @@ export function encodeEntryData(kind: WalKind, payload: Uint8Array): Uint8Array 
   return out;
 }
 
-/**
- * A LogEntry made by toLogEntry from a Normal entry: it keeps the Raft data its payload is a
- * view of (`payload === raftData.subarray(1)`). The Log hands the same objects back from its
- * unsynced list and its recent-entries cache, so fromLogEntry returns that data instead of
- * copying the payload behind a new kind byte (a whole write batch, on every apply).
- */
-interface RaftLogEntry extends LogEntry {
-  readonly raftData: Uint8Array;
-}
-
 /** The WAL record of a Raft entry. */
 export function toLogEntry(e: Entry): LogEntry {
   if (e.type === 'ConfChange') return { term: e.term, index: e.index, type: 'configChange', payload: e.data };
   if (e.data.byteLength === 0) return { term: e.term, index: e.index, type: 'noop', payload: e.data };
   const kind = KIND_BY_CODE[e.data[0] as number];
   assert(kind !== undefined, () => `entry ${e.index} data starts with a WAL kind byte, found ${e.data[0]}`);
-  const le: RaftLogEntry = { term: e.term, index: e.index, type: kind, payload: e.data.subarray(1), raftData: e.data };
-  return le;
+  // `framed`: the data the payload views, so fromLogEntry can hand it back without a copy.
+  return { term: e.term, index: e.index, type: kind, payload: e.data.subarray(1), framed: e.data };
 }
 
 /**
- * The Raft data `[kind byte][payload]` of a Normal entry: the data the entry was made from when
- * `e` came from toLogEntry and still views it (no copy), else a new buffer (entries decoded from disk).
+ * The Raft data `[kind byte][payload]` of a Normal entry without copying the payload when the
+ * entry carries it contiguous (`framed`: set by toLogEntry, so the Log's unsynced list and
+ * recent cache hand back the proposal's own data, and by Log.read for entries it decoded from a
+ * segment); checked to still frame this payload with this kind, else a new buffer.
  */
 function normalData(e: LogEntry, kind: WalKind): Uint8Array {
-  const d = (e as Partial<RaftLogEntry>).raftData;
+  const d = e.framed;
   const p = e.payload;
   if (d !== undefined && d.buffer === p.buffer && d.byteOffset + 1 === p.byteOffset && d.byteLength === p.byteLength + 1 && d[0] === WAL_KIND[kind]) return d;
   return encodeEntryData(kind, p);

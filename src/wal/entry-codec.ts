@@ -24,6 +24,18 @@ export interface LogEntry {
   readonly index: number;
   readonly type: EntryType;
   readonly payload: Uint8Array;
+  /**
+   * Optional: the entry's type code (entryTypeCode) followed by its payload, contiguous, with
+   * `payload` a view of its bytes from 1 on. Log.read sets it on entries it decodes from a segment
+   * (in its private read buffer); src/replication's toLogEntry sets it to the Raft entry's data.
+   * Lets a reader hand out "[type byte][payload]" without copying the payload.
+   */
+  readonly framed?: Uint8Array;
+}
+
+/** The on-disk code of an entry type (the first byte of a record body). */
+export function entryTypeCode(t: EntryType): number {
+  return ENTRY_TYPE_CODES[t];
 }
 
 export const RECORD_HEADER_BYTES = 12;

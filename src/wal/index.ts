@@ -1,6 +1,6 @@
 export { Log, LogAnchorRegistry, logSyncStats, openLog } from './log.js';
 export type { HardState, LogOptions, LogSyncStats, SnapshotMarker } from './log.js';
-export { decodeRecord, encodeEntries, encodeEntryInto, encodedEntryBytes, encodeRecordHeaderInto } from './entry-codec.js';
+export { decodeRecord, encodeEntries, encodeEntryInto, encodedEntryBytes, encodeRecordHeaderInto, entryTypeCode } from './entry-codec.js';
 export type { EntryType, LogEntry } from './entry-codec.js';
 export { decodeSchema, decodeWriteBatch, encodeSchema, encodeWriteBatch, jsonReplacer, jsonReviver } from './op-codec.js';
 export type { LoggedWriteOp, WriteBatchPayload } from './op-codec.js';

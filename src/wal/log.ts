@@ -11,6 +11,7 @@ import {
   encodeRecordHeaderInto,
   encodeSegmentHeader,
   ENTRY_BODY_HEADER_BYTES,
+  entryTypeCode,
   RECORD_HEADER_BYTES,
   SEGMENT_HEADER_BYTES,
   type LogEntry,
@@ -506,7 +507,13 @@ export class Log {
         const r = decodeRecord(buf, at);
         if (r.kind !== 'entry') throw corruption(seg.path, start + at, r.kind === 'end' ? 'missing record' : r.why);
         if (r.entry.index !== i) throw corruption(seg.path, start + at, `entry index ${r.entry.index}, expected ${i}`);
-        out.push(r.entry);
+        // The CRC was checked and the header decoded: the byte before the payload (the top byte of
+        // the index field, in this read's own buffer) now takes the type code, so the entry can
+        // carry `framed` = [type code][payload] as a view instead of a reader copying the payload.
+        const payloadAt = at + RECORD_HEAD_BYTES;
+        buf[payloadAt - 1] = entryTypeCode(r.entry.type);
+        const framed = new Uint8Array(buf.buffer, buf.byteOffset + payloadAt - 1, r.entry.payload.byteLength + 1);
+        out.push({ term: r.entry.term, index: r.entry.index, type: r.entry.type, payload: r.entry.payload, framed });
         bytes += r.entry.payload.byteLength;
         at += r.recordBytes;
         i++;

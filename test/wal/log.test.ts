@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSaigaError, SaigaError } from '../../src/common/errors.js';
-import { decodeRecord, encodeEntries, type LogEntry } from '../../src/wal/entry-codec.js';
+import { decodeRecord, encodeEntries, entryTypeCode, type LogEntry } from '../../src/wal/entry-codec.js';
+import { RecentEntryBudget } from '../../src/wal/recent-entries.js';
 import { openLog, type Log } from '../../src/wal/log.js';
 import { decodeSchema, decodeWriteBatch, encodeSchema, encodeWriteBatch } from '../../src/wal/op-codec.js';
 import { SEGMENT_HEADER_BYTES } from '../../src/wal/entry-codec.js';
@@ -248,6 +249,29 @@ describe('log', () => {
     expect(log.firstIndex()).toBe(101);
     expect(log.lastIndex()).toBe(101);
     expect(readdirSync(dir).filter((n) => n.endsWith('.wal'))).toHaveLength(1);
+    await log.close();
+  });
+});
+
+describe('log read from a segment frames each entry', () => {
+  it('sets framed = [type code][payload] as a view on the read buffer, for every entry type', async () => {
+    const dir = tempDir();
+    const types = ['write', 'alterSchema', 'noop', 'configChange', 'writeBatch'] as const;
+    const es = types.map((type, k) => ({ term: 2, index: k + 1, type, payload: new Uint8Array(type === 'noop' ? 0 : 10 + 300 * k).map((_, i) => (i * 7 + k) & 0xff) }));
+    const log = await openLog({ dir, recentBudget: new RecentEntryBudget(0) });
+    await log.append(es);
+    for (let round = 0; round < 2; round++) {
+      const got = log.read(1, 6);
+      expect(got.map((e) => [e.index, e.type, [...e.payload]])).toEqual(es.map((e) => [e.index, e.type, [...e.payload]]));
+      for (const e of got) {
+        const f = e.framed;
+        expect(f).toBeDefined();
+        expect(f![0]).toBe(entryTypeCode(e.type));
+        expect(f!.buffer).toBe(e.payload.buffer);
+        expect(f!.byteOffset + 1).toBe(e.payload.byteOffset);
+        expect(f!.byteLength).toBe(e.payload.byteLength + 1);
+      }
+    }
     await log.close();
   });
 });
