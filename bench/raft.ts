@@ -151,6 +151,7 @@ export async function main(args: string[]): Promise<void> {
     }
 
     // 1000-row batches, columnar (WriteArrow: one Arrow IPC body, one writeBatch log entry).
+    const countersA = await snapshotCounters(c);
     let arows = 0;
     const alat: number[] = [];
     const end3 = performance.now() + seconds * 1000;
@@ -166,10 +167,12 @@ export async function main(args: string[]): Promise<void> {
         alat.push(performance.now() - t0);
       }
     }));
+    emitCounters('arrow_batch', countersA, await snapshotCounters(c), alat.length);
     emit({ name: 'raft.batch_rows_per_s', value: Math.round(arows / ((performance.now() - start3) / 1000)), unit: 'rows/s', writers: WRITERS, batchRows: 1000, path: 'WriteArrow', target: 300_000 });
     emit({ name: 'raft.batch_commit_latency_p50', value: +percentile(alat, 50).toFixed(2), unit: 'ms', path: 'WriteArrow' });
 
     // 1000-row batches as JSON rows (Write).
+    const countersJ = await snapshotCounters(c);
     let rows = 0;
     const blat: number[] = [];
     const end2 = performance.now() + seconds * 1000;
@@ -184,6 +187,7 @@ export async function main(args: string[]): Promise<void> {
         blat.push(performance.now() - t0);
       }
     }));
+    emitCounters('json_batch', countersJ, await snapshotCounters(c), blat.length);
     emit({ name: 'raft.batch_json_rows_per_s', value: Math.round(rows / ((performance.now() - start2) / 1000)), unit: 'rows/s', writers: WRITERS, batchRows: 1000, path: 'Write (JSON rows)' });
     emit({ name: 'raft.batch_json_commit_latency_p50', value: +percentile(blat, 50).toFixed(2), unit: 'ms' });
 

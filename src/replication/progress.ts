@@ -44,6 +44,11 @@ export class Inflights {
     return this.lastIndexes.length;
   }
 
+  /** Bytes of the entries in flight. */
+  sizeBytes(): number {
+    return this.bytes;
+  }
+
   reset(): void {
     this.lastIndexes.length = 0;
     this.sizes.length = 0;

@@ -13,6 +13,13 @@ import { NO_REPLICA, entrySizeBytes, hardStateEqual, makeMessage } from './types
 
 type CampaignType = 'PreElection' | 'Election' | 'Transfer';
 
+/**
+ * A commit that covers at least this many entry bytes is sent to the followers at once
+ * (commit-only Appends) rather than on the next Append: applying that much is real work, best
+ * done before the next round's entries arrive. Smaller commits ride on the next Append.
+ */
+const COMMIT_BCAST_BYTES = 16 * 1024;
+
 interface PendingRead {
   readonly requestCtx: string;
   /** The replica that asked: this leader, or a follower that forwarded a ReadIndex. */
@@ -297,7 +304,12 @@ export class RaftNode {
       this.log.stableTo(lastNew.index, lastNew.term);
       // Own entries are durable now: they count for the leader (followers learn the new commit
       // with the next Append or heartbeat).
-      if (this.role === 'Leader' && lastNew.term === this.term && this.progress.get(this.id)?.maybeUpdate(lastNew.index) === true) this.maybeCommit();
+      if (this.role === 'Leader' && lastNew.term === this.term && this.progress.get(this.id)?.maybeUpdate(lastNew.index) === true && this.maybeCommit()) {
+        // Big entries committed by this persist: the followers learn it at once (see stepLeader).
+        let bytes = 0;
+        for (const e of rd.entries) bytes += entrySizeBytes(e);
+        if (bytes >= COMMIT_BCAST_BYTES) this.bcastAppend();
+      }
     }
     for (const e of rd.committedEntries) {
       if (e.index <= this.log.applied) continue; // covered by a snapshot installed meanwhile
@@ -616,20 +628,27 @@ export class RaftNode {
         }
         const wasPaused = pr.isPaused();
         if (!pr.maybeUpdate(m.index)) return;
+        let ackedBytes = 0;
         if (pr.state === 'Probe') pr.becomeReplicate();
         else if (pr.state === 'Snapshot' && pr.match >= pr.pendingSnapshot) {
           pr.becomeProbe();
           pr.becomeReplicate();
-        } else if (pr.state === 'Replicate') pr.inflights.freeLE(m.index);
+        } else if (pr.state === 'Replicate') {
+          const inflightBefore = pr.inflights.sizeBytes();
+          pr.inflights.freeLE(m.index);
+          ackedBytes = inflightBefore - pr.inflights.sizeBytes();
+        }
         // A commit that moved rides on the next Append to each follower (new entries, or the next
         // tick: see sendPendingCommits) instead of a commit-only Append to all at once, which
         // roughly doubled the messages (and the followers' answers) per write under load.
-        // A configuration change (or this term's no-op) that commits goes out at once: the
-        // followers must apply it promptly (a removed leader stops ticking as leader).
+        // It goes out at once for a configuration change (or this term's no-op) — the followers
+        // must apply it promptly (a removed leader stops ticking as leader) — and for big entries
+        // (about COMMIT_BCAST_BYTES acknowledged by this answer): followers then apply them
+        // while idle instead of in front of their answer to the next Append.
         const commitBefore = this.log.committed;
         let sent = false;
         if (this.maybeCommit()) {
-          if (this.pendingConfIndex > commitBefore && this.pendingConfIndex <= this.log.committed) {
+          if ((this.pendingConfIndex > commitBefore && this.pendingConfIndex <= this.log.committed) || ackedBytes >= COMMIT_BCAST_BYTES) {
             this.bcastAppend();
             sent = true;
           } else {

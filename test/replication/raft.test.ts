@@ -714,6 +714,21 @@ describe('commit propagation', () => {
     }
   });
 
+  it('a commit of big entries goes out to the followers at once', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    const l = c.elect();
+    c.tickAll(1);
+    const fs = [...c.nodes.keys()].filter((id) => id !== l.id);
+    c.sent.length = 0;
+    const { index } = l.propose(new Uint8Array(20 * 1024).fill(7));
+    c.settle();
+    expect(appends(c.sent, true).length).toBe(2); // one commit-only Append per follower, no tick needed
+    for (const f of fs) {
+      expect(c.node(f).status().commit).toBe(index);
+      expect(c.applied.get(f)!.map((e) => e.index)).toContain(index);
+    }
+  });
+
   it('a committed configuration change goes out to the followers at once', () => {
     const c = new Cluster(['a', 'b', 'c']);
     const l = c.elect();
