@@ -2,6 +2,7 @@ import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
 import type { StorageApi, TableInfo } from '../common/storage-api.js';
 import { AUTO_INCREMENT_COLUMN, typeToSql, type ColumnSchema, type Value } from '../common/types.js';
+import type { ColumnStatsStore } from './column-stats.js';
 import { parseDate, parseTimestamp } from './dates.js';
 import { evalExpr, pow10 } from './eval.js';
 import {
@@ -9,7 +10,7 @@ import {
   decimalType, exprToString, hasInner, hasOuter, isFloatType, isIntType, isNumericType, lit, mapExpr, remapColumns,
   sameType, scaleOf, splitConjuncts, type Expr, type LitValue,
 } from './expr.js';
-import { estimateRows, type AggCall, type AggFn, type JoinType, type LogicalPlan, type SortKey, type WindowCall, type WindowFn } from './logical-plan.js';
+import { columnOrigin, estimateRows, type AggCall, type AggFn, type JoinType, type LogicalPlan, type SortKey, type WindowCall, type WindowFn } from './logical-plan.js';
 import { canonBig, cellValue, exactAt, type SqlType } from './vector.js';
 
 /**
@@ -45,6 +46,8 @@ export interface BindEnv {
   /** Session-level values for DATABASE(), USER(), CONNECTION_ID(), LAST_INSERT_ID(), @@vars, @vars. */
   readonly sessionValue: (name: string) => { value: LitValue; type: SqlType } | undefined;
   readonly ctes: Map<string, { ast: Ast; columns: string[] | null }>;
+  /** COMPUTE STATS results (absent: estimates use row counts and guesses only). */
+  readonly columnStats?: ColumnStatsStore;
 }
 
 export function unsupported(what: string): never {
@@ -908,7 +911,8 @@ function scanRel(env: BindEnv, db: string, info: TableInfo, alias: string): Rel 
     names: cols.map((c) => c.name), types: cols.map((c) => c.type),
     predicates: [], filter: null, limit: null, estimatedRows: Math.max(1, rows),
   };
-  return { plan, cols };
+  const stats = env.columnStats?.get(info);
+  return { plan: stats === undefined ? plan : { ...plan, columnStats: stats }, cols };
 }
 
 function requireDb(env: BindEnv, db: string | null): string {
@@ -1142,6 +1146,15 @@ function joinTrees(c: Cluster, rels: LogicalPlan[], offsets: readonly number[], 
     for (const [g, l] of t.pos) if (l === e.index) return g;
     return null;
   };
+  /** Distinct values of cluster column g (COMPUTE STATS) capped by the tree's rows; null without stats. */
+  const keyNdv = (g: number | null, t: JoinTree): number | null => {
+    if (g === null) return null;
+    const r = relOf(g);
+    const o = columnOrigin(rels[r]!, g - offsets[r]!);
+    if (o === null || o.scan.columnStats === undefined) return null;
+    const s = o.scan.columnStats.columns.get(o.scan.columns[o.col]!);
+    return s === undefined ? null : Math.max(1, Math.min(s.ndv, t.est));
+  };
   while (trees.length > 1) {
     let bestI = -1, bestJ = -1, bestEst = Infinity;
     for (let i = 0; i < trees.length; i++) {
@@ -1157,6 +1170,14 @@ function joinTrees(c: Cluster, rels: LogicalPlan[], offsets: readonly number[], 
         let est = Math.max(a.est, b.est, (a.est * b.est) / 50);
         if (fb !== null) est = Math.min(est, a.est * fb);
         if (fa !== null) est = Math.min(est, b.est * fa);
+        // With column stats on both sides of a key: |A|*|B| / max(ndv_a, ndv_b), each ndv at
+        // most its side's rows; over several keys the most selective one.
+        let ndv = 0;
+        for (let k = 0; k < keys.length; k++) {
+          const na = keyNdv(aCols[k] ?? null, a), nb = keyNdv(bCols[k] ?? null, b);
+          if (na !== null && nb !== null) ndv = Math.max(ndv, na, nb);
+        }
+        if (ndv > 0) est = (a.est * b.est) / ndv;
         est = Math.max(1, est);
         if (est < bestEst) { bestEst = est; bestI = i; bestJ = j; }
       }

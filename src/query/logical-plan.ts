@@ -1,5 +1,6 @@
 import type { ColumnPredicate } from '../common/scan-spec.js';
 import type { TableInfo } from '../common/storage-api.js';
+import { statsSelectivity, type StatsOf, type TableColumnStats } from './column-stats.js';
 import type { Expr } from './expr.js';
 import type { SqlType } from './vector.js';
 
@@ -74,6 +75,8 @@ export type LogicalPlan =
       readonly outputUsed?: readonly boolean[];
       /** Runtime join filters (set by the executor only): rows whose key cannot match a built join side are skipped. */
       readonly keyFilters?: readonly KeyFilter[];
+      /** COMPUTE STATS results of the table (by column name), when computed: estimates then use them. */
+      readonly columnStats?: TableColumnStats;
     })
   | (Out & { readonly kind: 'Values'; readonly rows: readonly (readonly Expr[])[] })
   | (Out & { readonly kind: 'Filter'; readonly input: LogicalPlan; readonly cond: Expr })
@@ -116,7 +119,7 @@ export function estimateRows(p: LogicalPlan): number {
   switch (p.kind) {
     case 'Scan': return p.estimatedRows;
     case 'Values': return p.rows.length;
-    case 'Filter': return Math.max(1, estimateRows(p.input) * selectivity(p.cond));
+    case 'Filter': return Math.max(1, estimateRows(p.input) * selectivity(p.cond, p.input.kind === 'Scan' ? scanStatsOf(p.input) : undefined));
     case 'Project': case 'Window': return estimateRows(p.input);
     case 'Aggregate': return p.groups.length === 0 ? 1 : Math.max(1, estimateRows(p.input) * 0.1);
     case 'Join': {
@@ -182,13 +185,34 @@ function uniqueFraction(p: LogicalPlan, keys: readonly Expr[], rows: number): nu
 }
 
 /**
- * Guessed fraction of rows a condition keeps (no column statistics): an equality with a
+ * Fraction of rows a condition keeps: from column statistics where the scan has them (see
+ * statsSelectivity), else guessed: an equality with a
  * literal 0.1, a short IN list 0.1 per value (at most 0.5), LIKE 0.1, other conjuncts 0.3; AND multiplies.
  */
-export function selectivity(e: Expr): number {
-  if (e.kind === 'and') return Math.max(0.0005, e.args.reduce((s, a) => s * selectivity(a), 1));
+export function selectivity(e: Expr, stats?: ScanStats): number {
+  if (e.kind === 'and') {
+    const product = e.args.reduce((s, a) => s * selectivity(a, stats), 1);
+    return stats === undefined ? Math.max(0.0005, product) : product;
+  }
+  if (stats !== undefined) {
+    const f = statsSelectivity(e, stats.statsOf, stats.rows);
+    if (f !== null) return f;
+  }
   if (e.kind === 'call' && e.fn === '=' && e.args.length === 2 && e.args.some((a) => a.kind === 'lit') && e.args.some((a) => a.kind !== 'lit')) return 0.1;
   if (e.kind === 'in' && !e.negated) return Math.min(0.5, 0.1 * e.list.length);
   if (e.kind === 'like' && !e.negated) return 0.1;
   return 0.3;
+}
+
+/** Column statistics of a scan's table with its columns resolved by index, for selectivity(). */
+export interface ScanStats {
+  readonly statsOf: StatsOf;
+  readonly rows: number;
+}
+
+/** The scan's column stats (undefined when COMPUTE STATS has not run for its table). */
+export function scanStatsOf(scan: Extract<LogicalPlan, { kind: 'Scan' }>): ScanStats | undefined {
+  const t = scan.columnStats;
+  if (t === undefined) return undefined;
+  return { statsOf: (i) => { const n = scan.columns[i]; return n === undefined ? undefined : t.columns.get(n); }, rows: t.rowCount };
 }

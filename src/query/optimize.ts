@@ -3,7 +3,7 @@ import type { ColumnPredicate } from '../common/scan-spec.js';
 import type { Value } from '../common/types.js';
 import { andAll, col, columnsUsed, hasOuter, lit, remapColumns, splitConjuncts, type Expr } from './expr.js';
 import { mkFilter, mkJoin } from './bind.js';
-import { columnOrigin, selectivity, type LogicalPlan } from './logical-plan.js';
+import { columnOrigin, scanStatsOf, selectivity, type LogicalPlan } from './logical-plan.js';
 import type { SqlType } from './vector.js';
 
 /**
@@ -306,7 +306,9 @@ function scanWithConjuncts(scan: Extract<LogicalPlan, { kind: 'Scan' }>, conjunc
     if (cp !== null) predicates.push(cp);
     else residual.push(c);
   }
-  const sel = Math.max(0.0005, conjuncts.reduce((x, c) => x * selectivity(c), 1));
+  const stats = scanStatsOf(scan);
+  const product = conjuncts.reduce((x, c) => x * selectivity(c, stats), 1);
+  const sel = stats === undefined ? Math.max(0.0005, product) : product;
   return { ...scan, predicates, filter: andAll(residual), estimatedRows: Math.max(1, Math.round(scan.estimatedRows * sel)), baseRows: scan.baseRows ?? scan.estimatedRows };
 }
 

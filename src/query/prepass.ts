@@ -56,7 +56,7 @@ export type AlterStep =
 export type ShowWhat =
   | 'databases' | 'tables' | 'columns' | 'createTable' | 'partitions' | 'variables' | 'status'
   | 'engines' | 'warnings' | 'errors' | 'collation' | 'charset' | 'tableStatus' | 'indexes'
-  | 'processlist' | 'grants' | 'plugins' | 'createDatabase' | 'tableStats';
+  | 'processlist' | 'grants' | 'plugins' | 'createDatabase' | 'tableStats' | 'columnStats';
 
 export type Statement =
   | { readonly kind: 'sql'; readonly text: string }
@@ -562,6 +562,9 @@ function parseShow(c: TokenCursor): Statement {
     if (c.acceptKw('FROM') || c.acceptKw('IN')) db = c.ident('database name');
   } else if (c.acceptKw('TABLE', 'STATS')) {
     what = 'tableStats';
+    const q = c.qualifiedName(); db = q.db; table = q.name;
+  } else if (c.acceptKw('COLUMN', 'STATS')) {
+    what = 'columnStats';
     const q = c.qualifiedName(); db = q.db; table = q.name;
   } else if (c.acceptKw('COLUMNS') || c.acceptKw('FIELDS')) {
     what = 'columns';

@@ -16,7 +16,8 @@ import { formatDate, formatTimestamp } from './dates.js';
 import type { CoprocessorPool } from './coprocessor.js';
 import { castVector, constVector, formatNumber } from './eval.js';
 import { run, type ExecContext } from './execute.js';
-import { BOOL, INT64, STRING, col, type LitValue } from './expr.js';
+import { BOOL, DOUBLE, INT64, STRING, col, type LitValue } from './expr.js';
+import { ColumnStatsStore, computeColumnStats } from './column-stats.js';
 import type { LogicalPlan } from './logical-plan.js';
 import { explain, optimize } from './optimize.js';
 import { runFileStatement } from './copy.js';
@@ -47,6 +48,8 @@ interface EngineState {
   readonly parser: InstanceType<typeof nodeSqlParser.Parser>;
   /** Per-table write locks (see withTableLock), keyed `db.table` lower-case. */
   readonly tableLocks: Map<string, Promise<void>>;
+  /** COMPUTE STATS results, per table (in memory: a restart loses them). */
+  readonly columnStats: ColumnStatsStore;
   closed: boolean;
 }
 
@@ -73,7 +76,7 @@ export async function withTableLock<T>(state: EngineState, db: string, table: st
 }
 
 export function newEngineState(storage: StorageApi, limits: Limits, coprocessor: CoprocessorPool | null): EngineState {
-  return { storage, limits, coprocessor, astCache: new Map(), templateCache: new Map(), parser: new nodeSqlParser.Parser(), tableLocks: new Map(), closed: false };
+  return { storage, limits, coprocessor, astCache: new Map(), templateCache: new Map(), parser: new nodeSqlParser.Parser(), tableLocks: new Map(), columnStats: new ColumnStatsStore(), closed: false };
 }
 
 function parseSql(state: EngineState, text: string): Ast {
@@ -266,6 +269,25 @@ function valuesResult(columns: readonly { name: string; type: SqlType }[], rows:
 }
 
 const S: SqlType = STRING;
+
+/** Byte width of a fixed-width type; -1 for strings/binary (Impala's "unknown"). */
+function typeWidth(t: DataType): number {
+  switch (t) {
+    case 'bool': case 'int8': return 1;
+    case 'int16': return 2;
+    case 'int32': case 'float': case 'date': return 4;
+    case 'int64': case 'double': case 'timestamp': return 8;
+    case 'decimal': return 16;
+    default: return -1;
+  }
+}
+
+/** A numeric min/max of column stats as text: dates as YYYY-MM-DD, timestamps as ISO text, numbers as is. */
+function statValueText(v: number, t: DataType): string {
+  if (t === 'date') return formatDate(v);
+  if (t === 'timestamp') return formatTimestamp(v);
+  return String(v);
+}
 const I: SqlType = INT64;
 
 function likeToRegex(like: string): RegExp {
@@ -462,6 +484,7 @@ class SessionImpl implements Session {
       sql,
       ctes: new Map(),
       sessionValue: (name) => this.sessionValue(name),
+      columnStats: this.state.columnStats,
     };
   }
 
@@ -555,7 +578,9 @@ class SessionImpl implements Session {
           throw new SaigaError('UnknownDatabase', `unknown database '${st.name}'`);
         }
         const n = storage.listTables(db).length;
+        const ids = storage.listTables(db).map((t) => { try { return storage.getTable(db, t).tableId; } catch { return null; } });
         await storage.dropDatabase(db, st.ifExists);
+        for (const id of ids) if (id !== null) this.state.columnStats.invalidate(id);
         if (this.database === db) this.database = null;
         return okResult(n);
       }
@@ -569,13 +594,17 @@ class SessionImpl implements Session {
             if (!(isSaigaError(e, 'UnknownTable') || isSaigaError(e, 'UnknownDatabase')) || !st.ifExists) throw e;
             warnings.push({ level: 'Note', code: 1051, message: `Unknown table '${db}.${t.name}'` });
           }
-          if (found !== null) await storage.dropTable(found.db, found.info.name, st.ifExists);
+          if (found !== null) {
+            await storage.dropTable(found.db, found.info.name, st.ifExists);
+            this.state.columnStats.invalidate(found.info.tableId);
+          }
         }
         return okResult(0, { warnings });
       }
       case 'truncate': {
         const { db, info } = this.table(st.db, st.name);
         await storage.truncateTable(db, info.name);
+        this.state.columnStats.invalidate(info.tableId);
         return okResult();
       }
       case 'alterTable': return this.alterTable(st);
@@ -605,8 +634,10 @@ class SessionImpl implements Session {
       }
       case 'computeStats': {
         const { db, info } = this.table(st.db, st.table);
-        const stats = storage.tableStats(db, info.name);
-        return okResult(0, { info: `Updated ${info.tablets.length} partition(s) and ${info.schema.columns.length} column(s); ${stats.rowCount} rows.` });
+        const hidden = new Set(info.schema.columns.filter((c) => c.name === AUTO_INCREMENT_COLUMN).map((c) => c.name));
+        const stats = await computeColumnStats(storage, db, info, hidden);
+        this.state.columnStats.set(stats);
+        return okResult(0, { info: `Updated ${info.tablets.length} partition(s) and ${stats.columns.size} column(s) of ${db}.${info.name}: ${stats.rowCount} rows; column stats (#distinct, #nulls, min, max, sizes) for ${[...stats.columns.keys()].join(', ')}.` });
       }
       case 'explain': {
         if (st.inner.kind !== 'sql') return valuesResult([{ name: 'Explain', type: S }], [[`${st.inner.kind} (executed by the statement layer, no query plan)`]]);
@@ -1082,6 +1113,7 @@ class SessionImpl implements Session {
       }
     }
     await this.state.storage.alterTable(db, info.name, steps);
+    this.state.columnStats.invalidate(info.tableId);
     return okResult();
   }
 
@@ -1130,6 +1162,19 @@ class SessionImpl implements Session {
           [{ name: 'Name', type: S }, { name: 'Engine', type: S }, { name: 'Rows', type: I }, { name: 'Data_length', type: I }, { name: 'Comment', type: S }],
           names.map((n) => { const s = storage.tableStats(db, n); return [n, 'Kudu', BigInt(s.rowCount), BigInt(s.onDiskBytes + s.memoryBytes), storage.getTable(db, n).comment ?? '']; }),
         );
+      }
+      case 'columnStats': {
+        const { info } = this.table(st.db, st.table!);
+        const cs = this.state.columnStats.get(info);
+        const rows = info.schema.columns.filter((c) => c.name !== AUTO_INCREMENT_COLUMN).map((c) => {
+          const s = cs?.columns.get(c.name);
+          const fixed = typeWidth(c.type);
+          const m = (v: number | string | null | undefined): Value => (v === null || v === undefined ? null : typeof v === 'string' ? v : statValueText(v, c.type));
+          return [c.name, typeToSql(c).toUpperCase(), BigInt(s?.ndv ?? -1), BigInt(s?.nulls ?? -1),
+            BigInt(s !== undefined ? s.maxSize : fixed), s !== undefined ? s.avgSize : fixed, m(s?.min), m(s?.max)] as Value[];
+        });
+        return valuesResult([{ name: 'Column', type: S }, { name: 'Type', type: S }, { name: '#Distinct Values', type: I }, { name: '#Nulls', type: I },
+          { name: 'Max Size', type: I }, { name: 'Avg Size', type: DOUBLE }, { name: 'Min', type: S }, { name: 'Max', type: S }], rows);
       }
       case 'tableStats': {
         const { db, info } = this.table(st.db, st.table!);
