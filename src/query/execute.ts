@@ -1300,6 +1300,24 @@ export class NumMap {
 /** Candidate join pairs: probe rows li[k] with build rows ri[k], k < m. */
 interface PairBuffer { li: Int32Array; ri: Int32Array; m: number }
 
+function newPairBuffer(rows: number): PairBuffer {
+  const n = Math.max(16, Math.min(rows, PAIRS_PER_FLUSH));
+  return { li: new Int32Array(n), ri: new Int32Array(n), m: 0 };
+}
+
+/** Keeps the candidate pairs (left row pl[k], right row pr[k]) whose join residual is true. */
+function residualPairs(
+  plan: Extract<LogicalPlan, { kind: 'Join' }>, leftCols: readonly Vector[], rightCols: readonly Vector[],
+  pl: Int32Array, pr: Int32Array, cnt: number, ctx: ExecContext,
+): { pl: Int32Array; pr: Int32Array; cnt: number } {
+  if (plan.residual === null || cnt === 0) return { pl, pr, cnt };
+  const combined: Chunk = { columns: [...leftCols.map((v) => gather(v, pl)), ...rightCols.map((v) => gather(v, pr))], length: cnt };
+  const sel = selectTrue(evalExpr(plan.residual, combined, ctx.subs), cnt);
+  const nl = new Int32Array(sel.length), nr = new Int32Array(sel.length);
+  for (let k = 0; k < sel.length; k++) { nl[k] = pl[sel[k]!]!; nr[k] = pr[sel[k]!]!; }
+  return { pl: nl, pr: nr, cnt: sel.length };
+}
+
 function growPairs(p: PairBuffer): void {
   const nl = new Int32Array(p.li.length * 2); nl.set(p.li); p.li = nl;
   const nr = new Int32Array(p.ri.length * 2); nr.set(p.ri); p.ri = nr;
@@ -1506,22 +1524,13 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
     const n = probe.length;
     // Candidate pairs, flushed every PAIRS_PER_FLUSH so a many-to-many join streams in bounded
     // pieces and gives the event loop (and KILL / timeouts) a turn between pieces.
-    const pairs: PairBuffer = { li: new Int32Array(Math.max(16, Math.min(n, PAIRS_PER_FLUSH))), ri: new Int32Array(0), m: 0 };
-    pairs.ri = new Int32Array(pairs.li.length);
+    const pairs = newPairBuffer(n);
     const hit = jt === 'inner' || jt === 'cross' || jt === 'right' ? null : new Uint8Array(n);
     const stopAtFirst = (jt === 'semi' || jt === 'anti') && plan.residual === null;
     const flush = (): Chunk | null => {
-      let pl = pairs.li.subarray(0, pairs.m), pr = pairs.ri.subarray(0, pairs.m);
-      let cnt = pairs.m;
+      if (ctx.progress !== undefined) ctx.progress.rowsScanned += pairs.m;
+      let { pl, pr, cnt } = residualPairs(plan, probe.columns, build.columns, pairs.li.subarray(0, pairs.m), pairs.ri.subarray(0, pairs.m), pairs.m, ctx);
       pairs.m = 0;
-      if (ctx.progress !== undefined) ctx.progress.rowsScanned += cnt;
-      if (plan.residual !== null && cnt > 0) {
-        const combined: Chunk = { columns: [...probe.columns.map((v) => gather(v, pl)), ...build.columns.map((v) => gather(v, pr))], length: cnt };
-        const sel = selectTrue(evalExpr(plan.residual, combined, ctx.subs), cnt);
-        const nl = new Int32Array(sel.length), nr = new Int32Array(sel.length);
-        for (let k = 0; k < sel.length; k++) { nl[k] = pl[sel[k]!]!; nr[k] = pr[sel[k]!]!; }
-        pl = nl; pr = nr; cnt = sel.length;
-      }
       if (hit !== null) for (let k = 0; k < cnt; k++) hit[pl[k]!] = 1;
       if (buildMatched !== null) for (let k = 0; k < cnt; k++) buildMatched[pr[k]!] = 1;
       if (cnt === 0 || jt === 'semi' || jt === 'anti') return null;
@@ -1638,22 +1647,13 @@ async function* runReversed(plan: Extract<LogicalPlan, { kind: 'Join' }>, left: 
     const m = c.length;
     const keys = plan.rightKeys.map((k) => evalExpr(k, c, ctx.subs));
     const codes = table.enc.encode(keys, m, false);
-    const pairs: PairBuffer = { li: new Int32Array(Math.max(16, Math.min(m, PAIRS_PER_FLUSH))), ri: new Int32Array(0), m: 0 };
-    pairs.ri = new Int32Array(pairs.li.length);
+    const pairs = newPairBuffer(m);
     for (let i = 0; i < m;) {
       i = table.heads.probe(codes, i, m, next, false, pairs, PAIRS_PER_FLUSH);
       // pairs: li = right rows (probe), ri = left rows (build).
-      let pr = pairs.li.subarray(0, pairs.m), pl = pairs.ri.subarray(0, pairs.m);
-      let cnt = pairs.m;
+      if (ctx.progress !== undefined) ctx.progress.rowsScanned += pairs.m;
+      let { pl, pr, cnt } = residualPairs(plan, left.columns, c.columns, pairs.ri.subarray(0, pairs.m), pairs.li.subarray(0, pairs.m), pairs.m, ctx);
       pairs.m = 0;
-      if (ctx.progress !== undefined) ctx.progress.rowsScanned += cnt;
-      if (plan.residual !== null && cnt > 0) {
-        const combined: Chunk = { columns: [...left.columns.map((v) => gather(v, pl)), ...c.columns.map((v) => gather(v, pr))], length: cnt };
-        const sel = selectTrue(evalExpr(plan.residual, combined, ctx.subs), cnt);
-        const nl = new Int32Array(sel.length), nr = new Int32Array(sel.length);
-        for (let k = 0; k < sel.length; k++) { nl[k] = pl[sel[k]!]!; nr[k] = pr[sel[k]!]!; }
-        pl = nl; pr = nr; cnt = sel.length;
-      }
       for (let k = 0; k < cnt; k++) matched[pl[k]!] = 1;
       if (emitPairs && cnt > 0) {
         if (pl.buffer === pairs.ri.buffer) { pl = pl.slice(); pr = pr.slice(); }
