@@ -125,6 +125,16 @@ const FIXED_WIDTH: Partial<Record<DataType, number>> = {
   bool: 1, int8: 1, int16: 2, int32: 4, int64: 8, float: 4, double: 8, decimal: 16, date: 4, timestamp: 8,
 };
 
+/** Byte-order comparison of raw[s, e) with b (usually decided by the first byte). */
+function compareRange(raw: Uint8Array, s: number, e: number, b: Uint8Array): number {
+  const n = Math.min(e - s, b.length);
+  for (let k = 0; k < n; k++) {
+    const x = raw[s + k]!, y = b[k]!;
+    if (x !== y) return x - y;
+  }
+  return (e - s) - b.length;
+}
+
 /** Per-column accumulator over Arrow Data chunks (typed arrays only, never Vector.get). */
 class ColumnAccumulator {
   readonly distinct = new DistinctCounter();
@@ -132,8 +142,8 @@ class ColumnAccumulator {
   nonNull = 0;
   min = Infinity;
   max = -Infinity;
-  minBytes: Buffer | null = null;
-  maxBytes: Buffer | null = null;
+  minBytes: Uint8Array | null = null;
+  maxBytes: Uint8Array | null = null;
   bytes = 0;
   maxSize = 0;
   private readonly decScale: number;
@@ -151,22 +161,21 @@ class ColumnAccumulator {
     if (t === 'string' || t === 'binary') {
       const offs = d.valueOffsets as Int32Array;
       const raw = d.values as Uint8Array;
-      const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      const isString = t === 'string';
       for (let i = 0; i < n; i++) {
         if (!valid(i)) { this.nulls++; continue; }
         const s = offs[i]!, e = offs[i + 1]!;
         let h = 0x811c9dc5 ^ (e - s);
         let k = s;
-        for (; k + 4 <= e; k += 4) h = Math.imul(h ^ buf.readInt32LE(k), 0x01000193) ^ (h >>> 15);
-        for (; k < e; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
+        for (; k + 4 <= e; k += 4) h = Math.imul(h ^ (raw[k]! | (raw[k + 1]! << 8) | (raw[k + 2]! << 16) | (raw[k + 3]! << 24)), 0x01000193) ^ (h >>> 15);
+        for (; k < e; k++) h = Math.imul(h ^ raw[k]!, 0x01000193);
         this.distinct.add(fmix32(h));
         this.nonNull++;
         this.bytes += e - s;
         if (e - s > this.maxSize) this.maxSize = e - s;
-        if (t === 'string') {
-          const v = buf.subarray(s, e);
-          if (this.minBytes === null || Buffer.compare(v, this.minBytes) < 0) this.minBytes = Buffer.from(v);
-          if (this.maxBytes === null || Buffer.compare(v, this.maxBytes) > 0) this.maxBytes = Buffer.from(v);
+        if (isString) {
+          if (this.minBytes === null || compareRange(raw, s, e, this.minBytes) < 0) this.minBytes = raw.slice(s, e);
+          if (this.maxBytes === null || compareRange(raw, s, e, this.maxBytes) > 0) this.maxBytes = raw.slice(s, e);
         }
       }
       return;
@@ -233,8 +242,8 @@ class ColumnAccumulator {
     const isStr = this.type === 'string' || this.type === 'binary';
     let min: number | string | null = null, max: number | string | null = null;
     if (this.type === 'string') {
-      min = this.minBytes === null ? null : this.minBytes.toString('utf8');
-      max = this.maxBytes === null ? null : this.maxBytes.toString('utf8');
+      min = this.minBytes === null ? null : Buffer.from(this.minBytes).toString('utf8');
+      max = this.maxBytes === null ? null : Buffer.from(this.maxBytes).toString('utf8');
     } else if (!isStr && this.nonNull > 0) {
       min = this.min; max = this.max;
     }
