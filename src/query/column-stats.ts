@@ -377,3 +377,36 @@ export function statsSelectivity(e: Expr, statsOf: StatsOf, rows: number): numbe
   }
   return null;
 }
+
+/**
+ * Fraction of rows a conjunction keeps by column statistics: range bounds on the same column
+ * are intersected (lo <= x < hi keeps f(lo) + f(hi) - 1, not their product); every other
+ * conjunct multiplies in, by `one` (statsSelectivity or the caller's guess).
+ */
+export function conjunctionSelectivity(conjuncts: readonly Expr[], statsOf: StatsOf, rows: number, one: (e: Expr) => number): number {
+  const bounds = new Map<number, { lower: number; upper: number; s: ColumnStats }>();
+  let product = 1;
+  for (const e of conjuncts) {
+    const r = rangeBound(e, statsOf);
+    if (r === null) { product *= one(e); continue; }
+    const b = bounds.get(r.col) ?? { lower: 1, upper: 1, s: r.s };
+    if (r.lowerBound) b.lower = Math.min(b.lower, r.f); else b.upper = Math.min(b.upper, r.f);
+    bounds.set(r.col, b);
+  }
+  for (const b of bounds.values()) product *= Math.max(0, b.lower + b.upper - 1) * nonNullFraction(b.s, rows);
+  return product;
+}
+
+/** col (< | <= | > | >=) numeric literal with min/max stats: the fraction of non-null rows it keeps. */
+function rangeBound(e: Expr, statsOf: StatsOf): { col: number; s: ColumnStats; lowerBound: boolean; f: number } | null {
+  if (e.kind !== 'call' || e.args.length !== 2 || !(e.fn === '<' || e.fn === '<=' || e.fn === '>' || e.fn === '>=')) return null;
+  let [a, b] = e.args as [Expr, Expr];
+  let op = e.fn;
+  if (a.kind === 'lit' && b.kind === 'col') { [a, b] = [b, a]; op = FLIP[op]!; }
+  if (a.kind !== 'col' || b.kind !== 'lit') return null;
+  const s = statsOf(a.index);
+  const x = litNumber(b);
+  if (s === undefined || x === null) return null;
+  const f = rangeFraction(s, op, x);
+  return f === null ? null : { col: a.index, s, lowerBound: op === '>' || op === '>=', f };
+}

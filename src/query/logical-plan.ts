@@ -1,6 +1,6 @@
 import type { ColumnPredicate } from '../common/scan-spec.js';
 import type { TableInfo } from '../common/storage-api.js';
-import { statsSelectivity, type StatsOf, type TableColumnStats } from './column-stats.js';
+import { conjunctionSelectivity, statsSelectivity, type StatsOf, type TableColumnStats } from './column-stats.js';
 import type { Expr } from './expr.js';
 import type { SqlType } from './vector.js';
 
@@ -77,6 +77,8 @@ export type LogicalPlan =
       readonly keyFilters?: readonly KeyFilter[];
       /** COMPUTE STATS results of the table (by column name), when computed: estimates then use them. */
       readonly columnStats?: TableColumnStats;
+      /** With columnStats: every conjunct pushed into this scan so far (its estimate is their joint selectivity). */
+      readonly statsConjuncts?: readonly Expr[];
     })
   | (Out & { readonly kind: 'Values'; readonly rows: readonly (readonly Expr[])[] })
   | (Out & { readonly kind: 'Filter'; readonly input: LogicalPlan; readonly cond: Expr })
@@ -119,7 +121,15 @@ export function estimateRows(p: LogicalPlan): number {
   switch (p.kind) {
     case 'Scan': return p.estimatedRows;
     case 'Values': return p.rows.length;
-    case 'Filter': return Math.max(1, estimateRows(p.input) * selectivity(p.cond, p.input.kind === 'Scan' ? scanStatsOf(p.input) : undefined));
+    case 'Filter': {
+      // A chain of filters over a scan of a table with column stats: their conjuncts together.
+      const conds: Expr[] = [p.cond];
+      let q: LogicalPlan = p.input;
+      while (q.kind === 'Filter') { conds.push(q.cond); q = q.input; }
+      const stats = q.kind === 'Scan' ? scanStatsOf(q) : undefined;
+      if (stats !== undefined) return Math.max(1, estimateRows(q) * selectivity({ kind: 'and', args: conds, type: p.cond.type }, stats));
+      return Math.max(1, estimateRows(p.input) * selectivity(p.cond));
+    }
     case 'Project': case 'Window': return estimateRows(p.input);
     case 'Aggregate': return p.groups.length === 0 ? 1 : Math.max(1, estimateRows(p.input) * 0.1);
     case 'Join': {
@@ -191,8 +201,8 @@ function uniqueFraction(p: LogicalPlan, keys: readonly Expr[], rows: number): nu
  */
 export function selectivity(e: Expr, stats?: ScanStats): number {
   if (e.kind === 'and') {
-    const product = e.args.reduce((s, a) => s * selectivity(a, stats), 1);
-    return stats === undefined ? Math.max(0.0005, product) : product;
+    if (stats !== undefined) return conjunctionSelectivity(e.args, stats.statsOf, stats.rows, (a) => selectivity(a, stats));
+    return Math.max(0.0005, e.args.reduce((s, a) => s * selectivity(a), 1));
   }
   if (stats !== undefined) {
     const f = statsSelectivity(e, stats.statsOf, stats.rows);

@@ -3,6 +3,7 @@ import type { ColumnPredicate } from '../common/scan-spec.js';
 import type { Value } from '../common/types.js';
 import { andAll, col, columnsUsed, hasOuter, lit, remapColumns, splitConjuncts, type Expr } from './expr.js';
 import { mkFilter, mkJoin } from './bind.js';
+import { conjunctionSelectivity } from './column-stats.js';
 import { columnOrigin, scanStatsOf, selectivity, type LogicalPlan } from './logical-plan.js';
 import type { SqlType } from './vector.js';
 
@@ -307,8 +308,14 @@ function scanWithConjuncts(scan: Extract<LogicalPlan, { kind: 'Scan' }>, conjunc
     else residual.push(c);
   }
   const stats = scanStatsOf(scan);
-  const product = conjuncts.reduce((x, c) => x * selectivity(c, stats), 1);
-  const sel = stats === undefined ? Math.max(0.0005, product) : product;
+  if (stats !== undefined) {
+    // Estimated from every conjunct pushed so far: bounds on one column intersect across pushes.
+    const all = [...(scan.statsConjuncts ?? []), ...conjuncts];
+    const base = scan.baseRows ?? scan.estimatedRows;
+    const sel = conjunctionSelectivity(all, stats.statsOf, stats.rows, (c) => selectivity(c, stats));
+    return { ...scan, predicates, filter: andAll(residual), estimatedRows: Math.max(1, Math.round(base * sel)), baseRows: base, statsConjuncts: all };
+  }
+  const sel = Math.max(0.0005, conjuncts.reduce((x, c) => x * selectivity(c), 1));
   return { ...scan, predicates, filter: andAll(residual), estimatedRows: Math.max(1, Math.round(scan.estimatedRows * sel)), baseRows: scan.baseRows ?? scan.estimatedRows };
 }
 
@@ -353,7 +360,8 @@ function prune(p: LogicalPlan, required: readonly boolean[]): Pruned {
       const m = mapOf(width, keep);
       const idx = keep.flatMap((k, i) => (k ? [i] : []));
       const used = idx.map((i) => required[i] === true);
-      const { outputUsed: _stale, ...rest } = p;
+      // statsConjuncts index the unpruned columns: dropped (estimates are settled by now).
+      const { outputUsed: _stale, statsConjuncts: _pushed, ...rest } = p;
       return {
         plan: {
           ...rest,

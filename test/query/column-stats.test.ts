@@ -140,6 +140,9 @@ describe('COMPUTE STATS / SHOW COLUMN STATS', () => {
     expect(await explainScan(h, `SELECT * FROM t WHERE a = 9`, 't')).toBe(1); // outside [min, max]
     const range = await explainScan(h, `SELECT * FROM t WHERE id < 100`, 't');
     expect(range).toBe(100);
+    // Two bounds on one column intersect (not multiply): 200 rows, not 0.95 * 0.15 * 2000.
+    expect(await explainScan(h, `SELECT * FROM t WHERE id >= 100 AND id < 300`, 't')).toBe(200);
+    expect(await explainScan(h, `SELECT * FROM t WHERE id >= 100 AND id < 300 AND a = 1`, 't')).toBe(50);
     const date = await explainScan(h, `SELECT * FROM t WHERE d >= '2021-01-11'`, 't');
     expect(date, `before ${dateBefore}`).toBe(1000);
     // Answers do not change.
