@@ -352,7 +352,10 @@ export class TabletImpl implements Tablet {
     if (this.dmsFirstOp === 0 && touched.size > 0) this.dmsFirstOp = opId.index;
     this.lastApplied = opId.index;
     if (this.pending !== undefined && this.pending.job.poll() !== undefined) this.completeFlush();
-    if (this.memoryBytes() >= this.limits.memRowSetFlushBytes) this.flushForMemory();
+    // While the previous MemRowSet is still being written by the flush worker, the new one may
+    // grow to twice the limit before the writing thread waits for that flush.
+    const mem = this.memoryBytes(), limit = this.limits.memRowSetFlushBytes;
+    if (mem >= limit && (this.pending === undefined || mem >= 2 * limit)) this.flushForMemory();
     return { appliedCount: applied, rowErrors };
   }
 
