@@ -81,13 +81,23 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
+/** Folds one 32-bit word into a running hash (murmur3's body step); finish with fmix32. */
 function mixWord(h: number, w: number): number {
-  return fmix32(Math.imul(h ^ w, 0x9e3779b1) + 0x7f4a7c15);
+  h = Math.imul(h ^ w, 0xcc9e2d51);
+  return (h << 15) | (h >>> 17);
 }
 
-/** Distinct counter: an exact set of hashes until it grows past EXACT_MAX, then HyperLogLog. */
+const EXACT_SLOTS = EXACT_MAX * 2;
+
+/**
+ * Distinct counter: exact (an open-addressing Int32Array set of hashes, load at most 1/2) until
+ * more than EXACT_MAX distinct hashes, then HyperLogLog alone. The registers are kept from the
+ * start so the switch loses nothing.
+ */
 export class DistinctCounter {
-  private exact: Set<number> | null = new Set();
+  private slots: Int32Array | null = new Int32Array(EXACT_SLOTS);
+  private used: Uint8Array | null = new Uint8Array(EXACT_SLOTS);
+  private count = 0;
   private readonly registers = new Uint8Array(HLL_M);
 
   add(hash: number): void {
@@ -95,18 +105,26 @@ export class DistinctCounter {
     const rest = (hash << HLL_P) >>> 0;
     const rank = rest === 0 ? 32 - HLL_P + 1 : Math.clz32(rest) + 1;
     if (rank > this.registers[idx]!) this.registers[idx] = rank;
-    if (this.exact !== null) {
-      this.exact.add(hash);
-      if (this.exact.size > EXACT_MAX) this.exact = null;
+    const slots = this.slots;
+    if (slots === null) return;
+    const used = this.used!;
+    const h = hash | 0;
+    let i = h & (EXACT_SLOTS - 1); // hashes are already mixed: low bits index the set, high bits the registers
+    while (used[i] === 1) {
+      if (slots[i] === h) return;
+      i = (i + 1) & (EXACT_SLOTS - 1);
     }
+    used[i] = 1;
+    slots[i] = h;
+    if (++this.count > EXACT_MAX) { this.slots = null; this.used = null; }
   }
 
   get isExact(): boolean {
-    return this.exact !== null;
+    return this.slots !== null;
   }
 
   estimate(): number {
-    if (this.exact !== null) return this.exact.size;
+    if (this.slots !== null) return this.count;
     let sum = 0, zeros = 0;
     for (let i = 0; i < HLL_M; i++) {
       const r = this.registers[i]!;
@@ -199,7 +217,7 @@ class ColumnAccumulator {
         // Beyond 2^64 the double keeps the magnitude only roughly: fine for min/max estimates.
         const lo = neg ? -((~w0 >>> 0) + (~w1 >>> 0) * TWO32 + 1) : w0 + w1 * TWO32;
         const x = (w2 === (neg ? 0xffffffff : 0) && w3 === (neg ? 0xffffffff : 0)) ? lo : (w3 | 0) * TWO32 * TWO32 * TWO32 + w2 * TWO32 * TWO32 + lo;
-        this.noteNumber(x / this.decScale, mixWord(mixWord(mixWord(mixWord(0x1234567, w0), w1), w2), w3));
+        this.noteNumber(x / this.decScale, fmix32(mixWord(mixWord(mixWord(mixWord(0x1234567, w0), w1), w2), w3)));
       }
       return;
     }
@@ -208,7 +226,7 @@ class ColumnAccumulator {
       for (let i = 0; i < n; i++) {
         if (!valid(i)) { this.nulls++; continue; }
         const lo = w[i * 2]!, hi = w[i * 2 + 1]!;
-        this.noteNumber((lo >>> 0) + hi * TWO32, mixWord(mixWord(0x2345678, lo), hi));
+        this.noteNumber((lo >>> 0) + hi * TWO32, fmix32(mixWord(mixWord(0x2345678, lo), hi)));
       }
       return;
     }
@@ -219,14 +237,14 @@ class ColumnAccumulator {
         if (!valid(i)) { this.nulls++; continue; }
         const x = src[i]!;
         f[0] = x === 0 ? 0 : x; // -0 and 0 are one value
-        this.noteNumber(x, mixWord(mixWord(0x3456789, fw[0]!), fw[1]!));
+        this.noteNumber(x, fmix32(mixWord(mixWord(0x3456789, fw[0]!), fw[1]!)));
       }
       return;
     }
     for (let i = 0; i < n; i++) {
       if (!valid(i)) { this.nulls++; continue; }
       const x = src[i]!;
-      this.noteNumber(x, mixWord(0x2345678, x | 0));
+      this.noteNumber(x, fmix32(mixWord(0x2345678, x | 0)));
     }
   }
 
