@@ -22,10 +22,10 @@ describe('COMPUTE STATS / SHOW COLUMN STATS', () => {
   it('match a model computed here (exact nulls/min/max, ndv within the HLL error bound)', async () => {
     const r = rng(SEED);
     const h = await harness();
-    await h.exec(`CREATE TABLE t (id INT PRIMARY KEY, a INT, b BIGINT, s STRING, d DATE, x DECIMAL(10,2), f DOUBLE)`);
+    await h.exec(`CREATE TABLE t (id INT PRIMARY KEY, a INT, b BIGINT, s STRING, d DATE, x DECIMAL(10,2), f DOUBLE, w STRING)`);
     const N = 20000;
     const rows: string[] = [];
-    const model = { a: new Set<number>(), aNull: 0, b: new Set<string>(), s: new Set<string>(), sMax: 0, sBytes: 0, d: new Set<number>(), x: new Set<number>(), f: new Set<number>() };
+    const model = { a: new Set<number>(), aNull: 0, b: new Set<string>(), s: new Set<string>(), sMax: 0, sBytes: 0, d: new Set<number>(), x: new Set<number>(), f: new Set<number>(), w: new Set<string>() };
     let aMin = Infinity, aMax = -Infinity, bMin = Infinity, bMax = -Infinity, xMin = Infinity, xMax = -Infinity, dMin = Infinity, dMax = -Infinity;
     let sMin: string | null = null, sMax: string | null = null;
     for (let i = 0; i < N; i++) {
@@ -46,15 +46,17 @@ describe('COMPUTE STATS / SHOW COLUMN STATS', () => {
       model.x.add(xc); xMin = Math.min(xMin, xc); xMax = Math.max(xMax, xc);
       const f = Math.floor(r() * 1000) / 8;
       model.f.add(f);
-      rows.push(`(${i}, ${a ?? 'NULL'}, ${b}, '${s}', '2020-${pad(month)}-${pad(day)}', ${(xc / 100).toFixed(2)}, ${f})`);
+      const w = `w${Math.floor(r() * 40000)}-${'z'.repeat(i % 9)}`; // ~17k distinct: the HyperLogLog path for strings
+      model.w.add(w);
+      rows.push(`(${i}, ${a ?? 'NULL'}, ${b}, '${s}', '2020-${pad(month)}-${pad(day)}', ${(xc / 100).toFixed(2)}, ${f}, '${w}')`);
     }
     await insertRows(h, 't', rows);
     const before = await h.q(`SHOW COLUMN STATS t`);
-    expect(before.map((x) => [x[0], x[2], x[3]])).toEqual(['id', 'a', 'b', 's', 'd', 'x', 'f'].map((c) => [c, '-1', '-1']));
+    expect(before.map((x) => [x[0], x[2], x[3]])).toEqual(['id', 'a', 'b', 's', 'd', 'x', 'f', 'w'].map((c) => [c, '-1', '-1']));
     const res = await h.exec(`COMPUTE STATS t`);
     const ok = res[0]!;
     expect(ok.kind).toBe('ok');
-    expect(ok.kind === 'ok' ? ok.info : '').toMatch(/7 column\(s\) of test\.t: 20000 rows/);
+    expect(ok.kind === 'ok' ? ok.info : '').toMatch(/8 column\(s\) of test\.t: 20000 rows/);
     const got = await h.q(`SHOW COLUMN STATS test.t`);
     const byName = new Map(got.map((x) => [String(x[0]), x]));
     const within = (ndv: unknown, exact: number): void => {
@@ -70,6 +72,8 @@ describe('COMPUTE STATS / SHOW COLUMN STATS', () => {
     within(byName.get('d')![2], model.d.size);
     within(byName.get('x')![2], model.x.size);
     within(byName.get('f')![2], model.f.size);
+    expect(model.w.size).toBeGreaterThan(16384);
+    within(byName.get('w')![2], model.w.size);
     expect(byName.get('a')!.slice(1, 8), `seed ${SEED}`).toEqual(['INT', byName.get('a')![2], String(model.aNull), '4', 4, String(aMin), String(aMax)]);
     expect(byName.get('id')!.slice(3, 8)).toEqual(['0', '4', 4, '0', String(N - 1)]);
     expect(byName.get('b')!.slice(6, 8)).toEqual([String(bMin), String(bMax)]);
