@@ -131,7 +131,12 @@ export function estimateRows(p: LogicalPlan): number {
       return Math.max(1, estimateRows(p.input) * selectivity(p.cond));
     }
     case 'Project': case 'Window': return estimateRows(p.input);
-    case 'Aggregate': return p.groups.length === 0 ? 1 : Math.max(1, estimateRows(p.input) * 0.1);
+    case 'Aggregate': {
+      if (p.groups.length === 0) return 1;
+      const input = estimateRows(p.input);
+      const groups = groupsFromStats(p);
+      return groups !== null ? Math.max(1, Math.min(input, groups)) : Math.max(1, input * 0.1);
+    }
     case 'Join': {
       const l = estimateRows(p.left);
       const r = estimateRows(p.right);
@@ -225,4 +230,22 @@ export function scanStatsOf(scan: Extract<LogicalPlan, { kind: 'Scan' }>): ScanS
   const t = scan.columnStats;
   if (t === undefined) return undefined;
   return { statsOf: (i) => { const n = scan.columns[i]; return n === undefined ? undefined : t.columns.get(n); }, rows: t.rowCount };
+}
+
+/**
+ * Groups of an aggregate by column stats: the product of its group columns' distinct counts
+ * (a NULL group counts as one more) when every group key is a plain column of a scan with
+ * COMPUTE STATS results; else null.
+ */
+function groupsFromStats(p: Extract<LogicalPlan, { kind: 'Aggregate' }>): number | null {
+  let product = 1;
+  for (const g of p.groups) {
+    if (g.kind !== 'col') return null;
+    const o = columnOrigin(p.input, g.index);
+    if (o === null || o.scan.columnStats === undefined) return null;
+    const s = o.scan.columnStats.columns.get(o.scan.columns[o.col]!);
+    if (s === undefined) return null;
+    product *= Math.max(1, s.ndv + (s.nulls > 0 ? 1 : 0));
+  }
+  return product;
 }

@@ -187,4 +187,22 @@ describe('COMPUTE STATS / SHOW COLUMN STATS', () => {
     expect(await siblings()).toBe(true);
     expect(await h.q(sql3)).toEqual([[String(1000 * 500)]]);
   }, 60_000);
+
+  it('estimate an aggregate by its group columns\' distinct counts', async () => {
+    const h = await harness();
+    await h.exec(`CREATE TABLE big (id INT PRIMARY KEY, g INT, v INT)`);
+    await h.exec(`CREATE TABLE small (id INT PRIMARY KEY, g INT)`);
+    await insertRows(h, 'big', Array.from({ length: 3000 }, (_, i) => `(${i}, ${i % 5}, ${i})`));
+    await insertRows(h, 'small', Array.from({ length: 100 }, (_, i) => `(${i}, ${i % 10})`));
+    // The aggregate is guessed at 10% of big (300 groups, probe side); with stats 5 groups (build side).
+    const sql = `SELECT COUNT(*), SUM(x.t) FROM (SELECT g, SUM(v) AS t FROM big GROUP BY g) x JOIN small ON x.g = small.g`;
+    const firstScan = async (): Promise<string> => (await h.q(`EXPLAIN ${sql}`)).map((x) => String(x[0])).find((l) => l.trimStart().startsWith('Scan'))!;
+    expect(await firstScan()).toMatch(/Scan test\.big /);
+    const want = await h.q(sql);
+    await h.exec(`COMPUTE STATS big`);
+    await h.exec(`COMPUTE STATS small`);
+    expect(await firstScan()).toMatch(/Scan test\.small /);
+    expect(await h.q(sql)).toEqual(want);
+    expect(want).toEqual([['50', String(10 * (3000 * 2999) / 2)]]);
+  });
 });
