@@ -362,8 +362,13 @@ function bindAggregate(ast: Ast, ctx: ExprContext): Expr {
   const agg = ctx.agg;
   if (agg === null) bindError(`aggregate ${String(ast.name)}() is not allowed here`);
   const name = String(ast.name).toLowerCase();
-  const argAst = ast.args?.expr;
-  const distinct = ast.args?.distinct === 'DISTINCT';
+  let argAst = ast.args?.expr;
+  let distinct = ast.args?.distinct === 'DISTINCT';
+  // SUM(DISTINCT x) reaches the parser as SUM(DISTINCT(x)) (tokenizer.ts rewriteAggregateQuantifiers).
+  if (argAst?.type === 'function' && String(argAst.name?.name?.[0]?.value ?? '').toUpperCase() === 'DISTINCT' && argAst.args?.value?.length === 1) {
+    distinct = true;
+    argAst = argAst.args.value[0];
+  }
   const inner: ExprContext = { ...ctx, scope: { cols: agg.pre.cols, outer: ctx.scope.outer }, agg: null };
   if (name === 'count' && (argAst === undefined || argAst?.type === 'star')) return addAgg(agg, 'count_star', null, INT64);
   if (argAst === undefined) bindError(`${name.toUpperCase()}() needs an argument`);

@@ -240,6 +240,32 @@ export function roundHalfAway(x: number): number {
   return x < 0 ? -Math.round(-x) : Math.round(x);
 }
 
+/**
+ * AVG of a DECIMAL, exactly: the unscaled sum (`sum`, or `big` when it is beyond 2^53) times
+ * 10^shift, divided by count and rounded half away from zero (MySQL's rounding). Integer
+ * arithmetic in doubles while every step is a safe integer, bigints otherwise; a result beyond
+ * 2^53 also comes back as its bigint.
+ */
+export function decimalAvg(sum: number, big: bigint | undefined, count: number, shift: number): { value: number; big: bigint | undefined } {
+  const num = sum * pow10(shift);
+  if (big === undefined && Number.isSafeInteger(num)) {
+    const a = Math.abs(num);
+    let q = Math.floor(a / count);
+    let r = a - q * count;
+    if (r < 0) { q--; r += count; } else if (r >= count) { q++; r -= count; }
+    if (2 * r >= count) q++;
+    return { value: num < 0 ? -q : q, big: undefined };
+  }
+  const n = (big ?? BigInt(Math.round(sum))) * 10n ** BigInt(shift);
+  const c = BigInt(count);
+  const a = n < 0n ? -n : n;
+  let q = a / c;
+  if (2n * (a - q * c) >= c) q++;
+  const res = n < 0n ? -q : q;
+  const value = Number(res);
+  return { value, big: Number.isSafeInteger(value) ? undefined : res };
+}
+
 const likeCache = new Map<string, (s: string) => boolean>();
 
 export function likeMatcher(pattern: string): (s: string) => boolean {

@@ -3,7 +3,7 @@ import { SaigaError } from '../common/errors.js';
 import type { Data as ArrowData } from 'apache-arrow';
 import type { ColumnPredicate, ReadMode } from '../common/scan-spec.js';
 import type { StorageApi } from '../common/storage-api.js';
-import { evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type SubquerySet } from './eval.js';
+import { decimalAvg, evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryValues, type SubquerySet } from './eval.js';
 import { andAll, BOOL, col, columnsUsed, mapExpr, scaleOf, splitConjuncts, visitExpr, type Expr, type LitValue } from './expr.js';
 import { fragmentKey, serializeColumn, type FragmentPart, type FragmentSpec, type FragmentTask } from './fragment.js';
 import { vectorFromCompact } from './compact-vector.js';
@@ -649,12 +649,11 @@ function makeAggState(a: AggCall): AggState {
                 exact ??= new Array<bigint | undefined>(g);
                 exact[k] = total;
               } else out[k] = s[k]!;
+            } else if (t.type === 'decimal') {
+              const avg = decimalAvg(s[k]!, ov !== undefined ? ov + BigInt(s[k]!) : undefined, c[k]!, scaleOf(t) - scaleOf(a.arg!.type));
+              if (avg.big !== undefined) exact = putBig(out, exact, k, avg.big); else out[k] = avg.value;
             } else {
-              const total = ov !== undefined ? Number(ov) + s[k]! : s[k]!;
-              if (t.type === 'decimal') {
-                const argScale = scaleOf(a.arg!.type);
-                out[k] = roundHalfAway((total / c[k]!) * pow10(scaleOf(t) - argScale));
-              } else out[k] = total / c[k]!;
+              out[k] = (ov !== undefined ? Number(ov) + s[k]! : s[k]!) / c[k]!;
             }
           }
           return exact !== undefined ? { kind: 'num', type: t, values: out, valid, exact } : { kind: 'num', type: t, values: out, valid };
@@ -751,8 +750,13 @@ function makeAggState(a: AggCall): AggState {
             for (const x of s) { if (typeof x === 'bigint' || (exactSum && Math.abs(sum) > EXACT_LIMIT)) { big += BigInt(x as number | bigint); } else sum += x as number; }
             valid[k] = 1;
             if (a.fn === 'sum_distinct' && exactSum && big !== 0n) { exact = putBig(out, exact, k, big + BigInt(sum)); continue; }
+            if (a.fn === 'avg_distinct' && t.type === 'decimal') {
+              const avg = decimalAvg(sum, big !== 0n ? big + BigInt(sum) : undefined, s.size, scaleOf(t) - scaleOf(a.arg!.type));
+              if (avg.big !== undefined) exact = putBig(out, exact, k, avg.big); else out[k] = avg.value;
+              continue;
+            }
             sum += Number(big);
-            out[k] = a.fn === 'sum_distinct' ? sum : t.type === 'decimal' ? roundHalfAway((sum / s.size) * pow10(scaleOf(t) - scaleOf(a.arg!.type))) : sum / s.size;
+            out[k] = a.fn === 'sum_distinct' ? sum : sum / s.size;
           }
           return numVec(t, out, valid, exact);
         },
@@ -1127,15 +1131,17 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
     const c = merged.columns[f.at + 1]! as NumVector;
     const vals = new Float64Array(n);
     const valid = new Uint8Array(n);
-    const factor = f.type.type === 'decimal' ? pow10(scaleOf(f.type) - scaleOf(f.argType!)) : 1;
+    let exact: (bigint | undefined)[] | undefined;
+    const shift = f.type.type === 'decimal' ? scaleOf(f.type) - scaleOf(f.argType!) : 0;
     for (let i = 0; i < n; i++) {
       const cnt = c.values[i]!;
       if (cnt === 0 || (v.valid !== null && v.valid[i] !== 1)) continue;
-      const sum = v.exact?.[i] !== undefined ? Number(v.exact[i]) : v.values[i]!;
-      vals[i] = f.type.type === 'decimal' ? roundHalfAway((sum / cnt) * factor) : sum / cnt;
       valid[i] = 1;
+      if (f.type.type !== 'decimal') { vals[i] = (v.exact?.[i] !== undefined ? Number(v.exact[i]) : v.values[i]!) / cnt; continue; }
+      const avg = decimalAvg(v.values[i]!, v.exact?.[i], cnt, shift);
+      if (avg.big !== undefined) exact = putBig(vals, exact, i, avg.big); else vals[i] = avg.value;
     }
-    out.push({ kind: 'num', type: f.type, values: vals, valid });
+    out.push(numVec(f.type, vals, valid, exact));
   }
   yield* batches({ columns: out, length: n }, ctx.rowsPerBatch);
 }
@@ -2192,7 +2198,7 @@ function computeWindow(w: WindowCall, c: Chunk, ctx: ExecContext): Vector {
           case 'count': case 'count_star': out[i] = cnt; break;
           case 'avg':
             if (cnt === 0) valid[i] = 0;
-            else out[i] = w.type.type === 'decimal' ? roundHalfAway((acc / cnt) * pow10(scaleOf(w.type) - scaleOf(w.arg!.type))) : acc / cnt;
+            else out[i] = w.type.type === 'decimal' ? decimalAvg(acc, undefined, cnt, scaleOf(w.type) - scaleOf(w.arg!.type)).value : acc / cnt;
             break;
           case 'min': case 'max': if (cnt === 0) valid[i] = 0; else out[i] = mm; break;
           case 'lag': case 'lead': {
@@ -2242,8 +2248,8 @@ function computeFramed(w: WindowCall, idx: readonly number[], start: number, end
       case 'sum': if (cnt === 0) valid[i] = 0; else out[i] = ps[hi + 1]! - ps[lo]!; break;
       case 'avg': {
         if (cnt === 0) { valid[i] = 0; break; }
-        const avg = (ps[hi + 1]! - ps[lo]!) / cnt;
-        out[i] = w.type.type === 'decimal' ? roundHalfAway(avg * pow10(scaleOf(w.type) - scaleOf(w.arg!.type))) : avg;
+        const sum = ps[hi + 1]! - ps[lo]!;
+        out[i] = w.type.type === 'decimal' ? decimalAvg(sum, undefined, cnt, scaleOf(w.type) - scaleOf(w.arg!.type)).value : sum / cnt;
         break;
       }
       case 'min': case 'max': {

@@ -347,6 +347,7 @@ export class TokenCursor {
  */
 export function rewriteForParser(sql: string): string {
   if (/-\d{16}/.test(sql)) sql = spaceNegativeBigLiterals(sql);
+  if (/\b(sum|avg|min|max)\s*\(\s*(distinct|all)\b/i.test(sql)) sql = rewriteAggregateQuantifiers(sql);
   const hasSubstr = /substr/i.test(sql);
   if (!hasSubstr && !sql.includes('<=>')) return sql;
   const toks = tokenize(sql);
@@ -375,6 +376,45 @@ export function rewriteForParser(sql: string): string {
     p = e.end;
   }
   return out + sql.slice(p);
+}
+
+/**
+ * node-sql-parser takes DISTINCT / ALL inside COUNT() only: `SUM(DISTINCT x)` -> `SUM(DISTINCT(x))`
+ * (a call the binder unwraps into a DISTINCT aggregate), `AVG(ALL x)` -> `AVG( x)`; for SUM, AVG,
+ * MIN and MAX, outside quotes and comments.
+ */
+function rewriteAggregateQuantifiers(sql: string): string {
+  const toks = tokenize(sql);
+  const edits: { start: number; end: number; text: string }[] = [];
+  for (let i = 0; i + 2 < toks.length; i++) {
+    const t = toks[i]!, open = toks[i + 1]!, q = toks[i + 2]!;
+    if (t.kind !== 'id' || !/^(sum|avg|min|max)$/i.test(t.text) || open.text !== '(' || q.kind !== 'id') continue;
+    const word = q.text.toUpperCase();
+    if (word === 'ALL') { edits.push({ start: q.start, end: q.end, text: '' }); continue; }
+    if (word !== 'DISTINCT' || toks[i + 3]?.text === '(' && closingParen(toks, i + 3) === closingParen(toks, i + 1) - 1) continue;
+    const close = closingParen(toks, i + 1);
+    if (close < 0) continue;
+    edits.push({ start: q.start, end: q.end, text: 'DISTINCT(' }, { start: toks[close]!.start, end: toks[close]!.start, text: ')' });
+  }
+  if (edits.length === 0) return sql;
+  let out = '';
+  let p = 0;
+  for (const e of edits.sort((a, b) => a.start - b.start)) {
+    out += sql.slice(p, e.start) + e.text;
+    p = e.end;
+  }
+  return out + sql.slice(p);
+}
+
+/** Index of the token closing the parenthesis opened at toks[at], or -1. */
+function closingParen(toks: readonly { kind: string; text: string }[], at: number): number {
+  let depth = 0;
+  for (let j = at; j < toks.length; j++) {
+    const u = toks[j]!;
+    if (u.kind === 'op' && u.text === '(') depth++;
+    else if (u.kind === 'op' && u.text === ')') { depth--; if (depth === 0) return j; }
+  }
+  return -1;
 }
 
 /**
