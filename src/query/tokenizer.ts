@@ -368,6 +368,11 @@ export function rewriteForParser(sql: string): string {
       }
     }
   }
+  return applyEdits(sql, edits);
+}
+
+/** sql with each [start, end) range replaced by its text (ranges do not overlap). */
+function applyEdits(sql: string, edits: { start: number; end: number; text: string }[]): string {
   if (edits.length === 0) return sql;
   let out = '';
   let p = 0;
@@ -396,14 +401,7 @@ function rewriteAggregateQuantifiers(sql: string): string {
     if (close < 0) continue;
     edits.push({ start: q.start, end: q.end, text: 'DISTINCT(' }, { start: toks[close]!.start, end: toks[close]!.start, text: ')' });
   }
-  if (edits.length === 0) return sql;
-  let out = '';
-  let p = 0;
-  for (const e of edits.sort((a, b) => a.start - b.start)) {
-    out += sql.slice(p, e.start) + e.text;
-    p = e.end;
-  }
-  return out + sql.slice(p);
+  return applyEdits(sql, edits);
 }
 
 /** Index of the token closing the parenthesis opened at toks[at], or -1. */
