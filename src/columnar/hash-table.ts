@@ -94,7 +94,8 @@ function mix(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-function finalize(h: number): number {
+/** murmur3's 32-bit finalizer (fmix32): every input bit reaches every output bit. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -126,7 +127,7 @@ function hashEncoded(keys: readonly EncodedKey[], n: number): Uint32Array {
       }
     }
   }
-  for (let i = 0; i < n; i++) out[i] = finalize(h[i] as number);
+  for (let i = 0; i < n; i++) out[i] = fmix32(h[i] as number);
   return out;
 }
 
@@ -213,7 +214,7 @@ export class KeyTable {
     for (let i = 0, o = 0; i < n; i++, o += W) {
       let h = 0x9747b28c;
       for (let j = 0; j < W; j++) h = mix(h, flat[o + j] as number);
-      out[i] = finalize(h) | 0;
+      out[i] = fmix32(h) | 0;
     }
     return out;
   }

@@ -2,6 +2,7 @@ import type * as arrow from 'apache-arrow';
 import type { StorageApi, TableInfo } from '../common/storage-api.js';
 import type { DataType } from '../common/types.js';
 import type { Expr } from './expr.js';
+import { fmix32 } from '../columnar/index.js';
 
 /**
  * Column statistics computed by COMPUTE STATS and read by the optimizer's estimates.
@@ -71,15 +72,6 @@ export const HLL_P = 12;
 const HLL_M = 1 << HLL_P;
 export const EXACT_MAX = 1 << 14;
 const TWO32 = 4294967296;
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Folds one 32-bit word into a running hash (murmur3's body step); finish with fmix32. */
 function mixWord(h: number, w: number): number {

@@ -52,15 +52,19 @@ export function canonicalIsNull(d: arrow.Data, i: number): boolean {
 
 /** The canonical Value of row i (for per-row paths: lookups, updates, mixed batches). */
 export function canonicalValue(kind: CanonicalKind, d: arrow.Data, i: number): Value {
-  if (canonicalIsNull(d, i)) return null;
+  return canonicalIsNull(d, i) ? null : valueAt(kind, d.values as ArrayBufferView, d.valueOffsets as Int32Array | undefined, i);
+}
+
+/** The Value of non-NULL row i of canonical buffers (`offsets` for str / bin only). */
+export function valueAt(kind: CanonicalKind, values: ArrayBufferView, offsets: Int32Array | undefined, i: number): Value {
   switch (kind) {
-    case 'num': return (d.values as Float64Array)[i] as number;
-    case 'i64': return (d.values as BigInt64Array)[i] as bigint;
-    case 'dec': return readDecimal(d.values as Uint32Array, i);
-    case 'bool': return (d.values as Uint8Array)[i] === 1;
+    case 'num': return (values as Float64Array)[i] as number;
+    case 'i64': return (values as BigInt64Array)[i] as bigint;
+    case 'dec': return readDecimal(values as Uint32Array, i);
+    case 'bool': return (values as Uint8Array)[i] === 1;
     case 'str': case 'bin': {
-      const o = d.valueOffsets as Int32Array;
-      const b = (d.values as Uint8Array).subarray(o[i] as number, o[i + 1] as number);
+      const o = offsets as Int32Array;
+      const b = (values as Uint8Array).subarray(o[i] as number, o[i + 1] as number);
       return kind === 'str' ? textDecoder.decode(b) : b.slice();
     }
   }

@@ -1,7 +1,8 @@
 import type * as arrow from 'apache-arrow';
 import { assert } from '../common/assert.js';
 import type { ColumnSchema, Value } from '../common/types.js';
-import { readDecimal, writeDecimal } from './column-data.js';
+import { valueAt } from './column-batch.js';
+import { writeDecimal } from './column-data.js';
 
 /**
  * Row values of the MemRowSet stored column by column in typed arrays, so an inserted row leaves
@@ -26,7 +27,6 @@ import { readDecimal, writeDecimal } from './column-data.js';
  */
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
 
 export type Kind = 'num' | 'i64' | 'dec' | 'str' | 'bin' | 'bool';
 
@@ -255,18 +255,7 @@ function segmentColumn(kind: Kind, d: arrow.Data, from: number, count: number, o
 }
 
 function getValue(c: SegmentColumn, i: number): Value {
-  if (!isValid(c.validity, i)) return null;
-  switch (c.kind) {
-    case 'num': return (c.values as Float64Array)[i] as number;
-    case 'i64': return (c.values as BigInt64Array)[i] as bigint;
-    case 'dec': return readDecimal(c.values as Uint32Array, i);
-    case 'bool': return (c.values as Uint8Array)[i] === 1;
-    case 'str': case 'bin': {
-      const o = c.offsets as Int32Array;
-      const b = (c.values as Uint8Array).subarray(o[i] as number, o[i + 1] as number);
-      return c.kind === 'str' ? textDecoder.decode(b) : b.slice();
-    }
-  }
+  return isValid(c.validity, i) ? valueAt(c.kind, c.values, c.offsets, i) : null;
 }
 
 function segmentColumnBytes(c: SegmentColumn, rows: number): number {

@@ -476,6 +476,27 @@ function runsOf(keep: Int32Array): { runs: Int32Array; count: number } {
   return { runs, count };
 }
 
+interface NumberArray {
+  [i: number]: number;
+  subarray(begin: number, end: number): ArrayLike<number>;
+  set(from: ArrayLike<number>, at: number): void;
+}
+
+/**
+ * Copies the runs (first row, row count) of src, `width` elements per row, to out from element 0,
+ * back to back: a loop for runs under `setMin` elements, TypedArray.set (a byte copy) above.
+ */
+function copyRuns(src: NumberArray, out: NumberArray, runs: Int32Array, runCount: number, width: number, setMin: number): void {
+  let j = 0;
+  for (let r = 0; r < runCount; r++) {
+    const s = width * (runs[2 * r] as number);
+    const len = width * (runs[2 * r + 1] as number);
+    if (len >= setMin) out.set(src.subarray(s, s + len), j);
+    else for (let k = 0; k < len; k++) out[j + k] = src[s + k] as number;
+    j += len;
+  }
+}
+
 /** Keeps the rows listed in `keep` (as runsOf(keep)) of a canonical column, into shared buffers. */
 function takeCanonical(col: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>, kind: CanonicalKind, d: arrow.Data, keep: Int32Array, runs: Int32Array, runCount: number, slab: Slab): arrow.Data {
   const m = keep.length;
@@ -494,42 +515,18 @@ function takeCanonical(col: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>, 
       // Same-type TypedArray.set is a byte copy (no BigInt per int64 value).
       const src = d.values as Float64Array;
       const out = kind === 'num' ? slab.take(Float64Array, m) : kind === 'i64' ? slab.take(BigInt64Array, m) : slab.take(Uint8Array, m);
-      let j = 0;
       if (kind === 'i64') {
         // Two Int32 words per value: no BigInt per row.
         const b = d.values as BigInt64Array;
-        const w = new Int32Array(b.buffer, b.byteOffset, 2 * b.length);
-        const o = new Int32Array((out as BigInt64Array).buffer, (out as BigInt64Array).byteOffset, 2 * m);
-        for (let r = 0; r < runCount; r++) {
-          const s = 2 * (runs[2 * r] as number);
-          const len = 2 * (runs[2 * r + 1] as number);
-          if (len >= 32) o.set(w.subarray(s, s + len), j);
-          else for (let k = 0; k < len; k++) o[j + k] = w[s + k] as number;
-          j += len;
-        }
-      } else {
-        const o = out as Float64Array;
-        for (let r = 0; r < runCount; r++) {
-          const s = runs[2 * r] as number;
-          const len = runs[2 * r + 1] as number;
-          if (len >= 16) o.set(src.subarray(s, s + len), j);
-          else for (let k = 0; k < len; k++) o[j + k] = src[s + k] as number;
-          j += len;
-        }
-      }
+        const o = out as BigInt64Array;
+        copyRuns(new Int32Array(b.buffer, b.byteOffset, 2 * b.length), new Int32Array(o.buffer, o.byteOffset, 2 * m), runs, runCount, 2, 32);
+      } else copyRuns(src, out as Float64Array | Uint8Array, runs, runCount, 1, 16);
       return makeCanonical(col, m, { values: out as Float64Array, ...nulls });
     }
     case 'dec': {
       const src = d.values as Uint32Array;
       const out = slab.take(Uint32Array, 4 * m);
-      let o = 0;
-      for (let r = 0; r < runCount; r++) {
-        const s = 4 * (runs[2 * r] as number);
-        const w = 4 * (runs[2 * r + 1] as number);
-        if (w >= 64) out.set(src.subarray(s, s + w), o);
-        else for (let k = 0; k < w; k++) out[o + k] = src[s + k] as number;
-        o += w;
-      }
+      copyRuns(src, out, runs, runCount, 4, 64);
       return makeCanonical(col, m, { values: out, ...nulls });
     }
     case 'str': case 'bin': {
