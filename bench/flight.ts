@@ -13,7 +13,7 @@ import { generateTpch } from './tpch/dbgen.js';
 import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
 
 /**
- * `npm run bench -- flight [--sf S | --rows N] [--tablets T] [--reps R] [--client-procs K] [--put-batch-rows B] [--put-only]`: Flight
+ * `npm run bench -- flight [--sf S | --rows N] [--tablets T] [--reps R] [--client-procs K] [--put-batch-rows B] [--put-only | --peer-only]`: Flight
  * DoPut ingest and DoGet scan throughput of TPC-H lineitem over loopback, against the embedded
  * storage. Targets (issue): DoGet >= 5 M rows/s, DoPut >= 1 M rows/s into a one-replica table.
  *
@@ -51,22 +51,24 @@ export async function main(args: string[]): Promise<void> {
     await storage.createDatabase('tpch', true);
     await storage.createTable({ database: 'tpch', name: 'lineitem', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', tablets) });
     const address = `127.0.0.1:${server.port}`;
-    const ready = await client.ask({ kind: 'init', address, sf, batchRows: putBatchRows }) as { rows: number; generateMs: number };
+    const ready = await client.ask({ kind: 'init', address, sf: args.includes('--peer-only') ? 0 : sf, batchRows: putBatchRows }) as { rows: number; generateMs: number };
     for (const c of clients.slice(1)) await c.ask({ kind: 'init', address, sf: 0, batchRows: putBatchRows });
     const rows = ready.rows;
+    // `--peer-only`: the storage peer alone (no Flight; profiling storage.writeArrow).
+    const peerOnly = args.includes('--peer-only');
 
     const p0 = process.cpuUsage();
-    const put = await client.ask({ kind: 'put' }) as ClientFigure & { applied: number; rowErrors: number };
+    const put = peerOnly ? undefined : await client.ask({ kind: 'put' }) as ClientFigure & { applied: number; rowErrors: number };
     const putCpu = cpuSeconds(process.cpuUsage(p0));
-    emit({
+    if (put !== undefined) emit({
       name: 'flight.doput.rows_per_s', value: Math.round(rows / put.seconds), unit: 'rows/s', mbPerS: Math.round(put.bodyBytes / put.seconds / 1e6),
       applied: put.applied, rowErrors: put.rowErrors, serverCpuRowsPerS: Math.round(rows / putCpu), clientCpuRowsPerS: Math.round(rows / put.cpuSeconds),
       target: 1_000_000, rows, putBatchRows, clientProcesses: 1, ...common,
     });
 
-    await storage.flush('tpch', 'lineitem');
+    if (!peerOnly) await storage.flush('tpch', 'lineitem');
     // `--put-only`: DoPut alone (profiling the ingest path).
-    const putOnly = args.includes('--put-only');
+    const putOnly = args.includes('--put-only') || peerOnly;
     // Each DoGet mode runs `reps` times (the first also warms JIT and caches); the best wall-clock
     // run is reported with the CPU time per row of the server and of the client process(es).
     const modes = [
@@ -104,7 +106,7 @@ export async function main(args: string[]): Promise<void> {
     // storage.writeArrow in this process, putWritesInFlightMax (2) writes outstanding as DoPut
     // keeps them, into a second table of the same shape. DoPut's figure minus this one is what
     // the Flight edge (gRPC receive, FlightData/IPC decode, PutResults) costs.
-    if (!args.includes('--no-storage-peer') && !putOnly) {
+    if (!args.includes('--no-storage-peer') && (!putOnly || peerOnly)) {
       const peer = generateTpch(sf, 42, { batchRows: putBatchRows }).lineitem;
       await storage.createTable({ database: 'tpch', name: 'lineitem_peer', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', tablets) });
       const c0 = process.cpuUsage();
@@ -118,10 +120,16 @@ export async function main(args: string[]): Promise<void> {
       for (const w of inFlight) applied += (await w).appliedCount;
       const seconds = (performance.now() - t0) / 1000;
       const cpu = cpuSeconds(process.cpuUsage(c0));
+      const flushStart = performance.now();
+      await storage.flush('tpch', 'lineitem_peer');
+      const flushSeconds = (performance.now() - flushStart) / 1000;
+      const cpuWithFlush = cpuSeconds(process.cpuUsage(c0));
       if (applied !== peer.rowCount) throw new Error(`storage peer applied ${applied} of ${peer.rowCount} rows`);
       emit({
         name: 'flight.doput.storage_peer.rows_per_s', value: Math.round(peer.rowCount / seconds), unit: 'rows/s',
         cpuRowsPerS: Math.round(peer.rowCount / cpu), rows: peer.rowCount, putBatchRows, ...common,
+        // The rows left in MemRowSets flushed too: what a steady state of flushes costs per row.
+        withFinalFlushRowsPerS: Math.round(peer.rowCount / (seconds + flushSeconds)), withFinalFlushCpuRowsPerS: Math.round(peer.rowCount / cpuWithFlush),
       });
       await storage.dropTable('tpch', 'lineitem_peer');
     }

@@ -21,7 +21,8 @@ import type { WriteOp } from '../tablet/tablet-api.js';
 import { TabletManager, type TabletReplica } from '../tserver/index.js';
 import { arrowToRows } from './arrow-rows.js';
 import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
-import { prepareArrowBatch, takePrepared } from '../tablet/prepare-batch.js';
+import { prepareArrowBatch, takePreparedForLog } from '../tablet/prepare-batch.js';
+import { WRITE_BATCH_ENTRY_RESERVE_BYTES } from '../wal/batch-codec.js';
 import type { PreparedBatch } from '../tablet/tablet-api.js';
 
 /**
@@ -336,7 +337,7 @@ class EmbeddedStorage implements StorageApi {
     const ps = rt.info.partitionSchema;
     const parts: { tabletId: string; p: PreparedBatch }[] = [];
     if (ps.hash.length === 0 && ps.rangeColumns.length === 0 && rt.info.tablets.length === 1) {
-      if (prepared.rowCount > 0) parts.push({ tabletId: (rt.info.tablets[0] as TabletInfo).tabletId, p: prepared });
+      if (prepared.rowCount > 0) parts.push({ tabletId: (rt.info.tablets[0] as TabletInfo).tabletId, p: takePreparedForLog(schema, prepared, undefined, WRITE_BATCH_ENTRY_RESERVE_BYTES) });
     } else {
       const n = prepared.rowCount;
       const kc = schema.keyColumnCount;
@@ -388,7 +389,8 @@ class EmbeddedStorage implements StorageApi {
       }
       ids.forEach((tabletId, s) => {
         const rows = rowsOf[s] as Int32Array;
-        if (rows.length > 0) parts.push({ tabletId, p: rows.length === n ? prepared : takePrepared(schema, prepared, rows) });
+        // One copy per row, into the tablet's log entry, which the MemRowSet then keeps.
+        if (rows.length > 0) parts.push({ tabletId, p: takePreparedForLog(schema, prepared, rows.length === n ? undefined : rows, WRITE_BATCH_ENTRY_RESERVE_BYTES) });
       });
     }
     let appliedCount = 0;

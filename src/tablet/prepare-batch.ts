@@ -405,10 +405,11 @@ type ArrayCtor<T> = { new (b: SharedArrayBuffer, byteOffset: number, length: num
  * tablet part instead of two or three per column. Arrays are carved in order, 8-byte aligned.
  */
 class Slab {
-  private readonly buf: SharedArrayBuffer;
-  private at = 0;
-  constructor(bytes: number) {
+  readonly buf: SharedArrayBuffer;
+  at: number;
+  constructor(bytes: number, start = 0) {
     this.buf = new SharedArrayBuffer(bytes);
+    this.at = start;
   }
   static bytes(n: number, bytesPerElement: number): number {
     return (n * bytesPerElement + 7) & ~7;
@@ -498,12 +499,16 @@ function copyRuns(src: NumberArray, out: NumberArray, runs: Int32Array, runCount
 }
 
 /** Keeps the rows listed in `keep` (as runsOf(keep)) of a canonical column, into shared buffers. */
-function takeCanonical(col: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>, kind: CanonicalKind, d: arrow.Data, keep: Int32Array, runs: Int32Array, runCount: number, slab: Slab): arrow.Data {
+function takeCanonical(
+  col: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>, kind: CanonicalKind, d: arrow.Data, keep: Int32Array, runs: Int32Array, runCount: number, slab: Slab,
+  keptNulls = d.nullCount,
+): arrow.Data {
   const m = keep.length;
   let nullBitmap: Uint8Array | undefined;
   let nullCount = 0;
-  if (d.nullCount > 0) {
-    nullBitmap = slab.take(Uint8Array, (m + 7) >> 3);
+  if (d.nullCount > 0 && keptNulls > 0) {
+    // Padded to 8 bytes: the IPC writer takes a bitmap of a multiple of 8 bytes as it is (a view).
+    nullBitmap = slab.take(Uint8Array, Slab.bytes((m + 7) >> 3, 1));
     for (let j = 0; j < m; j++) {
       if (canonicalIsNull(d, keep[j] as number)) nullCount++;
       else bitSet(nullBitmap, j);
@@ -645,4 +650,131 @@ export function takePrepared(schema: Schema, p: PreparedBatch, rows: Int32Array)
     kind: p.kind, rowCount: m, given: p.given, keyBytes: taken.keys.values as Uint8Array, keyOffsets: taken.keys.valueOffsets as Int32Array, rowErrors: [], inputIndex, buffersOwned: true,
     columns: taken.columns,
   };
+}
+
+/**
+ * Bytes reserved in front of the IPC metadata: the schema message and the record batch
+ * message (flatbuffers whose size depends on the column names and count, not on the rows).
+ * A generous bound; a layout whose metadata does not fit takes the copying path.
+ */
+function ipcMetadataBound(schema: Schema, given: readonly boolean[]): number {
+  let b = 1024;
+  schema.columns.forEach((c, ci) => { if (given[ci] === true) b += 4 * c.name.length + 256; });
+  return (b + 7) & ~7;
+}
+
+/** Null count of column `d` over the rows listed in `keep`. */
+function keptNullCount(d: arrow.Data, keep: Int32Array): number {
+  if (d.nullCount === 0) return 0;
+  if (keep.length === d.length && d.nullCount === d.length) return d.length;
+  let nulls = 0;
+  for (let j = 0; j < keep.length; j++) if (canonicalIsNull(d, keep[j] as number)) nulls++;
+  return nulls;
+}
+
+const IPC_EOS = new Uint8Array(new Int32Array([-1, 0]).buffer);
+
+/**
+ * Takes the rows listed in `rows` (all rows when undefined) of `p`, like takePrepared, into one
+ * SharedArrayBuffer laid out as the batch's write-ahead log entry: `logEntry.bytes` =
+ * [reserveBytes for the caller (entry kind, payload header)][Arrow IPC stream of
+ * preparedToArrow(schema, taken)], and the taken given columns are views on the IPC body in it.
+ * The rows are copied once, for the log and the MemRowSet together (applyPrepared keeps the
+ * buffers: buffersOwned), instead of once into a per-tablet batch and once more into the entry.
+ * Not-given columns (defaults) and the keys follow the stream in the same buffer. When the IPC
+ * writer does not lay the body where it was taken (checked buffer by buffer), the entry is a copy.
+ */
+export function takePreparedForLog(schema: Schema, p: PreparedBatch, rows: Int32Array | undefined, reserveBytes: number): PreparedBatch {
+  const n = p.rowCount;
+  const keep = rows ?? identityRows(n);
+  const m = keep.length;
+  assert(m > 0, 'a log entry holds at least one row');
+  const { runs, count } = rows === undefined ? { runs: Int32Array.of(0, n), count: n > 0 ? 1 : 0 } : runsOf(keep);
+  const kinds = schema.columns.map(canonicalKind);
+  const keyData = makeCanonical({ type: 'binary' }, p.rowCount, { values: p.keyBytes, valueOffsets: p.keyOffsets, nullCount: 0 });
+  const nulls = p.columns.map((d) => keptNullCount(d, keep));
+  // Layout: [reserve | metadata (<= bound)] [body: given columns] [EOS] [other columns] [keys]
+  const bodyStart = (reserveBytes + ipcMetadataBound(schema, p.given) + 7) & ~7;
+  let bodyBytes = 0;
+  let restBytes = takeBytes('bin', keyData, m, runs, count);
+  p.columns.forEach((d, ci) => {
+    const b = takeBytes(kinds[ci] as CanonicalKind, d, m, runs, count) - (d.nullCount > 0 && nulls[ci] === 0 ? Slab.bytes((m + 7) >> 3, 1) : 0);
+    if (p.given[ci] === true) bodyBytes += b;
+    else restBytes += b;
+  });
+  const slab = new Slab(bodyStart + bodyBytes + 8 + restBytes, bodyStart);
+  const columns: arrow.Data[] = new Array<arrow.Data>(p.columns.length);
+  const take = (ci: number): void => {
+    columns[ci] = takeCanonical(schema.columns[ci] as ColumnSchema, kinds[ci] as CanonicalKind, p.columns[ci] as arrow.Data, keep, runs, count, slab, nulls[ci]);
+  };
+  for (let ci = 0; ci < p.columns.length; ci++) if (p.given[ci] === true) take(ci);
+  const bodyEnd = slab.at;
+  assert(bodyEnd === bodyStart + bodyBytes, () => `log body of ${bodyEnd - bodyStart} bytes, laid out ${bodyBytes}`);
+  slab.at += 8;
+  for (let ci = 0; ci < p.columns.length; ci++) if (p.given[ci] !== true) take(ci);
+  const keys = takeCanonical({ type: 'binary' }, 'bin', keyData, keep, runs, count, slab);
+  const inputIndex = new Int32Array(m);
+  for (let j = 0; j < m; j++) inputIndex[j] = p.inputIndex === undefined ? (keep[j] as number) : (p.inputIndex[keep[j] as number] as number);
+  const taken: PreparedBatch = {
+    kind: p.kind, rowCount: m, given: p.given, keyBytes: keys.values as Uint8Array, keyOffsets: keys.valueOffsets as Int32Array, rowErrors: [], buffersOwned: true,
+    columns, ...(rows === undefined && p.inputIndex === undefined ? {} : { inputIndex }),
+  };
+  const ipc = preparedToIpcChunks(schema, taken);
+  const whole = new Uint8Array(slab.buf);
+  const laidOut = metadataBeforeBody(ipc, slab.buf, bodyStart, bodyEnd);
+  if (laidOut !== undefined && laidOut <= bodyStart - reserveBytes) {
+    let at = bodyStart - laidOut;
+    for (const c of ipc.chunks) {
+      if (at === bodyStart) break;
+      whole.set(c, at);
+      at += c.byteLength;
+    }
+    whole.set(IPC_EOS, bodyEnd);
+    const from = bodyStart - laidOut - reserveBytes;
+    return { ...taken, logEntry: { bytes: whole.subarray(from, bodyEnd + 8), ipcOffset: reserveBytes } };
+  }
+  // The writer copied or reordered something: the entry is a copy of its chunks.
+  const bytes = new Uint8Array(reserveBytes + ipc.byteLength);
+  let at = reserveBytes;
+  for (const c of ipc.chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return { ...taken, logEntry: { bytes, ipcOffset: reserveBytes } };
+}
+
+function identityRows(n: number): Int32Array {
+  const r = new Int32Array(n);
+  for (let i = 0; i < n; i++) r[i] = i;
+  return r;
+}
+
+/**
+ * Bytes of IPC metadata before the body when the writer's chunks are: metadata chunks (not on
+ * `buf`), then the body exactly as laid out in `buf` [bodyStart, bodyEnd) (views at their
+ * places, or zero padding where the layout has zero gap bytes), then the end-of-stream marker.
+ * Undefined otherwise.
+ */
+function metadataBeforeBody(ipc: IpcChunks, buf: SharedArrayBuffer, bodyStart: number, bodyEnd: number): number | undefined {
+  const chunks = ipc.chunks;
+  let k = 0;
+  let meta = 0;
+  while (k < chunks.length && (chunks[k] as Uint8Array).buffer !== buf) meta += (chunks[k++] as Uint8Array).byteLength;
+  if (bodyEnd > bodyStart && k === chunks.length) return undefined;
+  let at = bodyStart;
+  for (; k < chunks.length && at < bodyEnd; k++) {
+    const c = chunks[k] as Uint8Array;
+    if (c.buffer === buf) {
+      if (c.byteOffset !== at) return undefined;
+    } else {
+      if (c.byteLength >= 8 || (at & 7) === 0) return undefined;
+      for (let i = 0; i < c.byteLength; i++) if (c[i] !== 0) return undefined;
+    }
+    at += c.byteLength;
+  }
+  if (at !== bodyEnd || k !== chunks.length - 1) return undefined;
+  const eos = chunks[k] as Uint8Array;
+  if (eos.byteLength !== 8) return undefined;
+  for (let i = 0; i < 8; i++) if (eos[i] !== IPC_EOS[i]) return undefined;
+  return meta === ipc.byteLength - (bodyEnd - bodyStart) - 8 ? meta : undefined;
 }

@@ -53,6 +53,13 @@ export interface PreparedBatch {
    * on the caller's batch): applying it may keep them in the MemRowSet instead of copying.
    */
   readonly buffersOwned?: boolean;
+  /**
+   * The batch's write-ahead log entry, built with the take (prepare-batch.ts
+   * takePreparedForLog): `bytes` = [ipcOffset bytes for the driver to fill (entry kind,
+   * payload header)][Arrow IPC stream of the given columns, as preparedToArrow]; the columns
+   * may be views on it, so it is immutable once built. Absent: the driver encodes the entry.
+   */
+  readonly logEntry?: { readonly bytes: Uint8Array; readonly ipcOffset: number };
 }
 
 /**

@@ -16,6 +16,7 @@ import { encodeEntryData, toLogEntry, WAL_KIND, WalStorage, type ConfStore } fro
 import { openTablet } from '../tablet/index.js';
 import { pinCopy, recoverCopyDirs, swapInCopy } from './tablet-copy.js';
 import { preparedToIpcChunks } from '../tablet/prepare-batch.js';
+import { WRITE_BATCH_ENTRY_RESERVE_BYTES, writeWriteBatchArrowHeader } from '../wal/batch-codec.js';
 import type { ApplyResult, PreparedBatch, Tablet, WriteOp } from '../tablet/tablet-api.js';
 import {
   decodeSchema, decodeWriteBatch, decodeWriteBatchArrow, encodeSchema, encodeWriteBatch, encodeWriteBatchArrowChunks,
@@ -498,9 +499,17 @@ export class TabletReplica implements GroupStateMachine {
     this.requireLeader();
     if (prepared.rowCount === 0) return { appliedCount: 0, rowErrors: prepared.rowErrors, timestamp: this.clock.now() };
     const timestamp = this.clock.now();
-    // The IPC bytes are copied once, straight into the entry: [kind byte][writeBatch payload], as encodeEntryData lays it out.
-    const ipc = preparedToIpcChunks(this.tablet.schema, prepared);
-    const data = encodeWriteBatchArrowChunks({ timestamp, kind: prepared.kind, rowCount: prepared.rowCount }, ipc.chunks, ipc.byteLength, 1);
+    const header = { timestamp, kind: prepared.kind, rowCount: prepared.rowCount };
+    // [kind byte][writeBatch payload], as encodeEntryData lays it out. A take for the log built the
+    // IPC stream in place (no copy: the MemRowSet keeps views on it); else the IPC bytes are copied once.
+    const built = prepared.logEntry;
+    let data: Uint8Array;
+    if (built !== undefined && built.ipcOffset === WRITE_BATCH_ENTRY_RESERVE_BYTES) {
+      data = writeWriteBatchArrowHeader(built.bytes, 1, header);
+    } else {
+      const ipc = preparedToIpcChunks(this.tablet.schema, prepared);
+      data = encodeWriteBatchArrowChunks(header, ipc.chunks, ipc.byteLength, 1);
+    }
     data[0] = WAL_KIND.writeBatch;
     const applied = await this.proposeThenApply(data, timestamp, () => this.tablet.applyPrepared(this.currentOpId(), timestamp, prepared));
     const map = prepared.inputIndex;

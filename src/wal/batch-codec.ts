@@ -20,6 +20,14 @@ import type { WriteOpKind } from '../common/storage-api.js';
 
 export const WRITE_BATCH_PAYLOAD_VERSION = 1;
 const HEADER_BYTES = 16;
+/** Bytes of the payload header before the IPC stream. */
+export const WRITE_BATCH_HEADER_BYTES = HEADER_BYTES;
+/**
+ * Bytes before the IPC stream in a Raft entry's data holding a writeBatch: the entry kind byte
+ * (encodeEntryData's [kind][payload]) and the payload header. A write path that builds the IPC
+ * stream in place (PreparedBatch.logEntry) reserves this much in front of it.
+ */
+export const WRITE_BATCH_ENTRY_RESERVE_BYTES = 1 + HEADER_BYTES;
 const KINDS: readonly WriteOpKind[] = ['insert', 'insert_ignore', 'upsert', 'update', 'update_ignore', 'delete', 'delete_ignore'];
 
 export interface WriteBatchArrowPayload {
@@ -66,6 +74,24 @@ export function encodeWriteBatchArrowChunks(
     at += c.byteLength;
   }
   assert(at === out.byteLength, () => `IPC chunks hold ${at - prefixBytes - HEADER_BYTES} bytes, expected ${ipcBytes}`);
+  return out;
+}
+
+/**
+ * Writes the payload header into `out` at `at`, before an IPC stream already in place at
+ * `at + WRITE_BATCH_HEADER_BYTES` (an entry built by the take: PreparedBatch.logEntry). Returns `out`.
+ */
+export function writeWriteBatchArrowHeader(out: Uint8Array, at: number, p: Omit<WriteBatchArrowPayload, 'ipc'>): Uint8Array {
+  const code = KINDS.indexOf(p.kind);
+  assert(code >= 0, () => `op kind ${p.kind} has a code`);
+  assert(Number.isInteger(p.rowCount) && p.rowCount >= 0 && p.rowCount <= 0xffffffff, () => `row count ${p.rowCount} fits u32`);
+  assert(out.byteLength >= at + HEADER_BYTES, () => `writeBatch header at ${at} of a ${out.byteLength}-byte entry`);
+  const v = new DataView(out.buffer, out.byteOffset + at, HEADER_BYTES);
+  v.setUint8(0, WRITE_BATCH_PAYLOAD_VERSION);
+  v.setUint8(1, code);
+  v.setUint16(2, 0, true);
+  v.setBigUint64(4, p.timestamp, true);
+  v.setUint32(12, p.rowCount, true);
   return out;
 }
 

@@ -1,8 +1,11 @@
 import * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import type { Schema } from '../../src/common/types.js';
-import { prepareArrowBatch, preparedToArrow, preparedToIpcChunks, takePrepared } from '../../src/tablet/prepare-batch.js';
-import { decodeWriteBatchArrow, encodeWriteBatchArrow, encodeWriteBatchArrowChunks } from '../../src/wal/batch-codec.js';
+import { prepareArrowBatch, preparedToArrow, preparedToIpcChunks, takePrepared, takePreparedForLog } from '../../src/tablet/prepare-batch.js';
+import type { PreparedBatch } from '../../src/tablet/tablet-api.js';
+import {
+  decodeWriteBatchArrow, encodeWriteBatchArrow, encodeWriteBatchArrowChunks, WRITE_BATCH_ENTRY_RESERVE_BYTES, writeWriteBatchArrowHeader,
+} from '../../src/wal/batch-codec.js';
 
 const schema: Schema = {
   keyColumnCount: 1,
@@ -118,5 +121,83 @@ describe('writeBatch payload built from IPC chunks', () => {
     const withNulls = new Int32Array([0, 1, 9, 10, 18, 499]);
     const got2 = preparedToArrow(s2, takePrepared(s2, p, withNulls));
     expect(got2.getChild('f')!.toArray()).toEqual([...withNulls].map((r) => f[r]));
+  });
+
+  describe('takePreparedForLog', () => {
+    const cell = (v: arrow.Vector, i: number): unknown => { const x = v.get(i) as unknown; return x instanceof Uint32Array ? [...x] : x; };
+    /** The entry's IPC equals the joined stream of the taken batch, its columns are views on the entry, and the rows are the listed ones. */
+    const check = (sch: Schema, p: PreparedBatch, rows: Int32Array | undefined, label: string): PreparedBatch => {
+      const t = takePreparedForLog(sch, p, rows, WRITE_BATCH_ENTRY_RESERVE_BYTES);
+      const keep = rows ?? Int32Array.from({ length: p.rowCount }, (_, i) => i);
+      expect(t.rowCount, label).toBe(keep.length);
+      expect(t.buffersOwned).toBe(true);
+      const entry = t.logEntry!;
+      expect(entry.ipcOffset).toBe(WRITE_BATCH_ENTRY_RESERVE_BYTES);
+      const joined = arrow.RecordBatchStreamWriter.writeAll([preparedToArrow(sch, t)]).toUint8Array(true);
+      expect(Buffer.from(entry.bytes.subarray(entry.ipcOffset)).equals(Buffer.from(joined)), label).toBe(true);
+      // No copy: every given column's values are on the entry's buffer.
+      sch.columns.forEach((_c, ci) => {
+        if (t.given[ci] === true) expect((t.columns[ci]!.values as Uint8Array).buffer === entry.bytes.buffer, `${label} column ${ci} on the entry`).toBe(true);
+      });
+      // The header written in place decodes, and the stream decodes to the listed rows.
+      writeWriteBatchArrowHeader(entry.bytes, 1, { timestamp: 77n << 12n, kind: t.kind, rowCount: t.rowCount });
+      const back = decodeWriteBatchArrow(entry.bytes.subarray(1));
+      expect(back.timestamp).toBe(77n << 12n);
+      expect(back.rowCount).toBe(keep.length);
+      const got = arrow.tableFromIPC(back.ipc);
+      const all = preparedToArrow(sch, p);
+      sch.columns.forEach((c, ci) => {
+        if (p.given[ci] !== true) return;
+        const a = got.getChild(c.name)!;
+        const e = all.getChild(c.name)!;
+        for (let j = 0; j < keep.length; j++) expect(cell(a, j), `${label} ${c.name} row ${j}`).toEqual(cell(e, keep[j]!));
+      });
+      for (let j = 0; j < keep.length; j++) {
+        const r = keep[j]!;
+        expect([...t.keyBytes.subarray(t.keyOffsets[j]!, t.keyOffsets[j + 1]!)]).toEqual([...p.keyBytes.subarray(p.keyOffsets[r]!, p.keyOffsets[r + 1]!)]);
+        expect(t.inputIndex === undefined ? r : t.inputIndex[j], `${label} input index ${j}`).toBe(p.inputIndex === undefined ? r : p.inputIndex[r]);
+      }
+      return t;
+    };
+
+    it('lays the IPC stream in the entry with the taken columns as views on it (all rows, some rows, nulls dropped by the take)', () => {
+      for (const [n, seed] of [[1, 3], [300, 11], [4099, 8]] as const) {
+        const p = prepareArrowBatch(schema, 'upsert', batch(n, seed));
+        expect(p.rowErrors).toEqual([]);
+        check(schema, p, undefined, `all of ${n}`);
+        const rows = new Int32Array(Array.from({ length: n }, (_, i) => i).filter((i) => (i * 7919 + seed) % 3 !== 0));
+        if (rows.length > 0) check(schema, p, rows, `some of ${n}`);
+        // Rows whose nullable columns hold no NULL: the stream has no validity buffers for them.
+        const s = preparedToArrow(schema, p).getChild('s')!;
+        const b = preparedToArrow(schema, p).getChild('b')!;
+        const noNulls = new Int32Array(Array.from({ length: n }, (_, i) => i).filter((i) => s.isValid(i) && b.isValid(i)));
+        if (noNulls.length > 0) check(schema, p, noNulls, `no nulls of ${n}`);
+      }
+    });
+
+    it('keeps not-given columns (defaults) and rows around prepare errors', () => {
+      const s3: Schema = {
+        keyColumnCount: 1,
+        columns: [
+          { name: 'k', type: 'int32', nullable: false },
+          { name: 'v', type: 'string', nullable: true },
+          { name: 'dflt', type: 'int64', nullable: false, defaultValue: 5n },
+        ],
+      };
+      const n = 1000;
+      const k = Int32Array.from({ length: n }, (_, i) => i);
+      const v = Array.from({ length: n }, (_, i) => (i % 4 === 0 ? null : 'x'.repeat(i % 70)));
+      const kNull = arrow.vectorFromArray(Array.from(k, (x) => (x % 97 === 5 ? null : x)), new arrow.Int32()).data[0] as arrow.Data;
+      const p = prepareArrowBatch(s3, 'insert', new arrow.RecordBatch({ k: kNull, v: arrow.vectorFromArray(v, new arrow.Utf8()).data[0] as arrow.Data }));
+      expect(p.rowErrors.length).toBe(Math.floor((n - 5 - 1) / 97) + 1);
+      expect(p.given).toEqual([true, true, false]);
+      const rows = new Int32Array(Array.from({ length: p.rowCount }, (_, i) => i).filter((i) => i % 5 !== 1));
+      for (const [r, label] of [[undefined, 'all'], [rows, 'some']] as const) {
+        const t = check(s3, p, r, label);
+        const d = t.columns[2]!;
+        expect(d.length).toBe(t.rowCount);
+        expect([...(d.values as BigInt64Array)].every((x) => x === 5n)).toBe(true);
+      }
+    });
   });
 });
