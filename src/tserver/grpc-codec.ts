@@ -5,9 +5,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert } from '../common/assert.js';
 import { isSaigaError, SaigaError, type ErrorCode } from '../common/errors.js';
-import { MESSAGE_TYPES, makeMessage, type Entry, type Message, type MessageType } from '../replication/index.js';
 import type { GroupMessage } from '../replication/raft-driver.js';
 import { jsonReplacer } from '../wal/index.js';
+import {
+  decodeMessageBatch, decodeWriteStreamRequest, decodeWriteStreamResponse, encodeMessageBatch, encodeWriteStreamRequest,
+  encodeWriteStreamResponse, type WriteItemWire, type WriteResultWire,
+} from './wire-codec.js';
 
 /**
  * gRPC plumbing shared by the tablet server and its clients: the .proto files (checked in under
@@ -52,61 +55,47 @@ export function services(): Services {
   const c = saiga['consensus'] as grpc.GrpcObject;
   const t = saiga['tserver'] as grpc.GrpcObject;
   const k = saiga['copy'] as grpc.GrpcObject;
+  // The per-round messages (consensus batches, WriteStream) go through the hand-written codecs of
+  // wire-codec.ts: same wire format, no protobufjs objects in between.
+  const batchCodec = { serialize: (b: MessageBatch): Buffer => encodeMessageBatch(b.fromServer, b.messages), deserialize: decodeMessageBatch };
+  const consensus = withCodecs((c['Consensus'] as grpc.ServiceClientConstructor).service, {
+    Send: { requestSerialize: batchCodec.serialize, requestDeserialize: batchCodec.deserialize },
+    Stream: { requestSerialize: batchCodec.serialize, requestDeserialize: batchCodec.deserialize },
+  });
+  const tabletServer = withCodecs((t['TabletServer'] as grpc.ServiceClientConstructor).service, {
+    WriteStream: {
+      requestSerialize: encodeWriteStreamRequest, requestDeserialize: decodeWriteStreamRequest,
+      responseSerialize: encodeWriteStreamResponse, responseDeserialize: decodeWriteStreamResponse,
+    },
+  });
   loaded = {
-    consensus: c['Consensus'] as grpc.ServiceClientConstructor,
-    tabletServer: t['TabletServer'] as grpc.ServiceClientConstructor,
+    consensus: grpc.makeGenericClientConstructor(consensus, 'Consensus'),
+    tabletServer: grpc.makeGenericClientConstructor(tabletServer, 'TabletServer'),
     tabletCopy: k['TabletCopy'] as grpc.ServiceClientConstructor,
   };
   return loaded;
 }
 
-// ---- Raft messages ------------------------------------------------------------------------------
-
-interface PbEntry { term: number; index: number; confChange: boolean; data: Uint8Array }
-interface PbSnapshot { index: number; term: number; voters: string[]; learners: string[]; data: Uint8Array }
-export interface PbRaftMessage {
-  groupId: string; type: string; from: string; to: string; term: number; logTerm: number; index: number;
-  entries: PbEntry[]; commit: number; reject: boolean; rejectHint: number; seq: number; force: boolean;
-  context: string; snapshot?: PbSnapshot | null;
-}
-export interface PbMessageBatch { fromServer: string; messages: PbRaftMessage[] }
-
-export function encodeGroupMessage(gm: GroupMessage): PbRaftMessage {
-  const m = gm.message;
-  const out: PbRaftMessage = {
-    groupId: gm.groupId, type: m.type, from: m.from, to: m.to, term: m.term, logTerm: m.logTerm, index: m.index,
-    entries: m.entries.map((e) => ({ term: e.term, index: e.index, confChange: e.type === 'ConfChange', data: e.data })),
-    commit: m.commit, reject: m.reject, rejectHint: m.rejectHint, seq: m.seq, force: m.force, context: m.context,
-  };
-  if (m.snapshot !== undefined) {
-    const s = m.snapshot;
-    out.snapshot = { index: s.metadata.index, term: s.metadata.term, voters: [...s.metadata.confState.voters], learners: [...s.metadata.confState.learners], data: s.data };
+/** A copy of a loaded service definition with some methods' serializers replaced. */
+function withCodecs(def: grpc.ServiceDefinition, over: Record<string, Partial<grpc.MethodDefinition<any, any>>>): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(def)) {
+    const o = over[name];
+    out[name] = (o === undefined ? m : { ...m, ...o }) as grpc.MethodDefinition<unknown, unknown>;
   }
-  return out;
-}
-
-const TYPES = new Set<string>(MESSAGE_TYPES);
-
-export function decodeGroupMessage(p: PbRaftMessage): GroupMessage {
-  if (!TYPES.has(p.type)) throw new SaigaError('InvalidArgument', `expected a Raft message type, found '${p.type}'`);
-  const entries: Entry[] = p.entries.map((e) => ({ term: e.term, index: e.index, type: e.confChange ? 'ConfChange' : 'Normal', data: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) }));
-  for (let i = 1; i < entries.length; i++) assert((entries[i] as Entry).index === (entries[i - 1] as Entry).index + 1, 'received entries are contiguous');
-  const s = p.snapshot;
-  const message: Message = makeMessage(p.from, {
-    type: p.type as MessageType, to: p.to, term: p.term, logTerm: p.logTerm, index: p.index, entries, commit: p.commit,
-    reject: p.reject, rejectHint: p.rejectHint, seq: p.seq, force: p.force, context: p.context,
-    ...(s !== undefined && s !== null ? { snapshot: { metadata: { index: s.index, term: s.term, confState: { voters: s.voters, learners: s.learners } }, data: new Uint8Array(s.data) } } : {}),
-  });
-  return { groupId: p.groupId, message };
+  for (const name of Object.keys(over)) assert(def[name] !== undefined, `expected method ${name} in the loaded service definition, found ${Object.keys(def).join(', ')}`);
+  return out as grpc.ServiceDefinition;
 }
 
 // ---- writes -------------------------------------------------------------------------------------
 
 export interface PbWriteResponse { appliedCount: number; rowErrorsJson: string; timestamp: string }
-export interface PbWriteItem { id: number; tabletId: string; opsJson: string; kind: string; ipc: Uint8Array }
+export type PbWriteItem = WriteItemWire;
 export interface PbWriteStreamRequest { items: PbWriteItem[] }
-export interface PbWriteResult extends PbWriteResponse { id: number; errorCode: string; errorMessage: string; leaderHint: string }
+export type PbWriteResult = WriteResultWire;
 export interface PbWriteStreamResponse { results: PbWriteResult[] }
+/** A consensus MessageBatch as the server handles it (wire-codec.ts encodes and decodes it directly). */
+export interface MessageBatch { readonly fromServer: string; readonly messages: readonly GroupMessage[] }
 
 // ---- rows as JSON -------------------------------------------------------------------------------
 

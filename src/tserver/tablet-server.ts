@@ -12,8 +12,8 @@ import { RaftDriver, raftReadyStats, type GroupMessage, type RaftReadyStats, typ
 import type { WriteOp } from '../tablet/tablet-api.js';
 import { MetaFile, syncDir } from '../wal/index.js';
 import {
-  CHANNEL_OPTIONS, decodeGroupMessage, encodeGroupMessage, rowsFromJson, rowsToJson, services, toServiceError,
-  type PbMessageBatch, type PbWriteResponse, type PbWriteResult, type PbWriteStreamRequest, type PbWriteStreamResponse,
+  CHANNEL_OPTIONS, rowsFromJson, rowsToJson, services, toServiceError,
+  type MessageBatch, type PbWriteResponse, type PbWriteResult, type PbWriteStreamRequest, type PbWriteStreamResponse,
 } from './grpc-codec.js';
 import { fetchCopy, streamCopy, type CopyChunk } from './tablet-copy.js';
 import { TabletReplica } from './tablet-replica.js';
@@ -90,6 +90,8 @@ export interface TabletServerStats {
   /** process.cpuUsage() of the whole process, microseconds. */
   cpuUserUs: number;
   cpuSystemUs: number;
+  /** V8 heap in use now (process.memoryUsage().heapUsed), bytes. */
+  heapUsedBytes?: number;
   /** The process's Raft driver Ready counters (every driver in the process). */
   ready?: RaftReadyStats;
 }
@@ -103,7 +105,7 @@ function newStats(): TabletServerStats {
 }
 
 interface PeerStream {
-  readonly call: grpc.ClientWritableStream<PbMessageBatch>;
+  readonly call: grpc.ClientWritableStream<MessageBatch>;
   broken: boolean;
 }
 
@@ -145,7 +147,7 @@ class GrpcTransport implements Transport {
         ps.broken = true;
         if (this.streams.get(to) === ps) this.streams.delete(to);
         if (err !== null) this.retryAt.set(to, performance.now() + STREAM_RETRY_MS);
-      }) as grpc.ClientWritableStream<PbMessageBatch>,
+      }) as grpc.ClientWritableStream<MessageBatch>,
       broken: false,
     };
     ps.call.on('error', () => undefined); // reported through the callback above
@@ -165,7 +167,6 @@ class GrpcTransport implements Transport {
     if (s.call.writableLength > STREAM_BUFFER_BYTES_MAX) {
       return Promise.reject(new SaigaError('ServiceUnavailable', `server ${to} is not reading its stream (${s.call.writableLength} bytes buffered)`));
     }
-    const messages: PbMessageBatch['messages'] = new Array(batch.length);
     const st = this.stats;
     for (let i = 0; i < batch.length; i++) {
       const gm = batch[i] as GroupMessage;
@@ -178,11 +179,10 @@ class GrpcTransport implements Transport {
       } else if (m.type === 'AppendResponse') st.appendResponsesSent++;
       else if (m.type === 'Heartbeat') st.heartbeatsSent++;
       else if (m.type === 'HeartbeatResponse') st.heartbeatResponsesSent++;
-      messages[i] = encodeGroupMessage(gm);
     }
     st.consensusBatchesSent++;
     st.consensusMsgsSent += batch.length;
-    s.call.write({ fromServer: this.fromServer, messages });
+    s.call.write({ fromServer: this.fromServer, messages: batch });
     return Promise.resolve();
   }
 
@@ -305,18 +305,18 @@ export class TabletServer {
         Promise.resolve().then(() => f(call.request)).then((res) => cb(null, res), (e: unknown) => cb(toServiceError(e)));
       };
     this.server.addService(consensus.service, {
-      send: unary((req: PbMessageBatch) => {
+      send: unary((req: MessageBatch) => {
         this.counters.consensusBatchesReceived++;
         this.counters.consensusMsgsReceived += req.messages.length;
-        this.driver.receive(req.messages.map(decodeGroupMessage));
+        this.driver.receive(req.messages);
         return {};
       }),
-      stream: (call: grpc.ServerReadableStream<PbMessageBatch, Record<string, never>>, cb: grpc.sendUnaryData<Record<string, never>>) => {
+      stream: (call: grpc.ServerReadableStream<MessageBatch, Record<string, never>>, cb: grpc.sendUnaryData<Record<string, never>>) => {
         this.inbound.add(cb);
-        call.on('data', (req: PbMessageBatch) => {
+        call.on('data', (req: MessageBatch) => {
           this.counters.consensusBatchesReceived++;
           this.counters.consensusMsgsReceived += req.messages.length;
-          this.driver.receive(req.messages.map(decodeGroupMessage));
+          this.driver.receive(req.messages);
         });
         call.on('end', () => {
           if (this.inbound.delete(cb)) cb(null, {});
@@ -391,7 +391,7 @@ export class TabletServer {
   /** This server's counters since it started, with the process's CPU time now. */
   stats(): TabletServerStats {
     const cpu = process.cpuUsage();
-    return { ...this.counters, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, ready: raftReadyStats() };
+    return { ...this.counters, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, heapUsedBytes: process.memoryUsage().heapUsed, ready: raftReadyStats() };
   }
 
   private serveWriteStream(call: grpc.ServerDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>): void {
