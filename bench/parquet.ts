@@ -1,9 +1,12 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openEmbeddedStorage } from '../src/client/index.js';
 import { createQueryEngine } from '../src/query/index.js';
+import { openParquetFile } from '../src/parquet/parquet-file.js';
+import { openTablet } from '../src/tablet/index.js';
+import { prepareArrowBatch } from '../src/tablet/prepare-batch.js';
 import { emit, machine } from './report.js';
 import { generateTpch } from './tpch/dbgen.js';
 import { loadDuckDb, loadSaiga } from './tpch/load.js';
@@ -24,6 +27,16 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  * thread of the process, so on a machine shared with other work it is steadier than ms.
  * The encode workers live as long as the process: the first export pays their start and V8's
  * tier-up of parquet-wasm, the second (warmMs) does not.
+ *
+ * Import only (`--import_from FILE [--sf N]`, for iterating on COPY FROM): when FILE does not
+ * exist, the export above writes it once (Saiga's COPY lineitem TO of SF N); then only
+ * `COPY lineitem2 FROM FILE` runs, into a fresh data directory, without DuckDB. It prints
+ * saiga.copy_from_parquet_only (ms, cpuMs, rows/s).
+ *
+ * Flush only (`--flush_only FILE [--rows N]`, for iterating on the DiskRowSet writer): the first
+ * N rows (default 1,500,000: about one of the 4 tablets' share) of FILE go into one tablet's
+ * MemRowSet, then tablet.flush() writes them on this thread; three rounds, each printing
+ * saiga.flush_drs (ms and this process's cpuMs of the flush alone).
  */
 
 function arg(args: string[], name: string, dflt: number): number {
@@ -43,8 +56,135 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; cpuMs: numbe
   return { ms: performance.now() - t0, cpuMs: Math.round((c.user + c.system) / 1000), value };
 }
 
+function stringArg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  return v;
+}
+
+/** Writes Saiga's Parquet export of lineitem (SF sf) to `file`. */
+async function exportLineitem(sf: number, file: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-parquet-'));
+  const storage = await openEmbeddedStorage({ dataDir: join(dir, 'saiga') });
+  const engine = createQueryEngine({ storage, dataDir: join(dir, 'saiga') });
+  try {
+    await loadSaiga(storage, generateTpch(sf, 1), { database: 'tpch', buckets: 4 });
+    const session = engine.openSession({ user: 'root', connectionId: 1, database: 'tpch' });
+    const tmp = join(dir, 'lineitem.parquet');
+    await session.execute(`COPY lineitem TO '${tmp}' WITH (FORMAT PARQUET, COMPRESSION 'snappy')`);
+    copyFileSync(tmp, file);
+  } finally {
+    await engine.close();
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * CPU ms of each thread of this process (Linux /proc/self/task: utime + stime, 10 ms ticks),
+ * sampled every 50 ms so threads that exit before the end are counted too. Per-thread CPU stays
+ * meaningful on a loaded machine, where wall time and profiles' sample counts do not.
+ */
+function threadCpuSampler(): { stop(): Array<{ tid: number; name: string; cpuMs: number }> } {
+  const first = new Map<number, number>();
+  const last = new Map<number, { name: string; ticks: number }>();
+  const sample = (): void => {
+    let tids: string[];
+    try { tids = readdirSync('/proc/self/task'); } catch { return; }
+    for (const t of tids) {
+      let stat: string;
+      try { stat = readFileSync(`/proc/self/task/${t}/stat`, 'latin1'); } catch { continue; }
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const f = stat.slice(close + 2).split(' ');
+      const ticks = Number(f[11]) + Number(f[12]);
+      const tid = Number(t);
+      if (!first.has(tid)) first.set(tid, ticks);
+      last.set(tid, { name, ticks });
+    }
+  };
+  sample();
+  const initial = new Set(first.keys());
+  const timer = setInterval(sample, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      // Threads that existed at the start (V8 platform, libuv pool) are named 'pre:'; new ones 'new:'.
+      return [...last].map(([tid, { name, ticks }]) => ({ tid, name: `${initial.has(tid) ? 'pre' : 'new'}:${name}`, cpuMs: (ticks - (first.get(tid) ?? 0)) * 10 }))
+        .filter((x) => x.cpuMs > 0).sort((a, b) => b.cpuMs - a.cpuMs);
+    },
+  };
+}
+
+async function importOnly(sf: number, file: string): Promise<void> {
+  if (!existsSync(file)) await exportLineitem(sf, file);
+  const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-parquet-'));
+  const storage = await openEmbeddedStorage({ dataDir: join(dir, 'saiga') });
+  const engine = createQueryEngine({ storage, dataDir: join(dir, 'saiga') });
+  try {
+    await storage.createDatabase('tpch', true);
+    await storage.createTable({ database: 'tpch', name: 'lineitem2', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', 4) });
+    const session = engine.openSession({ user: 'root', connectionId: 1, database: 'tpch' });
+    const sampler = threadCpuSampler();
+    const imp = await timed(() => session.execute(`COPY lineitem2 FROM '${file}'`));
+    const threads = sampler.stop();
+    const r = imp.value[0];
+    const rows = r?.kind === 'ok' ? r.affectedRows : -1;
+    // Per-thread CPU: the main (writing) thread's tid is the pid.
+    const mainCpuMs = threads.find((t) => t.tid === process.pid)?.cpuMs ?? 0;
+    emit({ name: 'saiga.copy_from_parquet_only', value: Math.round(rows / (imp.ms / 1000)), unit: 'rows/s', ms: Math.round(imp.ms), cpuMs: imp.cpuMs, mainCpuMs, rows, file,
+      threadCpuMs: threads.slice(0, 16).map((t) => `${t.tid === process.pid ? 'main' : t.name}:${t.cpuMs}`).join(' ') });
+  } finally {
+    await engine.close();
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function flushOnly(file: string, rows: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-flush-'));
+  try {
+    const schema = saigaSchema('lineitem');
+    const f = await openParquetFile(file);
+    const batches = [];
+    let got = 0;
+    for await (const b of f.batches({ batchRowCount: 65_536 })) {
+      const take = Math.min(b.numRows, rows - got);
+      batches.push(take === b.numRows ? b : b.slice(0, take));
+      got += take;
+      if (got >= rows) break;
+    }
+    for (let round = 0; round < 3; round++) {
+      const t = openTablet({ dir: join(dir, `t${round}`), tabletId: `t${round}`, schema, limits: { memRowSetFlushBytes: 2 ** 40 } });
+      let index = 0;
+      for (const b of batches) {
+        const p = prepareArrowBatch(t.schema, 'insert', b);
+        if (p.rowErrors.length > 0) throw new Error(`row errors: ${p.rowErrors[0]?.message}`);
+        index++;
+        const res = t.applyPrepared({ term: 1, index }, BigInt(index) << 12n, p);
+        if (res.appliedCount !== b.numRows) throw new Error(`applied ${res.appliedCount} of ${b.numRows} rows: ${res.rowErrors[0]?.message}`);
+      }
+      const before = t.stats();
+      const fl = await timed(async () => t.flush());
+      const after = t.stats();
+      emit({ name: 'saiga.flush_drs', value: Math.round(got / (fl.ms / 1000)), unit: 'rows/s', ms: Math.round(fl.ms), cpuMs: fl.cpuMs, rows: got, round,
+        memRowSetBytes: before.memRowSetBytes, diskRowSets: after.diskRowSetCount, onDiskBytes: after.onDiskBytes });
+      t.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function main(args: string[]): Promise<void> {
   const sf = arg(args, '--sf', 0.1);
+  const flushFrom = stringArg(args, '--flush_only');
+  if (flushFrom !== undefined) return flushOnly(flushFrom, arg(args, '--rows', 1_500_000));
+  const importFrom = stringArg(args, '--import_from');
+  if (importFrom !== undefined) return importOnly(sf, importFrom);
   const duckThreads = arg(args, '--duckdb_threads', availableParallelism());
   const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-parquet-'));
   console.log(`parquet bench: sf ${sf}, ${JSON.stringify(machine())}`);

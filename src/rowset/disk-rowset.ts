@@ -8,12 +8,12 @@ import { compareBytes, startsWith } from '../common/key-encoding.js';
 import type { Value } from '../common/types.js';
 import { BloomFilter } from './bloom-filter.js';
 import { arrowTypeOf } from '../common/arrow-type.js';
-import { buildColumn, buildCompactValues, columnMinMax, compareValues, constantColumn, gather, readValue } from './column-data.js';
+import { buildColumn, buildCompactValues, compareValues, constantColumn, gather, readValue } from './column-data.js';
 import { setCompactValues } from '../common/compact-column.js';
 import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValue } from './delta-file.js';
 import type { MemRowSet, RowVersion } from './mem-rowset.js';
 import type { MrsColumns } from './mrs-columns.js';
-import { assembleBaseColumn } from './flush-columns.js';
+import { BaseColumnAssembler, batchMinMax } from './flush-columns.js';
 import { crc32Chunks, ipcStreamChunks, writeChunksSync, type IpcChunks } from './ipc-chunks.js';
 import {
   buildStringDict, compileFilters, filterColumnFilter, rangeKernelExact, statsAllMatch, statsCanMatch, type ColumnFilter, type ColumnStats, type StringDict,
@@ -195,37 +195,40 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
   const storeIdx = new Int32Array(cap);
   const baseRows: (readonly Value[] | undefined)[] = new Array<readonly Value[] | undefined>(cap).fill(undefined);
   const insertTs = new BigUint64Array(cap);
+  // The same insert timestamps as (lo, hi) words: copied and compared without BigInt.
+  const tsWords = new Uint32Array(insertTs.buffer);
+  const assembler = new BaseColumnAssembler(columns, cap);
   let n = 0;
   let batchStart = 0;
   let rowCount = 0;
 
   const flushBatch = (): void => {
     if (n === 0) return;
-    const datas = columns.map((c, ci) => assembleBaseColumn(c, ci, n, storeIdx, baseRows, store));
+    const datas = columns.map((_c, ci) => assembler.assemble(ci, n, storeIdx, baseRows, store));
     const stats = columns.map((c, ci): [JsonValue, JsonValue, number] => {
-      const [min, max, nulls] = columnMinMax(c, datas[ci] as arrow.Data);
+      const [min, max, nulls] = batchMinMax(c, datas[ci] as arrow.Data);
       return [valueToJson(min), valueToJson(max), nulls];
     });
     const batch = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: n, nullCount: 0, children: datas }));
     const data = writeBlockChunks(ipcStreamChunks([batch]));
     const ks = batchStart === 0 ? 0 : (keyEnds[batchStart - 1] as number);
     const ke = keyEnds[batchStart + n - 1] as number;
-    const kb = new Uint8Array(4 + 4 * (n + 1) + (ke - ks));
-    const kdv = new DataView(kb.buffer);
-    kdv.setUint32(0, n, true);
-    // Little-endian Int32 offsets relative to the key bytes.
-    const ko = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) ko[i + 1] = (keyEnds[batchStart + i] as number) - ks;
-    kb.set(new Uint8Array(ko.buffer), 4);
-    kb.set(keyBuf.subarray(ks, ke), 4 + 4 * (n + 1));
-    const keysRef = writeBlock(kb);
+    // count u32, then little-endian Int32 offsets relative to the key bytes; the key bytes are
+    // written from the key buffer itself (writev), not copied.
+    const kh = new Int32Array(n + 2);
+    kh[0] = n;
+    for (let i = 0; i < n; i++) kh[i + 2] = (keyEnds[batchStart + i] as number) - ks;
+    const khBytes = new Uint8Array(kh.buffer);
+    const keysRef = writeBlockChunks({ chunks: [khBytes, keyBuf.subarray(ks, ke)], byteLength: khBytes.length + (ke - ks) });
     const firstKey = keyBuf.subarray(ks, batchStart === 0 ? (keyEnds[0] as number) : (keyEnds[batchStart] as number));
     const lastKey = keyBuf.subarray(n === 1 ? ks : (keyEnds[batchStart + n - 2] as number), ke);
-    let maxTs = 0n;
-    for (let i = 0; i < n; i++) {
-      const t = insertTs[i] as bigint;
-      if (t > maxTs) maxTs = t;
+    let maxAt = 0;
+    for (let i = 1; i < n; i++) {
+      const h = tsWords[2 * i + 1] as number;
+      const mh = tsWords[2 * maxAt + 1] as number;
+      if (h > mh || (h === mh && (tsWords[2 * i] as number) > (tsWords[2 * maxAt] as number))) maxAt = i;
     }
+    const maxTs = insertTs[maxAt] as bigint;
     const tsRef = writeBlock(new Uint8Array(insertTs.buffer, 0, n * 8));
     batches.push({
       rowStart: batchStart, rowCount: n, data, keys: keysRef, insertTs: tsRef,
@@ -260,15 +263,59 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
     keyEnds[rowCount] = keyUsed;
   };
 
+  /**
+   * Appends keys j0 .. j0+m-1 (key j = bytes[offsets[j] .. offsets[j+1]), contiguous) as keys
+   * rowCount.., checking that each is above the one before it.
+   */
+  const addKeyRun = (bytes: Uint8Array, offsets: Int32Array, j0: number, m: number): void => {
+    const s0 = offsets[j0] as number;
+    const len = (offsets[j0 + m] as number) - s0;
+    if (keyUsed + len > keyBuf.length) {
+      const b = new Uint8Array(Math.max(keyUsed + len, keyBuf.length * 2));
+      b.set(keyBuf.subarray(0, keyUsed));
+      keyBuf = b;
+    }
+    if (rowCount + m > keyEnds.length) {
+      const b = new Int32Array(Math.max(rowCount + m, keyEnds.length * 2));
+      b.set(keyEnds);
+      keyEnds = b;
+    }
+    keyBuf.set(bytes.subarray(s0, s0 + len), keyUsed);
+    const shift = keyUsed - s0;
+    let prevStart = rowCount === 0 ? -1 : rowCount === 1 ? 0 : (keyEnds[rowCount - 2] as number);
+    let prevEnd = keyUsed;
+    for (let k = 0; k < m; k++) {
+      const e = (offsets[j0 + k + 1] as number) + shift;
+      if (prevStart >= 0) assert(compareRuns(keyBuf, prevStart, prevEnd, prevEnd, e) < 0, 'DiskRowSet rows arrive in strictly increasing key order');
+      keyEnds[rowCount + k] = e;
+      prevStart = prevEnd;
+      prevEnd = e;
+    }
+    keyUsed += len;
+  };
+
   const sink: RowSink = {
     storeRun(keys, offsets, lo, count, rowBase, ts) {
-      for (let i = 0; i < count; i++) {
-        const e = offsets[lo + i + 1] as number;
-        addKey(keys, offsets[lo + i] as number, e < 0 ? keys.length : e);
-        storeIdx[n] = rowBase + i;
-        insertTs[n] = typeof ts === 'bigint' ? ts : (ts[i] as bigint);
+      if (count === 1 && (offsets[lo + 1] as number) < 0) {
+        addKey(keys, offsets[lo] as number, keys.length);
+        storeIdx[n] = rowBase;
+        insertTs[n] = typeof ts === 'bigint' ? ts : (ts[0] as bigint);
         n++;
         rowCount++;
+        if (n >= cap) flushBatch();
+        return;
+      }
+      // Up to the end of the current batch at a time: keys as one byte range, timestamps as one copy.
+      let i = 0;
+      while (i < count) {
+        const m = Math.min(count - i, cap - n);
+        addKeyRun(keys, offsets, lo + i, m);
+        for (let k = 0; k < m; k++) storeIdx[n + k] = rowBase + i + k;
+        if (typeof ts === 'bigint') insertTs.fill(ts, n, n + m);
+        else insertTs.set(ts.subarray(i, i + m), n);
+        n += m;
+        rowCount += m;
+        i += m;
         if (n >= cap) flushBatch();
       }
     },

@@ -1,7 +1,8 @@
 import * as arrow from 'apache-arrow';
+import { assert } from '../common/assert.js';
 import type { Value } from '../common/types.js';
 import { arrowTypeOf } from '../common/arrow-type.js';
-import { buildColumnFromRows, int64Parts, writeDecimal } from './column-data.js';
+import { buildColumnFromRows, columnMinMax, hasNulls, int64Parts, readValue, writeDecimal } from './column-data.js';
 import { MrsColumns, isValid, type Segment, type SegmentColumn } from './mrs-columns.js';
 import type { StoredColumn } from './scan-plan.js';
 
@@ -15,6 +16,29 @@ import type { StoredColumn } from './scan-plan.js';
  */
 export function assembleBaseColumn(col: StoredColumn, ci: number, n: number, storeIdx: Int32Array,
   values: readonly (readonly Value[] | undefined)[], store: MrsColumns | undefined): arrow.Data {
+  return assembleInto(undefined, col, ci, n, storeIdx, values, store);
+}
+
+/**
+ * assembleBaseColumn for every column of a writer's batches, with one set of output arrays per
+ * column reused from batch to batch (no allocation, zero-filling or garbage per batch). A
+ * column it returns is valid until the next assemble() of the same column: the writer writes
+ * each batch before it assembles the next.
+ */
+export class BaseColumnAssembler {
+  private readonly outs: ColumnOut[];
+
+  constructor(private readonly columns: readonly StoredColumn[], rowCapacity: number) {
+    this.outs = columns.map((c) => new ColumnOut(c, rowCapacity));
+  }
+
+  assemble(ci: number, n: number, storeIdx: Int32Array, values: readonly (readonly Value[] | undefined)[], store: MrsColumns | undefined): arrow.Data {
+    return assembleInto(this.outs[ci], this.columns[ci] as StoredColumn, ci, n, storeIdx, values, store);
+  }
+}
+
+function assembleInto(reuse: ColumnOut | undefined, col: StoredColumn, ci: number, n: number, storeIdx: Int32Array,
+  values: readonly (readonly Value[] | undefined)[], store: MrsColumns | undefined): arrow.Data {
   let anyStore = false;
   for (let i = 0; i < n; i++) if ((storeIdx[i] as number) >= 0) { anyStore = true; break; }
   if (!anyStore || store === undefined) {
@@ -24,7 +48,8 @@ export function assembleBaseColumn(col: StoredColumn, ci: number, n: number, sto
   const segs = store.segments();
   const view = contiguousView(col, segs, ci, storeIdx, n);
   if (view !== undefined) return view;
-  const out = new ColumnOut(col, n);
+  const out = reuse ?? new ColumnOut(col, n);
+  out.reset(n);
   let i = 0;
   while (i < n) {
     const s = storeIdx[i] as number;
@@ -89,7 +114,10 @@ const textEncoder = new TextEncoder();
 
 class ColumnOut {
   private bitmap: Uint8Array | undefined;
+  /** Whether this batch's bitmap is initialised (all valid) yet. */
+  private bitmapLive = false;
   private nullCount = 0;
+  private n = 0;
   private readonly nums: Int8Array | Int16Array | Int32Array | Float32Array | Float64Array | undefined;
   /** int64 / timestamp words (lo, hi) per row. */
   private readonly w64: Int32Array | undefined;
@@ -99,23 +127,39 @@ class ColumnOut {
   private bytes = new Uint8Array(0);
   private bytesUsed = 0;
 
-  constructor(private readonly col: StoredColumn, private readonly n: number) {
+  /** Arrays for up to `cap` rows; reset(n) before each batch of n <= cap rows. */
+  constructor(private readonly col: StoredColumn, private readonly cap: number) {
     switch (col.type) {
-      case 'int8': this.nums = new Int8Array(n); break;
-      case 'int16': this.nums = new Int16Array(n); break;
-      case 'int32': case 'date': this.nums = new Int32Array(n); break;
-      case 'float': this.nums = new Float32Array(n); break;
-      case 'double': this.nums = new Float64Array(n); break;
-      case 'int64': case 'timestamp': this.w64 = new Int32Array(2 * n); break;
-      case 'decimal': this.dec = new Uint32Array(4 * n); break;
-      case 'bool': this.bits = new Uint8Array((n + 7) >> 3); break;
-      case 'string': case 'binary': this.offsets = new Int32Array(n + 1); this.bytes = new Uint8Array(Math.max(64, n * 8)); break;
+      case 'int8': this.nums = new Int8Array(cap); break;
+      case 'int16': this.nums = new Int16Array(cap); break;
+      case 'int32': case 'date': this.nums = new Int32Array(cap); break;
+      case 'float': this.nums = new Float32Array(cap); break;
+      case 'double': this.nums = new Float64Array(cap); break;
+      case 'int64': case 'timestamp': this.w64 = new Int32Array(2 * cap); break;
+      case 'decimal': this.dec = new Uint32Array(4 * cap); break;
+      case 'bool': this.bits = new Uint8Array((cap + 7) >> 3); break;
+      case 'string': case 'binary': this.offsets = new Int32Array(cap + 1); this.bytes = new Uint8Array(Math.max(64, Math.min(cap, 1024) * 8)); break;
     }
   }
 
+  reset(n: number): void {
+    assert(n <= this.cap, () => `a batch of ${n} rows in column arrays for ${this.cap}`);
+    this.n = n;
+    this.nullCount = 0;
+    this.bitmapLive = false;
+    this.bytesUsed = 0;
+    if (this.bits !== undefined) this.bits.fill(0, 0, (n + 7) >> 3);
+    if (this.offsets !== undefined) this.offsets[0] = 0;
+  }
+
   private markNull(i: number): void {
-    if (this.bitmap === undefined) this.bitmap = new Uint8Array((this.n + 7) >> 3).fill(0xff);
-    this.bitmap[i >> 3] = (this.bitmap[i >> 3] as number) & ~(1 << (i & 7));
+    if (!this.bitmapLive) {
+      this.bitmap ??= new Uint8Array((this.cap + 7) >> 3);
+      this.bitmap.fill(0xff, 0, (this.n + 7) >> 3);
+      this.bitmapLive = true;
+    }
+    const bm = this.bitmap as Uint8Array;
+    bm[i >> 3] = (bm[i >> 3] as number) & ~(1 << (i & 7));
     this.nullCount++;
   }
 
@@ -132,7 +176,10 @@ class ColumnOut {
     const offsets = this.offsets;
     if (v === null || v === undefined) {
       this.markNull(at);
+      // Arrays are reused from batch to batch: a NULL's slot is written as zeros, as in a fresh array.
       if (offsets !== undefined) offsets[at + 1] = this.bytesUsed;
+      else if (this.nums !== undefined) this.nums[at] = 0;
+      else if (this.w64 !== undefined) { this.w64[2 * at] = 0; this.w64[2 * at + 1] = 0; } else if (this.dec !== undefined) this.dec.fill(0, 4 * at, 4 * at + 4);
       return;
     }
     if (this.nums !== undefined) { this.nums[at] = typeof v === 'number' ? v : Number(v); return; }
@@ -214,17 +261,124 @@ class ColumnOut {
 
   finish(): arrow.Data {
     const c = this.col;
+    const n = this.n;
     let data: ArrayBufferView;
     switch (c.type) {
-      case 'int64': case 'timestamp': data = new BigInt64Array((this.w64 as Int32Array).buffer); break;
-      case 'decimal': data = this.dec as Uint32Array; break;
-      case 'bool': data = this.bits as Uint8Array; break;
+      case 'int64': case 'timestamp': data = new BigInt64Array((this.w64 as Int32Array).buffer, 0, n); break;
+      case 'decimal': data = (this.dec as Uint32Array).subarray(0, 4 * n); break;
+      case 'bool': data = (this.bits as Uint8Array).subarray(0, (n + 7) >> 3); break;
       case 'string': case 'binary': data = this.bytes.subarray(0, this.bytesUsed); break;
-      default: data = this.nums as Float64Array;
+      default: data = (this.nums as Float64Array).subarray(0, n);
     }
-    const props: Record<string, unknown> = { type: arrowTypeOf(c), length: this.n, nullCount: this.nullCount, data };
-    if (this.nullCount > 0 && this.bitmap !== undefined) props['nullBitmap'] = this.bitmap;
-    if (this.offsets !== undefined) props['valueOffsets'] = this.offsets;
+    const props: Record<string, unknown> = { type: arrowTypeOf(c), length: n, nullCount: this.nullCount, data };
+    if (this.nullCount > 0 && this.bitmap !== undefined) props['nullBitmap'] = this.bitmap.subarray(0, (n + 7) >> 3);
+    if (this.offsets !== undefined) props['valueOffsets'] = this.offsets.subarray(0, n + 1);
     return arrow.makeData(props as never) as arrow.Data;
   }
+}
+
+/**
+ * columnMinMax (column-data.ts) for a batch the flush just assembled, with one specialised loop
+ * per layout: no closure or per-cell null test when the column has no NULLs, int64 / decimal
+ * compared word by word without doubles or BigInt. The winners are read with readValue, so the
+ * stats are exactly columnMinMax's (columns with NULLs and bool columns use it directly).
+ */
+export function batchMinMax(col: StoredColumn, data: arrow.Data): [Value, Value, number] {
+  const n = data.length;
+  if (n === 0 || hasNulls(data) || data.offset !== 0) return columnMinMax(col, data);
+  let lo = 0;
+  let hi = 0;
+  switch (col.type) {
+    case 'int8': case 'int16': case 'int32': case 'date': case 'float': case 'double': {
+      const v = data.values as Float64Array;
+      let mn = v[0] as number;
+      let mx = mn;
+      for (let i = 1; i < n; i++) {
+        const x = v[i] as number;
+        if (x < mn) { mn = x; lo = i; } else if (x > mx) { mx = x; hi = i; }
+      }
+      break;
+    }
+    case 'int64': case 'timestamp': {
+      const b = data.values as BigInt64Array;
+      const w = new Int32Array(b.buffer, b.byteOffset, 2 * n);
+      // (high word signed, low word unsigned): two's complement order.
+      let mnH = w[1] as number;
+      let mnL = (w[0] as number) >>> 0;
+      let mxH = mnH;
+      let mxL = mnL;
+      for (let i = 1; i < n; i++) {
+        const h = w[2 * i + 1] as number;
+        const l = (w[2 * i] as number) >>> 0;
+        if (h < mnH || (h === mnH && l < mnL)) { mnH = h; mnL = l; lo = i; } else if (h > mxH || (h === mxH && l > mxL)) { mxH = h; mxL = l; hi = i; }
+      }
+      break;
+    }
+    case 'decimal': {
+      const v = data.values as Uint32Array;
+      const w = new Uint32Array(v.buffer, v.byteOffset, 4 * n);
+      // While every value lies within ±2^53 it is exactly w0 + (w1|0) * 2^32 as a double.
+      let mn = 0;
+      let mx = 0;
+      let safe = true;
+      for (let i = 0; i < n; i++) {
+        const h = (w[4 * i + 1] as number) | 0;
+        const ext = h < 0 ? 0xffffffff : 0;
+        if (h < -0x200000 || h >= 0x200000 || (w[4 * i + 2] as number) !== ext || (w[4 * i + 3] as number) !== ext) { safe = false; break; }
+        const x = (w[4 * i] as number) + h * TWO32;
+        if (i === 0) { mn = mx = x; continue; }
+        if (x < mn) { mn = x; lo = i; } else if (x > mx) { mx = x; hi = i; }
+      }
+      if (safe) break;
+      lo = 0;
+      hi = 0;
+      for (let i = 1; i < n; i++) {
+        if (cmp128(w, i, lo) < 0) lo = i;
+        else if (cmp128(w, i, hi) > 0) hi = i;
+      }
+      break;
+    }
+    case 'string': case 'binary': {
+      const off = data.valueOffsets as Int32Array;
+      const b = data.values as Uint8Array;
+      // Byte order = code point order for UTF-8 (compareValues' order). Most cells are decided
+      // against lo / hi by their first byte (-1: empty).
+      let loFirst = (off[1] as number) > (off[0] as number) ? (b[off[0] as number] as number) : -1;
+      let hiFirst = loFirst;
+      for (let i = 1; i < n; i++) {
+        const s = off[i] as number;
+        const f = (off[i + 1] as number) > s ? (b[s] as number) : -1;
+        if (f <= loFirst && (f < loFirst || compareCells(off, b, i, lo) < 0)) { lo = i; loFirst = f; } else if (f >= hiFirst && (f > hiFirst || compareCells(off, b, i, hi) > 0)) { hi = i; hiFirst = f; }
+      }
+      break;
+    }
+    default: return columnMinMax(col, data);
+  }
+  return [readValue(col.type, data, lo), readValue(col.type, data, hi), 0];
+}
+
+/** Order of two 128-bit two's complement values (4 little-endian words each) at indexes a, b. */
+function cmp128(w: Uint32Array, a: number, b: number): number {
+  const ta = (w[4 * a + 3] as number) | 0;
+  const tb = (w[4 * b + 3] as number) | 0;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  for (let k = 2; k >= 0; k--) {
+    const x = w[4 * a + k] as number;
+    const y = w[4 * b + k] as number;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+function compareCells(off: Int32Array, b: Uint8Array, x: number, y: number): number {
+  const xs = off[x] as number;
+  const ys = off[y] as number;
+  const xl = (off[x + 1] as number) - xs;
+  const yl = (off[y + 1] as number) - ys;
+  const m = xl < yl ? xl : yl;
+  for (let k = 0; k < m; k++) {
+    const d = (b[xs + k] as number) - (b[ys + k] as number);
+    if (d !== 0) return d;
+  }
+  return xl - yl;
 }

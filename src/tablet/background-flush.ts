@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { StoredColumn } from '../rowset/scan-plan.js';
 import type { MemRowSetImage } from '../rowset/mem-rowset.js';
 
 /**
- * MemRowSet flushes off the writing thread: one worker thread per process writes frozen
- * MemRowSets to DiskRowSet files (flush-worker.ts), one job at a time. The tablet keeps the
+ * MemRowSet flushes off the writing thread: a pool of FLUSH_WORKERS_MAX worker threads per
+ * process (at most one per core) writes frozen MemRowSets to DiskRowSet files (flush-worker.ts),
+ * each worker one job at a time; a job goes to the worker with the fewest jobs outstanding, so
+ * the tablets of a table flush in parallel. A tablet has at most one job in flight. The tablet keeps the
  * frozen MemRowSet readable until it swaps the finished file in (tablet.ts), and may wait for a
  * job synchronously (Atomics.wait on the job's shared state word), so every synchronous tablet
  * call (flush, alterSchema, compact, close) still sees a finished flush.
@@ -32,6 +35,8 @@ export interface FlushJobRequest {
 export interface FlushJobReply {
   readonly id: number;
   readonly error?: string;
+  /** The worker thread that ran the job (tests, metrics). */
+  readonly threadId?: number;
 }
 
 export type FlushOutcome =
@@ -46,6 +51,8 @@ export class FlushJob {
   private readonly word: Int32Array;
   private readonly nums: Float64Array;
   private message = 'flush worker failed';
+  /** The worker thread that reported the job (undefined until then). */
+  threadId: number | undefined;
   /** Called once, from the event loop, when the worker reports (not when a wait() finished it first). */
   onSettled: (() => void) | undefined;
 
@@ -82,6 +89,7 @@ export class FlushJob {
 
   settled(reply: FlushJobReply): void {
     if (reply.error !== undefined) this.message = reply.error;
+    this.threadId = reply.threadId;
     const f = this.onSettled;
     this.onSettled = undefined;
     f?.();
@@ -111,6 +119,11 @@ class FlushWorker {
   private nextId = 1;
 
   constructor(private readonly file: string) {}
+
+  /** Jobs submitted and not yet reported. */
+  get outstanding(): number {
+    return this.jobs.size;
+  }
 
   private start(): Worker {
     if (this.worker !== undefined) return this.worker;
@@ -151,7 +164,30 @@ class FlushWorker {
   }
 }
 
-let shared: FlushWorker | undefined;
+/** Flush worker threads per process, at most (fewer on a machine with fewer cores). */
+export const FLUSH_WORKERS_MAX = 2;
+
+class FlushPool {
+  private readonly workers: FlushWorker[] = [];
+  private readonly size: number;
+
+  constructor(private readonly file: string) {
+    this.size = Math.max(1, Math.min(FLUSH_WORKERS_MAX, availableParallelism()));
+  }
+
+  submit(req: Omit<FlushJobRequest, 'id' | 'state'>): FlushJob {
+    let best: FlushWorker | undefined;
+    for (const w of this.workers) if (best === undefined || w.outstanding < best.outstanding) best = w;
+    // A new thread only when every existing one is busy (starting one costs tens of ms).
+    if ((best === undefined || best.outstanding > 0) && this.workers.length < this.size) {
+      best = new FlushWorker(this.file);
+      this.workers.push(best);
+    }
+    return (best as FlushWorker).submit(req);
+  }
+}
+
+let shared: FlushPool | undefined;
 let submitted = 0;
 
 /** Flush jobs handed to the worker so far in this process (tests, metrics). */
@@ -163,7 +199,7 @@ export function flushJobsSubmitted(): number {
 export function submitFlush(req: Omit<FlushJobRequest, 'id' | 'state'>): FlushJob | undefined {
   const file = flushWorkerFile();
   if (file === null) return undefined;
-  shared ??= new FlushWorker(file);
+  shared ??= new FlushPool(file);
   submitted++;
   return shared.submit(req);
 }

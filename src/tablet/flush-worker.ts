@@ -1,4 +1,4 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { assert } from '../common/assert.js';
 import { writeDiskRowSetFromMemRowSet } from '../rowset/disk-rowset.js';
 import { MemRowSet } from '../rowset/mem-rowset.js';
@@ -14,7 +14,7 @@ assert(port !== null, 'flush-worker runs as a worker thread');
 port.on('message', (job: FlushJobRequest) => {
   const word = new Int32Array(job.state, 0, 1);
   const nums = new Float64Array(job.state, 8, 2);
-  let reply: FlushJobReply = { id: job.id };
+  let reply: FlushJobReply = { id: job.id, threadId };
   try {
     const mrs = MemRowSet.fromImage(job.columns, job.image);
     const res = writeDiskRowSetFromMemRowSet(job.path, job.columns, job.keyColumnCount, mrs, job.rowsPerBatch);
@@ -24,7 +24,7 @@ port.on('message', (job: FlushJobRequest) => {
     nums[1] = res.fileBytes;
     Atomics.store(word, 0, 1);
   } catch (e) {
-    reply = { id: job.id, error: `background flush of ${job.path}: ${e instanceof Error ? e.message : String(e)}` };
+    reply = { id: job.id, threadId, error: `background flush of ${job.path}: ${e instanceof Error ? e.message : String(e)}` };
     Atomics.store(word, 0, 2);
   }
   Atomics.notify(word, 0);
