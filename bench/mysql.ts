@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,8 @@ import { tpchQueries } from './tpch/queries.js';
 interface Target {
   readonly name: 'saiga' | 'mariadb';
   readonly options: mysql.ConnectionOptions;
+  /** The server's process id (CPU accounting through /proc); undefined when the server runs in this process. */
+  readonly pid: number | undefined;
   /** Next unused primary key of the insert workloads (keys never repeat across rounds). */
   nextInsertKey: number;
 }
@@ -100,6 +102,26 @@ async function stopMariaDb(proc: ChildProcess): Promise<void> {
   const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** Linux clock ticks per second of /proc/PID/stat's utime and stime. */
+const CLOCK_TICKS_PER_S = ((): number => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isInteger(n) && n > 0 ? n : 100;
+})();
+
+/** CPU time (µs) a process has used so far, from /proc/PID/stat (null where there is no procfs). */
+function procCpuUs(pid: number | undefined): { userUs: number; sysUs: number } | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { userUs: (Number(f[11]) * 1e6) / CLOCK_TICKS_PER_S, sysUs: (Number(f[12]) * 1e6) / CLOCK_TICKS_PER_S };
+  } catch {
+    return null;
+  }
 }
 
 type Op = (c: mysql.Connection, target: Target) => Promise<unknown>;
@@ -295,6 +317,8 @@ type Placement = 'process' | 'inproc';
 
 interface SaigaHost {
   readonly port: number;
+  /** The server's own process id; undefined when it runs inside the bench process. */
+  readonly pid: number | undefined;
   /** Generates TPC-H lineitem at sf, loads it through StorageApi.writeArrow, writes the TSV files for MariaDB. */
   loadLineitem(sf: number, tsvDir: string): Promise<{ rowCount: number; names: string[]; files: string[] }>;
   /** The server process's WAL group-commit counters (src/wal logSyncStats) and its CPU time so far. */
@@ -310,6 +334,7 @@ async function startSaigaInProcess(dataDir: string): Promise<SaigaHost> {
   return {
     syncStats: () => Promise.resolve(serverStats()),
     port: server.port,
+    pid: undefined,
     loadLineitem: async (sf, tsvDir) => {
       const t0 = performance.now();
       const lineitem = generateTpch(sf, 1).lineitem;
@@ -384,6 +409,7 @@ async function startSaigaProcess(dataDir: string): Promise<SaigaHost> {
   if (!ready.startsWith('READY ')) throw new Error(`saiga server process: expected READY, got ${ready}`);
   return {
     port: Number(ready.slice(6)),
+    pid: proc.pid,
     syncStats: async () => {
       proc.stdin!.write('stats\n');
       return JSON.parse(await nextLine()) as ServerStats;
@@ -414,10 +440,10 @@ export async function main(args: string[]): Promise<void> {
   const host = placement === 'process' ? await startSaigaProcess(join(dir, 'saiga')) : await startSaigaInProcess(join(dir, 'saiga'));
   let maria: { proc: ChildProcess; port: number } | null = null;
   try {
-    const saiga: Target = { name: 'saiga', options: { host: '127.0.0.1', port: host.port, user: 'root', password: 'bench' }, nextInsertKey: 0 };
+    const saiga: Target = { name: 'saiga', options: { host: '127.0.0.1', port: host.port, user: 'root', password: 'bench' }, pid: host.pid, nextInsertKey: 0 };
     maria = await startMariaDb(dir);
     const targets: Target[] = [saiga];
-    if (maria !== null) targets.push({ name: 'mariadb', options: { host: '127.0.0.1', port: maria.port, user: 'root' }, nextInsertKey: 0 });
+    if (maria !== null) targets.push({ name: 'mariadb', options: { host: '127.0.0.1', port: maria.port, user: 'root' }, pid: maria.proc.pid, nextInsertKey: 0 });
     for (const t of targets) await setUp(t);
 
     const figures = new Map<string, { unit: string; saiga: number; mariadb: number | null; extra: Record<string, unknown> }>();
@@ -433,13 +459,35 @@ export async function main(args: string[]): Promise<void> {
       const cpuUsPerOp: number[] = [];
       /** Group-commit holds of the Saiga server per round: [holds, ended by enough writers, ended by the time bound]. */
       const holds: number[][] = [];
+      /**
+       * Per target and round, CPU µs per op (warm-up included): the server process's user and
+       * system time (/proc/PID/stat, 10 ms ticks) and this bench process's (the mysql2 client).
+       */
+      const cpu: Record<string, { serverUserUsPerOp: number[]; serverSysUsPerOp: number[]; clientUsPerOp: number[] }> = {};
+      /** WAL group commits (fdatasyncs) per second of the Saiga server, per round (warm-up included). */
+      const syncsPerS: number[] = [];
       for (let r = 0; r < rounds; r++) {
         for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
           const before = t.name === 'saiga' ? await host.syncStats() : undefined;
           const counted = { ops: 0 };
+          const serverCpu0 = procCpuUs(t.pid);
+          const clientCpu0 = process.cpuUsage();
+          const wall0 = performance.now();
           samples[t.name]?.push(await rate(t, w, seconds, warmupSeconds, counted));
+          const wallS = (performance.now() - wall0) / 1000;
+          const clientCpu = process.cpuUsage(clientCpu0);
+          const serverCpu1 = procCpuUs(t.pid);
+          if (counted.ops > 0) {
+            const c = (cpu[t.name] ??= { serverUserUsPerOp: [], serverSysUsPerOp: [], clientUsPerOp: [] });
+            c.clientUsPerOp.push(Math.round((clientCpu.user + clientCpu.system) / counted.ops));
+            if (serverCpu0 !== null && serverCpu1 !== null) {
+              c.serverUserUsPerOp.push(Math.round((serverCpu1.userUs - serverCpu0.userUs) / counted.ops));
+              c.serverSysUsPerOp.push(Math.round((serverCpu1.sysUs - serverCpu0.sysUs) / counted.ops));
+            }
+          }
           if (before !== undefined) {
             const after = await host.syncStats();
+            syncsPerS.push(Math.round((after.syncs - before.syncs) / wallS));
             if (counted.ops > 0) cpuUsPerOp.push(Math.round((after.cpuUs - before.cpuUs) / counted.ops));
             holds.push([after.hold.holds - before.hold.holds, after.hold.releasedByWriters - before.hold.releasedByWriters, after.hold.releasedByTimer - before.hold.releasedByTimer]);
             const syncs = after.syncs - before.syncs;
@@ -455,7 +503,7 @@ export async function main(args: string[]): Promise<void> {
         unit: w.unit,
         saiga: median(samples['saiga'] as number[]),
         mariadb: m.length > 0 ? median(m) : null,
-        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], walSyncMs: walSyncMs[w.name] ?? [], serverCpuUsPerOp: placement === 'process' ? cpuUsPerOp : [], holds, rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
+        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], walSyncMs: walSyncMs[w.name] ?? [], serverCpuUsPerOp: placement === 'process' ? cpuUsPerOp : [], cpu, syncsPerS, holds, rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
       });
     }
 

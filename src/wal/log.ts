@@ -99,6 +99,17 @@ const SEGMENT_RE = /^seg-(\d{10})\.wal$/;
 /** Buffers per writev call (below IOV_MAX = 1024 on Linux). */
 const WRITEV_BUFFERS_MAX = 1000;
 const RECORD_HEAD_BYTES = RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES;
+/**
+ * Zero-fill ahead: the active segment is extended with durable zeros this far beyond its records,
+ * so a small commit overwrites allocated blocks and its O_DSYNC write leaves the inode alone (the
+ * file size does not change): one device write per commit instead of two (data, then inode).
+ */
+const ZERO_FILL_BYTES = 1 << 20;
+/** The next zero-fill starts when fewer zeroed bytes than this remain ahead of the records. */
+const ZERO_FILL_LOW_BYTES = 256 << 10;
+/** Only commits smaller than this start a zero-fill (big batches amortise the inode write themselves). */
+const ZERO_FILL_CHUNK_BYTES_MAX = 64 << 10;
+let zeroBlock: Buffer | undefined;
 const META_FILE = 'log-meta';
 
 function segmentName(seq: number): string {
@@ -146,6 +157,11 @@ export class Log {
   private closed = false;
   /** Async log-meta writes in flight (gc() skips a round rather than race them). */
   private metaBusy = 0;
+  /** End of the durable zeros written ahead of the active segment's records (its file size). */
+  private zeroedEnd = 0;
+  /** A zero-fill in flight, over [zeroingFrom, its end): appends reaching it wait for it. */
+  private zeroing: Promise<void> | undefined;
+  private zeroingFrom = Infinity;
 
   private constructor(
     private readonly dir: string,
@@ -251,9 +267,18 @@ export class Log {
       return;
     }
     this.activeFh = await open(last.path, ACTIVE_OPEN_FLAGS);
+    this.zeroedEnd = last.sizeBytes; // load() cut any zero-filled tail off the last segment
   }
 
   private async createSegment(seq: number, firstIndex: number): Promise<void> {
+    await this.zeroing;
+    const prev = this.segments[this.segments.length - 1];
+    if (prev !== undefined && this.activeFh !== undefined && this.zeroedEnd > prev.sizeBytes) {
+      // Only the last segment may end in zeros (load() treats a torn tail elsewhere as corruption):
+      // the cut is durable before the next segment exists.
+      await this.activeFh.truncate(prev.sizeBytes);
+      await this.activeFh.datasync();
+    }
     const path = join(this.dir, segmentName(seq));
     const fh = await open(path, ACTIVE_CREATE_FLAGS, 0o666);
     const header = encodeSegmentHeader(firstIndex);
@@ -262,6 +287,7 @@ export class Log {
     syncDir(this.dir);
     if (this.activeFh !== undefined) await this.activeFh.close();
     this.activeFh = fh;
+    this.zeroedEnd = SEGMENT_HEADER_BYTES;
     this.segments.push({ seq, path, firstIndex, offsets: [], terms: [], sizeBytes: SEGMENT_HEADER_BYTES, readFd: undefined });
   }
 
@@ -436,6 +462,13 @@ export class Log {
     const startedMs = performance.now();
     let position = active.sizeBytes;
     let written = position;
+    let chunkBytes = 0;
+    for (const p of chunk) chunkBytes += p.byteLength;
+    // The zeros must land before records written over them.
+    if (this.zeroing !== undefined && position + chunkBytes > this.zeroingFrom) {
+      await this.zeroing;
+      if (this.failed !== undefined) throw this.failed;
+    }
     for (let k = 0; k < buffers.length; k += WRITEV_BUFFERS_MAX) {
       const group = buffers.slice(k, k + WRITEV_BUFFERS_MAX);
       const { bytesWritten } = await fh.writev(group, written);
@@ -460,8 +493,38 @@ export class Log {
     syncStats.syncMs += performance.now() - startedMs;
     syncStats.entries += n;
     active.sizeBytes = position;
+    if (position > this.zeroedEnd) this.zeroedEnd = position;
     for (const e of this.unsynced.splice(0, n)) this.recent.push(e);
     this.durableIdx += n;
+    if (chunkBytes < ZERO_FILL_CHUNK_BYTES_MAX) this.zeroFillAhead(active);
+  }
+
+  /**
+   * Starts writing durable zeros after the active segment's end when few are left ahead of its
+   * records (at most up to segmentBytes). Runs beside the appends; writeChunk waits for it only
+   * when a chunk would reach the zeroed range. A failed zero-fill fails the log like a failed append.
+   */
+  private zeroFillAhead(active: Segment): void {
+    if (this.zeroing !== undefined || this.zeroedEnd - active.sizeBytes >= ZERO_FILL_LOW_BYTES) return;
+    const from = Math.max(this.zeroedEnd, active.sizeBytes);
+    const to = Math.min(from + ZERO_FILL_BYTES, this.segmentBytes);
+    const fh = this.activeFh;
+    if (to - from < ZERO_FILL_LOW_BYTES || fh === undefined) return;
+    zeroBlock ??= Buffer.alloc(ZERO_FILL_BYTES);
+    this.zeroingFrom = from;
+    const run = async (): Promise<void> => {
+      const { bytesWritten } = await fh.write(zeroBlock as Buffer, 0, to - from, from);
+      if (bytesWritten !== to - from) throw new SaigaError('IOError', `short zero-fill of ${active.path} at ${from}: ${bytesWritten} of ${to - from} bytes`);
+      if (O_DSYNC === 0) await fh.datasync();
+    };
+    this.zeroing = run().then(() => {
+      if (this.activeFh === fh) this.zeroedEnd = to;
+    }, (e: unknown) => {
+      this.failed ??= e;
+    }).finally(() => {
+      this.zeroing = undefined;
+      this.zeroingFrom = Infinity;
+    });
   }
 
   // --- read ---
@@ -544,6 +607,7 @@ export class Log {
     const seg = this.segments[this.segments.length - 1] as Segment;
     const k = fromIndex - seg.firstIndex;
     const cut = seg.offsets[k] ?? seg.sizeBytes;
+    await this.zeroing;
     if (this.activeFh !== undefined) await this.activeFh.close();
     const fd = openSync(seg.path, 'r+');
     try {
@@ -558,6 +622,7 @@ export class Log {
     seg.sizeBytes = cut;
     this.recent.truncateFrom(fromIndex);
     this.activeFh = await open(seg.path, ACTIVE_OPEN_FLAGS);
+    this.zeroedEnd = cut;
     this.lastIdx = fromIndex - 1;
     this.durableIdx = this.lastIdx;
     const lastTerm = this.term(this.lastIdx);
@@ -673,6 +738,7 @@ export class Log {
         if (s.readFd !== undefined) closeSync(s.readFd);
         s.readFd = undefined;
       }
+      await this.zeroing;
       if (this.activeFh !== undefined) await this.activeFh.close();
       this.activeFh = undefined;
     }

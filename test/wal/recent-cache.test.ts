@@ -34,7 +34,9 @@ describe('log writes payloads without copying and reads recent entries from memo
     await log.append(es.slice(0, 2));
     await log.append(es.slice(2));
     const file = readFileSync((log.segmentPaths()[0] as string));
-    expect([...file.subarray(SEGMENT_HEADER_BYTES)]).toEqual([...encodeEntries(es)]);
+    const records = encodeEntries(es);
+    expect([...file.subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + records.length)]).toEqual([...records]);
+    expect(file.subarray(SEGMENT_HEADER_BYTES + records.length).every((b) => b === 0)).toBe(true); // zero-fill ahead
     await log.close();
     const again = await openLog({ dir });
     expect(payloads(again.read(1, 4))).toEqual(payloads(es));

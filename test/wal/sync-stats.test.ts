@@ -39,10 +39,14 @@ describe('group commit counters and the O_DSYNC active segment', () => {
     expect(after.syncs - before.syncs).toBeLessThanOrEqual(2);
     expect(after.syncMs).toBeGreaterThanOrEqual(before.syncMs);
     expect(log.durableIndex()).toBe(20);
-    // The segment holds exactly the records, in order (no second write path, nothing after them).
+    // The segment holds exactly the records, in order (no second write path), then only the zeros
+    // written ahead of them (zero-fill).
     const seg = log.segmentPaths()[0] as string;
     const bytes = readFileSync(seg);
-    expect(Buffer.from(bytes.subarray(SEGMENT_HEADER_BYTES)).equals(Buffer.from(encodeEntries(all)))).toBe(true);
+    const records = Buffer.from(encodeEntries(all));
+    expect(log.sizeBytes()).toBe(SEGMENT_HEADER_BYTES + records.length);
+    expect(Buffer.from(bytes.subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + records.length)).equals(records)).toBe(true);
+    expect(bytes.subarray(SEGMENT_HEADER_BYTES + records.length).every((b) => b === 0)).toBe(true);
     await log.close();
     // Durable across a reopen.
     const again = await openLog({ dir });
