@@ -40,6 +40,16 @@ export interface EmbeddedStorageOptions {
   readonly compactionIntervalMs?: number;
 }
 
+/**
+ * Compaction rounds (compactionIntervalMs apart) skipped in a row while writes are in flight or
+ * the round's tablet has a background flush in flight, before one runs anyway.
+ */
+const COMPACTION_DEFERRALS_MAX = 10;
+
+function backgroundFlushInFlight(r: TabletReplica): boolean {
+  return (r.tablet.stats().flushingMemRowSetBytes ?? 0) > 0;
+}
+
 /** How far ahead of the local clock a snapshot timestamp may pull it. */
 const SNAPSHOT_AHEAD_MICROS_MAX = 1_000_000;
 
@@ -76,6 +86,8 @@ class EmbeddedStorage implements StorageApi {
   private readonly timers: NodeJS.Timeout[] = [];
   private maintenanceBusy = false;
   private compactCursor = 0;
+  /** Compaction rounds skipped in a row (see COMPACTION_DEFERRALS_MAX). */
+  private compactionDeferrals = 0;
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -508,11 +520,28 @@ class EmbeddedStorage implements StorageApi {
       try {
         const all = this.tablets.all();
         if (compact) {
-          // One tablet per round bounds the time the event loop is held.
-          const r = all[this.compactCursor++ % Math.max(1, all.length)];
-          r?.maintain(this.limits, this.clock.now(), true);
+          // One tablet per round bounds the time the event loop is held. History GC and
+          // compaction flush the tablet on this thread first (after waiting for its background
+          // flush): while writes are in flight (a bulk load) that stalls them for seconds, so the
+          // round waits for a quiet moment, at most compactionDeferralsMax rounds in a row.
+          const r = all[this.compactCursor % Math.max(1, all.length)];
+          const busy = r !== undefined && (this.inflight.size > 0 || backgroundFlushInFlight(r));
+          if (busy && this.compactionDeferrals < COMPACTION_DEFERRALS_MAX) {
+            this.compactionDeferrals++;
+          } else {
+            this.compactionDeferrals = 0;
+            this.compactCursor++;
+            r?.maintain(this.limits, this.clock.now(), true);
+          }
         } else {
-          for (const r of all) r.maintain(this.limits, this.clock.now(), false);
+          for (const r of all) {
+            // A background flush in flight releases the log when it is swapped in; maintain()'s
+            // memory / log-anchor flush would wait for it and then write the new MemRowSet on
+            // this thread (a second-long stall of the writes at 64 MiB MemRowSets, and the
+            // tablet's write path already bounds its memory meanwhile): only trim the log.
+            if (backgroundFlushInFlight(r)) r.gcLog();
+            else r.maintain(this.limits, this.clock.now(), false);
+          }
         }
       } catch (e) {
         // Maintenance failures must not crash the process; the next write reports the tablet's state.

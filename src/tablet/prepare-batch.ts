@@ -498,6 +498,44 @@ function copyRuns(src: NumberArray, out: NumberArray, runs: Int32Array, runCount
   }
 }
 
+/**
+ * Whether the runs are short (under 8 rows on average, e.g. lineitem's lines of one order per
+ * tablet): a per-row gather of fixed-width values then beats a loop per run (measured 1.5x on
+ * Float64, 2.2x on Decimal128 words at lineitem's ~4-row runs).
+ */
+function shortRuns(rows: number, runCount: number): boolean {
+  return rows < 8 * runCount;
+}
+
+/** out[j] = the `width` elements of row keep[j] of src. */
+function gather(src: NumberArray, out: NumberArray, keep: Int32Array, width: number): void {
+  const m = keep.length;
+  if (width === 1) {
+    for (let j = 0; j < m; j++) out[j] = src[keep[j] as number] as number;
+  } else if (width === 2) {
+    for (let j = 0; j < m; j++) {
+      const s = 2 * (keep[j] as number);
+      out[2 * j] = src[s] as number;
+      out[2 * j + 1] = src[s + 1] as number;
+    }
+  } else if (width === 4) {
+    for (let j = 0; j < m; j++) {
+      const s = 4 * (keep[j] as number);
+      const o = 4 * j;
+      out[o] = src[s] as number;
+      out[o + 1] = src[s + 1] as number;
+      out[o + 2] = src[s + 2] as number;
+      out[o + 3] = src[s + 3] as number;
+    }
+  } else {
+    for (let j = 0; j < m; j++) {
+      const s = width * (keep[j] as number);
+      const o = width * j;
+      for (let k = 0; k < width; k++) out[o + k] = src[s + k] as number;
+    }
+  }
+}
+
 /** Keeps the rows listed in `keep` (as runsOf(keep)) of a canonical column, into shared buffers. */
 function takeCanonical(
   col: Pick<ColumnSchema, 'type' | 'precision' | 'scale'>, kind: CanonicalKind, d: arrow.Data, keep: Int32Array, runs: Int32Array, runCount: number, slab: Slab,
@@ -524,14 +562,19 @@ function takeCanonical(
         // Two Int32 words per value: no BigInt per row.
         const b = d.values as BigInt64Array;
         const o = out as BigInt64Array;
-        copyRuns(new Int32Array(b.buffer, b.byteOffset, 2 * b.length), new Int32Array(o.buffer, o.byteOffset, 2 * m), runs, runCount, 2, 32);
-      } else copyRuns(src, out as Float64Array | Uint8Array, runs, runCount, 1, 16);
+        const w = new Int32Array(b.buffer, b.byteOffset, 2 * b.length);
+        const ow = new Int32Array(o.buffer, o.byteOffset, 2 * m);
+        if (shortRuns(m, runCount)) gather(w, ow, keep, 2);
+        else copyRuns(w, ow, runs, runCount, 2, 32);
+      } else if (shortRuns(m, runCount)) gather(src, out as Float64Array | Uint8Array, keep, 1);
+      else copyRuns(src, out as Float64Array | Uint8Array, runs, runCount, 1, 16);
       return makeCanonical(col, m, { values: out as Float64Array, ...nulls });
     }
     case 'dec': {
       const src = d.values as Uint32Array;
       const out = slab.take(Uint32Array, 4 * m);
-      copyRuns(src, out, runs, runCount, 4, 64);
+      if (shortRuns(m, runCount)) gather(src, out, keep, 4);
+      else copyRuns(src, out, runs, runCount, 4, 64);
       return makeCanonical(col, m, { values: out, ...nulls });
     }
     case 'str': case 'bin': {

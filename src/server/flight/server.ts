@@ -22,6 +22,7 @@ import {
   packAny, sqlMessageName, unpackAny,
 } from './proto.js';
 import { Signer } from './signer.js';
+import { installPooledDecoder, type MessageBufferPool } from './put-receive.js';
 import {
   CATALOGS_SCHEMA, DB_SCHEMAS_SCHEMA, PRIMARY_KEYS_SCHEMA, SQL_INFO_SCHEMA, TABLES_SCHEMA,
   TABLES_WITH_SCHEMA_SCHEMA, TABLE_TYPES_SCHEMA, getCatalogs, getDbSchemas, getPrimaryKeys,
@@ -638,6 +639,8 @@ class FlightServiceImpl {
   // --- DoPut ---------------------------------------------------------------------------
 
   private async doPut(call: grpc.ServerDuplexStream<FlightDataIn, unknown>, user: string): Promise<void> {
+    // Large messages into reused buffers (put-receive.ts), given back as their writes settle.
+    const pool = installPooledDecoder(call);
     const it = new CallReader<FlightDataIn>(call);
     const first = await it.next();
     if (first.done === true) throw new SaigaError('InvalidArgument', 'DoPut received no FlightData: the first message must carry the FlightDescriptor');
@@ -649,7 +652,7 @@ class FlightServiceImpl {
       : { type: 'CMD', path: [], cmd: Buffer.from(d.cmd.buffer, d.cmd.byteOffset, d.cmd.byteLength) });
     switch (target.kind) {
       case 'table':
-        await this.ingest(call, it, msg, target.db, target.table);
+        await this.ingest(call, it, msg, target.db, target.table, pool);
         return;
       case 'update': {
         await drainIterator(it);
@@ -702,11 +705,13 @@ class FlightServiceImpl {
    */
   private async ingest(
     call: grpc.ServerDuplexStream<FlightDataIn, unknown>, it: AsyncIterator<FlightDataIn>, first: FlightDataIn, db: string, table: string,
+    pool?: MessageBufferPool,
   ): Promise<void> {
     const info = this.storage.getTable(db, table);
     const op = putOp(first.appMetadata);
     const dec = new IpcStreamDecoder();
-    interface PendingWrite { readonly firstRow: number; readonly rowCount: number; readonly result: Promise<WriteResult> }
+    /** `source`: the received message's body, given back to `pool` once the write has settled. */
+    interface PendingWrite { readonly firstRow: number; readonly rowCount: number; readonly result: Promise<WriteResult>; readonly source: Uint8Array }
     const queue: PendingWrite[] = [];
     /** [firstRow, rowCount] of every durable write, in upload order. */
     const durable: [number, number][] = [];
@@ -721,7 +726,14 @@ class FlightServiceImpl {
     const retireOldest = async (): Promise<void> => {
       const w = queue.shift();
       assert(w !== undefined, 'retireOldest with no write in flight');
-      await report(w, await w.result);
+      let r: WriteResult;
+      try {
+        r = await w.result;
+      } finally {
+        // Settled: the storage keeps no view on the batch (put-receive.ts).
+        pool?.release(w.source);
+      }
+      await report(w, r);
     };
     let msg: FlightDataIn | undefined = first;
     try {
@@ -729,14 +741,17 @@ class FlightServiceImpl {
         if (msg.dataHeader.length > 0) {
           const m = dec.push(msg.dataHeader, msg.dataBody);
           if (m.kind === 'schema') {
+            pool?.release(msg.dataBody);
             checkPutSchema(info, m.schema);
-          } else if (m.batch.numRows > 0) {
+          } else if (m.batch.numRows === 0) {
+            pool?.release(msg.dataBody);
+          } else {
             while (queue.length >= this.limits.putWritesInFlightMax) await retireOldest();
             const batch = m.batch;
             // async wrapper: a synchronous throw becomes this write's failure, not the loop's
             const result = (async () => this.storage.writeArrow(info.database, info.name, op, batch))();
             result.catch(() => undefined);
-            queue.push({ firstRow: rowsReceived, rowCount: batch.numRows, result });
+            queue.push({ firstRow: rowsReceived, rowCount: batch.numRows, result, source: msg.dataBody });
             rowsReceived += batch.numRows;
           }
         }
