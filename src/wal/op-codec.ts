@@ -41,9 +41,19 @@ const T_BINARY = 7;
 const T_INT64 = 8;
 
 class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
-  view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  buf: Buffer;
+  view: DataView;
   at = 0;
+
+  /**
+   * `initialBytes`: the caller's size estimate. A small one comes out of Node's shared buffer
+   * pool; a fixed 64 KiB start gave every single-row write its own 64 KiB ArrayBuffer, whose
+   * external-memory pressure drove back-to-back full GCs on a busy Raft leader.
+   */
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(Math.max(16, initialBytes));
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
 
   ensure(n: number): void {
     if (this.at + n <= this.buf.byteLength) return;
@@ -69,14 +79,15 @@ function maxCellBytes(v: Value | undefined): number {
 }
 
 export function encodeWriteBatch(p: WriteBatchPayload): Uint8Array {
-  const w = new Writer();
   // One estimate up front instead of repeated doubling for large batches.
   const first = p.ops[0];
+  let estimate = 12;
   if (first !== undefined) {
     let perRow = 3;
     for (let i = 0; i < first.row.length; i++) perRow += maxCellBytes(first.row[i]);
-    w.ensure(12 + perRow * p.ops.length);
+    estimate += perRow * p.ops.length;
   }
+  const w = new Writer(estimate);
   w.ensure(12);
   w.view.setBigUint64(0, p.timestamp, true);
   w.view.setUint32(8, p.ops.length, true);
