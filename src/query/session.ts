@@ -208,6 +208,19 @@ function paramLiteral(v: Value | undefined): Literal | null {
   return null; // binary parameters go through the generic path (hex literal)
 }
 
+/**
+ * The table of a prepared INSERT, resolved at PREPARE: each EXECUTE checks it is still the same
+ * table (session database, table id and schema version) with one getTable instead of resolving
+ * the name and the target columns again.
+ */
+interface InsertTarget {
+  readonly sessionDatabase: string | null;
+  readonly db: string;
+  readonly info: TableInfo;
+  /** Schema column index of each VALUES position. */
+  readonly target: readonly number[];
+}
+
 function bindInsert(t: InsertTemplate, params: readonly Value[]): Literal[][] | null {
   if (params.length !== t.paramCount) return null; // the generic path reports the mismatch
   const rows: Literal[][] = [];
@@ -352,10 +365,12 @@ class SessionImpl implements Session {
     let columns: readonly ResultColumn[] = [];
     let point: { plan: PointSelect; schema: arrow.Schema; columns: readonly ColumnSchema[] } | null = null;
     let insert: InsertTemplate | null = null;
+    let insertTarget: InsertTarget | null = null;
     try {
       const probe = paramCount > 0 ? substituteMarkers(sql) : sql;
       const st = prepass(probe);
       if (st.kind === 'insertValues' && paramCount > 0 && splitStatements(sql).length === 1) insert = compileInsert(st, paramCount);
+      if (insert !== null) insertTarget = this.resolveInsertTarget(insert.st);
       if (st.kind === 'sql') {
         const ast = parseSql(this.state, st.text);
         if (ast.type === 'select') {
@@ -383,7 +398,7 @@ class SessionImpl implements Session {
           if (rows !== null) {
             this.warnings = [];
             this.startStatement(sql);
-            const r = await this.insertValues({ ...insert.st, rows });
+            const r = await this.insertValues({ ...insert.st, rows }, this.currentInsertTarget(insertTarget));
             if (r.kind === 'ok' && r.warnings.length > 0) this.warnings = [...r.warnings];
             return r;
           }
@@ -394,6 +409,30 @@ class SessionImpl implements Session {
       },
       close: () => { /* nothing held */ },
     };
+  }
+
+  /** The table and target columns of a prepared INSERT, or null (unknown table, bad column list: the execution reports it). */
+  private resolveInsertTarget(st: Extract<Statement, { kind: 'insertValues' }>): InsertTarget | null {
+    try {
+      const { db, info } = this.table(st.db, st.table);
+      return { sessionDatabase: this.database, db, info, target: this.targetColumns(info, st.columns) };
+    } catch (e) {
+      if (isSaigaError(e)) return null;
+      throw e;
+    }
+  }
+
+  /** `t` when it still names the table the statement would resolve to now; undefined otherwise. */
+  private currentInsertTarget(t: InsertTarget | null): InsertTarget | undefined {
+    if (t === null || this.database !== t.sessionDatabase) return undefined;
+    let info: TableInfo;
+    try {
+      info = this.state.storage.getTable(t.db, t.info.name);
+    } catch {
+      return undefined; // the generic resolution reports the missing table
+    }
+    if (info.tableId !== t.info.tableId || info.schemaVersion !== t.info.schemaVersion) return undefined;
+    return info === t.info ? t : { ...t, info };
   }
 
   /** A point-select plan for a prepared SELECT (point-path.ts), or null for another shape. */
@@ -865,9 +904,10 @@ class SessionImpl implements Session {
     });
   }
 
-  private async insertValues(st: Extract<Statement, { kind: 'insertValues' }>): Promise<StatementResult> {
-    const { db, info } = this.table(st.db, st.table);
-    const target = this.targetColumns(info, st.columns);
+  /** `resolved`: the statement's table and target columns, already checked (prepared INSERT). */
+  private async insertValues(st: Extract<Statement, { kind: 'insertValues' }>, resolved?: InsertTarget): Promise<StatementResult> {
+    const { db, info } = resolved ?? this.table(st.db, st.table);
+    const target = resolved?.target ?? this.targetColumns(info, st.columns);
     const cols = info.schema.columns;
     if ((st.op === 'insert' || st.op === 'insert_ignore') && st.rows.length >= COLUMNAR_INSERT_MIN_ROWS) {
       // Literals straight into Arrow columns, one writeArrow (no per-row objects); null: row path.
