@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as arrow from 'apache-arrow';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { isSaigaError, SaigaError } from '../common/errors.js';
 import { HybridClock } from '../common/hybrid-time.js';
 import type { Limits } from '../common/limits.js';
@@ -92,8 +93,34 @@ export interface TabletServerStats {
   cpuSystemUs: number;
   /** V8 heap in use now (process.memoryUsage().heapUsed), bytes. */
   heapUsedBytes?: number;
+  /** Garbage collections of the process since the first server started: counts and pause milliseconds, young generation (scavenges) and full (mark-compact). */
+  gcMinorCount?: number;
+  gcMinorMs?: number;
+  gcMajorCount?: number;
+  gcMajorMs?: number;
   /** The process's Raft driver Ready counters (every driver in the process). */
   ready?: RaftReadyStats;
+}
+
+const gcCounters = { gcMinorCount: 0, gcMinorMs: 0, gcMajorCount: 0, gcMajorMs: 0 };
+let gcObserver: PerformanceObserver | undefined;
+
+/** Starts counting the process's garbage collections (once per process). */
+function observeGc(): void {
+  if (gcObserver !== undefined) return;
+  gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } | null }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+        gcCounters.gcMinorCount++;
+        gcCounters.gcMinorMs += e.duration;
+      } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+        gcCounters.gcMajorCount++;
+        gcCounters.gcMajorMs += e.duration;
+      }
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
 }
 
 function newStats(): TabletServerStats {
@@ -227,6 +254,7 @@ export class TabletServer {
     s.boundPort = await new Promise<number>((resolve, reject) => {
       s.server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err === null ? resolve(port) : reject(err)));
     });
+    observeGc();
     s.driver.start();
     await s.applyConfig(s.config.value);
     const every = o.maintenanceMs ?? 1000;
@@ -363,7 +391,7 @@ export class TabletServer {
   private async writeRows(tabletId: string, opsJson: string): Promise<PbWriteResponse> {
     const ops = rowsFromJson<WriteOp[]>(opsJson);
     const r = await this.replica(tabletId).write(ops);
-    return { appliedCount: r.appliedCount, rowErrorsJson: JSON.stringify(r.rowErrors), timestamp: r.timestamp.toString() };
+    return { appliedCount: r.appliedCount, rowErrorsJson: r.rowErrors.length === 0 ? '[]' : JSON.stringify(r.rowErrors), timestamp: r.timestamp.toString() };
   }
 
   private async writeArrow(tabletId: string, kind: string, ipc: Uint8Array): Promise<PbWriteResponse> {
@@ -391,7 +419,7 @@ export class TabletServer {
   /** This server's counters since it started, with the process's CPU time now. */
   stats(): TabletServerStats {
     const cpu = process.cpuUsage();
-    return { ...this.counters, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, heapUsedBytes: process.memoryUsage().heapUsed, ready: raftReadyStats() };
+    return { ...this.counters, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, heapUsedBytes: process.memoryUsage().heapUsed, ...gcCounters, ready: raftReadyStats() };
   }
 
   private serveWriteStream(call: grpc.ServerDuplexStream<PbWriteStreamRequest, PbWriteStreamResponse>): void {
@@ -435,10 +463,15 @@ export class TabletServer {
           continue;
         }
         inflight++;
-        Promise.resolve()
-          .then(() => (item.ipc.byteLength > 0 ? this.writeArrow(item.tabletId, item.kind, item.ipc) : this.writeRows(item.tabletId, item.opsJson)))
-          .then((r) => settle({ id: item.id, ...r, errorCode: '', errorMessage: '', leaderHint: '' }), (e: unknown) => settle(errorResult(item.id, e)))
-          .finally(() => inflight--);
+        // Both are async functions: a synchronous throw inside them arrives as a rejection.
+        const id = item.id;
+        (item.ipc.byteLength > 0 ? this.writeArrow(item.tabletId, item.kind, item.ipc) : this.writeRows(item.tabletId, item.opsJson)).then((r) => {
+          inflight--;
+          settle({ id, appliedCount: r.appliedCount, rowErrorsJson: r.rowErrorsJson, timestamp: r.timestamp, errorCode: '', errorMessage: '', leaderHint: '' });
+        }, (e: unknown) => {
+          inflight--;
+          settle(errorResult(id, e));
+        });
       }
     });
     call.on('end', () => {

@@ -26,8 +26,13 @@ export const CLIENT_WRITES_INFLIGHT_MAX = 4096;
 interface PendingWrite {
   readonly resolve: (r: ClientWriteResult) => void;
   readonly reject: (e: unknown) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  /** performance.now() after which the write fails with TimedOut. */
+  readonly deadlineMs: number;
+  readonly timeoutMs: number;
 }
+
+/** How often unanswered writes are checked against their deadlines (one timer per client, not one per write). */
+const DEADLINE_SWEEP_MS = 50;
 
 /**
  * A client of one tablet server's TabletServer gRPC service. Errors come back as SaigaErrors.
@@ -81,10 +86,8 @@ export class TabletServerClient {
     while (this.unanswered.has(id)) id = (id + 1) >>> 0;
     this.nextId = (id + 1) >>> 0;
     return new Promise<ClientWriteResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.unanswered.delete(id)) reject(new SaigaError('TimedOut', `write to ${this.address} not answered within ${timeoutMs} ms (its outcome is unknown)`));
-      }, timeoutMs);
-      this.unanswered.set(id, { resolve, reject, timer });
+      this.unanswered.set(id, { resolve, reject, deadlineMs: performance.now() + timeoutMs, timeoutMs });
+      if (this.sweepTimer === undefined) this.sweepTimer = setInterval(() => this.sweepDeadlines(), DEADLINE_SWEEP_MS);
       this.outgoing.push({ id, ...item });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -92,6 +95,24 @@ export class TabletServerClient {
         setImmediate(() => this.flushWrites());
       }
     });
+  }
+
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** Fails the writes past their deadline; the timer stops once nothing is unanswered. */
+  private sweepDeadlines(): void {
+    const now = performance.now();
+    for (const [id, w] of this.unanswered) {
+      if (w.deadlineMs > now) continue;
+      this.unanswered.delete(id);
+      w.reject(new SaigaError('TimedOut', `write to ${this.address} not answered within ${w.timeoutMs} ms (its outcome is unknown)`));
+    }
+    if (this.unanswered.size === 0) this.stopSweep();
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
   }
 
   private flushWrites(): void {
@@ -114,10 +135,8 @@ export class TabletServerClient {
       this.stream = undefined;
       const ws = [...this.unanswered.values()];
       this.unanswered.clear();
-      for (const w of ws) {
-        clearTimeout(w.timer);
-        w.reject(e);
-      }
+      this.stopSweep();
+      for (const w of ws) w.reject(e);
     };
     call.on('error', (err: grpc.ServiceError) => {
       const e = fromServiceError(err);
@@ -131,12 +150,11 @@ export class TabletServerClient {
     const w = this.unanswered.get(r.id);
     if (w === undefined) return; // timed out already
     this.unanswered.delete(r.id);
-    clearTimeout(w.timer);
     if (r.errorCode !== '') {
       w.reject(new SaigaError(r.errorCode as ErrorCode, r.errorMessage, r.leaderHint !== '' ? { leaderHint: r.leaderHint } : {}));
       return;
     }
-    w.resolve({ appliedCount: r.appliedCount, rowErrors: JSON.parse(r.rowErrorsJson) as RowError[], timestamp: BigInt(r.timestamp) });
+    w.resolve({ appliedCount: r.appliedCount, rowErrors: r.rowErrorsJson === '[]' ? [] : JSON.parse(r.rowErrorsJson) as RowError[], timestamp: BigInt(r.timestamp) });
   }
 
   async scan(tabletId: string, spec: ScanSpec = {}, timeoutMs = 15_000): Promise<{ rowCount: number; batches: arrow.RecordBatch[] }> {
@@ -169,11 +187,10 @@ export class TabletServerClient {
     const call = this.stream;
     this.stream = undefined;
     call?.cancel();
-    for (const w of this.unanswered.values()) {
-      clearTimeout(w.timer);
-      w.reject(new SaigaError('Cancelled', `client of ${this.address} closed before the write was answered`));
-    }
+    this.stopSweep();
+    const ws = [...this.unanswered.values()];
     this.unanswered.clear();
+    for (const w of ws) w.reject(new SaigaError('Cancelled', `client of ${this.address} closed before the write was answered`));
     this.client.close();
   }
 }
