@@ -175,6 +175,22 @@ describe('writeBatch payload built from IPC chunks', () => {
       }
     });
 
+    it('int32 / date columns read without a Float64 copy: the canonical values, the take and the log entry hold the input values', () => {
+      const n = 3001;
+      const input = batch(n, 17);
+      const p = prepareArrowBatch(schema, 'insert', input);
+      const want = Array.from(input.getChild('i')!.data[0]!.values as Int32Array);
+      const rows = new Int32Array(Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 1));
+      const t = takePreparedForLog(schema, p, rows, WRITE_BATCH_ENTRY_RESERVE_BYTES);
+      expect(Array.from(t.columns[3]!.values as Float64Array)).toEqual([...rows].map((r) => want[r]));
+      expect(t.columns[3]!.values).toBeInstanceOf(Float64Array);
+      // Read after the take: the canonical column materializes the same values.
+      expect(p.columns[3]!.values).toBeInstanceOf(Float64Array);
+      expect(Array.from(p.columns[3]!.values as Float64Array)).toEqual(want);
+      const back = arrow.tableFromIPC(decodeWriteBatchArrow(writeWriteBatchArrowHeader(t.logEntry!.bytes, 1, { timestamp: 1n, kind: 'insert', rowCount: t.rowCount }).subarray(1)).ipc);
+      expect(Array.from(back.getChild('i')!.toArray() as Float64Array)).toEqual([...rows].map((r) => want[r]));
+    });
+
     it('keeps not-given columns (defaults) and rows around prepare errors', () => {
       const s3: Schema = {
         keyColumnCount: 1,
