@@ -11,7 +11,7 @@ import { emit, machine, percentile } from './report.js';
  * loopback. Figures: single-row write ops/s and commit latency with 16 concurrent writers (they
  * share one client, whose WriteStream carries the writes of one event-loop turn in one message),
  * the latency of one writer alone (the round-trip floor),
- * (after a warm-up of the same load, SAIGA_BENCH_RAFT_WARMUP_S, default 3 s, reported apart),
+ * (after a warm-up of the same load, SAIGA_BENCH_RAFT_WARMUP_S, default 5 s, reported apart),
  * rows/s with 16 writers of 1000-row batches (columnar WriteArrow, and JSON rows), and failover time after SIGKILL of the leader
  * (kill -> first acknowledged write on the new leader). Targets: >= 10k ops/s, >= 300k rows/s,
  * p50 <= 3 ms, failover <= 3 s.
@@ -128,11 +128,11 @@ export async function main(args: string[]): Promise<void> {
       }));
       return ops;
     };
-    // Warm-up, not counted: the same load first (SAIGA_BENCH_RAFT_WARMUP_S, default 3 s). Fresh
+    // Warm-up, not counted: the same load first (SAIGA_BENCH_RAFT_WARMUP_S, default 5 s). Fresh
     // server processes run their per-round code (gRPC, HTTP/2 streams, the driver) only a few hundred
     // times a second, so V8 takes seconds to optimize it: measured from a cold start, a 3 s window
     // reported about half the steady rate at two to three times the CPU per write.
-    const warmupS = Number(process.env['SAIGA_BENCH_RAFT_WARMUP_S'] ?? 3);
+    const warmupS = Number(process.env['SAIGA_BENCH_RAFT_WARMUP_S'] ?? 5);
     if (warmupS > 0) {
       const warmLat: number[] = [];
       const warmOps = await singleRows(warmupS * 1000, warmLat);

@@ -102,7 +102,52 @@ export interface MessageBatch { readonly fromServer: string; readonly messages: 
 const UNDEFINED_TAG = '$undefined';
 
 export function rowsToJson(v: unknown): string {
-  return JSON.stringify(v, (k, x) => (x === undefined ? { [UNDEFINED_TAG]: 1 } : jsonReplacer(k, x)));
+  return fastJson(v, 0) ?? JSON.stringify(v, (k, x) => (x === undefined ? { [UNDEFINED_TAG]: 1 } : jsonReplacer(k, x)));
+}
+
+/**
+ * rowsToJson without a replacer callback per value (the client's cost per write): the same text
+ * for arrays, plain objects and row values; undefined for anything else (a Buffer or an object
+ * with toJSON, whose toJSON JSON.stringify would call first, functions, symbols, deep nesting),
+ * which then takes the replacer path.
+ */
+export function fastJson(v: unknown, depth = 0): string | undefined {
+  switch (typeof v) {
+    case 'string': return JSON.stringify(v);
+    case 'number': return Number.isFinite(v) ? String(v) : 'null';
+    case 'boolean': return v ? 'true' : 'false';
+    case 'bigint': return `{"$bigint":"${v.toString()}"}`;
+    case 'undefined': return `{"${UNDEFINED_TAG}":1}`;
+    case 'object': {
+      if (v === null) return 'null';
+      if (depth > 16) return undefined;
+      if (Array.isArray(v)) {
+        let s = '[';
+        for (let i = 0; i < v.length; i++) {
+          const x = fastJson(v[i], depth + 1);
+          if (x === undefined) return undefined;
+          s += i === 0 ? x : `,${x}`;
+        }
+        return `${s}]`;
+      }
+      if (v instanceof Uint8Array) {
+        if (Buffer.isBuffer(v)) return undefined;
+        return `{"$binary":"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}"}`;
+      }
+      if (Object.getPrototypeOf(v) !== Object.prototype || 'toJSON' in v) return undefined;
+      const o = v as Record<string, unknown>;
+      let s = '{';
+      let first = true;
+      for (const k of Object.keys(o)) {
+        const x = fastJson(o[k], depth + 1);
+        if (x === undefined) return undefined;
+        s += `${first ? '' : ','}${JSON.stringify(k)}:${x}`;
+        first = false;
+      }
+      return `${s}}`;
+    }
+    default: return undefined;
+  }
 }
 
 /**

@@ -42,9 +42,13 @@ function uintFieldSize(v: number): number {
 /** Byte length of a string in UTF-8 (ASCII fast path). */
 function utf8Length(s: string): number {
   const n = s.length;
+  if (n > SHORT_STRING_MAX) return Buffer.byteLength(s, 'utf8');
   for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
   return n;
 }
+
+/** Strings up to this length are measured and copied in JS; longer ones natively. */
+const SHORT_STRING_MAX = 64;
 
 function lenFieldSize(len: number): number {
   return 1 + varintSize(len) + len;
@@ -90,7 +94,7 @@ class Writer {
     if (len === 0) return;
     this.tag(field, WIRE_LEN);
     this.varint(len);
-    if (len === s.length) {
+    if (len === s.length && len <= SHORT_STRING_MAX) {
       const b = this.buf;
       let p = this.pos;
       for (let i = 0; i < len; i++) b[p++] = s.charCodeAt(i);

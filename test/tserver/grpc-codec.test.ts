@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/replication/random.js';
-import { rowsFromJson, rowsToJson } from '../../src/tserver/grpc-codec.js';
+import { fastJson, rowsFromJson, rowsToJson } from '../../src/tserver/grpc-codec.js';
+import { jsonReplacer } from '../../src/wal/index.js';
 
 // Rows travel as JSON with tagged bigint / bytes / undefined; the decoder walks the parsed tree
 // instead of using a JSON.parse reviver.
@@ -42,6 +43,22 @@ describe('rows JSON codec', () => {
       const back = rowsFromJson<unknown>(rowsToJson(v));
       expect(back, `seed ${seed} case ${i}: ${rowsToJson(v)}`).toStrictEqual(expected(v));
     }
+  });
+
+  it('writes the same text as JSON.stringify with the tagging replacer (seeded), Buffers and toJSON objects included', () => {
+    const seed = 5;
+    const r = new SeededRandom(seed);
+    const slow = (v: unknown): string => JSON.stringify(v, (k, x) => (x === undefined ? { $undefined: 1 } : jsonReplacer(k, x)));
+    for (let i = 0; i < 2000; i++) {
+      const v = [randomValue(r, 0), { kind: 'upsert', row: [randomValue(r, 1), -0, NaN, Infinity, 1e21, 'é"\u2028'] }];
+      expect(rowsToJson(v), `seed ${seed} case ${i}`).toBe(slow(v));
+    }
+    const odd = [{ kind: 'insert', row: [Buffer.from([1, 2]), new Date(0), { toJSON: () => 'x' }] }];
+    expect(rowsToJson(odd)).toBe(slow(odd));
+    // The common shape takes the fast path; what it cannot write exactly falls back.
+    const op = [{ kind: 'upsert', row: [12n, 1.5, 'x', null, undefined, new Uint8Array([7])] }];
+    expect(fastJson(op)).toBe(slow(op));
+    expect(fastJson(odd)).toBeUndefined();
   });
 
   it('decodes the tags exactly', () => {
