@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { MessageBufferPool, POOLED_MESSAGE_BYTES_MIN, PooledMessageDecoder } from '../../src/server/flight/put-receive.js';
+import { MessageBufferPool, POOL_IN_USE_TRACKED_MAX, POOLED_MESSAGE_BYTES_MIN, PooledMessageDecoder } from '../../src/server/flight/put-receive.js';
 
 // grpc-js's own reassembler is the model the pooled one must match.
 const require = createRequire(import.meta.url);
@@ -84,6 +84,22 @@ describe('DoPut pooled message decoder', () => {
     // Views on other memory are ignored.
     pool.release(new Uint8Array(8));
     expect(pool.inUseCount).toBe(2);
+  });
+
+  it('forgets the oldest buffers never given back (bounded), and never reuses them', () => {
+    const pool = new MessageBufferPool();
+    const dec = new PooledMessageDecoder(pool, -1);
+    const n = POOLED_MESSAGE_BYTES_MIN + 10;
+    const held: Buffer[] = [];
+    for (let i = 0; i < POOL_IN_USE_TRACKED_MAX + 5; i++) held.push(...dec.write(frames([n], 100 + i)));
+    expect(pool.inUseCount).toBe(POOL_IN_USE_TRACKED_MAX);
+    // A forgotten buffer given back late is ignored; tracked ones are reused.
+    pool.release(held[0]!);
+    expect(pool.inUseCount).toBe(POOL_IN_USE_TRACKED_MAX);
+    pool.release(held[held.length - 1]!);
+    const [again] = dec.write(frames([n], 1));
+    expect(again!.buffer).toBe(held[held.length - 1]!.buffer);
+    held.slice(0, -1).forEach((b, i) => expect(b.equals(frames([n], 100 + i)), `message ${i}`).toBe(true));
   });
 
   it('refuses a message above the limit with grpc-js decoder message', () => {

@@ -25,6 +25,12 @@ import { assert } from '../../common/assert.js';
 export const POOLED_MESSAGE_BYTES_MIN = 64 * 1024;
 /** Free buffers a pool keeps (DoPut holds putWritesInFlightMax batches plus the one being read). */
 export const POOL_FREE_BUFFERS_MAX = 4;
+/**
+ * Buffers in use a pool tracks: past it the oldest is forgotten (never reused, collected when its
+ * readers drop it), so buffers that are never given back (a gzip-compressed message is read from
+ * its decompressed copy; a failed call) cannot pile up.
+ */
+export const POOL_IN_USE_TRACKED_MAX = 16;
 /** Pooled buffer capacities are rounded up to this, so batches of similar size share buffers. */
 const CAPACITY_STEP_BYTES = 1024 * 1024;
 
@@ -55,6 +61,10 @@ export class MessageBufferPool {
       this.allocated++;
     }
     assert(!this.inUse.has(buf.buffer), 'a pooled buffer is handed out once at a time');
+    if (this.inUse.size >= POOL_IN_USE_TRACKED_MAX) {
+      const oldest = this.inUse.keys().next();
+      if (oldest.done !== true) this.inUse.delete(oldest.value);
+    }
     this.inUse.set(buf.buffer, buf);
     return buf.subarray(0, bytes);
   }
