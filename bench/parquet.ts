@@ -119,6 +119,17 @@ function threadCpuSampler(): { stop(): Array<{ tid: number; name: string; cpuMs:
   };
 }
 
+/** This process's bytes written through write calls (wchar) and sent to storage (write_bytes), from /proc/self/io. */
+function ioBytes(): { wcharBytes: number; storageWriteBytes: number } {
+  try {
+    const t = readFileSync('/proc/self/io', 'latin1');
+    const get = (k: string): number => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(t)?.[1] ?? 0);
+    return { wcharBytes: get('wchar'), storageWriteBytes: get('write_bytes') };
+  } catch {
+    return { wcharBytes: 0, storageWriteBytes: 0 };
+  }
+}
+
 async function importOnly(sf: number, file: string): Promise<void> {
   if (!existsSync(file)) await exportLineitem(sf, file);
   const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-parquet-'));
@@ -129,13 +140,16 @@ async function importOnly(sf: number, file: string): Promise<void> {
     await storage.createTable({ database: 'tpch', name: 'lineitem2', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', 4) });
     const session = engine.openSession({ user: 'root', connectionId: 1, database: 'tpch' });
     const sampler = threadCpuSampler();
+    const io0 = ioBytes();
     const imp = await timed(() => session.execute(`COPY lineitem2 FROM '${file}'`));
+    const io1 = ioBytes();
     const threads = sampler.stop();
     const r = imp.value[0];
     const rows = r?.kind === 'ok' ? r.affectedRows : -1;
     // Per-thread CPU: the main (writing) thread's tid is the pid.
     const mainCpuMs = threads.find((t) => t.tid === process.pid)?.cpuMs ?? 0;
     emit({ name: 'saiga.copy_from_parquet_only', value: Math.round(rows / (imp.ms / 1000)), unit: 'rows/s', ms: Math.round(imp.ms), cpuMs: imp.cpuMs, mainCpuMs, rows, file,
+      writtenMB: Math.round((io1.wcharBytes - io0.wcharBytes) / 1e6), storageWrittenMB: Math.round((io1.storageWriteBytes - io0.storageWriteBytes) / 1e6),
       threadCpuMs: threads.slice(0, 16).map((t) => `${t.tid === process.pid ? 'main' : t.name}:${t.cpuMs}`).join(' ') });
   } finally {
     await engine.close();

@@ -7,7 +7,7 @@ import { AsyncByteQueue, RecordBatch, RecordBatchStreamWriter, type Schema as Ar
 import * as pw from 'parquet-wasm';
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
-import type { DecodeJob, DecodeMessage } from './decode-worker.js';
+import type { DecodeControl, DecodeJob, DecodeMessage } from './decode-worker.js';
 import { parquetEncodePool, type ParquetEncodePool } from './encode-pool.js';
 import { createParquetMerger } from './parquet-merge.js';
 import { ROW_GROUP_ROWS_DEFAULT, writerProperties, type ParquetCompression, type ParquetEncodeSettings } from './writer-properties.js';
@@ -322,6 +322,23 @@ const DECODE_WORKERS_DEFAULT = 2;
 /** Decoded batches a worker may hold ahead of the consumer. */
 const DECODE_AHEAD_BATCHES_MAX = 2;
 
+/**
+ * leasedBatches: SharedArrayBuffer slots per decode worker that batches are passed in (a batch
+ * larger than a slot, or one decoded while every slot is leased, is transferred instead), and
+ * their size. Enough for the batches a worker holds ahead plus those the consumer has leased.
+ */
+const DECODE_SLOTS_PER_WORKER = 4;
+const DECODE_SLOT_BYTES = 16 * 1024 * 1024;
+
+/** A decoded batch whose buffers the reader may reuse once the consumer releases it. */
+export interface LeasedBatch {
+  readonly batch: RecordBatch;
+  /** The consumer no longer reads the batch, nor anything viewing its buffers (idempotent). */
+  release(): void;
+}
+
+const NO_RELEASE = (): void => undefined;
+
 /** The compiled decode worker, or null (running from source without a build). */
 export function parquetDecodeWorkerFile(): string | null {
   const here = fileURLToPath(import.meta.url);
@@ -334,6 +351,13 @@ export function parquetDecodeWorkerFile(): string | null {
 /** An open Parquet file; read it with batches(). */
 export interface ParquetReader extends ParquetFileInfo {
   batches(options?: ParquetReadOptions): AsyncIterable<RecordBatch>;
+  /**
+   * batches() whose buffers may be reused for later batches once released: decode workers pass
+   * them in shared slots, so the consuming thread neither allocates nor garbage-collects a
+   * buffer per batch. The consumer must release every batch it took (and keep no view on its
+   * buffers after that); a batch not released holds its slot until the read ends.
+   */
+  leasedBatches(options?: ParquetReadOptions): AsyncIterable<LeasedBatch>;
 }
 
 export async function openParquetFile(path: string): Promise<ParquetReader> {
@@ -360,14 +384,29 @@ export async function openParquetFile(path: string): Promise<ParquetReader> {
     rowCount,
     rowGroupCount,
     batches(options: ParquetReadOptions = {}): AsyncIterable<RecordBatch> {
-      const workerFile = options.worker === false ? null
-        : typeof options.worker === 'string' ? options.worker
-        : options.worker === true || rowCount >= DECODE_WORKER_ROWS_MIN ? parquetDecodeWorkerFile() : null;
-      return workerFile === null
-        ? streamBatches(file, path, options)
-        : streamBatchesInWorkers(workerFile, path, options, rowGroupCount, options.decodeWorkers ?? DECODE_WORKERS_DEFAULT);
+      return unleased(read(options, false));
+    },
+    leasedBatches(options: ParquetReadOptions = {}): AsyncIterable<LeasedBatch> {
+      return read(options, true);
     },
   };
+
+  function read(options: ParquetReadOptions, leased: boolean): AsyncIterable<LeasedBatch> {
+    const workerFile = options.worker === false ? null
+      : typeof options.worker === 'string' ? options.worker
+      : options.worker === true || rowCount >= DECODE_WORKER_ROWS_MIN ? parquetDecodeWorkerFile() : null;
+    return workerFile === null
+      ? ownedBatches(streamBatches(file, path, options))
+      : streamBatchesInWorkers(workerFile, path, options, rowGroupCount, options.decodeWorkers ?? DECODE_WORKERS_DEFAULT, leased);
+  }
+}
+
+async function* ownedBatches(batches: AsyncIterable<RecordBatch>): AsyncIterable<LeasedBatch> {
+  for await (const batch of batches) yield { batch, release: NO_RELEASE };
+}
+
+async function* unleased(batches: AsyncIterable<LeasedBatch>): AsyncIterable<RecordBatch> {
+  for await (const b of batches) yield b.batch;
 }
 
 async function* streamBatches(file: pw.ParquetFile, path: string, options: ParquetReadOptions): AsyncIterable<RecordBatch> {
@@ -403,7 +442,9 @@ class DecodeWorkerHandle {
   private wake: (() => void) | undefined;
   private failure: unknown;
 
-  constructor(workerFile: string, job: DecodeJob) {
+  private closed = false;
+
+  constructor(workerFile: string, readonly job: DecodeJob) {
     this.worker = new Worker(workerFile, { workerData: job });
     this.worker.on('message', (m: DecodeMessage) => { this.inbox.push(m); this.notify(); });
     this.worker.on('error', (e) => { this.failure = e; this.notify(); });
@@ -432,7 +473,33 @@ class DecodeWorkerHandle {
     }
   }
 
+  /** The batches of one message: views on a slot (released when all of them are) or on a transferred buffer. */
+  leased(m: Extract<DecodeMessage, { kind: 'batch' | 'batch-slot' }>): LeasedBatch[] {
+    if (m.kind === 'batch') return tableFromIPC(m.ipc).batches.map((batch) => ({ batch, release: NO_RELEASE }));
+    const slots = this.job.slots;
+    assert(slots !== undefined && m.slot >= 0 && m.slot < slots.length && m.byteLength <= (slots[m.slot] as SharedArrayBuffer).byteLength,
+      () => `a decode worker names slot ${m.slot} (${m.byteLength} bytes) of ${slots?.length ?? 0}`);
+    const batches = tableFromIPC(new Uint8Array(slots[m.slot] as SharedArrayBuffer, 0, m.byteLength)).batches;
+    let held = batches.length;
+    const giveBack = (): void => {
+      if (!this.closed) this.worker.postMessage({ release: m.slot } satisfies DecodeControl);
+    };
+    if (held === 0) giveBack();
+    return batches.map((batch) => {
+      let done = false;
+      return {
+        batch,
+        release: () => {
+          if (done) return;
+          done = true;
+          if (--held === 0) giveBack();
+        },
+      };
+    });
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     this.worker.removeAllListeners();
     await this.worker.terminate();
   }
@@ -450,7 +517,8 @@ async function* streamBatchesInWorkers(
   options: ParquetReadOptions,
   rowGroupCount: number,
   workerCount: number,
-): AsyncIterable<RecordBatch> {
+  leased: boolean,
+): AsyncIterable<LeasedBatch> {
   const n = Math.max(1, Math.min(workerCount, rowGroupCount));
   const base = {
     path,
@@ -458,23 +526,25 @@ async function* streamBatchesInWorkers(
     aheadMax: DECODE_AHEAD_BATCHES_MAX,
     ...(options.columns !== undefined ? { columns: [...options.columns] } : {}),
   };
+  const slots = (): { slots?: SharedArrayBuffer[] } =>
+    (leased ? { slots: Array.from({ length: DECODE_SLOTS_PER_WORKER }, () => new SharedArrayBuffer(DECODE_SLOT_BYTES)) } : {});
   const workers: DecodeWorkerHandle[] = [];
   try {
     if (n === 1) {
-      const w = new DecodeWorkerHandle(workerFile, base);
+      const w = new DecodeWorkerHandle(workerFile, { ...base, ...slots() });
       workers.push(w);
       for (;;) {
         const m = await w.next(path);
         if (m.kind === 'end') return;
-        assert(m.kind === 'batch' && m.ipc instanceof Uint8Array, `a decode worker sends batches, then end; found ${m.kind}`);
-        w.worker.postMessage('ack');
-        for (const batch of tableFromIPC(m.ipc).batches) yield batch;
+        assert(m.kind === 'batch' || m.kind === 'batch-slot', `a decode worker sends batches, then end; found ${m.kind}`);
+        w.worker.postMessage('ack' satisfies DecodeControl);
+        yield* w.leased(m);
       }
     }
     for (let k = 0; k < n; k++) {
       const rowGroups: number[] = [];
       for (let g = k; g < rowGroupCount; g += n) rowGroups.push(g);
-      workers.push(new DecodeWorkerHandle(workerFile, { ...base, rowGroups }));
+      workers.push(new DecodeWorkerHandle(workerFile, { ...base, rowGroups, ...slots() }));
     }
     for (let g = 0; g < rowGroupCount; g++) {
       const w = workers[g % n]!;
@@ -484,9 +554,9 @@ async function* streamBatchesInWorkers(
           assert(m.group === g, `decode worker ${g % n} ended row group ${m.group}, expected ${g}`);
           break;
         }
-        assert(m.kind === 'batch' && m.ipc instanceof Uint8Array, `row group ${g}: expected a batch or its end, found ${m.kind}`);
-        w.worker.postMessage('ack');
-        for (const batch of tableFromIPC(m.ipc).batches) yield batch;
+        assert(m.kind === 'batch' || m.kind === 'batch-slot', `row group ${g}: expected a batch or its end, found ${m.kind}`);
+        w.worker.postMessage('ack' satisfies DecodeControl);
+        yield* w.leased(m);
       }
     }
   } finally {

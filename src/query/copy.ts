@@ -286,25 +286,36 @@ async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo,
   const tally = new WriteTally();
   // Up to COPY_WRITES_IN_FLIGHT writes outstanding: the next batch is decoded and conformed while
   // storage validates, logs (fsync) and applies the previous ones; results are tallied in file order.
-  const inFlight: { write: Promise<WriteResult>; rows: number }[] = [];
+  // Batches are leased from the reader (their buffers are reused): each is released once its
+  // write has settled (storage keeps no view on a written batch: the log entry and the MemRowSet
+  // hold copies).
+  const inFlight: { write: Promise<WriteResult>; rows: number; release: () => void }[] = [];
   const settleOldest = async (): Promise<void> => {
     const w = inFlight.shift();
-    if (w !== undefined) tally.add(await w.write, w.rows);
+    if (w === undefined) return;
+    try {
+      tally.add(await w.write, w.rows);
+    } finally {
+      w.release();
+    }
   };
   try {
     for (const { f, mapping } of opened) {
       const names = mapping.fileIndex.map((i) => f.schema.fields[i]!.name);
-      for await (const batch of f.batches({ columns: names, batchRowCount: PARQUET_READ_BATCH_ROWS })) {
-        if (batch.numRows === 0) continue;
+      for await (const { batch, release } of f.leasedBatches({ columns: names, batchRowCount: PARQUET_READ_BATCH_ROWS })) {
+        if (batch.numRows === 0) { release(); continue; }
         const conformed = conformBatch(batch, mapping, f.schema);
         while (inFlight.length >= COPY_WRITES_IN_FLIGHT) await settleOldest();
-        inFlight.push({ write: storage.writeArrow(db, info.name, 'insert', conformed), rows: batch.numRows });
+        inFlight.push({ write: storage.writeArrow(db, info.name, 'insert', conformed), rows: batch.numRows, release });
       }
     }
     while (inFlight.length > 0) await settleOldest();
   } finally {
     // A read, conform or write error with writes outstanding: let them finish before reporting.
-    for (const w of inFlight.splice(0)) await w.write.catch(() => undefined);
+    for (const w of inFlight.splice(0)) {
+      await w.write.catch(() => undefined);
+      w.release();
+    }
   }
   return tally.result(`${db}.${info.name}`);
 }

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openParquetFile, writeParquetFile } from '../../src/parquet/parquet-file.js';
+import { openParquetFile, writeParquetFile, type LeasedBatch } from '../../src/parquet/parquet-file.js';
 
 // The worker runs compiled JS: transpile src/parquet/decode-worker.ts next to this test (so that
 // 'parquet-wasm' resolves from the repository's node_modules).
@@ -96,6 +96,55 @@ describe('Parquet decoding on a worker thread', () => {
     const first = await summary(path, workerFile, 2, 3);
     expect(first.batches).toBe(2);
     expect(first.inOrder).toBe(true);
+  });
+
+  it('leased batches: buffers reused only after release; held batches stay intact; early stop ends cleanly', async () => {
+    const path = join(dir, 'leased.parquet');
+    const parts = [batch(0, 40_000), batch(40_000, 40_000), batch(80_000, 3_001)];
+    await writeParquetFile(path, parts[0]!.schema, parts, { rowGroupRows: 9_000, workers: false });
+    const local = await summary(path, false);
+    expect(local.rows).toBe(83_001);
+    const f = await openParquetFile(path);
+    const fold = (held: LeasedBatch[], next = { id: 0 }): Summary => {
+      const acc: Summary = { rows: 0, batches: 0, idSum: 0, vSum: 0, sLen: 0, names: [], inOrder: true };
+      for (const { batch: b } of held) {
+        for (const d of b.getChild('id')!.data) for (let i = 0; i < d.length; i++) { const id = (d.values as Int32Array)[i]!; if (id !== next.id++) acc.inOrder = false; acc.idSum += id; }
+        for (const d of b.getChild('v')!.data) for (let i = 0; i < d.length; i++) acc.vSum += (d.values as Float64Array)[i]!;
+        for (const d of b.getChild('s')!.data) acc.sLen += (d.valueOffsets as Int32Array)[d.length]! - (d.valueOffsets as Int32Array)[0]!;
+        acc.names = b.schema.fields.map((x) => x.name);
+        acc.rows += b.numRows;
+        acc.batches++;
+      }
+      return acc;
+    };
+    const options = { columns: ['id', 's', 'v'], batchRowCount: 4_000, worker: workerFile, decodeWorkers: 2 };
+    // Released in a window of 3 (as COPY FROM releases after its writes settle): each batch is read
+    // just before its release, so a slot reused too early shows up as wrong values.
+    const window: LeasedBatch[] = [];
+    const parts2: Summary[] = [];
+    const next = { id: 0 };
+    for await (const lb of f.leasedBatches(options)) {
+      window.push(lb);
+      if (window.length > 3) {
+        const old = window.shift()!;
+        parts2.push(fold([old], next));
+        old.release();
+        old.release(); // idempotent
+      }
+    }
+    parts2.push(fold(window.splice(0), next));
+    const windowed = parts2.reduce((a, b) => ({ ...a, rows: a.rows + b.rows, batches: a.batches + b.batches, idSum: a.idSum + b.idSum, vSum: a.vSum + b.vSum, sLen: a.sLen + b.sLen, names: b.names, inOrder: a.inOrder && b.inOrder }));
+    expect(windowed).toEqual({ ...local, batches: windowed.batches });
+    expect(windowed.batches).toBeGreaterThan(8);
+    // Nothing released until the end: every batch must still hold its own rows.
+    const held: LeasedBatch[] = [];
+    for await (const lb of f.leasedBatches(options)) held.push(lb);
+    expect(fold(held)).toEqual({ ...local, batches: held.length });
+    for (const lb of held) lb.release();
+    // Stopping early with leases outstanding terminates the workers; nothing hangs.
+    let taken = 0;
+    for await (const lb of f.leasedBatches(options)) { void lb; if (++taken === 2) break; }
+    expect(taken).toBe(2);
   });
 
   it('reports a file that vanished under the worker as an error naming it', async () => {

@@ -186,6 +186,28 @@ describe(`COPY TO / FROM Parquet (seed ${SEED})`, () => {
   });
 });
 
+describe('COPY FROM on decode workers', () => {
+  it('a file of many row groups lands whole: leased batch buffers are reused only after their writes', async () => {
+    // 270000 rows (decoded on worker threads) in row groups of 15000: more batches than the
+    // workers' shared slots, so slots are reused while later writes are in flight.
+    const path = join(dir, 'workers.parquet');
+    await duck.run(`COPY (SELECT i::INTEGER AS k, (i * 7 + 3)::BIGINT AS v, 's' || (i % 997)::VARCHAR || repeat('x', (i % 13)::INTEGER) AS s FROM range(270000) t(i)) TO '${path}' (FORMAT PARQUET, ROW_GROUP_SIZE 15000)`);
+    const want = await duckRows(`SELECT COUNT(*), SUM(k), SUM(v), SUM(LENGTH(s)), MIN(s), MAX(s) FROM read_parquet('${path}')`);
+    for (const [name, part] of [['w1', ''], ['w3', ' PARTITION BY HASH (k) PARTITIONS 3']] as const) {
+      await h.exec(`CREATE TABLE ${name} (k INT PRIMARY KEY, v BIGINT, s VARCHAR(40))${part}`);
+      await h.exec(`COPY ${name} FROM '${path}'`);
+      const got = await h.q(`SELECT COUNT(*), SUM(k), SUM(v), SUM(LENGTH(s)), MIN(s), MAX(s) FROM ${name}`);
+      expect(got.map((r) => r.map((x) => String(x))), name).toEqual(want.map((r) => r.map((x) => String(x))));
+      // Row by row at a few places of every row group.
+      const probe = await h.q(`SELECT k, v, s FROM ${name} WHERE k % 15000 IN (0, 7, 14999) ORDER BY k`);
+      expect(probe.length, name).toBe(54);
+      for (const [k, v, str] of probe as [number, string | number, string][]) {
+        expect([String(v), str], `${name} k ${k}`).toEqual([String(k * 7 + 3), `s${k % 997}${'x'.repeat(k % 13)}`]);
+      }
+    }
+  });
+});
+
 describe('parquet() table function and external tables', () => {
   it('SELECT from parquet(glob), joins, and CTAS STORED AS KUDU', async () => {
     const glob = join(dir, 'duck-*.parquet');
