@@ -101,7 +101,11 @@ export interface StorageApi {
    * when the promise resolves.
    */
   write(database: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<WriteResult>;
-  /** Bulk path: columns matched by name; missing nullable/defaulted columns take their default. */
+  /**
+   * Bulk path: columns matched by name; missing nullable/defaulted columns take their default.
+   * Once the promise settles, the storage holds no view on the batch's buffers: the caller may
+   * reuse them (COPY FROM refills decode slots; see src/parquet/README.md).
+   */
   writeArrow(database: string, table: string, kind: WriteOpKind, batch: RecordBatch): Promise<WriteResult>;
 
   // --- reads ---
