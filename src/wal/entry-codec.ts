@@ -155,6 +155,23 @@ export function decodeRecord(bytes: Uint8Array, at: number, copyPayload = false)
   return { kind: 'entry', entry, recordBytes: RECORD_HEADER_BYTES + bodyBytes };
 }
 
+/**
+ * True when the record at `at` (which failed its checks) is the torn last write of a log: its
+ * header is intact and names a body that fits, and nothing but zeros follows that body. A write
+ * into zero-filled space (log.ts zero-fill ahead) that a crash cut short leaves exactly this: a
+ * SIGKILL between pages of one write, or a power loss before the later sectors landed. Anything
+ * else that fails - a bad header, or records or data after the bad one - stays Corruption.
+ */
+export function isTornFinalRecord(bytes: Uint8Array, at: number): boolean {
+  if (bytes.byteLength - at < RECORD_HEADER_BYTES) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, RECORD_HEADER_BYTES);
+  const bodyBytes = view.getUint32(0, true);
+  if (crc32(bytes.subarray(at, at + 8)) !== view.getUint32(8, true)) return false;
+  if (bodyBytes < ENTRY_BODY_HEADER_BYTES || bodyBytes > RECORD_BODY_BYTES_MAX) return false;
+  const end = at + RECORD_HEADER_BYTES + bodyBytes;
+  return end <= bytes.byteLength && allZero(bytes, end);
+}
+
 function allZero(bytes: Uint8Array, from: number): boolean {
   for (let i = from; i < bytes.byteLength; i++) if (bytes[i] !== 0) return false;
   return true;

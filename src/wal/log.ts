@@ -11,6 +11,7 @@ import {
   encodeRecordHeaderInto,
   encodeSegmentHeader,
   ENTRY_BODY_HEADER_BYTES,
+  isTornFinalRecord,
   entryTypeCode,
   RECORD_HEADER_BYTES,
   SEGMENT_HEADER_BYTES,
@@ -231,7 +232,8 @@ export class Log {
       for (;;) {
         const r = decodeRecord(bytes, at);
         if (r.kind === 'end') break;
-        if (r.kind === 'torn' && isLast) {
+        // A record cut short inside zero-filled space fails its body checksum rather than its length.
+        if (isLast && (r.kind === 'torn' || (r.kind === 'corrupt' && isTornFinalRecord(bytes, at)))) {
           const fd = openSync(path, 'r+');
           try {
             ftruncateSync(fd, at);

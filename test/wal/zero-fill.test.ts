@@ -1,8 +1,9 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SEGMENT_HEADER_BYTES, type LogEntry } from '../../src/wal/entry-codec.js';
+import { isSaigaError } from '../../src/common/errors.js';
+import { encodeEntries, SEGMENT_HEADER_BYTES, type LogEntry } from '../../src/wal/entry-codec.js';
 import { openLog } from '../../src/wal/log.js';
 
 /**
@@ -130,5 +131,51 @@ describe('wal zero-fill ahead', () => {
     expect(hex(again.read(1, 41))).toEqual(hex(want));
     expect(readFileSync(seg).subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + 4).some((b) => b !== 0)).toBe(true);
     await again.close();
+  });
+
+  it('cuts a record that a crash left half-written in zero-filled space, and still reports other damage as Corruption', async () => {
+    const dir = tempDir();
+    const log = await openLog({ dir });
+    for (let i = 1; i <= 10; i++) await log.append([entry(i, 300)]);
+    const seg = log.segmentPaths()[0] as string;
+    const end = log.sizeBytes();
+    await log.close();
+    const clean = readFileSync(seg);
+    expect(clean.byteLength).toBeGreaterThan(end + 20_000); // zeros ahead of the records
+    // A write of entry 11 cut short (SIGKILL between pages, or later sectors lost): its header and
+    // the first part of its body, zeros after.
+    const rec = encodeEntries([entry(11, 9000)]);
+    const cut = Buffer.from(clean);
+    cut.set(rec.subarray(0, 5000), end);
+    writeFileSync(seg, cut);
+    let again = await openLog({ dir });
+    expect(again.lastIndex()).toBe(10);
+    expect(statSync(seg).size).toBe(end);
+    await again.append([entry(11, 9000)]);
+    expect(hex(again.read(11, 12))).toEqual(hex([entry(11, 9000)]));
+    await again.close();
+
+    const corrupt = async (bytes: Buffer): Promise<string> => {
+      writeFileSync(seg, bytes);
+      try {
+        await (await openLog({ dir })).close();
+        return 'opened';
+      } catch (e) {
+        return isSaigaError(e, 'Corruption') ? `Corruption at ${String(e.details.offset)}` : String(e);
+      }
+    };
+    // Data after a zero header (a stray byte in the zeros): not a torn write.
+    const stray = Buffer.from(clean);
+    stray[end + 10_000] = 0xff;
+    expect(await corrupt(stray)).toBe(`Corruption at ${end}`);
+    // A bad record followed by a good one: not a torn write.
+    const middle = Buffer.from(clean);
+    const fifth = SEGMENT_HEADER_BYTES + 4 * (12 + 20 + 300);
+    middle[fifth + 100] = (middle[fifth + 100] as number) ^ 1;
+    expect(await corrupt(middle)).toBe(`Corruption at ${fifth}`);
+    // The half-written record followed by data further on: not a torn write either.
+    const both = Buffer.from(cut);
+    both[end + 20_000] = 1;
+    expect(await corrupt(both)).toBe(`Corruption at ${end}`);
   });
 });
