@@ -325,9 +325,10 @@ const DECODE_AHEAD_BATCHES_MAX = 2;
 /**
  * leasedBatches: SharedArrayBuffer slots per decode worker that batches are passed in (a batch
  * larger than a slot, or one decoded while every slot is leased, is transferred instead), and
- * their size. Enough for the batches a worker holds ahead plus those the consumer has leased.
+ * their size. Enough for the batches a worker holds ahead (2) plus its share of those the consumer
+ * has leased (COPY FROM: 4 writes in flight and one being conformed, over 2 workers).
  */
-const DECODE_SLOTS_PER_WORKER = 4;
+const DECODE_SLOTS_PER_WORKER = 5;
 const DECODE_SLOT_BYTES = 16 * 1024 * 1024;
 
 /** A decoded batch whose buffers the reader may reuse once the consumer releases it. */
