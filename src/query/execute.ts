@@ -1495,13 +1495,23 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
   let reduce = reducible && estLeft * 4 < work;
   let probes: AsyncGenerator<Chunk>;
   let build: Chunk;
-  if (reduce && grouped === null) {
+  // The build side holds only the groups this join's left keys match (not reusable by another join).
+  let partialBuild = false;
+  const builds = abandonedBuilds(ctx);
+  const reused = builds.get(plan.right);
+  if (reused !== undefined) {
+    // This join was started before (inside a side that a join above abandoned and restarted
+    // restricted to its keys) and had collected its whole build side: reuse it.
+    builds.delete(plan.right);
+    build = reused;
+    probes = run(runtimeKeyFilter(plan, build, ctx) ?? plan.left, ctx);
+  } else if (reduce && grouped === null) {
     yield* runReversed(plan, await collect(plan.left, ctx), null, ctx);
     return;
-  }
-  if (reduce && grouped !== null) {
+  } else if (reduce && grouped !== null) {
     const left = await collect(plan.left, ctx);
     build = await collectGroupedMatching(plan, grouped, left, ctx);
+    partialBuild = true;
     probes = oneChunk(left);
   } else if (reducible && grouped === null && work >= RACE_BUILD_ROWS_MIN && estLeft <= work * RACE_RATIO_MAX) {
     const race = await raceSides(plan, ctx);
@@ -1520,6 +1530,35 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
     build = await collect(plan.right, ctx);
     probes = run(runtimeKeyFilter(plan, build, ctx) ?? plan.left, ctx);
   }
+  // Kept while the probe side runs: when a join above abandons this one mid-way (it restarts
+  // its side restricted to its build keys), the restarted copy of this join, whose build side is
+  // the same plan object, takes the collected rows instead of running that side again (TPC-H Q7:
+  // lineitem's join with the French / German suppliers is not scanned twice).
+  if (!partialBuild) builds.set(plan.right, build);
+  let completed = false;
+  try {
+    yield* probeJoin(plan, build, probes, ctx);
+    completed = true;
+  } finally {
+    if (completed && builds.get(plan.right) === build) builds.delete(plan.right);
+  }
+}
+
+/**
+ * Build sides of the joins of a statement (by the build plan object) collected by a join that has not
+ * finished; a restarted copy of the join (same build plan) reuses the rows. Per ExecContext.
+ */
+const abandonedBuildsByCtx = new WeakMap<ExecContext, Map<LogicalPlan, Chunk>>();
+
+function abandonedBuilds(ctx: ExecContext): Map<LogicalPlan, Chunk> {
+  let m = abandonedBuildsByCtx.get(ctx);
+  if (m === undefined) { m = new Map(); abandonedBuildsByCtx.set(ctx, m); }
+  return m;
+}
+
+/** The probe phase of a hash (or nested-loop) join over a collected build side. */
+async function* probeJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, build: Chunk, probes: AsyncGenerator<Chunk>, ctx: ExecContext): AsyncGenerator<Chunk> {
+  const jt = plan.joinType;
   const buildKeys = plan.rightKeys.map((k) => evalExpr(k, build, ctx.subs));
   const table = plan.leftKeys.length > 0 ? buildHash(buildKeys, build.length) : null;
   account(ctx, build.length * 24);
