@@ -204,7 +204,8 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
 
   const flushBatch = (): void => {
     if (n === 0) return;
-    const datas = columns.map((_c, ci) => assembler.assemble(ci, n, storeIdx, baseRows, store));
+    assembler.beginBatch(n, storeIdx, store);
+    const datas = columns.map((_c, ci) => assembler.assemble(ci, baseRows));
     const stats = columns.map((c, ci): [JsonValue, JsonValue, number] => {
       const [min, max, nulls] = batchMinMax(c, datas[ci] as arrow.Data);
       return [valueToJson(min), valueToJson(max), nulls];

@@ -16,79 +16,130 @@ import type { StoredColumn } from './scan-plan.js';
  */
 export function assembleBaseColumn(col: StoredColumn, ci: number, n: number, storeIdx: Int32Array,
   values: readonly (readonly Value[] | undefined)[], store: MrsColumns | undefined): arrow.Data {
-  return assembleInto(undefined, col, ci, n, storeIdx, values, store);
+  const pieces = new BatchPieces(n);
+  pieces.find(n, storeIdx, store);
+  return assembleInto(new ColumnOut(col, n), col, ci, pieces, values, store);
+}
+
+/**
+ * A batch's rows cut into pieces once for all of its columns: a run of consecutive store rows
+ * inside one segment (segment index, first row in it, length), or one row given by value
+ * (segment -1). Found once per batch rather than once per column.
+ */
+class BatchPieces {
+  n = 0;
+  count = 0;
+  anyStore = false;
+  readonly at: Int32Array;
+  readonly seg: Int32Array;
+  readonly from: Int32Array;
+  readonly len: Int32Array;
+
+  constructor(cap: number) {
+    this.at = new Int32Array(cap);
+    this.seg = new Int32Array(cap);
+    this.from = new Int32Array(cap);
+    this.len = new Int32Array(cap);
+  }
+
+  find(n: number, storeIdx: Int32Array, store: MrsColumns | undefined): void {
+    this.n = n;
+    this.count = 0;
+    this.anyStore = false;
+    const segs = store?.segments();
+    let i = 0;
+    while (i < n) {
+      const s = storeIdx[i] as number;
+      if (s < 0 || segs === undefined) {
+        this.push(i, -1, 0, 1);
+        i++;
+        continue;
+      }
+      this.anyStore = true;
+      let j = i + 1;
+      while (j < n && (storeIdx[j] as number) === s + (j - i)) j++;
+      let at = i;
+      let row = s;
+      while (at < j) {
+        const si = MrsColumns.segmentIndex(segs, row);
+        const seg = segs[si] as Segment;
+        const m = Math.min(j - at, seg.base + seg.length - row);
+        this.push(at, si, row - seg.base, m);
+        at += m;
+        row += m;
+      }
+      i = j;
+    }
+  }
+
+  private push(at: number, seg: number, from: number, len: number): void {
+    const k = this.count++;
+    this.at[k] = at;
+    this.seg[k] = seg;
+    this.from[k] = from;
+    this.len[k] = len;
+  }
 }
 
 /**
  * assembleBaseColumn for every column of a writer's batches, with one set of output arrays per
- * column reused from batch to batch (no allocation, zero-filling or garbage per batch). A
- * column it returns is valid until the next assemble() of the same column: the writer writes
- * each batch before it assembles the next.
+ * column reused from batch to batch (no allocation, zero-filling or garbage per batch). Call
+ * beginBatch, then assemble each column. A column it returns is valid until the next
+ * assemble() of the same column: the writer writes each batch before it assembles the next.
  */
 export class BaseColumnAssembler {
   private readonly outs: ColumnOut[];
+  private readonly pieces: BatchPieces;
+  private store: MrsColumns | undefined;
 
   constructor(private readonly columns: readonly StoredColumn[], rowCapacity: number) {
     this.outs = columns.map((c) => new ColumnOut(c, rowCapacity));
+    this.pieces = new BatchPieces(rowCapacity);
   }
 
-  assemble(ci: number, n: number, storeIdx: Int32Array, values: readonly (readonly Value[] | undefined)[], store: MrsColumns | undefined): arrow.Data {
-    return assembleInto(this.outs[ci], this.columns[ci] as StoredColumn, ci, n, storeIdx, values, store);
+  /** Row i of the next batch is store row storeIdx[i] when >= 0, else the row given by value. */
+  beginBatch(n: number, storeIdx: Int32Array, store: MrsColumns | undefined): void {
+    this.store = store;
+    this.pieces.find(n, storeIdx, store);
+  }
+
+  assemble(ci: number, values: readonly (readonly Value[] | undefined)[]): arrow.Data {
+    return assembleInto(this.outs[ci] as ColumnOut, this.columns[ci] as StoredColumn, ci, this.pieces, values, this.store);
   }
 }
 
-function assembleInto(reuse: ColumnOut | undefined, col: StoredColumn, ci: number, n: number, storeIdx: Int32Array,
+function assembleInto(out: ColumnOut, col: StoredColumn, ci: number, pieces: BatchPieces,
   values: readonly (readonly Value[] | undefined)[], store: MrsColumns | undefined): arrow.Data {
-  let anyStore = false;
-  for (let i = 0; i < n; i++) if ((storeIdx[i] as number) >= 0) { anyStore = true; break; }
-  if (!anyStore || store === undefined) {
+  const n = pieces.n;
+  if (!pieces.anyStore || store === undefined) {
     const rows = (values.length === n ? values : values.slice(0, n)) as (readonly Value[])[];
     return buildColumnFromRows(col, rows, ci);
   }
   const segs = store.segments();
-  const view = contiguousView(col, segs, ci, storeIdx, n);
-  if (view !== undefined) return view;
-  const out = reuse ?? new ColumnOut(col, n);
+  if (pieces.count === 1) {
+    const view = contiguousView(col, segs[pieces.seg[0] as number] as Segment, ci, pieces.from[0] as number, n);
+    if (view !== undefined) return view;
+  }
   out.reset(n);
-  let i = 0;
-  while (i < n) {
-    const s = storeIdx[i] as number;
-    if (s < 0) {
-      out.value((values[i] as readonly Value[])[ci] as Value, i);
-      i++;
-      continue;
-    }
-    // A run of consecutive store rows, copied segment by segment.
-    let j = i + 1;
-    while (j < n && (storeIdx[j] as number) === s + (j - i)) j++;
-    let at = i;
-    let row = s;
-    while (at < j) {
-      const seg = segs[MrsColumns.segmentIndex(segs, row)] as Segment;
-      const m = Math.min(j - at, seg.base + seg.length - row);
-      out.range(seg.columns[ci] as SegmentColumn, row - seg.base, m, at);
-      at += m;
-      row += m;
-    }
-    i = j;
+  for (let k = 0; k < pieces.count; k++) {
+    const at = pieces.at[k] as number;
+    const si = pieces.seg[k] as number;
+    if (si < 0) out.value((values[at] as readonly Value[])[ci] as Value, at);
+    else out.range((segs[si] as Segment).columns[ci] as SegmentColumn, pieces.from[k] as number, pieces.len[k] as number, at);
   }
   return out.finish();
 }
 
 /**
- * A batch that is one run of store rows inside one segment, without nulls, of a type whose
- * segment layout is the file's (int64, double, decimal; strings with rebased offsets): a view
- * on the segment's arrays, no copy. The flush writes the batch before the store changes.
+ * A batch that is one run of store rows inside one segment (rows s0 .. s0+n-1 of `seg`),
+ * without nulls, of a type whose segment layout is the file's (int64, double, decimal; strings
+ * with rebased offsets): a view on the segment's arrays, no copy. The flush writes the batch
+ * before the store changes.
  */
-function contiguousView(col: StoredColumn, segs: readonly Segment[], ci: number, storeIdx: Int32Array, n: number): arrow.Data | undefined {
+function contiguousView(col: StoredColumn, seg: Segment, ci: number, s0: number, n: number): arrow.Data | undefined {
   const t = col.type;
   if (t !== 'int64' && t !== 'double' && t !== 'decimal' && t !== 'string' && t !== 'binary') return undefined;
-  const r0 = storeIdx[0] as number;
-  if (r0 < 0 || (storeIdx[n - 1] as number) !== r0 + n - 1) return undefined;
-  for (let i = 1; i < n; i++) if ((storeIdx[i] as number) !== r0 + i) return undefined;
-  const seg = segs[MrsColumns.segmentIndex(segs, r0)] as Segment;
-  const s0 = r0 - seg.base;
-  if (s0 + n > seg.length) return undefined;
+  assert(s0 + n <= seg.length, () => `a piece of ${n} rows from row ${s0} of a segment of ${seg.length}`);
   const raw = seg.columns[ci] as SegmentColumn;
   const validity = raw.validity;
   if (validity !== undefined) for (let i = 0; i < n; i++) if (!isValid(validity, s0 + i)) return undefined;
