@@ -58,11 +58,16 @@ export async function main(args: string[]): Promise<void> {
     const peerOnly = args.includes('--peer-only');
 
     const p0 = process.cpuUsage();
+    const f0 = process.resourceUsage();
     const put = peerOnly ? undefined : await client.ask({ kind: 'put' }) as ClientFigure & { applied: number; rowErrors: number };
     const putCpu = cpuSeconds(process.cpuUsage(p0));
+    const f1 = process.resourceUsage();
     if (put !== undefined) emit({
       name: 'flight.doput.rows_per_s', value: Math.round(rows / put.seconds), unit: 'rows/s', mbPerS: Math.round(put.bodyBytes / put.seconds / 1e6),
       applied: put.applied, rowErrors: put.rowErrors, serverCpuRowsPerS: Math.round(rows / putCpu), clientCpuRowsPerS: Math.round(rows / put.cpuSeconds),
+      // Page faults (first touch of fresh memory) and system CPU of the server, all threads.
+      serverMinorFaultsPer1kRows: Math.round((1000 * (f1.minorPageFault - f0.minorPageFault)) / rows),
+      serverSystemCpuShare: Math.round((100 * (f1.systemCPUTime - f0.systemCPUTime)) / 1e6 / putCpu) / 100,
       target: 1_000_000, rows, putBatchRows, clientProcesses: 1, ...common,
     });
 

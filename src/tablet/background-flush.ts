@@ -17,7 +17,7 @@ import type { MemRowSetImage } from '../rowset/mem-rowset.js';
  * | job state word (Int32 0) | meaning                         |
  * |--------------------------|---------------------------------|
  * | 0                        | queued or running               |
- * | 1                        | written and fsynced             |
+ * | 1                        | written and fsynced (file and its directory entry) |
  * | 2                        | failed (the worker posts why)   |
  * Float64 1 and 2 of the same buffer: rowCount and fileBytes of the written file.
  */

@@ -1,8 +1,10 @@
+import { dirname } from 'node:path';
 import { parentPort, threadId } from 'node:worker_threads';
 import { assert } from '../common/assert.js';
 import { writeDiskRowSetFromMemRowSet } from '../rowset/disk-rowset.js';
 import { MemRowSet } from '../rowset/mem-rowset.js';
 import type { FlushJobReply, FlushJobRequest } from './background-flush.js';
+import { fsyncDir } from './tablet-metadata.js';
 
 /**
  * The flush worker (background-flush.ts): writes a frozen MemRowSet image to a DiskRowSet file
@@ -20,6 +22,9 @@ port.on('message', (job: FlushJobRequest) => {
     const res = writeDiskRowSetFromMemRowSet(job.path, job.columns, job.keyColumnCount, mrs, job.rowsPerBatch);
     // Only MemRowSets without row versions are flushed here: no UNDO / REDO to hand back.
     assert(res.undo.recordCount === 0 && res.redo.recordCount === 0, () => `background flush of ${job.path} produced ${res.undo.recordCount} UNDO / ${res.redo.recordCount} REDO records`);
+    // The file's directory entry too: the tablet then references it without an fsync of its own
+    // on the writing thread.
+    fsyncDir(dirname(job.path));
     nums[0] = res.rowCount;
     nums[1] = res.fileBytes;
     Atomics.store(word, 0, 1);

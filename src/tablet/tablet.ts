@@ -416,6 +416,7 @@ export class TabletImpl implements Tablet {
       if (!outcome.ok) console.error(`saiga tablet ${this.tabletId}: ${outcome.message}; flushing on the writing thread`);
       if (existsSync(path)) unlinkSync(path);
       rs = this.writeRowSet(p.frozen);
+      fsyncDir(this.dir);
     }
     if (rs !== undefined) this.rowsets.push(rs);
     this.pending = undefined;
@@ -424,7 +425,8 @@ export class TabletImpl implements Tablet {
     let d = p.frozen.maxOpIndex;
     if (this.mrsFirstOp > 0) d = Math.min(d, this.mrsFirstOp - 1);
     if (this.dmsFirstOp > 0) d = Math.min(d, this.dmsFirstOp - 1);
-    fsyncDir(this.dir);
+    // The worker fsynced its file and the directory entry (job state 1); a file written here
+    // was synced just above: the metadata may reference it.
     if (d > this.durable) this.durable = d;
     this.writeMetadata();
   }
