@@ -22,8 +22,8 @@ export class BloomFilter {
   /** add(bytes.subarray(s, e)) without the view. */
   addRange(bytes: Uint8Array, s: number, e: number): void {
     const nbits = this.bits.length * 8;
-    let h1 = hash1(bytes, s, e);
-    const h2 = hash2(bytes, s, e) | 1;
+    let h1 = hashes(bytes, s, e);
+    const h2 = lastHash2 | 1;
     for (let i = 0; i < this.hashCount; i++) {
       const b = (h1 >>> 0) % nbits;
       this.bits[b >> 3] = (this.bits[b >> 3] as number) | (1 << (b & 7));
@@ -33,8 +33,8 @@ export class BloomFilter {
 
   mayContain(key: Uint8Array): boolean {
     const nbits = this.bits.length * 8;
-    let h1 = hash1(key, 0, key.length);
-    const h2 = hash2(key, 0, key.length) | 1;
+    let h1 = hashes(key, 0, key.length);
+    const h2 = lastHash2 | 1;
     for (let i = 0; i < this.hashCount; i++) {
       const b = (h1 >>> 0) % nbits;
       if (((this.bits[b >> 3] as number) & (1 << (b & 7))) === 0) return false;
@@ -44,21 +44,26 @@ export class BloomFilter {
   }
 }
 
-function hash1(key: Uint8Array, s: number, e: number): number {
-  let h = 0x811c9dc5;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ (key[i] as number), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return h | 0;
-}
+/** hashes()'s second hash (a module variable: no object per key). */
+let lastHash2 = 0;
 
-function hash2(key: Uint8Array, s: number, e: number): number {
-  let h = 0x9747b28c ^ (e - s);
+/**
+ * Both probe hashes of key[s, e) in one pass over its bytes (the file format fixes them): returns
+ * the FNV-1a variant and leaves the murmur-style one in lastHash2.
+ */
+function hashes(key: Uint8Array, s: number, e: number): number {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c ^ (e - s);
   for (let i = s; i < e; i++) {
-    h = Math.imul(h ^ (key[i] as number), 0x5bd1e995);
-    h ^= h >>> 15;
+    const c = key[i] as number;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
   }
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) | 0;
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  lastHash2 = (b ^ (b >>> 16)) | 0;
+  return a | 0;
 }
