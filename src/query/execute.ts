@@ -1497,13 +1497,15 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
   let build: Chunk;
   // The build side holds only the groups this join's left keys match (not reusable by another join).
   let partialBuild = false;
+  let side: BuiltSide | null = null;
   const builds = abandonedBuilds(ctx);
   const reused = builds.get(plan.right);
   if (reused !== undefined) {
     // This join was started before (inside a side that a join above abandoned and restarted
     // restricted to its keys) and had collected its whole build side: reuse it.
     builds.delete(plan.right);
-    build = reused;
+    build = reused.build;
+    if (reused.rightKeys === plan.rightKeys) side = reused;
     probes = run(runtimeKeyFilter(plan, build, ctx) ?? plan.left, ctx);
   } else if (reduce && grouped === null) {
     yield* runReversed(plan, await collect(plan.left, ctx), null, ctx);
@@ -1534,13 +1536,14 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
   // its side restricted to its build keys), the restarted copy of this join, whose build side is
   // the same plan object, takes the collected rows instead of running that side again (TPC-H Q7:
   // lineitem's join with the French / German suppliers is not scanned twice).
-  if (!partialBuild) builds.set(plan.right, build);
+  side ??= { build, rightKeys: plan.rightKeys, table: undefined };
+  if (!partialBuild) builds.set(plan.right, side);
   let completed = false;
   try {
-    yield* probeJoin(plan, build, probes, ctx);
+    yield* probeJoin(plan, side, probes, ctx);
     completed = true;
   } finally {
-    if (completed && builds.get(plan.right) === build) builds.delete(plan.right);
+    if (completed && builds.get(plan.right) === side) builds.delete(plan.right);
   }
 }
 
@@ -1548,22 +1551,36 @@ async function* runJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, ctx: ExecC
  * Build sides of the joins of a statement (by the build plan object) collected by a join that has not
  * finished; a restarted copy of the join (same build plan) reuses the rows. Per ExecContext.
  */
-const abandonedBuildsByCtx = new WeakMap<ExecContext, Map<LogicalPlan, Chunk>>();
+const abandonedBuildsByCtx = new WeakMap<ExecContext, Map<LogicalPlan, BuiltSide>>();
 
-function abandonedBuilds(ctx: ExecContext): Map<LogicalPlan, Chunk> {
+/** A join's collected build side and, once built, its hash table over `rightKeys` (null: no equality key). */
+interface BuiltSide {
+  readonly build: Chunk;
+  readonly rightKeys: readonly Expr[];
+  table: HashTable | null | undefined;
+}
+
+function abandonedBuilds(ctx: ExecContext): Map<LogicalPlan, BuiltSide> {
   let m = abandonedBuildsByCtx.get(ctx);
   if (m === undefined) { m = new Map(); abandonedBuildsByCtx.set(ctx, m); }
   return m;
 }
 
 /** The probe phase of a hash (or nested-loop) join over a collected build side. */
-async function* probeJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, build: Chunk, probes: AsyncGenerator<Chunk>, ctx: ExecContext): AsyncGenerator<Chunk> {
+async function* probeJoin(plan: Extract<LogicalPlan, { kind: 'Join' }>, side: BuiltSide, probes: AsyncGenerator<Chunk>, ctx: ExecContext): AsyncGenerator<Chunk> {
   const jt = plan.joinType;
-  const buildKeys = plan.rightKeys.map((k) => evalExpr(k, build, ctx.subs));
-  const table = plan.leftKeys.length > 0 ? buildHash(buildKeys, build.length) : null;
-  account(ctx, build.length * 24);
+  const build = side.build;
+  assert(side.rightKeys === plan.rightKeys, 'a built join side is probed with the keys it was built on');
+  let buildKeys: Vector[] | null = null;
+  const keysOfBuild = (): Vector[] => (buildKeys ??= plan.rightKeys.map((k) => evalExpr(k, build, ctx.subs)));
+  // A table built by an abandoned copy of this join (see runJoin) is taken as is.
+  if (side.table === undefined) {
+    side.table = plan.leftKeys.length > 0 ? buildHash(keysOfBuild(), build.length) : null;
+    account(ctx, build.length * 24);
+  }
+  const table = side.table;
   const buildMatched = jt === 'right' || jt === 'full' ? new Uint8Array(build.length) : null;
-  const buildHasNullKey = plan.nullAware && buildKeys.some((k) => k.valid !== null && k.valid.some((x) => x === 0));
+  const buildHasNullKey = plan.nullAware && keysOfBuild().some((k) => k.valid !== null && k.valid.some((x) => x === 0));
   const leftWidth = plan.left.types.length;
   for await (const probe of probes) {
     const n = probe.length;
@@ -1913,7 +1930,10 @@ function keyFilterSelection(filters: readonly KeyFilter[], batch: { getChildAt(i
     // every negative difference above range (<= 2^27): one unsigned compare per row.
     let out = 0;
     if (sel === null) {
-      sel = new Int32Array(m);
+      // The first filter writes into a scratch array reused by every batch (this function is
+      // synchronous); the selection returned is a copy of the kept part only.
+      if (keySelScratch.length < m) keySelScratch = new Int32Array(Math.max(m, 65536));
+      sel = keySelScratch;
       for (let i = 0; i < m; i++) {
         const x = (v[i]! - min) >>> 0;
         if (x <= range && (bits[x >>> 5]! & (1 << (x & 31))) !== 0) sel[out++] = i;
@@ -1932,8 +1952,10 @@ function keyFilterSelection(filters: readonly KeyFilter[], batch: { getChildAt(i
     }
     m = out;
   }
-  return sel === null ? null : sel.subarray(0, m);
+  return sel === null ? null : sel.slice(0, m);
 }
+
+let keySelScratch = new Int32Array(0);
 
 /** p with the key restriction (`column IN values` or a key bitmap) added to the scan its output column col comes from unchanged; null when there is none. */
 function withKeyPredicate(p: LogicalPlan, col: number, r: KeyRestriction): LogicalPlan | null {
