@@ -7,7 +7,7 @@ import { decimalAvg, evalExpr, pow10, roundHalfAway, selectTrue, type SubqueryVa
 import { andAll, BOOL, col, columnsUsed, mapExpr, scaleOf, splitConjuncts, visitExpr, type Expr, type LitValue } from './expr.js';
 import { fragmentKey, serializeColumn, type FragmentPart, type FragmentSpec, type FragmentTask } from './fragment.js';
 import { vectorFromCompact } from './compact-vector.js';
-import { estimateRows, type AggCall, type KeyFilter, type LogicalPlan, type SortKey, type WindowCall } from './logical-plan.js';
+import { estimateRows, type AggCall, type KeyFilter, type LogicalPlan, type RawRange, type SortKey, type WindowCall } from './logical-plan.js';
 import { optimize } from './optimize.js';
 import {
   bigAt, canonBig, concatChunks, exactAt, fromArrow, fromArrowSelected, gather, gatherChunk, numVec, putBig, vectorFromValues, vectorKindOf,
@@ -288,7 +288,7 @@ function predicateHolds(p: ColumnPredicate, v: Value): boolean {
 }
 
 async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecContext): AsyncGenerator<Chunk> {
-  await resolveSubqueries([plan.filter], ctx);
+  await resolveSubqueries([fullScanFilter(plan)], ctx);
   const point = ctx.readMode.kind === 'latest' ? pointLookupKey(plan) : null;
   if (point !== null) {
     // Primary-key point lookup: straight to the one tablet holding the row.
@@ -303,8 +303,9 @@ async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecC
     if (!point.rest.every((p) => predicateHolds(p, byName(p.column)))) return;
     const at = (i: number): Value => byName(plan.columns[i]!);
     let c: Chunk = { columns: plan.columns.map((_, i) => vectorFromValues([at(i)], plan.types[i]!)), length: 1 };
-    if (plan.filter !== null) {
-      const sel = selectTrue(evalExpr(plan.filter, c, ctx.subs), 1);
+    const pointFilter = fullScanFilter(plan);
+    if (pointFilter !== null) {
+      const sel = selectTrue(evalExpr(pointFilter, c, ctx.subs), 1);
       if (sel.length === 0) return;
       c = gatherChunk(c, sel);
     }
@@ -318,12 +319,27 @@ async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecC
     ...(plan.limit !== null && plan.filter === null ? { limit: plan.limit } : {}),
   };
   let produced = 0;
-  const bytesFilter = plan.filter !== null ? splitBytesFilter(plan) : null;
+  // Raw ranges (with LIKE conjuncts on bytes, their expression simply joins the filter).
+  const withRaw = plan.rawFilter === undefined ? plan : { ...plan, filter: fullScanFilter(plan) };
+  const bytesFilter = withRaw.filter !== null ? splitBytesFilter(withRaw) : null;
+  const rawRanges = bytesFilter === null && plan.rawRanges !== undefined && plan.rawRanges.length > 0 ? plan.rawRanges : null;
+  // Columns to decode when the raw ranges were checked: read above the scan or by the filter.
+  const decodeAfterRaw = rawRanges === null ? null : plan.columns.map((_, i) => plan.outputUsed === undefined || plan.outputUsed.length !== plan.columns.length || plan.outputUsed[i] === true);
+  if (decodeAfterRaw !== null && plan.filter !== null) for (const i of columnsUsed(plan.filter)) decodeAfterRaw[i] = true;
   for await (const batch of ctx.storage.scan(plan.db, plan.table.name, spec)) {
     check(ctx);
     if (ctx.progress !== undefined) ctx.progress.rowsScanned += batch.numRows;
     let ksel = plan.keyFilters !== undefined ? keyFilterSelection(plan.keyFilters, batch) : null;
     if (ksel !== null && ksel.length === 0) continue;
+    let rawDone = false;
+    if (rawRanges !== null) {
+      const r = rawRangeSelection(rawRanges, batch, ksel);
+      if (r !== null) {
+        rawDone = true;
+        ksel = r;
+        if (ksel.length === 0) continue;
+      }
+    }
     // LIKE conjuncts run on the raw UTF-8 bytes first; a column only they read is never decoded.
     const bytesSel = bytesFilter !== null ? likeBytesSelection(bytesFilter.likes, batch, ksel) : undefined;
     if (bytesSel !== undefined) {
@@ -333,6 +349,7 @@ async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecC
     const n = ksel === null ? batch.numRows : ksel.length;
     const cols: Vector[] = plan.columns.map((_, i) => {
       if (bytesSel !== undefined && !bytesFilter!.decode[i]) return placeholderOf(plan.types[i]!, n);
+      if (rawDone && !decodeAfterRaw![i]) return placeholderOf(plan.types[i]!, n);
       const child = batch.getChildAt(i);
       assert(child !== null, `scan batch lacks projected column ${plan.columns[i]}`);
       const compact = child.data.length === 1 ? vectorFromCompact(child.data[0]!, plan.types[i]!, ksel) : null;
@@ -341,7 +358,7 @@ async function* runScan(plan: Extract<LogicalPlan, { kind: 'Scan' }>, ctx: ExecC
       return child.data.length === 1 && child.data[0]!.offset === 0 ? fromArrowSelected(child.data[0]!, plan.types[i]!, ksel) : gather(fromArrow(child.data, plan.types[i]!), ksel);
     });
     let c: Chunk = { columns: cols, length: n };
-    const filter = bytesSel !== undefined ? bytesFilter!.rest : plan.filter;
+    const filter = bytesSel !== undefined ? bytesFilter!.rest : rawDone ? plan.filter : withRaw.filter;
     if (filter !== null) {
       const sel = selectTrue(evalExpr(filter, c, ctx.subs), c.length);
       if (sel.length !== c.length) c = gatherChunk(c, sel);
@@ -1071,7 +1088,8 @@ async function* runAggregateOnCoprocessor(plan: Extract<LogicalPlan, { kind: 'Ag
     }
     predExprs.push(predicateExpr(p, col(at, types[at]!)));
   }
-  const filter = andAll([...predExprs, ...(scan.filter === null ? [] : [substituteSubqueries(scan.filter, ctx)])]);
+  const scanFilter = fullScanFilter(scan);
+  const filter = andAll([...predExprs, ...(scanFilter === null ? [] : [substituteSubqueries(scanFilter, ctx)])]);
   const shape: FragmentSpec = { types, filter, groups, aggs: partial };
   const fragment: FragmentSpec = { ...shape, key: fragmentKey(shape) };
   const merger = new HashAggregator(groups.map((x, i) => col(i, x.type)), merge, (b) => account(ctx, b));
@@ -1888,6 +1906,9 @@ function scanWithKeyFilter(p: Extract<LogicalPlan, { kind: 'Scan' }>, f: KeyFilt
   if (moved.length === 0) return { ...p, keyFilters };
   const columns = [...p.columns], names = [...p.names], types = [...p.types];
   const exprs: Expr[] = [];
+  // Integer / date bounds are checked on the raw Arrow values before decoding (Scan.rawRanges).
+  const ranges = new Map<number, { lo: number; hi: number }>();
+  const rawExprs: Expr[] = [];
   for (const q of moved) {
     let at = columns.indexOf(q.column);
     if (at < 0) {
@@ -1897,17 +1918,82 @@ function scanWithKeyFilter(p: Extract<LogicalPlan, { kind: 'Scan' }>, f: KeyFilt
       columns.push(q.column); names.push(q.column);
       types.push(cs.type === 'decimal' ? { type: 'decimal', precision: cs.precision ?? 38, scale: cs.scale ?? 0 } : { type: cs.type });
     }
-    exprs.push(predicateExpr(q, col(at, types[at]!)));
+    const e = predicateExpr(q, col(at, types[at]!));
+    const b = RAW_RANGE_TYPES.has(types[at]!.type) ? compareBounds(q) : null;
+    if (b === null) { exprs.push(e); continue; }
+    const r = ranges.get(at);
+    ranges.set(at, r === undefined ? b : { lo: Math.max(r.lo, b.lo), hi: Math.min(r.hi, b.hi) });
+    rawExprs.push(e);
   }
+  const rawRanges: RawRange[] = [...(p.rawRanges ?? []), ...[...ranges].map(([column, b]) => ({ column, lo: b.lo, hi: b.hi }))];
+  const rawFilter = andAll([...(p.rawFilter === undefined ? [] : [p.rawFilter]), ...rawExprs]);
   const w = p.columns.length;
   const outputUsed = columns.map((_, i) => (i < w ? p.outputUsed === undefined || p.outputUsed[i] === true : false));
   const scan: LogicalPlan = {
     ...p, columns, names, types, keyFilters, outputUsed,
     predicates: p.predicates.filter((q) => keyCols.has(q.column)),
     filter: andAll([...exprs, ...(p.filter === null ? [] : [p.filter])]),
+    ...(rawFilter !== null ? { rawRanges, rawFilter } : {}),
   };
   if (columns.length === w) return scan;
   return { kind: 'Project', input: scan, exprs: p.types.map((t, i) => col(i, t)), names: p.names, types: p.types };
+}
+
+/** A scan's whole row condition after its storage predicates: rawFilter (see Scan.rawRanges) and filter. */
+function fullScanFilter(scan: Extract<LogicalPlan, { kind: 'Scan' }>): Expr | null {
+  return scan.rawFilter === undefined ? scan.filter : andAll([scan.rawFilter, ...(scan.filter === null ? [] : [scan.filter])]);
+}
+
+const RAW_RANGE_TYPES: ReadonlySet<string> = new Set(['int8', 'int16', 'int32', 'date']);
+
+/** A compare predicate with an integer literal as inclusive integer bounds; null for anything else. */
+function compareBounds(q: ColumnPredicate): { lo: number; hi: number } | null {
+  if (q.kind !== 'compare' || typeof q.value !== 'number' || !Number.isSafeInteger(q.value)) return null;
+  const v = q.value;
+  switch (q.op) {
+    case '=': return { lo: v, hi: v };
+    case '<': return { lo: -Infinity, hi: v - 1 };
+    case '<=': return { lo: -Infinity, hi: v };
+    case '>': return { lo: v + 1, hi: Infinity };
+    case '>=': return { lo: v, hi: Infinity };
+  }
+}
+
+/**
+ * Narrows sel (null: every row of the batch) to the rows whose raw values lie within every
+ * range (NULLs never do); null when some range column is not one plain offset-0 8/16/32-bit
+ * array (the caller then evaluates Scan.rawFilter on decoded columns).
+ */
+function rawRangeSelection(ranges: readonly RawRange[], batch: { getChildAt(i: number): { data: readonly ArrowData[] } | null; numRows: number }, sel: Int32Array | null): Int32Array | null {
+  let cur = sel;
+  for (const r of ranges) {
+    const child = batch.getChildAt(r.column);
+    if (child === null || child.data.length !== 1) return null;
+    const d = child.data[0]!;
+    if (d.offset !== 0 || !(d.values instanceof Int32Array || d.values instanceof Int16Array || d.values instanceof Int8Array)) return null;
+    const v = d.values;
+    const bm = d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 ? d.nullBitmap : null;
+    // Values are 32-bit integers: clamp the bounds to that domain, then one unsigned compare.
+    const lo = Math.max(r.lo, -(2 ** 31)), hi = Math.min(r.hi, 2 ** 31 - 1);
+    const m = cur === null ? batch.numRows : cur.length;
+    const out = new Int32Array(lo > hi ? 0 : m);
+    let k = 0;
+    if (lo <= hi) {
+      const span = hi - lo;
+      if (cur === null) {
+        for (let i = 0; i < m; i++) if ((v[i]! - lo) >>> 0 <= span) out[k++] = i;
+      } else {
+        for (let j = 0; j < m; j++) { const i = cur[j]!; if ((v[i]! - lo) >>> 0 <= span) out[k++] = i; }
+      }
+      if (bm !== null) {
+        let k2 = 0;
+        for (let j = 0; j < k; j++) { const i = out[j]!; if (((bm[i >> 3]! >> (i & 7)) & 1) !== 0) out[k2++] = i; }
+        k = k2;
+      }
+    }
+    cur = out.subarray(0, k);
+  }
+  return cur;
 }
 
 /**

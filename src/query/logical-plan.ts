@@ -51,6 +51,13 @@ export interface KeyFilter {
   readonly bits: Int32Array;
 }
 
+/** lo <= column <= hi, over a scan column index (see Scan.rawRanges). */
+export interface RawRange {
+  readonly column: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
 interface Out {
   readonly names: readonly string[];
   readonly types: readonly SqlType[];
@@ -75,6 +82,14 @@ export type LogicalPlan =
       readonly outputUsed?: readonly boolean[];
       /** Runtime join filters (set by the executor only): rows whose key cannot match a built join side are skipped. */
       readonly keyFilters?: readonly KeyFilter[];
+      /**
+       * Inclusive bounds on 8/16/32-bit integer or date columns (set by the executor only, with
+       * keyFilters) that the scan checks on the raw Arrow values of the rows the key filters keep,
+       * before decoding any column; `rawFilter` is the same condition as an expression, evaluated
+       * instead over a batch whose column is not one plain array. Not part of `filter`.
+       */
+      readonly rawRanges?: readonly RawRange[];
+      readonly rawFilter?: Expr;
       /** COMPUTE STATS results of the table (by column name), when computed: estimates then use them. */
       readonly columnStats?: TableColumnStats;
       /** With columnStats: every conjunct pushed into this scan so far (its estimate is their joint selectivity). */
