@@ -1871,7 +1871,7 @@ function bitmapRestriction(kv: NumVector, n: number, targetRows: number): KeyRes
     if (v > hi) hi = v;
     count++;
   }
-  if (count === 0 || targetRows < 4 * count) return null;
+  if (count === 0) return null;
   const range = hi - lo;
   if (range > 2 ** 27 || range > Math.max(BITMAP_RANGE_ANY, count * 256)) return null;
   const bits = new Int32Array((range >>> 5) + 1);
@@ -1882,7 +1882,18 @@ function bitmapRestriction(kv: NumVector, n: number, targetRows: number): KeyRes
     const d = v - lo;
     bits[d >>> 5] = bits[d >>> 5]! | (1 << (d & 31));
   }
-  return { kind: 'bits', filter: { column: -1, min: lo, range, bits }, density: Math.min(1, count / (range + 1)) };
+  // Distinct keys, not build rows, decide whether the target is large enough and how dense the
+  // bitmap is (TPC-H Q9: 325k lineitem rows of 10.8k part keys restrict partsupp's 800k rows).
+  let distinct = 0;
+  for (let w = 0; w < bits.length; w++) distinct += popcount32(bits[w]!);
+  if (targetRows < 4 * distinct) return null;
+  return { kind: 'bits', filter: { column: -1, min: lo, range, bits }, density: Math.min(1, distinct / (range + 1)) };
+}
+
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }
 
 /** A restriction of a key column: IN a few values, or in a bitmap with about `density` of its range set. */
