@@ -680,9 +680,14 @@ export class TabletReplica implements GroupStateMachine {
     if (this.failure !== undefined || this.closed) return false;
     let did = false;
     const s = this.tabletNow.stats();
-    // Also flush when the log grew past two segments only because the MemRowSet anchors it.
-    if (s.memRowSetBytes + s.deltaMemStoreBytes >= limits.memRowSetFlushBytes ||
-        (this.log.sizeBytes() > 2 * limits.logSegmentBytes && this.tabletNow.durableOpIndex() < this.tabletNow.lastAppliedOpIndex())) {
+    const memBytes = s.memRowSetBytes + s.deltaMemStoreBytes, logBytes = this.log.sizeBytes();
+    // Also flush when the log grew past two segments only because the MemRowSet anchors it —
+    // unless the MemRowSet is over half its limit: then the write path's own memory flush (in
+    // the background, for plain inserts) comes soon, and a flush here would write it on this
+    // thread in the middle of a bulk load. Past four segments the log is trimmed regardless.
+    const anchored = this.tabletNow.durableOpIndex() < this.tabletNow.lastAppliedOpIndex() &&
+      (logBytes > 4 * limits.logSegmentBytes || (logBytes > 2 * limits.logSegmentBytes && 2 * memBytes < limits.memRowSetFlushBytes));
+    if (memBytes >= limits.memRowSetFlushBytes || anchored) {
       this.tabletNow.flush();
       did = true;
     }

@@ -122,4 +122,33 @@ describe('single-voter tablet replica (embedded default)', () => {
     expect(r.tablet.lookup([1n], MAX_TS)).toEqual([1n, 10, 'one']);
     expect(applyWrite).not.toHaveBeenCalled();
   });
+
+  it('flushes a MemRowSet that anchors the log past two segments only while it is small, and past four segments always', async () => {
+    // 4 KiB log segments; the flush limit given to maintain() is set from what the MemRowSet holds.
+    const dir = tmp();
+    const { m, r } = await open(dir);
+    const write = async (from: number, n: number): Promise<void> => {
+      await r.write(Array.from({ length: n }, (_, i) => ({ kind: 'insert' as const, row: [BigInt(from + i), i] })));
+    };
+    let next = 0;
+    while (r.log.sizeBytes() <= 2 * limits.logSegmentBytes) { await write(next, 20); next += 20; }
+    const mem = r.tablet.stats().memRowSetBytes;
+    expect(mem).toBeGreaterThan(0);
+    const applied = r.tablet.lastAppliedOpIndex();
+    // MemRowSet over half the limit: the write path's memory flush is near, maintenance leaves it.
+    const big = { ...limits, memRowSetFlushBytes: Math.floor(mem * 1.5) };
+    expect(r.maintain(big, new HybridClock().now(), false)).toBe(false);
+    expect(r.tablet.durableOpIndex()).toBeLessThan(applied);
+    // MemRowSet under half the limit: the anchored log is released by a flush now.
+    const small = { ...limits, memRowSetFlushBytes: mem * 4 };
+    expect(r.maintain(small, new HybridClock().now(), false)).toBe(true);
+    expect(r.tablet.durableOpIndex()).toBe(applied);
+    // Past four segments the flush happens even with a MemRowSet over half its limit.
+    while (r.log.sizeBytes() <= 4 * limits.logSegmentBytes) { await write(next, 20); next += 20; }
+    const mem2 = r.tablet.stats().memRowSetBytes;
+    const applied2 = r.tablet.lastAppliedOpIndex();
+    expect(r.maintain({ ...limits, memRowSetFlushBytes: Math.floor(mem2 * 1.5) }, new HybridClock().now(), false)).toBe(true);
+    expect(r.tablet.durableOpIndex()).toBe(applied2);
+    expect(count(r)).toBe(next);
+  });
 });
