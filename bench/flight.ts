@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { openEmbeddedStorage } from '../src/client/index.js';
 import { createQueryEngine } from '../src/query/index.js';
 import { FlightClient } from '../src/server/flight/client.js';
 import { startFlightServer } from '../src/server/flight/server.js';
+import { pageWarmerStats } from '../src/tablet/page-warmer.js';
 import { emit, machine } from './report.js';
 import { generateTpch } from './tpch/dbgen.js';
 import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
@@ -59,15 +60,20 @@ export async function main(args: string[]): Promise<void> {
 
     const p0 = process.cpuUsage();
     const f0 = process.resourceUsage();
+    const m0 = mainThreadCpuSeconds();
     const put = peerOnly ? undefined : await client.ask({ kind: 'put' }) as ClientFigure & { applied: number; rowErrors: number };
     const putCpu = cpuSeconds(process.cpuUsage(p0));
     const f1 = process.resourceUsage();
+    const mainCpu = m0 === undefined ? undefined : (mainThreadCpuSeconds() as number) - m0;
     if (put !== undefined) emit({
       name: 'flight.doput.rows_per_s', value: Math.round(rows / put.seconds), unit: 'rows/s', mbPerS: Math.round(put.bodyBytes / put.seconds / 1e6),
       applied: put.applied, rowErrors: put.rowErrors, serverCpuRowsPerS: Math.round(rows / putCpu), clientCpuRowsPerS: Math.round(rows / put.cpuSeconds),
       // Page faults (first touch of fresh memory) and system CPU of the server, all threads.
       serverMinorFaultsPer1kRows: Math.round((1000 * (f1.minorPageFault - f0.minorPageFault)) / rows),
       serverSystemCpuShare: Math.round((100 * (f1.systemCPUTime - f0.systemCPUTime)) / 1e6 / putCpu) / 100,
+      // The writing (main) thread alone: what bounds DoPut's wall time on an idle machine.
+      ...(mainCpu === undefined ? {} : { mainThreadCpuRowsPerS: Math.round(rows / mainCpu) }),
+      pageWarmer: pageWarmerStats(),
       target: 1_000_000, rows, putBatchRows, clientProcesses: 1, ...common,
     });
 
@@ -166,6 +172,18 @@ interface ClientFigure {
 }
 
 type ClientReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+/** CPU seconds (user + system) of the process's main thread, from /proc (Linux; else undefined). */
+function mainThreadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 14 and 15 of stat(5) (utime, stime), counted from field 3 after the command name
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 function cpuSeconds(u: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;

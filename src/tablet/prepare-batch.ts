@@ -7,6 +7,7 @@ import { MAX_CELL_SIZE_BYTES, MAX_KEY_SIZE_BYTES, type ColumnSchema, type Schema
 import { canonicalIsNull, canonicalKind, canonicalValue, makeCanonical, type CanonicalKind } from '../rowset/column-batch.js';
 import { writeDecimal } from '../rowset/column-data.js';
 import { ipcStreamChunks, type IpcChunks } from '../rowset/ipc-chunks.js';
+import { takeWarmBuffer } from './page-warmer.js';
 import type { PreparedBatch } from './tablet-api.js';
 
 /**
@@ -436,8 +437,10 @@ type ArrayCtor<T> = { new (b: SharedArrayBuffer, byteOffset: number, length: num
 class Slab {
   readonly buf: SharedArrayBuffer;
   at: number;
-  constructor(bytes: number, start = 0) {
-    this.buf = new SharedArrayBuffer(bytes);
+  /** `buf`: a fresh all-zero buffer of at least `bytes` bytes to carve from (page-warmer.ts). */
+  constructor(bytes: number, start = 0, buf?: SharedArrayBuffer) {
+    assert(buf === undefined || buf.byteLength >= bytes, () => `slab of ${bytes} bytes given a buffer of ${buf?.byteLength}`);
+    this.buf = buf ?? new SharedArrayBuffer(bytes);
     this.at = start;
   }
   static bytes(n: number, bytesPerElement: number): number {
@@ -779,7 +782,9 @@ export function takePreparedForLog(schema: Schema, p: PreparedBatch, rows: Int32
     if (p.given[ci] === true) bodyBytes += b;
     else restBytes += b;
   });
-  const slab = new Slab(bodyStart + bodyBytes + 8 + restBytes, bodyStart);
+  // Large entries come pre-touched from the page warmer when it has one of about this size.
+  const slabBytes = bodyStart + bodyBytes + 8 + restBytes;
+  const slab = new Slab(slabBytes, bodyStart, takeWarmBuffer(slabBytes));
   const columns: arrow.Data[] = new Array<arrow.Data>(p.columns.length);
   const take = (ci: number): void => {
     columns[ci] = takeCanonical(schema.columns[ci] as ColumnSchema, kinds[ci] as CanonicalKind, p.columns[ci] as arrow.Data, keep, runs, count, slab, nulls[ci]);
