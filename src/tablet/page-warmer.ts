@@ -22,8 +22,9 @@ import { Worker } from 'node:worker_threads';
  * | pooled buffers | at most WARM_POOL_MAX, WARM_POOL_BYTES_MAX bytes; the oldest dropped first |
  * | idle | the pool is emptied after WARM_IDLE_MS without a take |
  *
- * Without a compiled worker (running from source without `npm run build`) or once the worker
- * failed, `takeWarmBuffer` returns undefined and callers allocate as before.
+ * Without SAIGA_PAGE_WARMER=1, without a compiled worker (running from source without
+ * `npm run build`) or once the worker failed, `takeWarmBuffer` returns undefined and callers
+ * allocate as before.
  */
 
 export const WARM_BYTES_MIN = 256 * 1024;
@@ -39,6 +40,15 @@ export interface WarmRequest {
 }
 
 let fileOverride: string | null | undefined;
+/**
+ * Off unless the environment sets SAIGA_PAGE_WARMER=1 (or a test sets the worker file). Measured
+ * on the shared 2-core machine (README): the writing thread's CPU per row drops ~9% at SF1, but
+ * the process takes ~1.8x the page faults (warmed buffers are always fresh pages, where the
+ * writing thread's own allocations reuse memory freed by earlier flushes), and a lineitem SF1
+ * DoPut is bound by the process's total CPU, not by the writing thread.
+ */
+const ENV_ENABLED = process.env['SAIGA_PAGE_WARMER'] === '1';
+let enabled = ENV_ENABLED;
 
 /** The compiled warmer worker, or null. */
 export function pageWarmerFile(): string | null {
@@ -50,9 +60,10 @@ export function pageWarmerFile(): string | null {
   return existsSync(file) ? file : null;
 }
 
-/** Tests: force a worker file (or null: no warmer); undefined restores detection. Drops the current warmer. */
+/** Tests: force a worker file and enable the warmer (null: no warmer); undefined restores detection and the environment's choice. Drops the current warmer. */
 export function setPageWarmerFile(file: string | null | undefined): void {
   fileOverride = file;
+  enabled = file === undefined ? ENV_ENABLED : file !== null;
   warmer?.stop();
   warmer = undefined;
   failed = false;
@@ -156,7 +167,7 @@ let failed = false;
  * bytes * WARM_SLACK_MAX), or undefined: the caller allocates its own. Never the same buffer twice.
  */
 export function takeWarmBuffer(bytes: number): SharedArrayBuffer | undefined {
-  if (bytes < WARM_BYTES_MIN || failed) return undefined;
+  if (!enabled || bytes < WARM_BYTES_MIN || failed) return undefined;
   if (warmer === undefined) {
     const file = pageWarmerFile();
     if (file === null) return undefined;

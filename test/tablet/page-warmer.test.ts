@@ -25,6 +25,13 @@ describe('page warmer', () => {
     expect(pageWarmerFile()).toBe(compiled);
   });
 
+  it('is off unless SAIGA_PAGE_WARMER=1 or a test enables it', () => {
+    if (process.env['SAIGA_PAGE_WARMER'] === '1') return;
+    setPageWarmerFile(undefined);
+    expect(takeWarmBuffer(4 * 1024 * 1024)).toBeUndefined();
+    expect(pageWarmerStats()).toEqual({ served: 0, missed: 0, received: 0, pooled: 0 });
+  });
+
   it('hands out fresh zero buffers of the asked size (up to the slack), each once, and nothing for small or disabled takes', async () => {
     setPageWarmerFile(compiled);
     expect(takeWarmBuffer(WARM_BYTES_MIN - 8)).toBeUndefined();
@@ -100,7 +107,7 @@ describe('page warmer', () => {
   });
 
   it('never keeps a process alive', () => {
-    const script = `const w = await import(${JSON.stringify('file://' + join(process.cwd(), 'dist/src/tablet/page-warmer.js'))});
+    const script = `process.env.SAIGA_PAGE_WARMER = '1'; const w = await import(${JSON.stringify('file://' + join(process.cwd(), 'dist/src/tablet/page-warmer.js'))});
       w.takeWarmBuffer(1 << 20); let n = 0;
       const t = setInterval(() => { if (w.pageWarmerStats().received < 1 && ++n < 500) return; clearInterval(t); w.takeWarmBuffer(1 << 20); console.log(JSON.stringify(w.pageWarmerStats())); }, 20);`;
     const dir = mkdtempSync(join(tmpdir(), 'saiga-warmer-'));
