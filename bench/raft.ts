@@ -95,9 +95,11 @@ export async function main(args: string[]): Promise<void> {
   const seconds = Number(args[0] ?? 3);
   const root = mkdtempSync(join(tmpdir(), 'saiga-bench-raft-'));
   // SAIGA_SERVER_NODE_ARGS (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to every tablet server process;
-  // SAIGA_BENCH_RAFT_ONLY=single stops after the single-row figures.
+  // SAIGA_BENCH_RAFT_ONLY=single stops after the single-row figures; =batch runs only the WriteArrow
+  // batch phase (after a batch warm-up) and stops the servers with SIGTERM (profiles get written).
   const nodeArgs = (process.env['SAIGA_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   const singleOnly = process.env['SAIGA_BENCH_RAFT_ONLY'] === 'single';
+  const batchOnly = process.env['SAIGA_BENCH_RAFT_ONLY'] === 'batch';
   const c = new ProcessCluster({ root, ids: IDS, tickMs: 50, electionTicks: 10, nodeArgs });
   try {
     await Promise.all(IDS.map((id) => c.start(id)));
@@ -133,62 +135,77 @@ export async function main(args: string[]): Promise<void> {
     // times a second, so V8 takes seconds to optimize it: measured from a cold start, a 3 s window
     // reported about half the steady rate at two to three times the CPU per write.
     const warmupS = Number(process.env['SAIGA_BENCH_RAFT_WARMUP_S'] ?? 5);
-    if (warmupS > 0) {
-      const warmLat: number[] = [];
-      const warmOps = await singleRows(warmupS * 1000, warmLat);
-      emit({ name: 'raft.single_row_warmup_ops_per_s', value: Math.round(warmOps / warmupS), unit: 'ops/s', writers: WRITERS, seconds: warmupS, p50Ms: +percentile(warmLat, 50).toFixed(2), note: 'cold processes, not the figure' });
-    }
-    const counters0 = await snapshotCounters(c);
-    const clientCpu0 = process.cpuUsage();
-    const lat: number[] = [];
-    const ops = await singleRows(seconds * 1000, lat);
-    const t1 = seconds;
-    const clientCpu = process.cpuUsage(clientCpu0);
-    emitCounters('single', counters0, await snapshotCounters(c), ops);
-    // The bench process is the client: its CPU per write (user / system µs) counts toward the shared cores too.
-    emit({ name: 'raft.single.per_write.client', value: +((clientCpu.user + clientCpu.system) / ops).toFixed(1), unit: 'cpu µs/write', cpuUserUs: +(clientCpu.user / ops).toFixed(1), cpuSystemUs: +(clientCpu.system / ops).toFixed(1) });
-    emit({ name: 'raft.single_row_ops_per_s', value: Math.round(ops / t1), unit: 'ops/s', writers: WRITERS, target: 10_000, machine: machine() });
-    emit({ name: 'raft.commit_latency_p50', value: +percentile(lat, 50).toFixed(2), unit: 'ms', writers: WRITERS, target: 3 });
-    emit({ name: 'raft.commit_latency_p99', value: +percentile(lat, 99).toFixed(2), unit: 'ms', writers: WRITERS });
+    if (!batchOnly) {
+      if (warmupS > 0) {
+        const warmLat: number[] = [];
+        const warmOps = await singleRows(warmupS * 1000, warmLat);
+        emit({ name: 'raft.single_row_warmup_ops_per_s', value: Math.round(warmOps / warmupS), unit: 'ops/s', writers: WRITERS, seconds: warmupS, p50Ms: +percentile(warmLat, 50).toFixed(2), note: 'cold processes, not the figure' });
+      }
+      const counters0 = await snapshotCounters(c);
+      const clientCpu0 = process.cpuUsage();
+      const lat: number[] = [];
+      const ops = await singleRows(seconds * 1000, lat);
+      const t1 = seconds;
+      const clientCpu = process.cpuUsage(clientCpu0);
+      emitCounters('single', counters0, await snapshotCounters(c), ops);
+      // The bench process is the client: its CPU per write (user / system µs) counts toward the shared cores too.
+      emit({ name: 'raft.single.per_write.client', value: +((clientCpu.user + clientCpu.system) / ops).toFixed(1), unit: 'cpu µs/write', cpuUserUs: +(clientCpu.user / ops).toFixed(1), cpuSystemUs: +(clientCpu.system / ops).toFixed(1) });
+      emit({ name: 'raft.single_row_ops_per_s', value: Math.round(ops / t1), unit: 'ops/s', writers: WRITERS, target: 10_000, machine: machine() });
+      emit({ name: 'raft.commit_latency_p50', value: +percentile(lat, 50).toFixed(2), unit: 'ms', writers: WRITERS, target: 3 });
+      emit({ name: 'raft.commit_latency_p99', value: +percentile(lat, 99).toFixed(2), unit: 'ms', writers: WRITERS });
 
-    // One writer alone: client -> leader -> followers' fsync -> leader -> client, nothing to batch with.
-    const lat1: number[] = [];
-    const end4 = performance.now() + Math.min(seconds, 2) * 1000;
-    while (performance.now() < end4) {
-      const k = BigInt(next++);
-      const t0 = performance.now();
-      await write([{ kind: 'upsert', row: [k, k, 'x'] }]);
-      lat1.push(performance.now() - t0);
+      // One writer alone: client -> leader -> followers' fsync -> leader -> client, nothing to batch with.
+      const lat1: number[] = [];
+      const end4 = performance.now() + Math.min(seconds, 2) * 1000;
+      while (performance.now() < end4) {
+        const k = BigInt(next++);
+        const t0 = performance.now();
+        await write([{ kind: 'upsert', row: [k, k, 'x'] }]);
+        lat1.push(performance.now() - t0);
+      }
+      emit({ name: 'raft.single_writer_latency_p50', value: +percentile(lat1, 50).toFixed(2), unit: 'ms', writers: 1 });
+      emit({ name: 'raft.single_writer_latency_p99', value: +percentile(lat1, 99).toFixed(2), unit: 'ms', writers: 1 });
+      if (singleOnly) {
+        // A clean exit (SIGTERM) lets --cpu-prof write its profiles.
+        for (const id of IDS) c.kill(id, 'SIGTERM');
+        await new Promise((r) => setTimeout(r, 2000));
+        return;
+      }
     }
-    emit({ name: 'raft.single_writer_latency_p50', value: +percentile(lat1, 50).toFixed(2), unit: 'ms', writers: 1 });
-    emit({ name: 'raft.single_writer_latency_p99', value: +percentile(lat1, 99).toFixed(2), unit: 'ms', writers: 1 });
-    if (singleOnly) {
-      // A clean exit (SIGTERM) lets --cpu-prof write its profiles.
+
+    // 1000-row batches, columnar (WriteArrow: one Arrow IPC body, one writeBatch log entry).
+    const arrowBatches = async (ms: number, lat: number[]): Promise<number> => {
+      let n = 0;
+      const end = performance.now() + ms;
+      await Promise.all(Array.from({ length: WRITERS }, async () => {
+        while (performance.now() < end) {
+          const base = next;
+          next += 1000;
+          const t0 = performance.now();
+          const r = await c.writeArrow(TABLET, 'upsert', arrowRows(base, 1000), 30_000, hint);
+          hint = r.server;
+          n += r.appliedCount;
+          lat.push(performance.now() - t0);
+        }
+      }));
+      return n;
+    };
+    if (batchOnly && warmupS > 0) {
+      const warmRows = await arrowBatches(warmupS * 1000, []);
+      emit({ name: 'raft.batch_warmup_rows_per_s', value: Math.round(warmRows / warmupS), unit: 'rows/s', writers: WRITERS, seconds: warmupS, note: 'cold processes, not the figure' });
+    }
+    const countersA = await snapshotCounters(c);
+    const alat: number[] = [];
+    const start3 = performance.now();
+    const arows = await arrowBatches(seconds * 1000, alat);
+    emitCounters('arrow_batch', countersA, await snapshotCounters(c), alat.length);
+    emit({ name: 'raft.batch_rows_per_s', value: Math.round(arows / ((performance.now() - start3) / 1000)), unit: 'rows/s', writers: WRITERS, batchRows: 1000, path: 'WriteArrow', target: 300_000 });
+    emit({ name: 'raft.batch_commit_latency_p50', value: +percentile(alat, 50).toFixed(2), unit: 'ms', path: 'WriteArrow' });
+    if (batchOnly) {
       for (const id of IDS) c.kill(id, 'SIGTERM');
       await new Promise((r) => setTimeout(r, 2000));
       return;
     }
-
-    // 1000-row batches, columnar (WriteArrow: one Arrow IPC body, one writeBatch log entry).
-    const countersA = await snapshotCounters(c);
-    let arows = 0;
-    const alat: number[] = [];
-    const end3 = performance.now() + seconds * 1000;
-    const start3 = performance.now();
-    await Promise.all(Array.from({ length: WRITERS }, async () => {
-      while (performance.now() < end3) {
-        const base = next;
-        next += 1000;
-        const t0 = performance.now();
-        const r = await c.writeArrow(TABLET, 'upsert', arrowRows(base, 1000), 30_000, hint);
-        hint = r.server;
-        arows += r.appliedCount;
-        alat.push(performance.now() - t0);
-      }
-    }));
-    emitCounters('arrow_batch', countersA, await snapshotCounters(c), alat.length);
-    emit({ name: 'raft.batch_rows_per_s', value: Math.round(arows / ((performance.now() - start3) / 1000)), unit: 'rows/s', writers: WRITERS, batchRows: 1000, path: 'WriteArrow', target: 300_000 });
-    emit({ name: 'raft.batch_commit_latency_p50', value: +percentile(alat, 50).toFixed(2), unit: 'ms', path: 'WriteArrow' });
 
     // 1000-row batches as JSON rows (Write).
     const countersJ = await snapshotCounters(c);
