@@ -85,6 +85,25 @@ export function encodeRecordHeaderInto(e: LogEntry, out: Uint8Array, at: number)
   view.setUint32(8, crc32(out.subarray(at, at + 8)), true);
 }
 
+/**
+ * encodeRecordHeaderInto for the log's write path: `view` is a DataView over exactly the bytes of
+ * `out` (same buffer, offset and length), held by the caller, so no per-record DataView is made.
+ */
+export function encodeRecordHeaderWithView(e: LogEntry, out: Uint8Array, view: DataView, at: number): void {
+  const headBytes = RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES;
+  assert(view.buffer === out.buffer && view.byteOffset === out.byteOffset && view.byteLength === out.byteLength, 'the view covers the output bytes');
+  assert(at + headBytes <= out.byteLength, 'record header fits in the output');
+  const bodyBytes = ENTRY_BODY_HEADER_BYTES + e.payload.byteLength;
+  if (bodyBytes > RECORD_BODY_BYTES_MAX) assert(false, `record body of ${bodyBytes} bytes exceeds ${RECORD_BODY_BYTES_MAX}`);
+  const bodyAt = at + RECORD_HEADER_BYTES;
+  view.setUint32(bodyAt, ENTRY_TYPE_CODES[e.type], true); // type byte, then 3 zero bytes
+  writeU64(view, bodyAt + 4, e.term);
+  writeU64(view, bodyAt + 12, e.index);
+  view.setUint32(at, bodyBytes, true);
+  view.setUint32(at + 4, crc32(e.payload, crc32(out.subarray(bodyAt, bodyAt + ENTRY_BODY_HEADER_BYTES))), true);
+  view.setUint32(at + 8, crc32(out.subarray(at, at + 8)), true);
+}
+
 /** Encodes one entry as a framed record into `out` at `at`; returns the bytes written. */
 export function encodeEntryInto(e: LogEntry, out: Uint8Array, at: number): number {
   const total = encodedEntryBytes(e);

@@ -1,4 +1,4 @@
-import { constants as fsConstants, closeSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
+import { constants as fsConstants, closeSync, writev as writevCallback, ftruncateSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../common/assert.js';
@@ -8,7 +8,7 @@ import {
   decodeRecord,
   decodeSegmentHeader,
   encodedEntryBytes,
-  encodeRecordHeaderInto,
+  encodeRecordHeaderWithView,
   encodeSegmentHeader,
   ENTRY_BODY_HEADER_BYTES,
   isTornFinalRecord,
@@ -86,12 +86,9 @@ interface Segment {
 }
 
 interface PendingAppend {
+  /** The entries; their records (header, then payload) are laid out by writeChunk. */
   readonly entries: readonly LogEntry[];
-  /** The records: per entry its header bytes, then its payload (not copied). */
-  readonly parts: readonly Uint8Array[];
   readonly byteLength: number;
-  /** Offset of each entry's record within the concatenated parts. */
-  readonly recordOffsets: readonly number[];
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
 }
@@ -100,6 +97,14 @@ const SEGMENT_RE = /^seg-(\d{10})\.wal$/;
 /** Buffers per writev call (below IOV_MAX = 1024 on Linux). */
 const WRITEV_BUFFERS_MAX = 1000;
 const RECORD_HEAD_BYTES = RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES;
+/**
+ * Payloads up to this size are copied next to their headers in the log's reusable write slab (a
+ * group commit of small writes is one contiguous buffer); larger ones are written from the
+ * caller's buffer.
+ */
+const INLINE_PAYLOAD_BYTES_MAX = 4096;
+/** The write slab is kept between commits up to this size (a larger commit allocates its own). */
+const SLAB_KEEP_BYTES_MAX = 1 << 20;
 /**
  * Zero-fill ahead: the active segment is extended with durable zeros this far beyond its records,
  * so a small commit overwrites allocated blocks and its O_DSYNC write leaves the inode alone (the
@@ -149,6 +154,9 @@ export class Log {
   readonly anchors = new LogAnchorRegistry();
   private readonly segments: Segment[] = [];
   private activeFh: FileHandle | undefined;
+  /** Reusable bytes of the records being written (see writeChunk). */
+  private slab = new Uint8Array(16 << 10);
+  private slabView = new DataView(this.slab.buffer);
   /** Entries appended but not yet durable (their offsets are registered after the fsync). */
   private unsynced: LogEntry[] = [];
   /** Durable entries still in memory (a contiguous run ending at durableIdx, or empty). */
@@ -365,24 +373,11 @@ export class Log {
       prevTerm = e.term;
       total += encodedEntryBytes(e);
     }
-    // One allocation for every record header; payloads are written from the caller's buffers.
-    const heads = new Uint8Array(RECORD_HEAD_BYTES * entries.length);
-    const parts: Uint8Array[] = [];
-    const recordOffsets: number[] = [];
-    let at = 0;
-    entries.forEach((e, k) => {
-      recordOffsets.push(at);
-      encodeRecordHeaderInto(e, heads, k * RECORD_HEAD_BYTES);
-      parts.push(heads.subarray(k * RECORD_HEAD_BYTES, (k + 1) * RECORD_HEAD_BYTES));
-      if (e.payload.byteLength > 0) parts.push(e.payload);
-      at += RECORD_HEAD_BYTES + e.payload.byteLength;
-    });
-    assert(at === total, () => `records take ${total} bytes, laid out ${at}`);
     for (const e of entries) this.unsynced.push(e);
     this.lastIdx = expect - 1;
     this.lastTrm = prevTerm;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entries, parts, byteLength: total, recordOffsets, resolve, reject });
+      this.queue.push({ entries, byteLength: total, resolve, reject });
       this.kick();
     });
   }
@@ -403,7 +398,7 @@ export class Log {
     if (this.failed !== undefined) return Promise.reject(this.failedError());
     if (!this.flushing && this.queue.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entries: [], parts: [], byteLength: 0, recordOffsets: [], resolve, reject });
+      this.queue.push({ entries: [], byteLength: 0, resolve, reject });
       this.kick();
     });
   }
@@ -461,41 +456,80 @@ export class Log {
   }
 
   private async writeChunk(chunk: readonly PendingAppend[]): Promise<void> {
-    const buffers: Uint8Array[] = [];
-    for (const p of chunk) for (const b of p.parts) buffers.push(b);
-    if (buffers.length === 0) return;
+    let chunkBytes = 0;
+    let slabBytes = 0;
+    let entryCount = 0;
+    for (const p of chunk) {
+      chunkBytes += p.byteLength;
+      for (const e of p.entries) slabBytes += RECORD_HEAD_BYTES + (e.payload.byteLength <= INLINE_PAYLOAD_BYTES_MAX ? e.payload.byteLength : 0);
+      entryCount += p.entries.length;
+    }
+    if (entryCount === 0) return;
     const active = this.segments[this.segments.length - 1] as Segment;
     const fh = this.activeFh;
     assert(fh !== undefined, 'the log has an active segment');
+    // The slab is reused: writeChunk runs one at a time and its writes finish before it returns.
+    let slab = this.slab;
+    let slabView = this.slabView;
+    if (slab.byteLength < slabBytes) {
+      slab = new Uint8Array(Math.max(slabBytes, 2 * slab.byteLength));
+      slabView = new DataView(slab.buffer, slab.byteOffset, slab.byteLength);
+      if (slab.byteLength <= SLAB_KEEP_BYTES_MAX) {
+        this.slab = slab;
+        this.slabView = slabView;
+      }
+    }
+    // Records in order: runs of slab bytes (headers with inline payloads) and large payloads.
+    const buffers: Uint8Array[] = [];
+    const recordOffsets: number[] = [];
+    let runStart = 0;
+    let slabAt = 0;
+    let recordAt = 0;
+    for (const p of chunk) {
+      for (const e of p.entries) {
+        recordOffsets.push(recordAt);
+        encodeRecordHeaderWithView(e, slab, slabView, slabAt);
+        slabAt += RECORD_HEAD_BYTES;
+        const n = e.payload.byteLength;
+        if (n <= INLINE_PAYLOAD_BYTES_MAX) {
+          slab.set(e.payload, slabAt);
+          slabAt += n;
+        } else {
+          buffers.push(slab.subarray(runStart, slabAt), e.payload);
+          runStart = slabAt;
+        }
+        recordAt += RECORD_HEAD_BYTES + n;
+      }
+    }
+    if (slabAt > runStart) buffers.push(slab.subarray(runStart, slabAt));
+    assert(slabAt === slabBytes && recordAt === chunkBytes, () => `records take ${chunkBytes} bytes (${slabBytes} in the slab), laid out ${recordAt} (${slabAt})`);
     const startedMs = performance.now();
     let position = active.sizeBytes;
     let written = position;
-    let chunkBytes = 0;
-    for (const p of chunk) chunkBytes += p.byteLength;
     // The zeros must land before records written over them.
     if (this.zeroing !== undefined && position + chunkBytes > this.zeroingFrom) {
       await this.zeroing;
       if (this.failed !== undefined) throw this.failed;
     }
     for (let k = 0; k < buffers.length; k += WRITEV_BUFFERS_MAX) {
-      const group = buffers.slice(k, k + WRITEV_BUFFERS_MAX);
-      const { bytesWritten } = await fh.writev(group, written);
-      const expectBytes = group.reduce((s, b) => s + b.byteLength, 0);
+      const group = buffers.length <= WRITEV_BUFFERS_MAX ? buffers : buffers.slice(k, k + WRITEV_BUFFERS_MAX);
+      const bytesWritten = await writevAt(fh.fd, group, written);
+      let expectBytes = 0;
+      for (const b of group) expectBytes += b.byteLength;
       if (bytesWritten !== expectBytes) throw new SaigaError('IOError', `short write to ${active.path} at ${written}: ${bytesWritten} of ${expectBytes} bytes`);
       written += bytesWritten;
     }
     if (O_DSYNC === 0) await fh.datasync(); // otherwise every writev above returned durable
     let n = 0;
     for (const p of chunk) {
-      for (let i = 0; i < p.entries.length; i++) {
-        const e = p.entries[i] as LogEntry;
+      for (const e of p.entries) {
         assert(e.index === active.firstIndex + active.offsets.length, `entry ${e.index} lands at its slot in ${active.path}`);
-        active.offsets.push(position + (p.recordOffsets[i] as number));
+        active.offsets.push(position + (recordOffsets[n] as number));
         active.terms.push(e.term);
         n++;
       }
-      position += p.byteLength;
     }
+    position += chunkBytes;
     assert(position === written, () => `records end at ${position}, ${written} bytes written`);
     syncStats.syncs++;
     syncStats.syncMs += performance.now() - startedMs;
@@ -781,4 +815,18 @@ export class Log {
 
 export function openLog(options: LogOptions): Promise<Log> {
   return Log.open(options);
+}
+
+/**
+ * One positioned writev through the callback fs API: a single promise per write, where
+ * FileHandle.writev adds its own promise chain and handle bookkeeping on the main thread per
+ * group commit. The caller keeps the FileHandle open for the duration (writes are awaited before close).
+ */
+function writevAt(fd: number, buffers: readonly Uint8Array[], position: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    writevCallback(fd, buffers as Uint8Array[], position, (err, bytesWritten) => {
+      if (err !== null) reject(err);
+      else resolve(bytesWritten);
+    });
+  });
 }
