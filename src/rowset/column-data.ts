@@ -565,18 +565,7 @@ export function columnMinMax(col: ColumnSchema, data: arrow.Data): [Value, Value
       const off = data.valueOffsets as Int32Array;
       const b = data.values as Uint8Array;
       // Byte order = code point order for UTF-8, the order compareValues uses.
-      const cmp = (x: number, y: number): number => {
-        const xs = off[x] as number;
-        const ys = off[y] as number;
-        const xl = (off[x + 1] as number) - xs;
-        const yl = (off[y + 1] as number) - ys;
-        const m = xl < yl ? xl : yl;
-        for (let k = 0; k < m; k++) {
-          const d = (b[xs + k] as number) - (b[ys + k] as number);
-          if (d !== 0) return d;
-        }
-        return xl - yl;
-      };
+      const cmp = (x: number, y: number): number => compareUtf8Cells(off, b, x, y);
       // First byte of a cell (-1 when empty): most cells are decided against lo / hi by it alone.
       const first = (x: number): number => ((off[x + 1] as number) > (off[x] as number) ? (b[off[x] as number] as number) : -1);
       let loFirst = 0;
@@ -618,4 +607,18 @@ export function buildColumnFromRows(col: ColumnSchema, rows: readonly (readonly 
     default:
       return buildColumn(col, n, (i) => (rows[i] as readonly Value[])[ci]);
   }
+}
+
+/** Byte-wise comparison of cells x and y of a UTF-8 / binary column (offsets + bytes). */
+export function compareUtf8Cells(off: Int32Array, b: Uint8Array, x: number, y: number): number {
+  const xs = off[x] as number;
+  const ys = off[y] as number;
+  const xl = (off[x + 1] as number) - xs;
+  const yl = (off[y + 1] as number) - ys;
+  const m = xl < yl ? xl : yl;
+  for (let k = 0; k < m; k++) {
+    const d = (b[xs + k] as number) - (b[ys + k] as number);
+    if (d !== 0) return d;
+  }
+  return xl - yl;
 }

@@ -2,7 +2,7 @@ import * as arrow from 'apache-arrow';
 import { assert } from '../common/assert.js';
 import type { Value } from '../common/types.js';
 import { arrowTypeOf } from '../common/arrow-type.js';
-import { buildColumnFromRows, columnMinMax, hasNulls, int64Parts, readValue, writeDecimal } from './column-data.js';
+import { buildColumnFromRows, columnMinMax, compareUtf8Cells as compareCells, hasNulls, int64Parts, readValue, writeDecimal } from './column-data.js';
 import { MrsColumns, isValid, type Segment, type SegmentColumn } from './mrs-columns.js';
 import type { StoredColumn } from './scan-plan.js';
 
@@ -421,15 +421,3 @@ function cmp128(w: Uint32Array, a: number, b: number): number {
   return 0;
 }
 
-function compareCells(off: Int32Array, b: Uint8Array, x: number, y: number): number {
-  const xs = off[x] as number;
-  const ys = off[y] as number;
-  const xl = (off[x + 1] as number) - xs;
-  const yl = (off[y + 1] as number) - ys;
-  const m = xl < yl ? xl : yl;
-  for (let k = 0; k < m; k++) {
-    const d = (b[xs + k] as number) - (b[ys + k] as number);
-    if (d !== 0) return d;
-  }
-  return xl - yl;
-}

@@ -464,11 +464,14 @@ export function encodeWriteStreamRequest(req: { readonly items: readonly WriteIt
   return w.done();
 }
 
-/** Decodes WriteStreamRequest; an item's ipc is a view of `bytes`. */
-export function decodeWriteStreamRequest(bytes: Uint8Array): { items: WriteItemWire[] } {
+/**
+ * Reads a message whose only field is the repeated message field 1 (other fields skipped):
+ * `readItem` parses one item's fields up to `end`, which must be exactly where it stops.
+ */
+function decodeRepeatedItems<T>(bytes: Uint8Array, what: string, itemWhat: string, readItem: (r: Reader, end: number) => T): T[] {
   const buf = asBuffer(bytes);
-  const r = new Reader(buf, 0, buf.length, 'WriteStreamRequest');
-  const items: WriteItemWire[] = [];
+  const r = new Reader(buf, 0, buf.length, what);
+  const items: T[] = [];
   while (r.pos < buf.length) {
     const t = r.varint();
     if (t !== ((1 << 3) | WIRE_LEN)) {
@@ -477,6 +480,16 @@ export function decodeWriteStreamRequest(bytes: Uint8Array): { items: WriteItemW
     }
     const len = r.len();
     const end = r.pos + len;
+    const x = readItem(r, end);
+    if (r.pos !== end) throw malformed(itemWhat, r.pos);
+    items.push(x);
+  }
+  return items;
+}
+
+/** Decodes WriteStreamRequest; an item's ipc is a view of `bytes`. */
+export function decodeWriteStreamRequest(bytes: Uint8Array): { items: WriteItemWire[] } {
+  const items = decodeRepeatedItems(bytes, 'WriteStreamRequest', 'WriteItem', (r, end) => {
     const it: WriteItemWire = { id: 0, tabletId: '', opsJson: '', kind: '', ipc: EMPTY_BYTES };
     while (r.pos < end) {
       const f = r.varint();
@@ -489,9 +502,8 @@ export function decodeWriteStreamRequest(bytes: Uint8Array): { items: WriteItemW
         default: r.skip(f & 7);
       }
     }
-    if (r.pos !== end) throw malformed('WriteItem', r.pos);
-    items.push(it);
-  }
+    return it;
+  });
   return { items };
 }
 
@@ -524,17 +536,7 @@ export function encodeWriteStreamResponse(res: { readonly results: readonly Writ
 }
 
 export function decodeWriteStreamResponse(bytes: Uint8Array): { results: WriteResultWire[] } {
-  const buf = asBuffer(bytes);
-  const r = new Reader(buf, 0, buf.length, 'WriteStreamResponse');
-  const results: WriteResultWire[] = [];
-  while (r.pos < buf.length) {
-    const t = r.varint();
-    if (t !== ((1 << 3) | WIRE_LEN)) {
-      r.skip(t & 7);
-      continue;
-    }
-    const len = r.len();
-    const end = r.pos + len;
+  const results = decodeRepeatedItems(bytes, 'WriteStreamResponse', 'WriteResult', (r, end) => {
     const x: WriteResultWire = { id: 0, appliedCount: 0, rowErrorsJson: '', timestamp: '', errorCode: '', errorMessage: '', leaderHint: '' };
     while (r.pos < end) {
       const f = r.varint();
@@ -549,8 +551,7 @@ export function decodeWriteStreamResponse(bytes: Uint8Array): { results: WriteRe
         default: r.skip(f & 7);
       }
     }
-    if (r.pos !== end) throw malformed('WriteResult', r.pos);
-    results.push(x);
-  }
+    return x;
+  });
   return { results };
 }
