@@ -10,7 +10,7 @@ import {
   decimalType, exprToString, hasInner, hasOuter, isFloatType, isIntType, isNumericType, lit, mapExpr, remapColumns,
   sameType, scaleOf, splitConjuncts, type Expr, type LitValue,
 } from './expr.js';
-import { columnOrigin, estimateRows, type AggCall, type AggFn, type JoinType, type LogicalPlan, type SortKey, type WindowCall, type WindowFn } from './logical-plan.js';
+import { columnOrigin, estimateRows, primaryKeyColumns, type AggCall, type AggFn, type JoinType, type LogicalPlan, type SortKey, type WindowCall, type WindowFn } from './logical-plan.js';
 import { canonBig, cellValue, exactAt, type SqlType } from './vector.js';
 
 /**
@@ -1084,20 +1084,6 @@ function baseRows(p: LogicalPlan): number {
 }
 
 /**
- * Local column indexes of the relation's primary key when the relation is a (filtered) scan of
- * a keyed table, else null: a join whose keys on this side cover them matches each row of the
- * other side at most once.
- */
-function primaryKeyCols(p: LogicalPlan): number[] | null {
-  if (p.kind === 'Filter') return primaryKeyCols(p.input);
-  if (p.kind !== 'Scan') return null;
-  const keyNames = p.table.schema.columns.slice(0, p.table.schema.keyColumnCount).map((c) => c.name);
-  if (keyNames.length === 0) return null;
-  const idx = keyNames.map((n) => p.columns.indexOf(n));
-  return idx.every((i) => i >= 0) ? idx : null;
-}
-
-/**
  * Greedy operator ordering (bushy): start with one tree per relation and repeatedly hash-join
  * the connected pair whose estimated result is smallest, the smaller side as the build side.
  * Estimates: a join whose keys on one side cover a relation's primary key keeps at most the
@@ -1106,7 +1092,7 @@ function primaryKeyCols(p: LogicalPlan): number[] | null {
  * last, smallest first.
  */
 function joinTrees(c: Cluster, rels: LogicalPlan[], offsets: readonly number[], relOf: (i: number) => number, multi: readonly Expr[]): { plan: LogicalPlan; pos: ReadonlyMap<number, number> } {
-  const pk = rels.map(primaryKeyCols);
+  const pk = rels.map(primaryKeyColumns);
   let trees: JoinTree[] = rels.map((plan, k) => {
     const pos = new Map<number, number>();
     for (let i = 0; i < c.rels[k]!.cols.length; i++) pos.set(offsets[k]! + i, i);

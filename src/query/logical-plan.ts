@@ -177,6 +177,20 @@ export function estimateRows(p: LogicalPlan): number {
   }
 }
 
+/**
+ * Local column indexes of the relation's primary key when the relation is a (filtered) scan of
+ * a keyed table that outputs every key column, else null: a join whose keys on this side cover
+ * them matches each row of the other side at most once.
+ */
+export function primaryKeyColumns(p: LogicalPlan): number[] | null {
+  if (p.kind === 'Filter') return primaryKeyColumns(p.input);
+  if (p.kind !== 'Scan') return null;
+  const keyNames = p.table.schema.columns.slice(0, p.table.schema.keyColumnCount).map((c) => c.name);
+  if (keyNames.length === 0) return null;
+  const idx = keyNames.map((n) => p.columns.indexOf(n));
+  return idx.every((i) => i >= 0) ? idx : null;
+}
+
 /** The scan a plan's output column comes from unchanged (through filters, projections, joins), and its column index there. */
 export function columnOrigin(p: LogicalPlan, i: number): { scan: Extract<LogicalPlan, { kind: 'Scan' }>; col: number } | null {
   switch (p.kind) {

@@ -4,7 +4,7 @@ import type { Value } from '../common/types.js';
 import { andAll, col, columnsUsed, hasOuter, lit, remapColumns, splitConjuncts, type Expr } from './expr.js';
 import { mkFilter, mkJoin } from './bind.js';
 import { conjunctionSelectivity } from './column-stats.js';
-import { columnOrigin, scanStatsOf, selectivity, type LogicalPlan } from './logical-plan.js';
+import { columnOrigin, primaryKeyColumns, scanStatsOf, selectivity, type LogicalPlan } from './logical-plan.js';
 import type { SqlType } from './vector.js';
 
 /**
@@ -78,16 +78,6 @@ function groupsByKey(p: Extract<LogicalPlan, { kind: 'Aggregate' }>): LogicalPla
   return { kind: 'Project', input: agg, exprs, names: p.names, types: p.types };
 }
 
-/** Local column indexes of p's scanned table's primary key, when p is a (filtered) scan that outputs all of them. */
-function primaryKeyIndexes(p: LogicalPlan): number[] | null {
-  if (p.kind === 'Filter') return primaryKeyIndexes(p.input);
-  if (p.kind !== 'Scan') return null;
-  const names = p.table.schema.columns.slice(0, p.table.schema.keyColumnCount).map((c) => c.name);
-  if (names.length === 0) return null;
-  const idx = names.map((n) => p.columns.indexOf(n));
-  return idx.every((i) => i >= 0) ? idx : null;
-}
-
 /**
  * COUNTs per left row of a LEFT JOIN, computed before the join (TPC-H Q13: orders per customer):
  * Aggregate(groups = the left join keys, which cover the left table's primary key; aggs =
@@ -110,7 +100,7 @@ function eagerCount(p: Extract<LogicalPlan, { kind: 'Aggregate' }>): LogicalPlan
   // Groups: exactly the left key columns; they must make left rows unique.
   if (p.groups.length !== lk.length || !p.groups.every((g) => g.kind === 'col' && lk.includes(g.index))) return null;
   if (new Set(p.groups.map((g) => (g.kind === 'col' ? g.index : -1))).size !== lk.length) return null;
-  const pk = primaryKeyIndexes(j.left);
+  const pk = primaryKeyColumns(j.left);
   if (pk === null || !pk.every((i) => lk.includes(i))) return null;
   if (p.aggs.length === 0) return null;
   for (const a of p.aggs) {

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiledWorkerFile } from './worker-file.js';
 import type { StoredColumn } from '../rowset/scan-plan.js';
 import type { MemRowSetImage } from '../rowset/mem-rowset.js';
 
@@ -101,11 +100,7 @@ let workerFileOverride: string | null | undefined;
 /** The compiled flush worker, or null (running from source without a build: flushes stay synchronous). */
 export function flushWorkerFile(): string | null {
   if (workerFileOverride !== undefined) return workerFileOverride;
-  const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.js')
-    ? here.replace(/background-flush\.js$/, 'flush-worker.js')
-    : here.replace(/[/\\]src[/\\]tablet[/\\]background-flush\.ts$/, '/dist/src/tablet/flush-worker.js');
-  return existsSync(file) ? file : null;
+  return compiledWorkerFile(import.meta.url, 'background-flush', 'flush-worker');
 }
 
 /** Tests: force a worker file (or null: no background flush); undefined restores detection. */

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiledWorkerFile } from './worker-file.js';
 
 /**
  * Pre-touched SharedArrayBuffers for the bulk write path's log entries (takePreparedForLog).
@@ -53,11 +52,7 @@ let enabled = ENV_ENABLED;
 /** The compiled warmer worker, or null. */
 export function pageWarmerFile(): string | null {
   if (fileOverride !== undefined) return fileOverride;
-  const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.js')
-    ? here.replace(/page-warmer\.js$/, 'page-warmer-worker.js')
-    : here.replace(/[/\\]src[/\\]tablet[/\\]page-warmer\.ts$/, '/dist/src/tablet/page-warmer-worker.js');
-  return existsSync(file) ? file : null;
+  return compiledWorkerFile(import.meta.url, 'page-warmer', 'page-warmer-worker');
 }
 
 /** Tests: force a worker file and enable the warmer (null: no warmer); undefined restores detection and the environment's choice. Drops the current warmer. */
