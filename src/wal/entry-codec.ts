@@ -69,20 +69,7 @@ export function encodedEntryBytes(e: LogEntry): number {
  * the log writes these bytes and the payload as two buffers.
  */
 export function encodeRecordHeaderInto(e: LogEntry, out: Uint8Array, at: number): void {
-  const headBytes = RECORD_HEADER_BYTES + ENTRY_BODY_HEADER_BYTES;
-  assert(at + headBytes <= out.byteLength, `record header of ${headBytes} bytes does not fit at ${at} in ${out.byteLength}`);
-  const bodyBytes = ENTRY_BODY_HEADER_BYTES + e.payload.byteLength;
-  assert(bodyBytes <= RECORD_BODY_BYTES_MAX, () => `record body of ${bodyBytes} bytes exceeds ${RECORD_BODY_BYTES_MAX}`);
-  const view = new DataView(out.buffer, out.byteOffset + at, headBytes);
-  const bodyAt = at + RECORD_HEADER_BYTES;
-  view.setUint8(RECORD_HEADER_BYTES, ENTRY_TYPE_CODES[e.type]);
-  view.setUint8(RECORD_HEADER_BYTES + 1, 0);
-  view.setUint16(RECORD_HEADER_BYTES + 2, 0, true);
-  writeU64(view, RECORD_HEADER_BYTES + 4, e.term);
-  writeU64(view, RECORD_HEADER_BYTES + 12, e.index);
-  view.setUint32(0, bodyBytes, true);
-  view.setUint32(4, crc32(e.payload, crc32(out.subarray(bodyAt, bodyAt + ENTRY_BODY_HEADER_BYTES))), true);
-  view.setUint32(8, crc32(out.subarray(at, at + 8)), true);
+  encodeRecordHeaderWithView(e, out, new DataView(out.buffer, out.byteOffset, out.byteLength), at);
 }
 
 /**
