@@ -35,6 +35,34 @@ export interface WriteResult {
   readonly lastAutoIncrementId?: bigint;
 }
 
+/**
+ * A bulk load (COPY FROM, DoPut, CREATE TABLE AS SELECT): rows go into new DiskRowSets written
+ * once (no log copy, no MemRowSet) where the storage can do that (a single-voter tablet whose
+ * keys arrive in increasing order above everything it holds), and through the ordinary write path
+ * otherwise. Rows a load wrote this way become visible and durable together per tablet at
+ * finish(), with one commit timestamp; rows that took the ordinary path are durable and visible
+ * when their write() settles, as with writeArrow.
+ */
+export interface BulkLoad {
+  /**
+   * Takes one batch (columns matched by name, as writeArrow). Row errors found now (invalid
+   * values, routing, duplicate keys) are reported with row indexes into this batch. Once the
+   * promise settles the load holds no view on the batch's buffers. write() may be called again
+   * before earlier calls settle (callers keep a few in flight); batches are taken in call order.
+   * No write() after finish() or abort().
+   */
+  write(batch: RecordBatch): Promise<WriteResult>;
+  /**
+   * Makes every row taken durable and visible, then resolves with the rows this call made
+   * visible (appliedCount) and any row errors found at commit (rowIndex -1: not attributable to
+   * one batch row; the message says which key). After a failure nothing not yet committed is
+   * visible, and the error says which rows were.
+   */
+  finish(): Promise<WriteResult>;
+  /** Discards everything not yet committed (files written for it are deleted). */
+  abort(): Promise<void>;
+}
+
 export interface TabletInfo {
   readonly tabletId: string;
   /** One bucket per hash level. */
@@ -107,6 +135,11 @@ export interface StorageApi {
    * reuse them (COPY FROM refills decode slots; see src/parquet/README.md).
    */
   writeArrow(database: string, table: string, kind: WriteOpKind, batch: RecordBatch): Promise<WriteResult>;
+  /**
+   * Bulk load (optional: a storage without it is written through writeArrow). Starts a load of
+   * Arrow batches into an existing table with insert semantics; see BulkLoad.
+   */
+  bulkLoad?(database: string, table: string): BulkLoad;
 
   // --- reads ---
   /** The current hybrid time: a snapshot timestamp that sees every write acknowledged so far. */
