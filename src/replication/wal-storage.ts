@@ -16,10 +16,10 @@ import type { ConfState, Entry, HardState, Snapshot } from './types.js';
  * changed, writes the hard state, both durably. A commit-only change is not written: after a
  * crash the commit index is re-learned from the leader (or raised to the applied index).
  */
-export const WAL_KIND = { write: 1, alterSchema: 2, writeBatch: 5 } as const;
+export const WAL_KIND = { write: 1, alterSchema: 2, writeBatch: 5, bulkCommit: 6 } as const;
 export type WalKind = keyof typeof WAL_KIND;
 
-const KIND_BY_CODE: readonly (WalKind | undefined)[] = [undefined, 'write', 'alterSchema', undefined, undefined, 'writeBatch'];
+const KIND_BY_CODE: readonly (WalKind | undefined)[] = [undefined, 'write', 'alterSchema', undefined, undefined, 'writeBatch', 'bulkCommit'];
 for (const k of Object.keys(WAL_KIND) as WalKind[]) assert(WAL_KIND[k] === entryTypeCode(k), () => `WAL kind ${k} has the log's entry type code`);
 
 /** Raft data of a Normal entry carrying a WAL payload. */
@@ -60,7 +60,8 @@ export function fromLogEntry(e: LogEntry): Entry {
     case 'noop': return { term: e.term, index: e.index, type: 'Normal', data: new Uint8Array(0) };
     case 'write':
     case 'alterSchema':
-    case 'writeBatch': return { term: e.term, index: e.index, type: 'Normal', data: normalData(e, e.type) };
+    case 'writeBatch':
+    case 'bulkCommit': return { term: e.term, index: e.index, type: 'Normal', data: normalData(e, e.type) };
   }
 }
 

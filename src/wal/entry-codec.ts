@@ -14,10 +14,10 @@ import { assert } from '../common/assert.js';
  * | n     | body: entry type u8, 3 zero bytes, term u64, index u64, payload |
  */
 
-export type EntryType = 'write' | 'alterSchema' | 'noop' | 'configChange' | 'writeBatch';
+export type EntryType = 'write' | 'alterSchema' | 'noop' | 'configChange' | 'writeBatch' | 'bulkCommit';
 
-const ENTRY_TYPE_CODES: Record<EntryType, number> = { write: 1, alterSchema: 2, noop: 3, configChange: 4, writeBatch: 5 };
-const ENTRY_TYPES_BY_CODE: readonly (EntryType | undefined)[] = [undefined, 'write', 'alterSchema', 'noop', 'configChange', 'writeBatch'];
+const ENTRY_TYPE_CODES: Record<EntryType, number> = { write: 1, alterSchema: 2, noop: 3, configChange: 4, writeBatch: 5, bulkCommit: 6 };
+const ENTRY_TYPES_BY_CODE: readonly (EntryType | undefined)[] = [undefined, 'write', 'alterSchema', 'noop', 'configChange', 'writeBatch', 'bulkCommit'];
 
 export interface LogEntry {
   readonly term: number;

@@ -1,4 +1,5 @@
 import { assert } from '../common/assert.js';
+import { corruption } from '../common/errors.js';
 import type { HybridTime } from '../common/hybrid-time.js';
 import type { WriteOpKind } from '../common/storage-api.js';
 import type { Row, Schema, Value } from '../common/types.js';
@@ -15,6 +16,9 @@ import type { Row, Schema, Value } from '../common/types.js';
  * | cell  | tag u8, then by tag: number f64 / int64 bigint: i64 LE / wider bigint: sign u8 + byte count u8 + LE magnitude / string, binary: u32 length + bytes |
  *
  * 'alterSchema' entry payload: the schema as JSON (values through toJsonValue).
+ *
+ * 'bulkCommit' entry payload: JSON `{"timestamp": "<decimal hybrid time>", "files": [names]}`:
+ * the staged bulk-load files (in key order) a single-voter tablet adds as rowsets.
  */
 
 export interface LoggedWriteOp {
@@ -244,4 +248,22 @@ export function encodeSchema(schema: Schema): Uint8Array {
 
 export function decodeSchema(bytes: Uint8Array): Schema {
   return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), jsonReviver) as Schema;
+}
+
+export interface BulkCommitPayload {
+  readonly timestamp: HybridTime;
+  readonly files: readonly string[];
+}
+
+export function encodeBulkCommit(p: BulkCommitPayload): Uint8Array {
+  return Buffer.from(JSON.stringify({ timestamp: p.timestamp.toString(), files: p.files }), 'utf8');
+}
+
+export function decodeBulkCommit(bytes: Uint8Array): BulkCommitPayload {
+  const raw = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as { timestamp?: unknown; files?: unknown };
+  const files = raw.files;
+  if (typeof raw.timestamp !== 'string' || !/^\d+$/.test(raw.timestamp) || !Array.isArray(files) || !files.every((f) => typeof f === 'string')) {
+    throw corruption('wal', 0, 'bulkCommit payload is not {timestamp: decimal string, files: string[]}');
+  }
+  return { timestamp: BigInt(raw.timestamp), files: files as string[] };
 }
