@@ -3,13 +3,16 @@ import { SaigaError } from '../common/errors.js';
 import { arrowTypeFor, columnFromArrow, columnToArrowData } from '../columnar/index.js';
 import type { StorageApi, TableInfo, WriteResult } from '../common/storage-api.js';
 import { AUTO_INCREMENT_COLUMN, type ColumnSchema, type DataType } from '../common/types.js';
-import { expandParquetGlob, openParquetFile, writeParquetFile, type ParquetCompression } from '../parquet/parquet-file.js';
+import { expandParquetGlob, openParquetFile, writeParquetFile, type ParquetCompression, type ParquetReader } from '../parquet/parquet-file.js';
 import type { StatementResult } from './api.js';
-import { conformBatch, mapColumns } from './arrow-conform.js';
+import { conformBatch, mapColumns, type ColumnMapping } from './arrow-conform.js';
+import { columnType } from './bind.js';
 import { readCsvBatches, writeCsvFile } from './csv.js';
 import { isExternalStorage } from './external-tables.js';
+import { castVector } from './eval.js';
 import { prepass, type ColumnDef } from './prepass.js';
 import { TokenCursor, tokenize, type Token } from './tokenizer.js';
+import { arrowTypeOf, chunkToRecordBatch, type Chunk } from './vector.js';
 
 /**
  * Statements on files, run before the pre-pass sees the text:
@@ -247,12 +250,13 @@ class WriteTally {
   rows = 0;
   duplicates = 0;
   firstError: string | undefined;
+  /** One write's result for the `rows` rows after those added so far (0 rows: a bulk load's finish, errors at rowIndex -1). */
   add(r: WriteResult, rows: number): void {
-    this.applied += r.appliedCount;
+    this.applied += writtenCount(r);
     this.rows += rows;
     for (const e of r.rowErrors) {
       if (e.code === 'AlreadyPresent') this.duplicates++;
-      else throw new SaigaError(e.code, `COPY FROM: row ${this.rows - rows + e.rowIndex + 1}: ${e.message}`);
+      else throw new SaigaError(e.code, e.rowIndex < 0 ? `COPY FROM: ${e.message}` : `COPY FROM: row ${this.rows - rows + e.rowIndex + 1}: ${e.message}`);
       this.firstError ??= e.message;
     }
   }
@@ -264,21 +268,113 @@ class WriteTally {
   }
 }
 
-/** Rows per batch read from a Parquet file for COPY FROM (one storage writeArrow call each). */
-const PARQUET_READ_BATCH_ROWS = 65_536;
 /**
- * storage.writeArrow calls COPY FROM keeps outstanding (each holds one batch in memory). Four,
- * not two: the writing thread keeps preparing batches while earlier ones wait for their WAL
- * fsync (which a concurrent DiskRowSet flush slows); lineitem SF1 was faster with 4 in both of
- * two paired runs on a loaded machine (16.6 / 19.3 s against 19.5 / 20.7 s).
+ * Where a statement's insert batches go: one storage bulk load (StorageApi.bulkLoad) when the
+ * storage has it, writeArrow('insert') calls otherwise. finish() makes the load's rows visible
+ * (null: nothing to finish, every write was durable when it settled).
  */
-const COPY_WRITES_IN_FLIGHT = 4;
+export interface InsertSink {
+  write(batch: arrow.RecordBatch): Promise<WriteResult>;
+  finish(): Promise<WriteResult | null>;
+  abort(): Promise<void>;
+}
+
+export function insertSink(storage: StorageApi, db: string, table: string): InsertSink {
+  const load = storage.bulkLoad?.(db, table);
+  if (load !== undefined) return { write: (b) => load.write(b), finish: () => load.finish(), abort: () => load.abort() };
+  return { write: (b) => storage.writeArrow(db, table, 'insert', b), finish: () => Promise.resolve(null), abort: () => Promise.resolve() };
+}
+
+/**
+ * Rows a write result made durable and visible: appliedCount, plus, for a bulk load's write(), the
+ * rows staged by earlier writes that it committed (`committedCount`, which appliedCount leaves
+ * out). Read without depending on the field's declaration: storage-api.ts adds it additively.
+ */
+function writtenCount(r: WriteResult): number {
+  return r.appliedCount + ((r as { readonly committedCount?: number }).committedCount ?? 0);
+}
+
+/** A batch to insert and what to call once its write has settled (a leased batch gives its buffers back). */
+export interface InsertBatch {
+  readonly batch: arrow.RecordBatch;
+  release(): void;
+}
+
+/**
+ * storage writes (or bulk-load writes) an insert keeps outstanding (each holds one batch in
+ * memory). Four, not two: the writing thread keeps preparing batches while earlier ones wait for
+ * their WAL fsync (which a concurrent DiskRowSet flush slows); lineitem SF1 was faster with 4 in
+ * both of two paired runs on a loaded machine (16.6 / 19.3 s against 19.5 / 20.7 s).
+ */
+const INSERT_WRITES_IN_FLIGHT = 4;
+
+/**
+ * Writes `batches` into `sink` with up to INSERT_WRITES_IN_FLIGHT writes outstanding (the next
+ * batch is read, decoded and conformed while storage takes the previous ones) and hands each
+ * result, in batch order, to `onResult` with the batch's row count; `onResult` throws to stop.
+ * Each batch is released once its write has settled (storage keeps no view on a written batch).
+ * Then the sink is finished and its result handed over with 0 rows.
+ * - A row error (`onResult` threw): the writes outstanding settle, the sink is finished (the rows
+ *   taken so far stay written, as with writeArrow) or with `onRowError` 'abort' aborted, and the
+ *   error is thrown.
+ * - Any other failure (reading, decoding, a write or finish rejected): the writes outstanding
+ *   settle, the sink is aborted (a bulk load discards what it has not committed), and the error is thrown.
+ */
+export async function insertBatches(
+  sink: InsertSink, batches: AsyncIterable<InsertBatch>, onResult: (r: WriteResult, rows: number) => void,
+  onRowError: 'finish' | 'abort' = 'finish',
+): Promise<void> {
+  const inFlight: { write: Promise<WriteResult>; rows: number; release: () => void }[] = [];
+  let rowError = false;
+  const settleOldest = async (): Promise<void> => {
+    const w = inFlight.shift()!;
+    let r: WriteResult;
+    try {
+      r = await w.write;
+    } finally {
+      w.release();
+    }
+    rowError = true;
+    onResult(r, w.rows);
+    rowError = false;
+  };
+  try {
+    for await (const { batch, release } of batches) {
+      if (batch.numRows === 0) { release(); continue; }
+      while (inFlight.length >= INSERT_WRITES_IN_FLIGHT) await settleOldest();
+      const write = sink.write(batch);
+      write.catch(() => undefined); // awaited in order below; never unhandled meanwhile
+      inFlight.push({ write, rows: batch.numRows, release });
+    }
+    while (inFlight.length > 0) await settleOldest();
+  } catch (e) {
+    // Let outstanding writes finish before finishing or aborting the load and reporting.
+    for (const w of inFlight.splice(0)) {
+      await w.write.catch(() => undefined);
+      w.release();
+    }
+    if (rowError && onRowError === 'finish') await sink.finish().catch(() => sink.abort());
+    else await sink.abort().catch(() => undefined);
+    throw e;
+  }
+  let r: WriteResult | null;
+  try {
+    r = await sink.finish();
+  } catch (e) {
+    await sink.abort().catch(() => undefined);
+    throw e;
+  }
+  if (r !== null) onResult(r, 0);
+}
+
+/** Rows per batch read from a Parquet file for COPY FROM (one storage write each). */
+const PARQUET_READ_BATCH_ROWS = 65_536;
 
 async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo, columns: readonly ColumnSchema[], glob: string): Promise<StatementResult> {
   const files = await expandParquetGlob(glob);
   const where = (file: string): { file: string; table: string } => ({ file, table: `${db}.${info.name}` });
   // Check every file's schema before writing anything.
-  const opened = [];
+  const opened: { f: ParquetReader; mapping: ColumnMapping }[] = [];
   for (const file of files) {
     const f = await openParquetFile(file);
     const mapping = mapColumns(f.schema, columns, where(file), { requireAllFileFields: true, requireAllColumns: false });
@@ -288,49 +384,80 @@ async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo,
     }
     opened.push({ f, mapping });
   }
-  const tally = new WriteTally();
-  // Up to COPY_WRITES_IN_FLIGHT writes outstanding: the next batch is decoded and conformed while
-  // storage validates, logs (fsync) and applies the previous ones; results are tallied in file order.
-  // Batches are leased from the reader (their buffers are reused): each is released once its
-  // write has settled (storage keeps no view on a written batch: the log entry and the MemRowSet
-  // hold copies).
-  const inFlight: { write: Promise<WriteResult>; rows: number; release: () => void }[] = [];
-  const settleOldest = async (): Promise<void> => {
-    const w = inFlight.shift();
-    if (w === undefined) return;
-    try {
-      tally.add(await w.write, w.rows);
-    } finally {
-      w.release();
-    }
-  };
-  try {
+  // Batches are leased from the reader (their buffers are reused once released).
+  async function* conformed(): AsyncIterable<InsertBatch> {
     for (const { f, mapping } of opened) {
       const names = mapping.fileIndex.map((i) => f.schema.fields[i]!.name);
       for await (const { batch, release } of f.leasedBatches({ columns: names, batchRowCount: PARQUET_READ_BATCH_ROWS })) {
-        if (batch.numRows === 0) { release(); continue; }
-        const conformed = conformBatch(batch, mapping, f.schema);
-        while (inFlight.length >= COPY_WRITES_IN_FLIGHT) await settleOldest();
-        inFlight.push({ write: storage.writeArrow(db, info.name, 'insert', conformed), rows: batch.numRows, release });
+        let out: arrow.RecordBatch;
+        try {
+          out = batch.numRows === 0 ? batch : conformBatch(batch, mapping, f.schema);
+        } catch (e) {
+          release();
+          throw e;
+        }
+        yield { batch: out, release };
       }
     }
-    while (inFlight.length > 0) await settleOldest();
-  } finally {
-    // A read, conform or write error with writes outstanding: let them finish before reporting.
-    for (const w of inFlight.splice(0)) {
-      await w.write.catch(() => undefined);
-      w.release();
-    }
   }
+  const tally = new WriteTally();
+  await insertBatches(insertSink(storage, db, info.name), conformed(), (r, rows) => tally.add(r, rows));
   return tally.result(`${db}.${info.name}`);
 }
 
+const NO_RELEASE = (): void => undefined;
+
 async function copyFromCsv(storage: StorageApi, db: string, info: TableInfo, columns: readonly ColumnSchema[], path: string, opts: CopyOptions): Promise<StatementResult> {
-  const tally = new WriteTally();
-  for await (const batch of readCsvBatches(path, columns, { header: opts.header, delimiter: opts.delimiter }, `${db}.${info.name}`)) {
-    tally.add(await storage.writeArrow(db, info.name, 'insert', batch), batch.numRows);
+  async function* batches(): AsyncIterable<InsertBatch> {
+    for await (const batch of readCsvBatches(path, columns, { header: opts.header, delimiter: opts.delimiter }, `${db}.${info.name}`)) {
+      yield { batch, release: NO_RELEASE };
+    }
   }
+  const tally = new WriteTally();
+  await insertBatches(insertSink(storage, db, info.name), batches(), (r, rows) => tally.add(r, rows));
   return tally.result(`${db}.${info.name}`);
+}
+
+/**
+ * CREATE TABLE ... AS SELECT into a storage with a bulk load: the result chunks, cast to the new
+ * table's column types, go into one bulk load as Arrow batches instead of rows. Results and errors
+ * are the row path's (Session.writeParts for 'insert'): a rejected row fails the statement with the
+ * rows written so far (the load is aborted: its uncommitted rows are not), duplicate keys fail it
+ * after the other rows are written. Returns the rows written.
+ */
+export async function bulkInsertChunks(
+  storage: StorageApi, db: string, info: TableInfo, target: readonly number[], chunks: readonly Chunk[],
+): Promise<number> {
+  const cols = info.schema.columns;
+  const targetCols = target.map((i) => cols[i]!);
+  if (chunks.some((c) => c.length > 0)) {
+    cols.forEach((c, i) => {
+      if (target.includes(i) || c.autoIncrement === true || c.name === AUTO_INCREMENT_COLUMN || c.defaultValue !== undefined || c.nullable) return;
+      throw new SaigaError('InvalidArgument', `column '${c.name}' has no default and was not given a value`);
+    });
+  }
+  const types = targetCols.map((c) => columnType(c));
+  const schema = new arrow.Schema(targetCols.map((c, k) => new arrow.Field(c.name, arrowTypeOf(types[k]!), true)));
+  async function* batches(): AsyncIterable<InsertBatch> {
+    for (const c of chunks) {
+      const cast = { length: c.length, columns: c.columns.map((v, k) => castVector(v, types[k]!)) };
+      yield { batch: chunkToRecordBatch(cast, schema, types), release: NO_RELEASE };
+    }
+  }
+  let applied = 0;
+  let rows = 0;
+  let firstDup: string | null = null;
+  await insertBatches(insertSink(storage, db, info.name), batches(), (r, n) => {
+    applied += writtenCount(r);
+    for (const e of r.rowErrors) {
+      if (e.code === 'AlreadyPresent') { firstDup ??= e.message; continue; }
+      const where = e.rowIndex < 0 ? 'a row' : `row ${rows + e.rowIndex + 1}`;
+      throw new SaigaError('InvalidArgument', `${where} was rejected: ${e.message} (${applied} row(s) were written)`);
+    }
+    rows += n;
+  }, 'abort');
+  if (firstDup !== null) throw new SaigaError('AlreadyPresent', `duplicate primary key: ${firstDup} (${applied} other row(s) were written)`);
+  return applied;
 }
 
 const SIMPLE_TYPES: Record<string, DataType> = {

@@ -5,6 +5,7 @@ import { SaigaError } from '../common/errors.js';
 import type { HybridTime } from '../common/hybrid-time.js';
 import type { ColumnPredicate, ScanSpec } from '../common/scan-spec.js';
 import type {
+  BulkLoad,
   AlterTableStep, CreateTableRequest, StorageApi, TableInfo, TableStats, TabletInfo, WriteOpKind, WriteResult,
 } from '../common/storage-api.js';
 import type { ColumnSchema, Row, Schema, Value } from '../common/types.js';
@@ -78,8 +79,17 @@ class ExternalStorageImpl implements ExternalStorage {
   private readonly temps = new Map<string, ExternalEntry>();
   private nextTemp = 1;
 
+  /** The base storage's bulk load, for native tables only; absent when the base has none. */
+  readonly bulkLoad?: (database: string, table: string) => BulkLoad;
+
   constructor(readonly base: StorageApi, private readonly dataDir: string | undefined) {
     if (dataDir !== undefined) this.load();
+    if (base.bulkLoad !== undefined) {
+      this.bulkLoad = (database, table) => {
+        this.refuseWrite(database, table, 'COPY FROM');
+        return base.bulkLoad!(database, table);
+      };
+    }
   }
 
   private catalogPath(): string | undefined {

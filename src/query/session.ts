@@ -20,7 +20,7 @@ import { BOOL, DOUBLE, INT64, STRING, col, type LitValue } from './expr.js';
 import { ColumnStatsStore, computeColumnStats } from './column-stats.js';
 import type { LogicalPlan } from './logical-plan.js';
 import { explain, optimize } from './optimize.js';
-import { runFileStatement } from './copy.js';
+import { bulkInsertChunks, runFileStatement } from './copy.js';
 import { compilePointSelect, pointBatch, pointKey, pointValues, stillValid, type PointSelect } from './point-path.js';
 import { COLUMNAR_INSERT_MIN_ROWS, columnarInsertBatch, scanInsertValues } from './values-scan.js';
 import { prepass, type ColumnDef, type Literal, type PartitionDef, type RangePartitionDef, type Statement } from './prepass.js';
@@ -1096,6 +1096,8 @@ class SessionImpl implements Session {
         return i;
       });
       const chunks = await this.collectRows(selectRel.plan, options);
+      // A storage with a bulk load takes the result as Arrow batches (copy.ts), the same errors.
+      if (storage.bulkLoad !== undefined) return okResult(await bulkInsertChunks(storage, db, info, target, chunks));
       const rows = this.chunksToRows(chunks, info, target);
       const r = await this.writeRows(db, info.name, 'insert', rows);
       return okResult(r.appliedCount);
