@@ -1,4 +1,4 @@
-import type { Data, RecordBatch } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import { SaigaError } from '../common/errors.js';
 import { HT_MAX, HybridClock, htPhysicalMicros, type HybridTime } from '../common/hybrid-time.js';
 import { DEFAULT_LIMITS, validateLimits, type Limits } from '../common/limits.js';
@@ -6,6 +6,7 @@ import { PartitionRouter } from '../common/partitioning.js';
 import type { ColumnPredicate, ScanSpec } from '../common/scan-spec.js';
 import type {
   AlterTableStep,
+  BulkLoad,
   CreateTableRequest,
   RowError,
   StorageApi,
@@ -20,10 +21,10 @@ import { Catalog } from '../master/index.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
 import { TabletManager, type TabletReplica } from '../tserver/index.js';
 import { arrowToRows } from './arrow-rows.js';
-import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
 import { prepareArrowBatch, takePreparedForLog } from '../tablet/prepare-batch.js';
 import { WRITE_BATCH_ENTRY_RESERVE_BYTES } from '../wal/batch-codec.js';
-import type { PreparedBatch } from '../tablet/tablet-api.js';
+import { routePrepared, type TableRuntime } from './route-prepared.js';
+import { EmbeddedBulkLoad, type BulkLoadHost } from './bulk-load.js';
 
 /**
  * The embedded StorageApi: catalog (master) + tablet manager (tablet server) in one process over
@@ -53,10 +54,6 @@ function backgroundFlushInFlight(r: TabletReplica): boolean {
 /** How far ahead of the local clock a snapshot timestamp may pull it. */
 const SNAPSHOT_AHEAD_MICROS_MAX = 1_000_000;
 
-interface TableRuntime {
-  readonly info: TableInfo;
-  readonly router: PartitionRouter;
-}
 
 /** Serializes catalog changes (DDL) so each sees the previous one's result. */
 class Mutex {
@@ -338,7 +335,7 @@ class EmbeddedStorage implements StorageApi {
     const schema = rt.info.schema;
     // Hidden auto-increment keys are assigned per row; a tablet still finishing an ALTER has
     // another column layout than the catalog: both take the row path.
-    if (schema.columns[0]?.autoIncrement === true || rt.info.tablets.some((t) => !sameColumns(this.tablets.get(t.tabletId).tablet.schema, schema))) {
+    if (schema.columns[0]?.autoIncrement === true || !this.tabletsMatchCatalog(rt)) {
       return this.doWrite(database, table, kind, arrowToRows(batch, schema));
     }
     if (batch.numRows > this.limits.writeBatchRowsMax) {
@@ -346,65 +343,8 @@ class EmbeddedStorage implements StorageApi {
     }
     const prepared = prepareArrowBatch(schema, kind, batch);
     const rowErrors: RowError[] = [...prepared.rowErrors];
-    const ps = rt.info.partitionSchema;
-    const parts: { tabletId: string; p: PreparedBatch }[] = [];
-    if (ps.hash.length === 0 && ps.rangeColumns.length === 0 && rt.info.tablets.length === 1) {
-      if (prepared.rowCount > 0) parts.push({ tabletId: (rt.info.tablets[0] as TabletInfo).tabletId, p: takePreparedForLog(schema, prepared, undefined, WRITE_BATCH_ENTRY_RESERVE_BYTES) });
-    } else {
-      const n = prepared.rowCount;
-      const kc = schema.keyColumnCount;
-      const kinds = schema.columns.slice(0, kc).map(canonicalKind);
-      const tabletOf = new Int32Array(n).fill(-1);
-      const slot = new Map<string, number>();
-      const key: Value[] = new Array<Value>(kc);
-      const routeSlow = (i: number): void => {
-        for (let c = 0; c < kc; c++) key[c] = canonicalValue(kinds[c] as CanonicalKind, prepared.columns[c] as Data, i);
-        const res = rt.router.routeKey(key);
-        if (!res.ok) {
-          rowErrors.push({ rowIndex: prepared.inputIndex === undefined ? i : (prepared.inputIndex[i] as number), code: res.code, message: res.message });
-          tabletOf[i] = -1;
-          return;
-        }
-        let s = slot.get(res.tabletId);
-        if (s === undefined) {
-          s = ids.length;
-          slot.set(res.tabletId, s);
-          ids.push(res.tabletId);
-        }
-        tabletOf[i] = s;
-      };
-      // Fixed-width hash columns in a fixed-width key prefix: bucket from the encoded keys; else
-      // hash columns that are int32/date: bucket straight from the canonical Float64 values.
-      const fast = rt.router.routeKeyBytesBatch(prepared.keyBytes, prepared.keyOffsets, n, tabletOf) ?? rt.router.routeInt32Batch((pos) => {
-        const d = pos < kc ? prepared.columns[pos] : undefined;
-        return d !== undefined && d.nullCount === 0 && d.offset === 0 && d.values instanceof Float64Array ? d.values : undefined;
-      }, n, tabletOf);
-      const ids: string[] = fast ?? [];
-      if (fast !== undefined) {
-        fast.forEach((id, s) => slot.set(id, s));
-        for (let i = 0; i < n; i++) if ((tabletOf[i] as number) < 0) routeSlow(i);
-      } else {
-        for (let i = 0; i < n; i++) routeSlow(i);
-      }
-      const counts = new Array<number>(ids.length).fill(0);
-      for (let i = 0; i < n; i++) {
-        const s = tabletOf[i] as number;
-        if (s >= 0) counts[s] = (counts[s] as number) + 1;
-      }
-      const rowsOf = counts.map((c) => new Int32Array(c));
-      const fill = new Array<number>(ids.length).fill(0);
-      for (let i = 0; i < n; i++) {
-        const s = tabletOf[i] as number;
-        if (s < 0) continue;
-        (rowsOf[s] as Int32Array)[fill[s] as number] = i;
-        fill[s] = (fill[s] as number) + 1;
-      }
-      ids.forEach((tabletId, s) => {
-        const rows = rowsOf[s] as Int32Array;
-        // One copy per row, into the tablet's log entry, which the MemRowSet then keeps.
-        if (rows.length > 0) parts.push({ tabletId, p: takePreparedForLog(schema, prepared, rows.length === n ? undefined : rows, WRITE_BATCH_ENTRY_RESERVE_BYTES) });
-      });
-    }
+    // One copy per row, into the tablet's log entry, which the MemRowSet then keeps.
+    const parts = routePrepared(rt, prepared, rowErrors).map(({ tabletId, rows }) => ({ tabletId, p: takePreparedForLog(schema, prepared, rows, WRITE_BATCH_ENTRY_RESERVE_BYTES) }));
     let appliedCount = 0;
     let timestamp: HybridTime = 0n;
     const results = await Promise.all(parts.map(({ tabletId, p }) => this.tablets.get(tabletId).writePrepared({ ...p, rowErrors: [] })));
@@ -416,6 +356,24 @@ class EmbeddedStorage implements StorageApi {
     if (timestamp === 0n) timestamp = this.clock.now();
     rowErrors.sort((a, b) => a.rowIndex - b.rowIndex);
     return { appliedCount, rowErrors, timestamp };
+  }
+
+  private tabletsMatchCatalog(rt: TableRuntime): boolean {
+    return rt.info.tablets.every((t) => sameColumns(this.tablets.get(t.tabletId).tablet.schema, rt.info.schema));
+  }
+
+  bulkLoad(database: string, table: string): BulkLoad {
+    this.checkOpen();
+    const host: BulkLoadHost = {
+      limits: this.limits,
+      runtime: (db, name) => this.runtime(db, name),
+      replica: (tabletId) => this.tablets.get(tabletId),
+      tabletsMatchCatalog: (rt) => this.tabletsMatchCatalog(rt),
+      writeArrow: (db, name, kind, batch) => this.doWriteArrow(db, name, kind, batch),
+      now: () => this.clock.now(),
+      track: (p) => this.track(p),
+    };
+    return new EmbeddedBulkLoad(host, database, table);
   }
 
   // --- reads ---

@@ -33,6 +33,17 @@ export interface WriteResult {
   readonly timestamp: HybridTime;
   /** The last hidden auto-increment key assigned by this write, if any (LAST_INSERT_ID()). */
   readonly lastAutoIncrementId?: bigint;
+  /**
+   * BulkLoad.write only (additive): rows of this batch staged for the bulk path, durable and
+   * visible only at finish() (not counted in appliedCount; finish() reports them).
+   */
+  readonly stagedCount?: number;
+  /**
+   * BulkLoad.write only (additive): rows staged by earlier write() calls that this call made
+   * durable and visible (a tablet left bulk mode, committing what it had staged; their
+   * duplicates are in rowErrors with rowIndex -1). Not counted in appliedCount.
+   */
+  readonly committedCount?: number;
 }
 
 /**

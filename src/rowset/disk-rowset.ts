@@ -11,7 +11,7 @@ import { arrowTypeOf } from '../common/arrow-type.js';
 import { buildColumn, buildCompactValues, compareValues, constantColumn, gather, readValue } from './column-data.js';
 import { setCompactValues } from '../common/compact-column.js';
 import { DeltaIndex, valueFromJson, valueToJson, type DeltaRecord, type JsonValue } from './delta-file.js';
-import type { MemRowSet, RowVersion } from './mem-rowset.js';
+import { compareRuns, type MemRowSet, type RowVersion } from './mem-rowset.js';
 import type { MrsColumns } from './mrs-columns.js';
 import { BaseColumnAssembler, batchMinMax } from './flush-columns.js';
 import { crc32Chunks, ipcStreamChunks, writeChunksSync, type IpcChunks } from './ipc-chunks.js';
@@ -413,15 +413,22 @@ export class DiskRowSet {
   private readonly redoMinTs: HybridTime[];
   private fd: number;
 
-  private constructor(readonly path: string, fd: number, fileBytes: number, footer: FooterJson, bloom: BloomFilter) {
+  /**
+   * A bulk-loaded rowset's insert timestamp (tablet metadata): every row was inserted at it,
+   * whatever the file's insert-ts blocks say (they were written before the commit chose it).
+   */
+  readonly insertTsOverride: HybridTime | undefined;
+
+  private constructor(readonly path: string, fd: number, fileBytes: number, footer: FooterJson, bloom: BloomFilter, insertTs: HybridTime | undefined) {
     this.fd = fd;
+    this.insertTsOverride = insertTs;
     this.fileBytes = fileBytes;
     this.columns = footer.columns.map(columnFromJson);
     this.columns.forEach((c, i) => this.colById.set(c.id, i));
     this.rowCount = footer.rowCount;
     this.batches = footer.batches.map((b) => ({
       rowStart: b.rowStart, rowCount: b.rowCount, data: b.data, keys: b.keys, insertTs: b.insertTs,
-      firstKey: unb64(b.firstKey), lastKey: unb64(b.lastKey), maxInsertTs: BigInt(b.maxInsertTs),
+      firstKey: unb64(b.firstKey), lastKey: unb64(b.lastKey), maxInsertTs: insertTs ?? BigInt(b.maxInsertTs),
       stats: b.stats.map(([min, max, nullCount]) => ({ min: valueFromJson(min), max: valueFromJson(max), nullCount, rowCount: b.rowCount })),
     }));
     assert(this.batches.length > 0, 'a DiskRowSet holds at least one row');
@@ -438,7 +445,8 @@ export class DiskRowSet {
     this.redoMinTs = this.batches.map(() => NO_REDO_TS);
   }
 
-  static open(path: string): DiskRowSet {
+  /** `insertTs`: the rowset-level insert timestamp of a bulk-loaded rowset (see insertTsOverride). */
+  static open(path: string, insertTs?: HybridTime): DiskRowSet {
     const fd = openSync(path, 'r');
     try {
       const size = fstatSync(fd).size;
@@ -456,7 +464,7 @@ export class DiskRowSet {
       if (want !== got) throw corruption(path, foff, `footer checksum mismatch (expected ${want}, found ${got})`);
       const footer = JSON.parse(Buffer.from(fb).toString('utf8')) as FooterJson;
       const bloomBits = readBlock(path, fd, footer.bloom, false);
-      const drs = new DiskRowSet(path, fd, size, footer, new BloomFilter(bloomBits, footer.bloom.hashCount));
+      const drs = new DiskRowSet(path, fd, size, footer, new BloomFilter(bloomBits, footer.bloom.hashCount), insertTs);
       return drs;
     } catch (e) {
       closeSync(fd);
@@ -545,6 +553,7 @@ export class DiskRowSet {
   }
 
   insertTsAt(ord: number): HybridTime {
+    if (this.insertTsOverride !== undefined) return this.insertTsOverride;
     const b = this.batchOf(ord);
     const ts = this.insertTsBlock(b);
     const i = ord - (this.batches[b] as BatchMeta).rowStart;
@@ -677,6 +686,19 @@ export class DiskRowSet {
     const cached = this.tsCache[b];
     if (cached !== undefined) return cached;
     const meta = this.batches[b] as BatchMeta;
+    const o = this.insertTsOverride;
+    if (o !== undefined) {
+      // Every row at the rowset's timestamp: the block is not read.
+      const ts = new Uint32Array(meta.rowCount * 2);
+      const lo = Number(o & 0xffffffffn);
+      const hi = Number(o >> 32n);
+      for (let i = 0; i < meta.rowCount; i++) {
+        ts[2 * i] = lo;
+        ts[2 * i + 1] = hi;
+      }
+      this.tsCache[b] = ts;
+      return ts;
+    }
     const bytes = readBlock(this.path, this.fd, meta.insertTs, true);
     if (bytes.length !== meta.rowCount * 8) throw corruption(this.path, meta.insertTs.offset, `insert-ts block of ${bytes.length} bytes, expected ${meta.rowCount * 8}`);
     const ts = new Uint32Array(bytes.buffer, bytes.byteOffset, meta.rowCount * 2);
@@ -894,14 +916,3 @@ function compareRange(buf: Uint8Array, s: number, e: number, key: Uint8Array): n
   return len - key.length;
 }
 
-/** compareBytes of a[as, ae) and a[bs, be) without views. */
-function compareRuns(a: Uint8Array, as: number, ae: number, bs: number, be: number): number {
-  const la = ae - as;
-  const lb = be - bs;
-  const n = la < lb ? la : lb;
-  for (let k = 0; k < n; k++) {
-    const d = (a[as + k] as number) - (a[bs + k] as number);
-    if (d !== 0) return d;
-  }
-  return la - lb;
-}

@@ -471,7 +471,7 @@ export class MemRowSet {
 }
 
 /** compareBytes of a[as, ae) and a[bs, be) without views. */
-function compareRuns(a: Uint8Array, as: number, ae: number, bs: number, be: number): number {
+export function compareRuns(a: Uint8Array, as: number, ae: number, bs: number, be: number): number {
   const la = ae - as;
   const lb = be - bs;
   const n = la < lb ? la : lb;

@@ -3,6 +3,7 @@ import type { HybridTime } from '../common/hybrid-time.js';
 import type { ScanSpec } from '../common/scan-spec.js';
 import type { RowError, WriteOpKind } from '../common/storage-api.js';
 import type { Row, Schema, Value } from '../common/types.js';
+import type { BulkStage } from './bulk-stage.js';
 
 /**
  * The contract between one tablet's storage (src/tablet, src/rowset) and whatever drives it:
@@ -127,6 +128,28 @@ export interface Tablet {
    * keep their old layout; reads map them to the new schema (added columns read as default).
    */
   alterSchema(opId: OpId, schema: Schema): void;
+
+  /**
+   * Bulk loads (additive; bulk-stage.ts): a private stage that writes strictly increasing insert
+   * rows above every key the tablet holds straight into `bulk-*` DiskRowSet files, never visible
+   * and never logged. Single-voter tablets only (followers would lack the files).
+   */
+  beginBulkStage(): BulkStage;
+  /**
+   * Applies a logged bulk commit naming staged files (in key order). When the first staged key
+   * is still above every key the tablet holds, the files become rowsets whose rows are all
+   * visible from `timestamp` on (metadata written at once); otherwise the rows are inserted
+   * through the ordinary path (duplicates: AlreadyPresent, rowIndex -1, the message names the
+   * key). A replay whose metadata already names the files changes nothing. Deterministic.
+   */
+  commitBulk(opId: OpId, timestamp: HybridTime, files: readonly string[]): ApplyResult;
+  /**
+   * Deletes staged `bulk-*` files no rowset references: call once the log has been replayed
+   * after open (before, a commit entry may still name them), never while a load is staging.
+   */
+  removeStaleBulkFiles(): number;
+  /** True when `key` (encoded) is above every key the tablet holds. */
+  isAboveAllKeys(key: Uint8Array): boolean;
 
   /** Scan at a snapshot (readMode) with projection and predicates pushed into rowset iteration. */
   scan(spec: ScanSpec): Iterable<RecordBatch>;

@@ -14,6 +14,12 @@ export interface RowSetMeta {
   readonly file: string;
   readonly undoFiles: readonly string[];
   readonly redoFiles: readonly string[];
+  /**
+   * A bulk-loaded rowset (`bulk-*.drs`, committed by one log entry): the decimal hybrid time
+   * every row was inserted at (the file's own insert-ts blocks are placeholders). Absent: the
+   * file's per-row insert timestamps hold.
+   */
+  readonly insertTs?: string;
 }
 
 export interface TabletMeta {

@@ -2,7 +2,7 @@ import * as arrow from 'apache-arrow';
 import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../common/assert.js';
-import { SaigaError, isSaigaError } from '../common/errors.js';
+import { SaigaError, corruption, isSaigaError } from '../common/errors.js';
 import { HT_MAX, HT_MIN, htFromPhysical, htPhysicalMicros, type HybridTime } from '../common/hybrid-time.js';
 import { compareBytes, encodeFirstKeyColumn, encodeKey, encodeKeyView, startsWith } from '../common/key-encoding.js';
 import { DEFAULT_LIMITS, validateLimits, type Limits } from '../common/limits.js';
@@ -12,12 +12,13 @@ import { MAX_CELL_SIZE_BYTES, MAX_KEY_SIZE_BYTES, columnIndex, type Row, type Sc
 import { arrowField, buildColumn, cellSizeBytes, coerceValue, compareValues, readValue } from '../rowset/column-data.js';
 import { DeltaIndex, readDeltaFile, writeDeltaFile, type DeltaRecord } from '../rowset/delta-file.js';
 import { DiskRowSet, writeDiskRowSet, writeDiskRowSetFromMemRowSet, type RowHistory } from '../rowset/disk-rowset.js';
-import { MemRowSet, type MrsEntry, type RowVersion } from '../rowset/mem-rowset.js';
+import { compareRuns, MemRowSet, type MrsEntry, type RowVersion } from '../rowset/mem-rowset.js';
 import { bindPredicate, valueMatches, type BoundPredicate } from '../rowset/predicate-eval.js';
 import type { ScanChunk, ScanPlan, StoredColumn } from '../rowset/scan-plan.js';
 import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
 import { prepareArrowBatch } from './prepare-batch.js';
 import { submitFlush, type FlushJob } from './background-flush.js';
+import { BULK_FILE_PREFIX, BulkStage } from './bulk-stage.js';
 import type { ApplyResult, OpId, PreparedBatch, PreparedOps, Tablet, TabletStats, WriteOp } from './tablet-api.js';
 import { META_FILE, fsyncDir, readMeta, writeMeta, type RowSetMeta, type TabletMeta } from './tablet-metadata.js';
 
@@ -26,6 +27,11 @@ export interface OpenTabletOptions {
   readonly tabletId: string;
   readonly schema: Schema;
   readonly limits?: Partial<Limits>;
+}
+
+interface BulkTrash {
+  readonly index: number;
+  readonly files: readonly string[];
 }
 
 interface OpenRowSet {
@@ -78,6 +84,11 @@ export class TabletImpl implements Tablet {
   private mrsFirstOp = 0;
   /** First op index applied into any DeltaMemStore since they were last flushed (0: none). */
   private dmsFirstOp = 0;
+  /**
+   * Bulk files whose commit wrote their rows through the ordinary path: kept (a replay of the
+   * commit entry reads them) until durableOpIndex reaches the entry, in entry order.
+   */
+  private readonly bulkTrash: BulkTrash[] = [];
 
   constructor(private readonly dir: string, tabletId: string, schema: Schema, limits: Partial<Limits> | undefined) {
     this.tabletId = tabletId;
@@ -118,7 +129,7 @@ export class TabletImpl implements Tablet {
   }
 
   private openRowSet(rm: RowSetMeta): OpenRowSet {
-    const drs = DiskRowSet.open(join(this.dir, rm.file));
+    const drs = DiskRowSet.open(join(this.dir, rm.file), rm.insertTs === undefined ? undefined : BigInt(rm.insertTs));
     try {
       for (const f of rm.undoFiles) {
         const idx = new DeltaIndex();
@@ -149,6 +160,17 @@ export class TabletImpl implements Tablet {
   }
 
   private writeMetadata(): void {
+    this.writeMetaFile();
+    // Files of bulk commits that took the ordinary path: their rows are durable elsewhere now.
+    while (this.bulkTrash.length > 0 && (this.bulkTrash[0] as BulkTrash).index <= this.durable) {
+      for (const f of (this.bulkTrash.shift() as BulkTrash).files) {
+        const path = join(this.dir, f);
+        if (existsSync(path)) unlinkSync(path);
+      }
+    }
+  }
+
+  private writeMetaFile(): void {
     writeMeta(this.dir, {
       version: 1,
       tabletId: this.tabletId,
@@ -501,7 +523,7 @@ export class TabletImpl implements Tablet {
         let j = i;
         if (this.isAboveAllKeys(kb.subarray(ko[i] as number, ko[i + 1] as number))) {
           j = i + 1;
-          while (j < n && compareRange(kb, ko[j - 1] as number, ko[j] as number, ko[j] as number, ko[j + 1] as number) < 0) j++;
+          while (j < n && compareRuns(kb, ko[j - 1] as number, ko[j] as number, ko[j] as number, ko[j + 1] as number) < 0) j++;
           this.mrs.appendBatch(kb, ko, cols, i, j - i, timestamp, prepared.buffersOwned === true);
           applied += j - i;
           i = j;
@@ -522,8 +544,95 @@ export class TabletImpl implements Tablet {
     return this.finishApply(opId, touched, applied, rowErrors);
   }
 
+  // ---------------------------------------------------------------- bulk loads
+
+  beginBulkStage(): BulkStage {
+    this.checkOpen();
+    return new BulkStage({
+      dir: this.dir, tabletId: this.tabletId, columns: this.columns, keyColumnCount: this.keyColumnCount, schema: this.schemaCache,
+      rowsPerBatch: this.limits.rowsPerBatchMax, flushBytes: this.limits.memRowSetFlushBytes, isAboveAllKeys: (k) => this.isAboveAllKeys(k),
+    });
+  }
+
+  commitBulk(opId: OpId, timestamp: HybridTime, files: readonly string[]): ApplyResult {
+    this.checkOpen();
+    assert(opId.index > this.lastApplied, () => `op index ${opId.index} follows the last applied ${this.lastApplied}`);
+    const referenced = new Set(this.rowsets.map((r) => r.meta.file));
+    const named = files.filter((f) => referenced.has(f)).length;
+    if (files.length === 0 || named === files.length) {
+      // Nothing staged, or replayed after a restart whose metadata already holds the rowsets.
+      this.lastApplied = opId.index;
+      return { appliedCount: 0, rowErrors: [] };
+    }
+    assert(named === 0, () => `bulk commit ${opId.index}: ${named} of ${files.length} files are already rowsets`);
+    const opened: DiskRowSet[] = [];
+    try {
+      for (const f of files) {
+        const path = join(this.dir, f);
+        if (!existsSync(path)) throw corruption(path, 0, `bulk commit entry ${opId.index} names ${f}, which tablet ${this.tabletId} does not hold`);
+        opened.push(DiskRowSet.open(path, timestamp));
+      }
+    } catch (e) {
+      for (const d of opened) d.close();
+      throw e;
+    }
+    let rows = 0;
+    for (let i = 0; i < opened.length; i++) {
+      const d = opened[i] as DiskRowSet;
+      rows += d.rowCount;
+      if (i > 0) assert(compareBytes((opened[i - 1] as DiskRowSet).maxKey, d.minKey) < 0, () => `bulk commit ${opId.index}: staged file ${files[i]} starts below the end of ${files[i - 1]}`);
+    }
+    if (this.isAboveAllKeys((opened[0] as DiskRowSet).minKey)) {
+      const allDurable = this.durable === this.lastApplied;
+      opened.forEach((drs, i) => {
+        const id = this.nextFileId++;
+        this.rowsets.push({ meta: { id, file: files[i] as string, undoFiles: [], redoFiles: [], insertTs: timestamp.toString() }, drs });
+      });
+      this.lastApplied = opId.index;
+      // The rowsets are durable as they are; the log may be trimmed past the entry only when
+      // nothing applied before it is still in memory alone.
+      if (allDurable) this.durable = opId.index;
+      this.writeMetadata();
+      return { appliedCount: rows, rowErrors: [] };
+    }
+    // A concurrent writer inserted at or above the staged keys meanwhile: insert the rows one by
+    // one (duplicates are row errors); the files stay until the rows are durable.
+    const rowErrors: RowError[] = [];
+    const touched = new Set<DiskRowSet>();
+    let applied = 0;
+    const kc = this.keyColumnCount;
+    for (const d of opened) {
+      for (let ord = 0; ord < d.rowCount; ord++) {
+        const row = d.rowAt(ord, HT_MAX, this.columns);
+        assert(row !== undefined, 'a staged row is visible at its commit timestamp');
+        const before = rowErrors.length;
+        if (this.applyOne('insert', { key: d.keyAt(ord), row, src: row }, -1, timestamp, touched, rowErrors)) applied++;
+        if (rowErrors.length > before) {
+          const e = rowErrors[before] as RowError;
+          rowErrors[before] = rowError(-1, e.code, `bulk load row with primary key (${row.slice(0, kc).map(String).join(', ')}): ${e.message}`);
+        }
+      }
+      d.close();
+    }
+    this.bulkTrash.push({ index: opId.index, files: [...files] });
+    return this.finishApply(opId, touched, applied, rowErrors);
+  }
+
+  removeStaleBulkFiles(): number {
+    const keep = new Set<string>(this.rowsets.map((r) => r.meta.file));
+    for (const t of this.bulkTrash) for (const f of t.files) keep.add(f);
+    let removed = 0;
+    for (const name of readdirSync(this.dir)) {
+      if (name.startsWith(BULK_FILE_PREFIX) && !keep.has(name)) {
+        unlinkSync(join(this.dir, name));
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** True when `key` is above every key in the MemRowSet and in every DiskRowSet (no lookup needed). */
-  private isAboveAllKeys(key: Uint8Array): boolean {
+  isAboveAllKeys(key: Uint8Array): boolean {
     if (!this.mrs.isAboveMax(key)) return false;
     if (this.pending !== undefined && !this.pending.frozen.isAboveMax(key)) return false;
     for (const r of this.rowsets) if (compareBytes(key, r.drs.maxKey) <= 0) return false;
@@ -953,18 +1062,6 @@ export class TabletImpl implements Tablet {
     this.closed = true;
     for (const r of this.rowsets) r.drs.close();
   }
-}
-
-/** compareBytes of a[as, ae) and a[bs, be) without views. */
-function compareRange(a: Uint8Array, as: number, ae: number, bs: number, be: number): number {
-  const la = ae - as;
-  const lb = be - bs;
-  const n = la < lb ? la : lb;
-  for (let k = 0; k < n; k++) {
-    const d = (a[as + k] as number) - (a[bs + k] as number);
-    if (d !== 0) return d;
-  }
-  return la - lb;
 }
 
 function validateSchema(schema: Schema): void {

@@ -19,7 +19,7 @@ import { preparedToIpcChunks } from '../tablet/prepare-batch.js';
 import { WRITE_BATCH_ENTRY_RESERVE_BYTES, writeWriteBatchArrowHeader } from '../wal/batch-codec.js';
 import type { ApplyResult, PreparedBatch, Tablet, WriteOp } from '../tablet/tablet-api.js';
 import {
-  decodeSchema, decodeWriteBatch, decodeWriteBatchArrow, encodeSchema, encodeWriteBatch, encodeWriteBatchArrowChunks,
+  decodeBulkCommit, decodeSchema, decodeWriteBatch, decodeWriteBatchArrow, encodeBulkCommit, encodeSchema, encodeWriteBatch, encodeWriteBatchArrowChunks,
   MetaFile, openLog, type Log, type LogEntry,
 } from '../wal/index.js';
 
@@ -127,6 +127,8 @@ export class TabletReplica implements GroupStateMachine {
     private readonly clock: HybridClock,
     private readonly driver: RaftDriver,
     private readonly opTimeoutMs: number,
+    /** The embedded default's one-voter group (bulk loads may stage files: no follower needs them). */
+    readonly singleVoter: boolean,
   ) {
     this.serverId = driver.serverId;
     this.appliedIndex = tabletNow.lastAppliedOpIndex();
@@ -188,11 +190,14 @@ export class TabletReplica implements GroupStateMachine {
         // A single voter has no configuration entries to re-derive: entries the tablet holds are not handed out again.
         applied: o.singleVoter === true ? Math.min(durable, log.lastIndex()) : log.snapshotMarker().index,
       });
-      const r = new TabletReplica(o.tabletId, tablet, o.dir, o.limits, o.fetchCopy, log, storage, conf, node, o.clock, o.driver, o.opTimeoutMs ?? OP_TIMEOUT_MS_DEFAULT);
+      const r = new TabletReplica(o.tabletId, tablet, o.dir, o.limits, o.fetchCopy, log, storage, conf, node, o.clock, o.driver, o.opTimeoutMs ?? OP_TIMEOUT_MS_DEFAULT, o.singleVoter === true);
       o.driver.addGroup(o.tabletId, node, storage, r);
       if (o.singleVoter === true) {
         try {
           await r.leadAlone();
+          // The log is replayed: staged bulk files no commit entry named belong to loads that
+          // never committed.
+          tablet.removeStaleBulkFiles();
         } catch (e) {
           await r.close();
           throw e;
@@ -259,6 +264,8 @@ export class TabletReplica implements GroupStateMachine {
     this.tabletNow.close();
     swapInCopy(this.dir);
     this.tabletNow = openTablet({ dir: join(this.dir, 'data'), tabletId: this.tabletId, schema, limits: this.limits });
+    // A copy holds every op up to the snapshot in its rowsets: staged files in it are stale.
+    this.tabletNow.removeStaleBulkFiles();
     const durable = this.tabletNow.durableOpIndex();
     if (durable < index) throw corruption(join(this.dir, 'data'), 0, `installed tablet copy holds ops up to ${durable}, below the snapshot index ${index}`);
     this.conf.writeSync({ ranges: [{ from: index, to: index, confState }] });
@@ -324,6 +331,11 @@ export class TabletReplica implements GroupStateMachine {
       case 'alterSchema':
         this.tablet.alterSchema(opId, decodeSchema(le.payload));
         return undefined;
+      case 'bulkCommit': {
+        const p = decodeBulkCommit(le.payload);
+        this.clock.update(p.timestamp);
+        return this.tablet.commitBulk(opId, p.timestamp, p.files);
+      }
       case 'noop':
       case 'configChange':
         return undefined;
@@ -343,6 +355,7 @@ export class TabletReplica implements GroupStateMachine {
       for (const e of batch) {
         if (e.type === 'write') this.clock.update(decodeWriteBatch(e.payload).timestamp);
         else if (e.type === 'writeBatch') this.clock.update(decodeWriteBatchArrow(e.payload).timestamp);
+        else if (e.type === 'bulkCommit') this.clock.update(decodeBulkCommit(e.payload).timestamp);
       }
       next += batch.length;
     }
@@ -538,6 +551,21 @@ export class TabletReplica implements GroupStateMachine {
     const applyErrors = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
     const rowErrors = prepared.rowErrors.length === 0 ? applyErrors : [...prepared.rowErrors, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
     return { appliedCount: applied.appliedCount, rowErrors, timestamp };
+  }
+
+  /**
+   * Commits a bulk load's staged files (Tablet.beginBulkStage, sealed: durable) with one log
+   * entry; resolves once it is applied (the rows visible at the returned timestamp, or inserted
+   * through the ordinary path with row errors, see Tablet.commitBulk). Single-voter only.
+   */
+  async commitBulk(files: readonly string[]): Promise<ReplicaWriteResult> {
+    this.requireLeader();
+    if (!this.singleVoter) throw new SaigaError('NotSupported', `tablet ${this.tabletId}: a bulk commit needs a single-voter tablet (followers would lack the staged files)`);
+    if (this.altersInFlight > 0) await this.altersApplied();
+    const timestamp = this.clock.now();
+    const data = encodeEntryData('bulkCommit', encodeBulkCommit({ timestamp, files }));
+    const applied = await this.proposeThenApply(data, timestamp, () => this.tablet.commitBulk(this.currentOpId(), timestamp, files));
+    return { ...applied, timestamp };
   }
 
   async alterSchema(schema: Schema): Promise<void> {
