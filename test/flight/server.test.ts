@@ -175,6 +175,7 @@ describe('Flight service', () => {
       { dataHeader: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), body: [new Uint8Array(16)] },
     ]));
     expect(e.code).toBe(status.INVALID_ARGUMENT);
+    // The batch before the broken message stays written (a bulk load commits what it staged).
     expect(e.details).toMatch(/7 rows of this upload were written/);
     expect(await countRows('items')).toBe(before + 7);
     // a body shorter than its header says

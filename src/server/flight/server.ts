@@ -697,11 +697,17 @@ class FlightServiceImpl {
 
   /**
    * Bulk ingest. The schema is checked against the table before any row is written. Each
-   * received batch is one storage.writeArrow call, durable when its PutResult is sent. Up to
-   * putWritesInFlightMax writes are outstanding while the next messages are read and decoded
-   * (writeArrow hands its rows to the tablets in call order, so later batches still apply after
-   * earlier ones); PutResults go out in upload order. PutResult app_metadata is JSON:
-   * {firstRow, rowCount, appliedCount, rowErrorCount, rowErrors[]}.
+   * received batch is one write, durable when its PutResult is sent. Up to putWritesInFlightMax
+   * writes are outstanding while the next messages are read and decoded (writes hand their rows
+   * to the tablets in call order, so later batches still apply after earlier ones); PutResults go
+   * out in upload order. PutResult app_metadata is JSON:
+   * {firstRow, rowCount, appliedCount, rowErrorCount, rowErrors[]} (rowIndex -1: a row of the
+   * upload found a duplicate only when its bulk load committed; the message names the key).
+   *
+   * Inserts go through storage.bulkLoad when the storage has it: rows staged by the load become
+   * durable only at its finish(), so from the first batch with staged rows on, PutResults are
+   * held and sent after finish (appliedCount then counts the batch's staged rows; rows the
+   * commit found duplicated are taken off the last PutResults and listed as rowIndex -1 errors).
    */
   private async ingest(
     call: grpc.ServerDuplexStream<FlightDataIn, unknown>, it: AsyncIterator<FlightDataIn>, first: FlightDataIn, db: string, table: string,
@@ -713,15 +719,30 @@ class FlightServiceImpl {
     /** `source`: the received message's body, given back to `pool` once the write has settled. */
     interface PendingWrite { readonly firstRow: number; readonly rowCount: number; readonly result: Promise<WriteResult>; readonly source: Uint8Array }
     const queue: PendingWrite[] = [];
-    /** [firstRow, rowCount] of every durable write, in upload order. */
+    /** [firstRow, rowCount] of every write durable as a whole, in upload order. */
     const durable: [number, number][] = [];
     let rowsReceived = 0;
-    const report = async (w: PendingWrite, r: WriteResult): Promise<void> => {
-      durable.push([w.firstRow, w.rowCount]);
+    const bulk = op === 'insert' && this.storage.bulkLoad !== undefined ? this.storage.bulkLoad(info.database, info.name) : undefined;
+    /** Bulk load: settled writes whose PutResult waits for finish() (staged rows, or after one). */
+    const held: { w: PendingWrite; r: WriteResult }[] = [];
+    /** Rows staged by earlier batches and made durable by a tablet leaving bulk mode. */
+    let committedEarly = 0;
+    let finishFailure = '';
+    const send = async (w: PendingWrite, r: WriteResult, appliedCount: number, extraErrors: WriteResult['rowErrors'] = []): Promise<void> => {
       if (call.cancelled) return;
-      const errs = r.rowErrors.slice(0, this.limits.rowErrorsReportedMax).map((e) => ({ ...e, rowIndex: e.rowIndex + w.firstRow }));
-      const meta = { firstRow: w.firstRow, rowCount: w.rowCount, appliedCount: r.appliedCount, rowErrorCount: r.rowErrors.length, rowErrors: errs };
+      const all = [...r.rowErrors, ...extraErrors];
+      const errs = all.slice(0, this.limits.rowErrorsReportedMax).map((e) => ({ ...e, rowIndex: e.rowIndex < 0 ? -1 : e.rowIndex + w.firstRow }));
+      const meta = { firstRow: w.firstRow, rowCount: w.rowCount, appliedCount, rowErrorCount: all.length, rowErrors: errs };
       if (!call.write({ app_metadata: Buffer.from(JSON.stringify(meta)) })) await waitDrain(call);
+    };
+    const report = async (w: PendingWrite, r: WriteResult): Promise<void> => {
+      committedEarly += r.committedCount ?? 0;
+      if ((r.stagedCount ?? 0) > 0 || held.length > 0) {
+        held.push({ w, r });
+        return;
+      }
+      durable.push([w.firstRow, w.rowCount]);
+      await send(w, r, r.appliedCount);
     };
     const retireOldest = async (): Promise<void> => {
       const w = queue.shift();
@@ -734,6 +755,24 @@ class FlightServiceImpl {
         pool?.release(w.source);
       }
       await report(w, r);
+    };
+    /** After finish(): the held PutResults, with the rows the commits did not apply taken off the last ones. */
+    const sendHeld = async (fin: WriteResult): Promise<void> => {
+      let staged = 0;
+      for (const { r } of held) staged += r.stagedCount ?? 0;
+      let notApplied = staged - committedEarly - fin.appliedCount;
+      const counts = held.map(({ r }) => r.appliedCount + (r.stagedCount ?? 0));
+      for (let i = counts.length - 1; i >= 0 && notApplied > 0; i--) {
+        const take = Math.min(notApplied, (held[i] as (typeof held)[number]).r.stagedCount ?? 0, counts[i] as number);
+        counts[i] = (counts[i] as number) - take;
+        notApplied -= take;
+      }
+      const rows = held.splice(0);
+      for (const { w } of rows) durable.push([w.firstRow, w.rowCount]);
+      for (let i = 0; i < rows.length; i++) {
+        const { w, r } = rows[i] as (typeof rows)[number];
+        await send(w, r, counts[i] as number, i === rows.length - 1 ? fin.rowErrors : []);
+      }
     };
     let msg: FlightDataIn | undefined = first;
     try {
@@ -749,7 +788,7 @@ class FlightServiceImpl {
             while (queue.length >= this.limits.putWritesInFlightMax) await retireOldest();
             const batch = m.batch;
             // async wrapper: a synchronous throw becomes this write's failure, not the loop's
-            const result = (async () => this.storage.writeArrow(info.database, info.name, op, batch))();
+            const result = (async () => (bulk !== undefined ? bulk.write(batch) : this.storage.writeArrow(info.database, info.name, op, batch)))();
             result.catch(() => undefined);
             queue.push({ firstRow: rowsReceived, rowCount: batch.numRows, result, source: msg.dataBody });
             rowsReceived += batch.numRows;
@@ -760,6 +799,7 @@ class FlightServiceImpl {
       }
       while (queue.length > 0) await retireOldest();
       if (dec.schema === undefined) throw new SaigaError('InvalidArgument', 'DoPut carried no Arrow schema message: nothing was written');
+      if (bulk !== undefined) await sendHeld(await bulk.finish());
     } catch (e) {
       // Writes still in flight may have succeeded even though an earlier one failed: settle
       // them all, report the durable ones, and say exactly which rows were written.
@@ -776,12 +816,31 @@ class FlightServiceImpl {
           /* the call is failing anyway; the status below still lists these rows */
         }
       }
+      // As without a bulk load, the batches written before the failure stay written: the load
+      // commits what it staged (if that fails too, the staged rows are discarded).
+      if (bulk !== undefined) {
+        let fin: WriteResult | undefined;
+        try {
+          fin = await bulk.finish();
+        } catch (fe) {
+          finishFailure = `; committing the staged rows failed: ${fe instanceof Error ? fe.message : String(fe)}`;
+          await bulk.abort().catch(() => undefined);
+        }
+        if (fin !== undefined) await sendHeld(fin).catch(() => undefined);
+        // Held batches that staged nothing went through the ordinary path: durable.
+        for (const { w, r } of held) if ((r.stagedCount ?? 0) === 0) durable.push([w.firstRow, w.rowCount]);
+      }
       const code = isSaigaError(e) ? e.code : 'InvalidArgument';
       const text = isSaigaError(e) ? e.message : e instanceof Error ? e.message : String(e);
       const n = durable.reduce((k, [, c]) => k + c, 0);
       const ranges = rowRanges(durable);
       const which = n === 0 || (ranges.length === 1 && durable[0]?.[0] === 0) ? '' : ` (upload rows ${ranges.join(', ')})`;
-      throw new SaigaError(code, `${text} (${n} rows of this upload were written and are durable${which}; the other ${rowsReceived - n} rows received and everything sent later were not)`);
+      const staged = held.reduce((k, { r }) => k + (r.stagedCount ?? 0), 0);
+      // Early commits of batches still held (not counted in n); after a finish every batch is in n.
+      if (held.length === 0) committedEarly = 0;
+      const early = committedEarly > 0 ? `; ${committedEarly} rows staged by earlier batches were committed when a tablet left bulk mode and are durable too` : '';
+      const dropped = staged - committedEarly > 0 ? `; ${staged - committedEarly} rows staged for the bulk load were discarded${finishFailure}` : '';
+      throw new SaigaError(code, `${text} (${n} rows of this upload were written and are durable${which}${early}; the other ${rowsReceived - n - committedEarly} rows received and everything sent later were not${dropped})`);
     }
     call.end();
   }
