@@ -3,11 +3,12 @@ import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/pr
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import * as arrow from 'apache-arrow';
 import { AsyncByteQueue, RecordBatch, RecordBatchStreamWriter, type Schema as ArrowSchema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
-import type { DecodeControl, DecodeJob, DecodeMessage } from './decode-worker.js';
+import type { ColumnBuffers, DecodeControl, DecodeJob, DecodeMessage } from './decode-worker.js';
 import { parquetEncodePool, type ParquetEncodePool } from './encode-pool.js';
 import { createParquetMerger } from './parquet-merge.js';
 import { ROW_GROUP_ROWS_DEFAULT, writerProperties, type ParquetCompression, type ParquetEncodeSettings } from './writer-properties.js';
@@ -307,6 +308,11 @@ export interface ParquetReadOptions {
   readonly worker?: boolean | string;
   /** Decode workers when decoding on workers (row groups in parallel, in order to the consumer); default 2. */
   readonly decodeWorkers?: number;
+  /**
+   * leasedBatches on workers: pass each batch as its Arrow buffers copied from wasm memory (no IPC
+   * stream) when every projected column type allows it (default); `false`: as IPC streams.
+   */
+  readonly columnLayout?: boolean;
 }
 
 /** Files with fewer rows are decoded on the calling thread unless a worker file is given. */
@@ -398,7 +404,8 @@ export async function openParquetFile(path: string): Promise<ParquetReader> {
       : options.worker === true || rowCount >= DECODE_WORKER_ROWS_MIN ? parquetDecodeWorkerFile() : null;
     return workerFile === null
       ? ownedBatches(streamBatches(file, path, options))
-      : streamBatchesInWorkers(workerFile, path, options, rowGroupCount, options.decodeWorkers ?? DECODE_WORKERS_DEFAULT, leased);
+      : streamBatchesInWorkers(workerFile, path, options, rowGroupCount, options.decodeWorkers ?? DECODE_WORKERS_DEFAULT, leased,
+        leased && options.columnLayout !== false && columnLayoutCarries(options.columns === undefined ? schema.fields : schema.fields.filter((f) => options.columns!.includes(f.name))));
   }
 }
 
@@ -434,6 +441,78 @@ async function* streamBatches(file: pw.ParquetFile, path: string, options: Parqu
   } finally {
     reader.releaseLock();
   }
+}
+
+/**
+ * Whether the decode worker can pass batches of these fields as column buffers (decode-worker.ts,
+ * columnBufferSpec): integers, floats (not half), booleans, strings and binaries (32- or 64-bit
+ * offsets), 128-bit decimals, dates and timestamps. Dictionaries, views and nested types go as IPC.
+ */
+function columnLayoutCarries(fields: readonly arrow.Field[]): boolean {
+  return fields.every(({ type: t }) => {
+    switch (t.typeId) {
+      case arrow.Type.Int: case arrow.Type.Bool: case arrow.Type.Utf8: case arrow.Type.LargeUtf8:
+      case arrow.Type.Binary: case arrow.Type.LargeBinary: case arrow.Type.Date: case arrow.Type.Timestamp:
+        return true;
+      case arrow.Type.Float: return (t as arrow.Float).precision !== arrow.Precision.HALF;
+      case arrow.Type.Decimal: return (t as arrow.Decimal).bitWidth === 128;
+      default: return false;
+    }
+  });
+}
+
+const TIME_UNITS: Readonly<Record<string, arrow.TimeUnit>> = { s: arrow.TimeUnit.SECOND, m: arrow.TimeUnit.MILLISECOND, u: arrow.TimeUnit.MICROSECOND, n: arrow.TimeUnit.NANOSECOND };
+
+/** The Arrow JS type of a C Data Interface format string the column layout carries. */
+function arrowTypeOfFormat(format: string): arrow.DataType {
+  switch (format) {
+    case 'c': return new arrow.Int8();
+    case 'C': return new arrow.Uint8();
+    case 's': return new arrow.Int16();
+    case 'S': return new arrow.Uint16();
+    case 'i': return new arrow.Int32();
+    case 'I': return new arrow.Uint32();
+    case 'l': return new arrow.Int64();
+    case 'L': return new arrow.Uint64();
+    case 'f': return new arrow.Float32();
+    case 'g': return new arrow.Float64();
+    case 'b': return new arrow.Bool();
+    case 'u': return new arrow.Utf8();
+    case 'U': return new arrow.LargeUtf8();
+    case 'z': return new arrow.Binary();
+    case 'Z': return new arrow.LargeBinary();
+    case 'tdD': return new arrow.DateDay();
+    case 'tdm': return new arrow.DateMillisecond();
+    default: {
+      const dec = /^d:(\d+),(\d+)(,128)?$/.exec(format);
+      if (dec !== null) return new arrow.Decimal(Number(dec[2]), Number(dec[1]), 128);
+      const ts = /^ts([smun]):(.*)$/.exec(format);
+      if (ts !== null) return new arrow.Timestamp(TIME_UNITS[ts[1]!]!, ts[2] === '' ? null : ts[2]!);
+      throw new SaigaError('IllegalState', `a decode worker sent a column of format '${format}', which the column layout does not carry`);
+    }
+  }
+}
+
+/** A record batch over the column buffers of a 'batch-columns' message (views, no copy). */
+function batchOfColumns(buffer: ArrayBufferLike, numRows: number, columns: readonly ColumnBuffers[], schemas: Map<string, ArrowSchema>): RecordBatch {
+  const key = columns.map((c) => `${c.name}\u0000${c.format}\u0000${c.nullable ? 1 : 0}`).join('\u0001');
+  let schema = schemas.get(key);
+  if (schema === undefined) {
+    schema = new arrow.Schema(columns.map((c) => new arrow.Field(c.name, arrowTypeOfFormat(c.format), c.nullable)));
+    schemas.set(key, schema);
+  }
+  const view = ([at, len]: readonly [number, number]): Uint8Array => new Uint8Array(buffer, at, len);
+  const children = columns.map((c, k) => {
+    const type = schema.fields[k]!.type as arrow.DataType;
+    const nulls = c.validity === null ? { nullCount: 0 } : { nullCount: c.nullCount, nullBitmap: view(c.validity) };
+    const [first, second] = c.buffers;
+    assert(first !== undefined, () => `column ${c.name}: no value buffer`);
+    const props = second === undefined
+      ? { type, length: numRows, data: view(first), ...nulls }
+      : { type, length: numRows, valueOffsets: view(first), data: view(second), ...nulls };
+    return arrow.makeData(props as unknown as Parameters<typeof arrow.makeData>[0]) as arrow.Data;
+  });
+  return new RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: numRows, nullCount: 0, children }));
 }
 
 /** A decode worker and the messages it sent that the consumer has not taken yet. */
@@ -474,13 +553,22 @@ class DecodeWorkerHandle {
     }
   }
 
+  private readonly schemas = new Map<string, ArrowSchema>();
+
   /** The batches of one message: views on a slot (released when all of them are) or on a transferred buffer. */
-  leased(m: Extract<DecodeMessage, { kind: 'batch' | 'batch-slot' }>): LeasedBatch[] {
+  leased(m: Extract<DecodeMessage, { kind: 'batch' | 'batch-slot' | 'batch-columns' }>): LeasedBatch[] {
     if (m.kind === 'batch') return tableFromIPC(m.ipc).batches.map((batch) => ({ batch, release: NO_RELEASE }));
+    if (m.kind === 'batch-columns' && m.slot < 0) {
+      assert(m.buffer !== undefined, 'a decode worker sent column buffers in neither a slot nor a buffer');
+      return [{ batch: batchOfColumns(m.buffer, m.numRows, m.columns, this.schemas), release: NO_RELEASE }];
+    }
     const slots = this.job.slots;
-    assert(slots !== undefined && m.slot >= 0 && m.slot < slots.length && m.byteLength <= (slots[m.slot] as SharedArrayBuffer).byteLength,
-      () => `a decode worker names slot ${m.slot} (${m.byteLength} bytes) of ${slots?.length ?? 0}`);
-    const batches = tableFromIPC(new Uint8Array(slots[m.slot] as SharedArrayBuffer, 0, m.byteLength)).batches;
+    const byteLength = m.kind === 'batch-slot' ? m.byteLength : 0;
+    assert(slots !== undefined && m.slot >= 0 && m.slot < slots.length && byteLength <= (slots[m.slot] as SharedArrayBuffer).byteLength,
+      () => `a decode worker names slot ${m.slot} (${byteLength} bytes) of ${slots?.length ?? 0}`);
+    const batches = m.kind === 'batch-slot'
+      ? tableFromIPC(new Uint8Array(slots[m.slot] as SharedArrayBuffer, 0, m.byteLength)).batches
+      : [batchOfColumns(slots[m.slot] as SharedArrayBuffer, m.numRows, m.columns, this.schemas)];
     let held = batches.length;
     const giveBack = (): void => {
       if (!this.closed) this.worker.postMessage({ release: m.slot } satisfies DecodeControl);
@@ -519,12 +607,14 @@ async function* streamBatchesInWorkers(
   rowGroupCount: number,
   workerCount: number,
   leased: boolean,
+  columnLayout: boolean,
 ): AsyncIterable<LeasedBatch> {
   const n = Math.max(1, Math.min(workerCount, rowGroupCount));
   const base = {
     path,
     batchRowCount: options.batchRowCount ?? 65_536,
     aheadMax: DECODE_AHEAD_BATCHES_MAX,
+    columnLayout,
     ...(options.columns !== undefined ? { columns: [...options.columns] } : {}),
   };
   const slots = (): { slots?: SharedArrayBuffer[] } =>
@@ -537,7 +627,7 @@ async function* streamBatchesInWorkers(
       for (;;) {
         const m = await w.next(path);
         if (m.kind === 'end') return;
-        assert(m.kind === 'batch' || m.kind === 'batch-slot', `a decode worker sends batches, then end; found ${m.kind}`);
+        assert(m.kind === 'batch' || m.kind === 'batch-slot' || m.kind === 'batch-columns', `a decode worker sends batches, then end; found ${m.kind}`);
         w.worker.postMessage('ack' satisfies DecodeControl);
         yield* w.leased(m);
       }
@@ -555,7 +645,7 @@ async function* streamBatchesInWorkers(
           assert(m.group === g, `decode worker ${g % n} ended row group ${m.group}, expected ${g}`);
           break;
         }
-        assert(m.kind === 'batch' || m.kind === 'batch-slot', `row group ${g}: expected a batch or its end, found ${m.kind}`);
+        assert(m.kind === 'batch' || m.kind === 'batch-slot' || m.kind === 'batch-columns', `row group ${g}: expected a batch or its end, found ${m.kind}`);
         w.worker.postMessage('ack' satisfies DecodeControl);
         yield* w.leased(m);
       }

@@ -154,4 +154,63 @@ describe('Parquet decoding on a worker thread', () => {
     rmSync(path);
     await expect((async () => { for await (const b of f.batches({ worker: workerFile })) void b; })()).rejects.toThrow(path);
   });
+
+  it('leased batches as column buffers: every carried type (nulls included) equals the calling thread\'s IPC decode; dictionaries go as IPC', async () => {
+    const seed = 7;
+    let state = seed;
+    const rnd = (): number => { state = (Math.imul(state, 1103515245) + 12345) >>> 0; return state / 4294967296; };
+    const n = 23_456;
+    const maybe = <T>(v: T): T | null => (rnd() < 0.15 ? null : v);
+    const col = <T extends arrow.DataType>(type: T, f: (i: number) => unknown): arrow.Data => arrow.vectorFromArray(Array.from({ length: n }, (_, i) => f(i)), type).data[0] as arrow.Data;
+    const data = {
+      i8: col(new arrow.Int8(), () => maybe(Math.floor(rnd() * 256) - 128)),
+      i16: col(new arrow.Int16(), () => maybe(Math.floor(rnd() * 65536) - 32768)),
+      i32: col(new arrow.Int32(), (i) => i),
+      i64: col(new arrow.Int64(), () => maybe(BigInt(Math.floor(rnd() * 2 ** 52)) * 1000n - 7n)),
+      u8: col(new arrow.Uint8(), () => maybe(Math.floor(rnd() * 256))),
+      u32: col(new arrow.Uint32(), () => maybe(Math.floor(rnd() * 2 ** 32))),
+      f32: col(new arrow.Float32(), () => maybe(Math.fround(rnd() * 1000))),
+      f64: col(new arrow.Float64(), () => maybe(rnd() * 1e6)),
+      b: col(new arrow.Bool(), () => maybe(rnd() < 0.5)),
+      s: col(new arrow.Utf8(), (i) => maybe(`s${i}${'é'.repeat(i % 4)}`)),
+      ls: col(new arrow.LargeUtf8(), (i) => maybe(`large ${i * 3}`)),
+      bin: col(new arrow.Binary(), (i) => maybe(Uint8Array.of(i & 255, (i >> 8) & 255, 7))),
+      dec: col(new arrow.Decimal(2, 15, 128), () => maybe(Uint32Array.of(Math.floor(rnd() * 2 ** 32), 3, 0, 0))),
+      day: col(new arrow.DateDay(), () => maybe(new Date(Math.floor(rnd() * 20000) * 86_400_000))),
+      ms: col(new arrow.DateMillisecond(), () => maybe(new Date(Math.floor(rnd() * 20000) * 86_400_000))),
+      ts: col(new arrow.TimestampMicrosecond('UTC'), () => maybe(Math.floor(rnd() * 2 ** 40))),
+      tsn: col(new arrow.TimestampMillisecond(), () => maybe(Math.floor(rnd() * 2 ** 40))),
+    };
+    const path = join(dir, 'types.parquet');
+    const all = new arrow.RecordBatch(data);
+    await writeParquetFile(path, all.schema, [all.slice(0, 10_000), all.slice(10_000)], { rowGroupRows: 6_000, workers: false });
+    const rows = (batches: readonly arrow.RecordBatch[]): string[] => batches.flatMap((b) => b.toArray().map((r) => JSON.stringify(r.toJSON(), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array || v instanceof Uint32Array ? [...v].join(':') : v))));
+    const f = await openParquetFile(path);
+    const local: arrow.RecordBatch[] = [];
+    for await (const b of f.batches({ worker: false, batchRowCount: 4_000 })) local.push(b);
+    const want = rows(local);
+    expect(want.length).toBe(n);
+    expect(want.some((r) => r.includes('null'))).toBe(true);
+    for (const columnLayout of [true, false]) {
+      const held: LeasedBatch[] = [];
+      for await (const lb of f.leasedBatches({ worker: workerFile, batchRowCount: 4_000, decodeWorkers: 2, columnLayout })) held.push(lb);
+      const got = held.map((lb) => lb.batch);
+      expect(got.map((b) => b.schema.fields.map((x) => `${x.name}:${String(x.type)}:${x.nullable}`)), `columnLayout ${columnLayout}`).toEqual(local.map((b) => b.schema.fields.map((x) => `${x.name}:${String(x.type)}:${x.nullable}`)));
+      expect(rows(got), `columnLayout ${columnLayout} (seed ${seed})`).toEqual(want);
+      for (const lb of held) lb.release();
+    }
+    // A dictionary column is not carried as column buffers: the read falls back to IPC and still matches.
+    const dictPath = join(dir, 'dict.parquet');
+    const dict = arrow.vectorFromArray(Array.from({ length: 9_000 }, (_, i) => (i % 11 === 0 ? null : `k${i % 7}`)), new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32()));
+    const withDict = new arrow.RecordBatch({ id: data.i32.slice(0, 9_000), d: dict.data[0]! });
+    await writeParquetFile(dictPath, withDict.schema, [withDict], { rowGroupRows: 2_000, workers: false });
+    const fd = await openParquetFile(dictPath);
+    const dLocal: arrow.RecordBatch[] = [];
+    for await (const b of fd.batches({ worker: false })) dLocal.push(b);
+    const dHeld: LeasedBatch[] = [];
+    for await (const lb of fd.leasedBatches({ worker: workerFile, decodeWorkers: 2 })) dHeld.push(lb);
+    expect(rows(dHeld.map((lb) => lb.batch))).toEqual(rows(dLocal));
+    expect(rows(dLocal)).toHaveLength(9_000);
+    for (const lb of dHeld) lb.release();
+  });
 });
