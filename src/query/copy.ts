@@ -287,11 +287,10 @@ export function insertSink(storage: StorageApi, db: string, table: string): Inse
 
 /**
  * Rows a write result made durable and visible: appliedCount, plus, for a bulk load's write(), the
- * rows staged by earlier writes that it committed (`committedCount`, which appliedCount leaves
- * out). Read without depending on the field's declaration: storage-api.ts adds it additively.
+ * rows staged by earlier writes that it committed (`committedCount`, which appliedCount leaves out).
  */
 function writtenCount(r: WriteResult): number {
-  return r.appliedCount + ((r as { readonly committedCount?: number }).committedCount ?? 0);
+  return r.appliedCount + (r.committedCount ?? 0);
 }
 
 /** A batch to insert and what to call once its write has settled (a leased batch gives its buffers back). */
