@@ -27,7 +27,9 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  * all endpoints in parallel dealt over K client processes (default 2), the way distributed
  * consumers take one endpoint each. Each figure carries wall rows/s and the CPU time per row of
  * the server process and of the client process(es). Last, a storage peer (unless
- * `--no-storage-peer`): the same batches written with storage.writeArrow in this process, no Flight.
+ * `--no-storage-peer`): the same batches written with storage.writeArrow in this process, no
+ * Flight (`storage_peer`, final flush reported apart), and through storage.bulkLoad when the
+ * storage has one (`storage_peer_bulk`, finish() included).
  */
 export async function main(args: string[]): Promise<void> {
   const flag = (name: string, dflt: number): number => {
@@ -65,6 +67,12 @@ export async function main(args: string[]): Promise<void> {
     const putCpu = cpuSeconds(process.cpuUsage(p0));
     const f1 = process.resourceUsage();
     const mainCpu = m0 === undefined ? undefined : (mainThreadCpuSeconds() as number) - m0;
+    // What the load left in memory (MemRowSets: the WAL path; nothing for a bulk load, whose
+    // files are written and committed before DoPut ends) written too: comparable CPU per row.
+    const flushStart = performance.now();
+    if (!peerOnly) await storage.flush('tpch', 'lineitem');
+    const flushSeconds = (performance.now() - flushStart) / 1000;
+    const cpuWithFlush = cpuSeconds(process.cpuUsage(p0));
     if (put !== undefined) emit({
       name: 'flight.doput.rows_per_s', value: Math.round(rows / put.seconds), unit: 'rows/s', mbPerS: Math.round(put.bodyBytes / put.seconds / 1e6),
       applied: put.applied, rowErrors: put.rowErrors, serverCpuRowsPerS: Math.round(rows / putCpu), clientCpuRowsPerS: Math.round(rows / put.cpuSeconds),
@@ -73,11 +81,11 @@ export async function main(args: string[]): Promise<void> {
       serverSystemCpuShare: Math.round((100 * (f1.systemCPUTime - f0.systemCPUTime)) / 1e6 / putCpu) / 100,
       // The writing (main) thread alone: what bounds DoPut's wall time on an idle machine.
       ...(mainCpu === undefined ? {} : { mainThreadCpuRowsPerS: Math.round(rows / mainCpu) }),
+      withFinalFlushRowsPerS: Math.round(rows / (put.seconds + flushSeconds)), serverCpuWithFinalFlushRowsPerS: Math.round(rows / cpuWithFlush),
       pageWarmer: pageWarmerStats(),
       target: 1_000_000, rows, putBatchRows, clientProcesses: 1, ...common,
     });
 
-    if (!peerOnly) await storage.flush('tpch', 'lineitem');
     // `--put-only`: DoPut alone (profiling the ingest path).
     const putOnly = args.includes('--put-only') || peerOnly;
     // Each DoGet mode runs `reps` times (the first also warms JIT and caches); the best wall-clock
@@ -143,6 +151,31 @@ export async function main(args: string[]): Promise<void> {
         withFinalFlushRowsPerS: Math.round(peer.rowCount / (seconds + flushSeconds)), withFinalFlushCpuRowsPerS: Math.round(peer.rowCount / cpuWithFlush),
       });
       await storage.dropTable('tpch', 'lineitem_peer');
+      // The same batches through storage.bulkLoad (what DoPut inserts use when the storage has
+      // it): staged DiskRowSets committed at finish(), which is inside the timed span.
+      const bulkLoad = storage.bulkLoad?.bind(storage);
+      if (bulkLoad !== undefined) {
+        await storage.createTable({ database: 'tpch', name: 'lineitem_peer', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', tablets) });
+        const b0 = process.cpuUsage();
+        const bt0 = performance.now();
+        const load = bulkLoad('tpch', 'lineitem_peer');
+        const pending: Promise<unknown>[] = [];
+        for (const b of peer.batches) {
+          if (pending.length >= 2) await pending.shift();
+          pending.push(load.write(b));
+        }
+        await Promise.all(pending);
+        const fin = await load.finish();
+        const bulkSeconds = (performance.now() - bt0) / 1000;
+        const bulkCpu = cpuSeconds(process.cpuUsage(b0));
+        const stored = storage.tableStats('tpch', 'lineitem_peer').rowCount;
+        if (stored !== peer.rowCount) throw new Error(`bulk peer stored ${stored} of ${peer.rowCount} rows (finish applied ${fin.appliedCount})`);
+        emit({
+          name: 'flight.doput.storage_peer_bulk.rows_per_s', value: Math.round(peer.rowCount / bulkSeconds), unit: 'rows/s',
+          cpuRowsPerS: Math.round(peer.rowCount / bulkCpu), rows: peer.rowCount, putBatchRows, ...common,
+        });
+        await storage.dropTable('tpch', 'lineitem_peer');
+      }
     }
   } finally {
     for (const c of clients) await c.close();

@@ -25,6 +25,14 @@ import { fsyncDir } from './tablet-metadata.js';
 /** Staged files written or being written per stage before append() waits (memory bound: ~this many frozen MemRowSets). */
 export const BULK_STAGE_FILES_IN_FLIGHT_MAX = 2;
 
+/**
+ * A staged MemRowSet goes to a flush worker at this size at most (or the tablet's
+ * memRowSetFlushBytes when smaller): files are written while the load still streams rows in,
+ * instead of all at finish (a 64 MiB MemRowSet per tablet was typically written only by seal()).
+ * Overridable for measurements with SAIGA_BULK_STAGE_FILE_MIB.
+ */
+export const BULK_STAGE_FILE_BYTES_MAX = Math.max(1, Number(process.env['SAIGA_BULK_STAGE_FILE_MIB'] ?? 16)) * 1024 * 1024;
+
 /** Placeholder insert timestamp of staged rows: the commit's timestamp replaces it (RowSetMeta.insertTs). */
 const STAGED_TS: HybridTime = 1n;
 

@@ -18,7 +18,7 @@ import type { ScanChunk, ScanPlan, StoredColumn } from '../rowset/scan-plan.js';
 import { canonicalKind, canonicalValue, type CanonicalKind } from '../rowset/column-batch.js';
 import { prepareArrowBatch } from './prepare-batch.js';
 import { submitFlush, type FlushJob } from './background-flush.js';
-import { BULK_FILE_PREFIX, BulkStage } from './bulk-stage.js';
+import { BULK_FILE_PREFIX, BULK_STAGE_FILE_BYTES_MAX, BulkStage } from './bulk-stage.js';
 import type { ApplyResult, OpId, PreparedBatch, PreparedOps, Tablet, TabletStats, WriteOp } from './tablet-api.js';
 import { META_FILE, fsyncDir, readMeta, writeMeta, type RowSetMeta, type TabletMeta } from './tablet-metadata.js';
 
@@ -550,7 +550,7 @@ export class TabletImpl implements Tablet {
     this.checkOpen();
     return new BulkStage({
       dir: this.dir, tabletId: this.tabletId, columns: this.columns, keyColumnCount: this.keyColumnCount, schema: this.schemaCache,
-      rowsPerBatch: this.limits.rowsPerBatchMax, flushBytes: this.limits.memRowSetFlushBytes, isAboveAllKeys: (k) => this.isAboveAllKeys(k),
+      rowsPerBatch: this.limits.rowsPerBatchMax, flushBytes: Math.min(this.limits.memRowSetFlushBytes, BULK_STAGE_FILE_BYTES_MAX), isAboveAllKeys: (k) => this.isAboveAllKeys(k),
     });
   }
 
