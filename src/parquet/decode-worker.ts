@@ -1,4 +1,4 @@
-import { openAsBlob } from 'node:fs';
+import { fstatSync, openAsBlob, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as pw from 'parquet-wasm';
 
@@ -41,6 +41,39 @@ export interface DecodeJob {
   readonly slots?: readonly SharedArrayBuffer[];
   /** Pass batches as column buffers ('batch-columns') instead of IPC streams. */
   readonly columnLayout?: boolean;
+  /**
+   * An open descriptor of `path` to read with (positional reads, so workers may share it); the
+   * parent owns it and closes it after the worker ends. Without it the worker opens a Blob.
+   */
+  readonly fd?: number;
+}
+
+/** The part of Blob parquet-wasm's ParquetFile.fromFile uses (size, slice, arrayBuffer). */
+interface BlobLike {
+  readonly size: number;
+  slice(start?: number, end?: number): BlobLike;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/**
+ * A Blob-like view of bytes [start, end) of an open file: each range parquet-wasm asks for is one
+ * positional read into a buffer of its exact size. A file Blob (openAsBlob) reads in chunks and
+ * joins them: about 15% more decode CPU on lineitem.
+ */
+export function fileRange(fd: number, start: number, end: number): BlobLike {
+  return {
+    size: end - start,
+    slice: (a = 0, b = end - start) => fileRange(fd, start + Math.min(a, end - start), start + Math.min(b, end - start)),
+    arrayBuffer: async () => {
+      const out = new Uint8Array(end - start);
+      for (let at = 0; at < out.length;) {
+        const n = readSync(fd, out, at, out.length - at, start + at);
+        if (n === 0) throw new Error(`file ended at byte ${start + at}, expected ${end} bytes`);
+        at += n;
+      }
+      return out.buffer;
+    },
+  };
 }
 
 /**
@@ -240,7 +273,8 @@ if (port !== null) {
     }
   };
   const run = async (): Promise<void> => {
-    const file = await pw.ParquetFile.fromFile(await openAsBlob(job.path));
+    const source = job.fd !== undefined ? fileRange(job.fd, 0, fstatSync(job.fd).size) : await openAsBlob(job.path);
+    const file = await pw.ParquetFile.fromFile(source as Blob);
     const decode = async (rowGroups: number[] | undefined): Promise<void> => {
       const options: pw.ReaderOptions = { batchSize: job.batchRowCount };
       if (job.columns !== undefined) options.columns = [...job.columns];

@@ -1,4 +1,4 @@
-import { existsSync, openAsBlob } from 'node:fs';
+import { closeSync, existsSync, openAsBlob, openSync } from 'node:fs';
 import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -610,8 +610,17 @@ async function* streamBatchesInWorkers(
   columnLayout: boolean,
 ): AsyncIterable<LeasedBatch> {
   const n = Math.max(1, Math.min(workerCount, rowGroupCount));
+  // One descriptor for every worker (positional reads), closed once they have ended.
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SaigaError('NotFound', `no such Parquet file: ${path}`);
+    throw new SaigaError('Corruption', `cannot decode ${path}: ${errorText(e)}`, { file: path });
+  }
   const base = {
     path,
+    fd,
     batchRowCount: options.batchRowCount ?? 65_536,
     aheadMax: DECODE_AHEAD_BATCHES_MAX,
     columnLayout,
@@ -652,6 +661,7 @@ async function* streamBatchesInWorkers(
     }
   } finally {
     await Promise.all(workers.map((w) => w.close()));
+    closeSync(fd);
   }
 }
 

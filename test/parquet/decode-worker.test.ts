@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +145,22 @@ describe('Parquet decoding on a worker thread', () => {
     let taken = 0;
     for await (const lb of f.leasedBatches(options)) { void lb; if (++taken === 2) break; }
     expect(taken).toBe(2);
+  });
+
+  it('the workers\' shared file descriptor is closed after a full read and after an early stop', async () => {
+    const path = join(dir, 'fds.parquet');
+    await writeParquetFile(path, batch(0, 10).schema, [batch(0, 30_000)], { rowGroupRows: 5_000, workers: false });
+    const f = await openParquetFile(path);
+    // Descriptors of this process open on the file.
+    const openFds = (): number => readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === path; } catch { return false; } }).length;
+    let during = 0;
+    let rows = 0;
+    for await (const b of f.batches({ worker: workerFile, decodeWorkers: 2 })) { rows += b.numRows; during = Math.max(during, openFds()); }
+    expect(rows).toBe(30_000);
+    expect(during).toBeGreaterThanOrEqual(1);
+    expect(openFds()).toBe(0);
+    for await (const lb of f.leasedBatches({ worker: workerFile, decodeWorkers: 2 })) { lb.release(); break; }
+    expect(openFds()).toBe(0);
   });
 
   it('reports a file that vanished under the worker as an error naming it', async () => {
