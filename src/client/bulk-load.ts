@@ -117,11 +117,11 @@ export class EmbeddedBulkLoad implements BulkLoad {
   private async writePart(tl: TabletLoad, schema: Schema, prepared: PreparedBatch, part: RoutedPart): Promise<PartResult> {
     // The load keeps no view on the caller's batch: the rows are copied into buffers of their
     // own (shared, so a staged MemRowSet goes to the flush worker without another copy).
-    const taken = takePrepared(schema, prepared, part.rows ?? identityRows(prepared.rowCount));
+    if (tl.bulk) tl.stage ??= tl.replica.tablet.beginBulkStage();
+    const taken = takePrepared(schema, prepared, part.rows ?? identityRows(prepared.rowCount), tl.stage?.alloc);
     let committed: ReplicaWriteResult | undefined;
-    if (tl.bulk) {
+    if (tl.bulk && tl.stage !== undefined) {
       const tablet = tl.replica.tablet;
-      tl.stage ??= tablet.beginBulkStage();
       if (tl.stage.schema === tablet.schema && tl.stage.accepts(taken)) {
         await tl.stage.append(taken);
         return { appliedCount: 0, rowErrors: [], stagedCount: taken.rowCount, committedCount: 0, timestamp: 0n };

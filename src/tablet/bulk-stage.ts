@@ -56,9 +56,18 @@ export interface StagedFiles {
   readonly rowCount: number;
 }
 
+/**
+ * Take buffers of staged rows whose file is written, for the next takes of the same stage
+ * (`SlabAllocator`): reused memory instead of fresh pages (page faults and the kernel zeroing
+ * them on the writing thread). At most this many bytes are kept per stage.
+ */
+const RECYCLED_BYTES_MAX = 64 * 1024 * 1024;
+
 interface StagedFile {
   readonly file: string;
   readonly rowCount: number;
+  /** Take buffers (slabs) holding this file's rows: free once the file is written. */
+  readonly slabs: readonly SharedArrayBuffer[];
   /** Settles once the file is written and synced (rejects with the reason it was not). */
   readonly done: Promise<void>;
   settled: boolean;
@@ -73,6 +82,14 @@ export class BulkStage {
   private readonly staged: StagedFile[] = [];
   private seq = 0;
   private closed = false;
+  /** Slabs of the rows in the current MemRowSet. */
+  private slabs: SharedArrayBuffer[] = [];
+  /** Slabs free for reuse (their rows are in a written file). */
+  private readonly recycled: SharedArrayBuffer[] = [];
+  private recycledBytes = 0;
+  /** Takes served from recycled slabs / asked for (figures). */
+  slabsReused = 0;
+  slabsAsked = 0;
   /** Rows appended so far. */
   rowCount = 0;
 
@@ -105,6 +122,9 @@ export class BulkStage {
     if (this.closed) throw new SaigaError('IllegalState', `bulk stage of tablet ${this.host.tabletId} is closed`);
     const ko = p.keyOffsets;
     this.mrs.appendBatch(p.keyBytes, ko, p.columns, 0, p.rowCount, STAGED_TS, p.buffersOwned === true);
+    // A take (takePrepared) carves columns and keys from one slab, which the MemRowSet now keeps.
+    const slab = p.keyBytes.buffer;
+    if (p.buffersOwned === true && slab instanceof SharedArrayBuffer) this.slabs.push(slab);
     this.lastKey = p.keyBytes.slice(ko[p.rowCount - 1] as number, ko[p.rowCount] as number);
     this.rowCount += p.rowCount;
     if (this.mrs.sizeBytes >= this.host.flushBytes) this.freeze();
@@ -128,7 +148,8 @@ export class BulkStage {
     this.mrs = new MemRowSet(this.host.columns);
     const file = `${BULK_FILE_PREFIX}${this.tag}-${++this.seq}.drs`;
     const path = join(this.host.dir, file);
-    const entry: StagedFile = { file, rowCount: mrs.size, done: Promise.resolve(), settled: false };
+    const entry: StagedFile = { file, rowCount: mrs.size, slabs: this.slabs, done: Promise.resolve(), settled: false };
+    this.slabs = [];
     let job: FlushJob | undefined;
     try {
       job = submitFlush({ path, columns: this.host.columns, keyColumnCount: this.host.keyColumnCount, rowsPerBatch: this.host.rowsPerBatch, image: mrs.toImage() });
@@ -159,11 +180,43 @@ export class BulkStage {
     const mark = (): void => {
       s.settled = true;
     };
-    done.then(mark, mark);
+    // Written: nothing reads these rows' buffers any more (the worker dropped its image).
+    done.then(() => {
+      mark();
+      this.recycle(s.slabs);
+    }, mark);
     // Failures surface through append() / seal(); never unhandled.
     done.catch(() => undefined);
     this.staged.push(s);
   }
+
+  private recycle(slabs: readonly SharedArrayBuffer[]): void {
+    if (this.closed) return;
+    for (const b of slabs) {
+      if (this.recycledBytes + b.byteLength > RECYCLED_BYTES_MAX) break;
+      this.recycled.push(b);
+      this.recycledBytes += b.byteLength;
+    }
+  }
+
+  /**
+   * SlabAllocator for takes of rows this stage will append: a recycled slab of [bytes, 1.5 bytes]
+   * zeroed, else undefined. A take the stage then refuses keeps its slab (the ordinary path's
+   * MemRowSet holds it); it is never recycled since only appended slabs are.
+   */
+  readonly alloc = (bytes: number): SharedArrayBuffer | undefined => {
+    this.slabsAsked++;
+    for (let i = 0; i < this.recycled.length; i++) {
+      const b = this.recycled[i] as SharedArrayBuffer;
+      if (b.byteLength < bytes || b.byteLength > 1.5 * bytes) continue;
+      this.recycled.splice(i, 1);
+      this.recycledBytes -= b.byteLength;
+      new Uint8Array(b).fill(0);
+      this.slabsReused++;
+      return b;
+    }
+    return undefined;
+  };
 
   /**
    * Writes what is still in memory and waits until every staged file is durable. The stage

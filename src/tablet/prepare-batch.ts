@@ -506,13 +506,13 @@ function takeBytes(kind: CanonicalKind, d: arrow.Data, m: number, runs: Int32Arr
 }
 
 /** The kept rows of every column (and of the keys) in one slab. */
-function takeAll(schema: Schema, columns: readonly arrow.Data[], keyData: arrow.Data, keep: Int32Array): { columns: arrow.Data[]; keys: arrow.Data } {
+function takeAll(schema: Schema, columns: readonly arrow.Data[], keyData: arrow.Data, keep: Int32Array, alloc?: SlabAllocator): { columns: arrow.Data[]; keys: arrow.Data } {
   const { runs, count } = runsOf(keep);
   const m = keep.length;
   const kinds = schema.columns.map(canonicalKind);
   let bytes = takeBytes('bin', keyData, m, runs, count);
   columns.forEach((d, ci) => { bytes += takeBytes(kinds[ci] as CanonicalKind, d, m, runs, count); });
-  const slab = new Slab(bytes);
+  const slab = new Slab(bytes, 0, alloc?.(bytes));
   const keys = takeCanonical({ type: 'binary' }, 'bin', keyData, keep, runs, count, slab);
   return { keys, columns: columns.map((d, ci) => takeCanonical(schema.columns[ci] as ColumnSchema, kinds[ci] as CanonicalKind, d, keep, runs, count, slab)) };
 }
@@ -749,11 +749,21 @@ export function preparedToIpcChunks(schema: Schema, p: PreparedBatch): IpcChunks
   return ipcStreamChunks([preparedToArrow(schema, p)]);
 }
 
-/** The prepared rows listed in `rows` (positions in `p`), e.g. those routed to one tablet. */
-export function takePrepared(schema: Schema, p: PreparedBatch, rows: Int32Array): PreparedBatch {
+/**
+ * Gives a take its one buffer: an all-zero SharedArrayBuffer of at least `bytes` bytes that no
+ * one else holds, or undefined (a new one is allocated). Bulk staging recycles the buffers of
+ * staged rows once their file is written (bulk-stage.ts), saving the page faults of fresh memory.
+ */
+export type SlabAllocator = (bytes: number) => SharedArrayBuffer | undefined;
+
+/**
+ * The prepared rows listed in `rows` (positions in `p`), e.g. those routed to one tablet. Every
+ * taken column and the keys are views on one SharedArrayBuffer (from `alloc` when given).
+ */
+export function takePrepared(schema: Schema, p: PreparedBatch, rows: Int32Array, alloc?: SlabAllocator): PreparedBatch {
   const m = rows.length;
   // Keys are one more variable-width column: a byte range and an offset rebase per run.
-  const taken = takeAll(schema, p.columns, makeCanonical({ type: 'binary' }, p.rowCount, { values: p.keyBytes, valueOffsets: p.keyOffsets, nullCount: 0 }), rows);
+  const taken = takeAll(schema, p.columns, makeCanonical({ type: 'binary' }, p.rowCount, { values: p.keyBytes, valueOffsets: p.keyOffsets, nullCount: 0 }), rows, alloc);
   const inputIndex = new Int32Array(m);
   for (let j = 0; j < m; j++) inputIndex[j] = p.inputIndex === undefined ? (rows[j] as number) : (p.inputIndex[rows[j] as number] as number);
   return {

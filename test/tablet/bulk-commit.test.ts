@@ -173,6 +173,30 @@ describe('bulk commit', () => {
     t2.close();
   });
 
+  it('reuses the take buffers of written files for later takes, rows intact', async () => {
+    const dir = tempDir();
+    const t = openTablet({ dir, tabletId: 't5', schema, limits: { memRowSetFlushBytes: 64 * 1024 } });
+    const st = t.beginBulkStage();
+    for (let b = 0; b < 40; b++) {
+      const p = prepareArrowBatch(schema, 'insert', batchOf(b * 400, 400));
+      const rows = new Int32Array(p.rowCount);
+      for (let i = 0; i < rows.length; i++) rows[i] = i;
+      const taken = takePrepared(schema, p, rows, st.alloc);
+      expect(st.accepts(taken)).toBe(true);
+      await st.append(taken);
+      // Let finished files hand their buffers back.
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const { files, rowCount } = await st.seal();
+    expect(rowCount).toBe(16_000);
+    expect(st.slabsReused).toBeGreaterThan(0);
+    t.commitBulk({ term: 1, index: 1 }, ts(1), files);
+    const got = rowsOf(t);
+    expect(got.length).toBe(16_000);
+    for (let i = 0; i < got.length; i += 37) expect(got[i]).toEqual([BigInt(i), i % 7 === 0 ? null : `v${i}`, i]);
+    t.close();
+  });
+
   it('removeStaleBulkFiles deletes uncommitted staged files only', async () => {
     const dir = tempDir();
     const t = openTablet({ dir, tabletId: 't4', schema, limits: { memRowSetFlushBytes: 64 * 1024 } });
