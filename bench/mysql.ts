@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +119,31 @@ function procCpuUs(pid: number | undefined): { userUs: number; sysUs: number } |
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { userUs: (Number(f[11]) * 1e6) / CLOCK_TICKS_PER_S, sysUs: (Number(f[12]) * 1e6) / CLOCK_TICKS_PER_S };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU time (user + system µs) of each thread of a process so far, summed by thread name
+ * (/proc/PID/task/TID/comm; the main thread is 'main'): where a server's CPU goes (the event loop,
+ * libuv's thread pool, V8's GC helpers). Null where there is no procfs.
+ */
+function threadCpuUs(pid: number | undefined): Map<string, number> | null {
+  if (pid === undefined) return null;
+  try {
+    const out = new Map<string, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
+        out.set(name, (out.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS_PER_S);
+      } catch {
+        // the thread exited between the listing and the read
+      }
+    }
+    return out;
   } catch {
     return null;
   }
@@ -461,9 +486,10 @@ export async function main(args: string[]): Promise<void> {
       const holds: number[][] = [];
       /**
        * Per target and round, CPU µs per op (warm-up included): the server process's user and
-       * system time (/proc/PID/stat, 10 ms ticks) and this bench process's (the mysql2 client).
+       * system time (/proc/PID/stat, 10 ms ticks), the same per server thread name (main = the event
+       * loop; /proc/PID/task), and this bench process's (the mysql2 client).
        */
-      const cpu: Record<string, { serverUserUsPerOp: number[]; serverSysUsPerOp: number[]; clientUsPerOp: number[] }> = {};
+      const cpu: Record<string, { serverUserUsPerOp: number[]; serverSysUsPerOp: number[]; serverThreadUsPerOp: Record<string, number>[]; clientUsPerOp: number[] }> = {};
       /** WAL group commits (fdatasyncs) per second of the Saiga server, per round (warm-up included). */
       const syncsPerS: number[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -471,18 +497,28 @@ export async function main(args: string[]): Promise<void> {
           const before = t.name === 'saiga' ? await host.syncStats() : undefined;
           const counted = { ops: 0 };
           const serverCpu0 = procCpuUs(t.pid);
+          const threads0 = threadCpuUs(t.pid);
           const clientCpu0 = process.cpuUsage();
           const wall0 = performance.now();
           samples[t.name]?.push(await rate(t, w, seconds, warmupSeconds, counted));
           const wallS = (performance.now() - wall0) / 1000;
           const clientCpu = process.cpuUsage(clientCpu0);
           const serverCpu1 = procCpuUs(t.pid);
+          const threads1 = threadCpuUs(t.pid);
           if (counted.ops > 0) {
-            const c = (cpu[t.name] ??= { serverUserUsPerOp: [], serverSysUsPerOp: [], clientUsPerOp: [] });
+            const c = (cpu[t.name] ??= { serverUserUsPerOp: [], serverSysUsPerOp: [], serverThreadUsPerOp: [], clientUsPerOp: [] });
             c.clientUsPerOp.push(Math.round((clientCpu.user + clientCpu.system) / counted.ops));
             if (serverCpu0 !== null && serverCpu1 !== null) {
               c.serverUserUsPerOp.push(Math.round((serverCpu1.userUs - serverCpu0.userUs) / counted.ops));
               c.serverSysUsPerOp.push(Math.round((serverCpu1.sysUs - serverCpu0.sysUs) / counted.ops));
+            }
+            if (threads0 !== null && threads1 !== null) {
+              const perThread: Record<string, number> = {};
+              for (const [name, us] of threads1) {
+                const d = Math.round((us - (threads0.get(name) ?? 0)) / counted.ops);
+                if (d > 0) perThread[name] = d;
+              }
+              c.serverThreadUsPerOp.push(perThread);
             }
           }
           if (before !== undefined) {

@@ -237,6 +237,38 @@ function bindInsert(t: InsertTemplate, params: readonly Value[]): Literal[][] | 
   return rows;
 }
 
+/** What a write statement reports: rows applied, warnings (skipped rows), the last auto-increment key. */
+interface WriteSummary {
+  readonly appliedCount: number;
+  readonly warnings: Warning[];
+  readonly lastId?: bigint;
+}
+
+/** The running totals of a write statement's parts (storage calls of at most writeBatchRowsMax rows). */
+interface PartsTally {
+  applied: number;
+  readonly warnings: Warning[];
+  lastId: bigint | undefined;
+  /** The first duplicate key of a plain INSERT (reported once all parts are written). */
+  firstDup: string | null;
+}
+
+/** Adds one part's result (rows from `start`) to the tally; rejected rows that fail the statement throw. */
+function tallyPart(acc: PartsTally, kind: WriteOpKind, start: number, r: WriteResult): PartsTally {
+  acc.applied += r.appliedCount;
+  if (r.lastAutoIncrementId !== undefined) acc.lastId = r.lastAutoIncrementId;
+  for (const e of r.rowErrors) {
+    if (kind === 'insert' && e.code === 'AlreadyPresent') { acc.firstDup ??= e.message; continue; }
+    // Rows no tablet accepts (range gaps) or storage rejects fail plain INSERT / UPSERT.
+    if ((kind === 'insert' || kind === 'upsert') && e.code !== 'AlreadyPresent') {
+      throw new SaigaError('InvalidArgument', `row ${start + e.rowIndex + 1} was rejected: ${e.message} (${acc.applied} row(s) were written)`);
+    }
+    if (kind === 'update' && e.code === 'InvalidArgument') throw new SaigaError('InvalidArgument', e.message);
+    if (acc.warnings.length < 64) acc.warnings.push({ level: 'Warning', code: e.code === 'AlreadyPresent' ? 1062 : 1032, message: e.message });
+  }
+  return acc;
+}
+
 /** A result stream of at most one batch. */
 async function* oneBatch(batch: (() => arrow.RecordBatch) | null): AsyncGenerator<arrow.RecordBatch> {
   if (batch !== null) yield batch();
@@ -386,29 +418,39 @@ class SessionImpl implements Session {
     const id = this.nextStmtId++;
     return {
       id, paramCount, columns,
-      execute: async (params: readonly Value[], options?: ExecuteOptions) => {
-        if (point !== null) {
-          const r = await this.executePoint(sql, point.plan, point.schema, point.columns, columns, params, options);
-          if (r !== null) return r;
-        }
+      // Not async itself: each path is one async call (no frame awaiting another's promise).
+      execute: (params: readonly Value[], options?: ExecuteOptions): Promise<StatementResult> => {
+        if (point !== null) return this.executePreparedPoint(sql, point, columns, params, options);
         if (insert !== null && !this.closed && !this.state.closed) {
           // Prepared INSERT ... VALUES: the parameters become the literals the pre-pass would have
           // parsed from the substituted text, without tokenizing or parsing anything per execution.
           const rows = bindInsert(insert, params);
-          if (rows !== null) {
-            this.warnings = [];
-            this.startStatement(sql);
-            const r = await this.insertValues({ ...insert.st, rows }, this.currentInsertTarget(insertTarget));
-            if (r.kind === 'ok' && r.warnings.length > 0) this.warnings = [...r.warnings];
-            return r;
-          }
+          if (rows !== null) return this.executePreparedInsert(sql, insert.st, rows, insertTarget);
         }
-        const rs = await this.execute(sql, { ...(options ?? {}), params });
-        assert(rs.length >= 1, 'a prepared statement yields a result');
-        return rs[rs.length - 1]!;
+        return this.executePrepared(sql, params, options);
       },
       close: () => { /* nothing held */ },
     };
+  }
+
+  private async executePreparedPoint(sql: string, point: { plan: PointSelect; schema: arrow.Schema; columns: readonly ColumnSchema[] }, columns: readonly ResultColumn[], params: readonly Value[], options: ExecuteOptions | undefined): Promise<StatementResult> {
+    const r = await this.executePoint(sql, point.plan, point.schema, point.columns, columns, params, options);
+    return r ?? this.executePrepared(sql, params, options);
+  }
+
+  private async executePreparedInsert(sql: string, st: Extract<Statement, { kind: 'insertValues' }>, rows: readonly (readonly Literal[])[], insertTarget: InsertTarget | null): Promise<StatementResult> {
+    this.warnings = [];
+    this.startStatement(sql);
+    const r = await this.insertValues(st, rows, this.currentInsertTarget(insertTarget));
+    if (r.kind === 'ok' && r.warnings.length > 0) this.warnings = [...r.warnings];
+    return r;
+  }
+
+  /** A prepared statement through the text path, its parameters bound into the cached AST. */
+  private async executePrepared(sql: string, params: readonly Value[], options: ExecuteOptions | undefined): Promise<StatementResult> {
+    const rs = await this.execute(sql, { ...(options ?? {}), params });
+    assert(rs.length >= 1, 'a prepared statement yields a result');
+    return rs[rs.length - 1]!;
   }
 
   /** The table and target columns of a prepared INSERT, or null (unknown table, bad column list: the execution reports it). */
@@ -845,12 +887,12 @@ class SessionImpl implements Session {
 
   // ---------- writes ----------
 
-  private writeRows(db: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<{ appliedCount: number; warnings: Warning[]; lastId?: bigint }> {
+  private writeRows(db: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<WriteSummary> {
     return this.writeParts(kind, rows.length, (s, e) => this.state.storage.write(db, table, kind, rows.slice(s, e)));
   }
 
   /** Columnar twin of writeRows: the same limits, error and warning reporting, one writeArrow per part. */
-  private writeBatch(db: string, table: string, kind: WriteOpKind, batch: arrow.RecordBatch, onPartWritten: () => void): Promise<{ appliedCount: number; warnings: Warning[]; lastId?: bigint }> {
+  private writeBatch(db: string, table: string, kind: WriteOpKind, batch: arrow.RecordBatch, onPartWritten: () => void): Promise<WriteSummary> {
     return this.writeParts(kind, batch.numRows, async (s, e) => {
       const r = await this.state.storage.writeArrow(db, table, kind, s === 0 && e === batch.numRows ? batch : batch.slice(s, e));
       onPartWritten();
@@ -858,31 +900,20 @@ class SessionImpl implements Session {
     });
   }
 
-  private async writeParts(kind: WriteOpKind, rowCount: number, writePart: (start: number, end: number) => Promise<WriteResult>): Promise<{ appliedCount: number; warnings: Warning[]; lastId?: bigint }> {
-    let applied = 0;
-    const warnings: Warning[] = [];
-    let lastId: bigint | undefined;
+  private async writeParts(kind: WriteOpKind, rowCount: number, writePart: (start: number, end: number) => Promise<WriteResult>): Promise<WriteSummary> {
+    const acc: PartsTally = { applied: 0, warnings: [], lastId: undefined, firstDup: null };
     const step = this.state.limits.writeBatchRowsMax;
-    let firstDup: string | null = null;
-    for (let s = 0; s < rowCount; s += step) {
-      const r: WriteResult = await writePart(s, Math.min(rowCount, s + step));
-      applied += r.appliedCount;
-      if (r.lastAutoIncrementId !== undefined) lastId = r.lastAutoIncrementId;
-      for (const e of r.rowErrors) {
-        if (kind === 'insert' && e.code === 'AlreadyPresent') { firstDup ??= e.message; continue; }
-        // Rows no tablet accepts (range gaps) or storage rejects fail plain INSERT / UPSERT.
-        if ((kind === 'insert' || kind === 'upsert') && e.code !== 'AlreadyPresent') {
-          throw new SaigaError('InvalidArgument', `row ${s + e.rowIndex + 1} was rejected: ${e.message} (${applied} row(s) were written)`);
-        }
-        if (kind === 'update' && e.code === 'InvalidArgument') throw new SaigaError('InvalidArgument', e.message);
-        if (warnings.length < 64) warnings.push({ level: 'Warning', code: e.code === 'AlreadyPresent' ? 1062 : 1032, message: e.message });
-      }
+    for (let s = 0; s < rowCount; s += step) tallyPart(acc, kind, s, await writePart(s, Math.min(rowCount, s + step)));
+    return this.partsDone(acc);
+  }
+
+  /** The statement's outcome from its parts' tally (throws for a duplicate key of a plain INSERT). */
+  private partsDone(acc: PartsTally): WriteSummary {
+    if (acc.firstDup !== null) {
+      throw new SaigaError('AlreadyPresent', `duplicate primary key: ${acc.firstDup} (${acc.applied} other row(s) were written)`);
     }
-    if (firstDup !== null) {
-      throw new SaigaError('AlreadyPresent', `duplicate primary key: ${firstDup} (${applied} other row(s) were written)`);
-    }
-    if (lastId !== undefined) this.lastInsertId = lastId;
-    return lastId !== undefined ? { appliedCount: applied, warnings, lastId } : { appliedCount: applied, warnings };
+    if (acc.lastId !== undefined) this.lastInsertId = acc.lastId;
+    return acc.lastId !== undefined ? { appliedCount: acc.applied, warnings: acc.warnings, lastId: acc.lastId } : { appliedCount: acc.applied, warnings: acc.warnings };
   }
 
   private targetColumns(info: TableInfo, names: readonly string[] | null): number[] {
@@ -896,22 +927,24 @@ class SessionImpl implements Session {
   }
 
   private checkRequired(info: TableInfo, row: (Value | undefined)[]): void {
-    info.schema.columns.forEach((c, i) => {
-      if (row[i] !== undefined || c.autoIncrement || c.name === AUTO_INCREMENT_COLUMN) return;
-      if (c.defaultValue !== undefined) { row[i] = c.defaultValue; return; }
+    const cols = info.schema.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!;
+      if (row[i] !== undefined || c.autoIncrement || c.name === AUTO_INCREMENT_COLUMN) continue;
+      if (c.defaultValue !== undefined) { row[i] = c.defaultValue; continue; }
       if (!c.nullable) throw new SaigaError('InvalidArgument', `column '${c.name}' has no default and was not given a value`);
       row[i] = null;
-    });
+    }
   }
 
   /** `resolved`: the statement's table and target columns, already checked (prepared INSERT). */
-  private async insertValues(st: Extract<Statement, { kind: 'insertValues' }>, resolved?: InsertTarget): Promise<StatementResult> {
+  private async insertValues(st: Extract<Statement, { kind: 'insertValues' }>, lits: readonly (readonly Literal[])[] = st.rows, resolved?: InsertTarget): Promise<StatementResult> {
     const { db, info } = resolved ?? this.table(st.db, st.table);
     const target = resolved?.target ?? this.targetColumns(info, st.columns);
     const cols = info.schema.columns;
-    if ((st.op === 'insert' || st.op === 'insert_ignore') && st.rows.length >= COLUMNAR_INSERT_MIN_ROWS) {
+    if ((st.op === 'insert' || st.op === 'insert_ignore') && lits.length >= COLUMNAR_INSERT_MIN_ROWS) {
       // Literals straight into Arrow columns, one writeArrow (no per-row objects); null: row path.
-      const batch = columnarInsertBatch(info.schema, target, st.rows, literalToValue);
+      const batch = columnarInsertBatch(info.schema, target, lits, literalToValue);
       if (batch !== null) {
         let started = false;
         try {
@@ -925,21 +958,24 @@ class SessionImpl implements Session {
       }
     }
     const rows: Row[] = [];
-    for (const lits of st.rows) {
-      if (lits.length !== target.length) throw new SaigaError('InvalidArgument', `expected ${target.length} values per row but found ${lits.length}`);
+    for (const rowLits of lits) {
+      if (rowLits.length !== target.length) throw new SaigaError('InvalidArgument', `expected ${target.length} values per row but found ${rowLits.length}`);
       const row: (Value | undefined)[] = new Array(cols.length).fill(undefined);
       for (let k = 0; k < target.length; k++) {
         const col = cols[target[k]!]!;
-        const l = lits[k]!;
+        const l = rowLits[k]!;
         row[target[k]!] = l.k === 'expr' ? this.evalConstant(l.text, col) : literalToValue(l, col);
       }
       this.checkRequired(info, row);
       rows.push(row);
     }
-    // UPSERT / REPLACE overwrite whole rows: ordered against UPDATEs' read-modify-writes.
+    // UPSERT / REPLACE overwrite whole rows: ordered against UPDATEs' read-modify-writes. A
+    // statement of one part (every single-row INSERT) awaits the storage write here directly.
     const r = st.op === 'upsert'
       ? await withTableLock(this.state, db, info.name, () => this.writeRows(db, info.name, st.op, rows))
-      : await this.writeRows(db, info.name, st.op, rows);
+      : rows.length <= this.state.limits.writeBatchRowsMax
+        ? this.partsDone(tallyPart({ applied: 0, warnings: [], lastId: undefined, firstDup: null }, st.op, 0, await this.state.storage.write(db, info.name, st.op, rows)))
+        : await this.writeRows(db, info.name, st.op, rows);
     const extra: { lastInsertId?: bigint; warnings: Warning[] } = { warnings: r.warnings };
     if (r.lastId !== undefined) extra.lastInsertId = r.lastId;
     return okResult(r.appliedCount, extra);

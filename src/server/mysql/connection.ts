@@ -54,8 +54,10 @@ interface PreparedEntry {
   readonly ps: PreparedStatement;
   /** The statement's text, shown by SHOW PROCESSLIST while it executes. */
   readonly sql: string;
+  /** `sql` trimmed once at PREPARE (what tracked() shows). */
+  readonly trimmedSql: string;
   readonly paramCount: number;
-  types: number[] | null;
+  types: readonly number[] | null;
   readonly plans: ColumnPlanCache;
   readonly longData: Map<number, Buffer[]>;
   longDataBytes: number;
@@ -134,11 +136,17 @@ export class MysqlConnection {
     try {
       await this.handshake();
       for (;;) {
-        const p = await this.nextPacket();
+        // A packet already queued is taken without a promise; otherwise wait for the next one.
+        let p = this.queue.shift() ?? null;
+        if (p === null) {
+          if (this.failure === null && !this.closed) p = await new Promise<LogicalPacket | null>((resolve) => { this.waiter = resolve; });
+          if (p === null) throw this.failure ?? new ConnectionClosed();
+        }
         this.busy = true;
         try {
-          const keepGoing = await this.dispatch(p);
-          if (!keepGoing) break;
+          // COM_STMT_EXECUTE (the OLTP command) is handled here, one async frame less than dispatch.
+          if (p.payload[0] === COM.STMT_EXECUTE) await this.comStmtExecute(p);
+          else if (!(await this.dispatch(p))) break;
         } finally {
           this.busy = false;
         }
@@ -297,13 +305,24 @@ export class MysqlConnection {
   }
 
   private async flush(): Promise<void> {
+    if (!this.flushNow()) await this.drained();
+  }
+
+  /**
+   * Hands the buffered packets to the socket; false when the socket's buffer is full and the
+   * caller must wait for drained() before writing more.
+   */
+  private flushNow(): boolean {
     this.flushes++;
     if (this.w.len === 0 || this.closed) {
       this.w.len = 0;
-      return;
+      return true;
     }
-    const ok = this.socket.write(this.w.take());
-    if (!ok && !this.closed) {
+    return this.socket.write(this.w.take()) || this.closed;
+  }
+
+  private async drained(): Promise<void> {
+    if (!this.closed) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           this.socket.off('drain', done);
@@ -517,9 +536,8 @@ export class MysqlConnection {
         await this.guard(() => this.comStmtPrepare(decodeUtf8(payload.subarray(1))));
         break;
       case COM.STMT_EXECUTE:
-        this.ctx.countQuestion();
-        await this.comStmtExecute(payload);
-        break;
+        await this.comStmtExecute(p);
+        return true; // comStmtExecute flushed
       case COM.STMT_SEND_LONG_DATA:
         this.comSendLongData(payload);
         return true; // no response
@@ -599,16 +617,25 @@ export class MysqlConnection {
       await body();
       return true;
     } catch (e) {
-      if (e instanceof MalformedPacketError || e instanceof ConnectionClosed) throw e;
-      this.recordError(e);
-      if (this.flushes === flushes) {
-        // Nothing of this response reached the socket yet: replace it with the error.
-        this.w.len = mark;
-        this.w.seq = seq;
-      }
-      this.sendErr(toErrPacket(e));
+      this.commandFailed(e, mark, seq, flushes);
       return false;
     }
+  }
+
+  /**
+   * A command body failed: protocol failures propagate (they end the connection); an expected
+   * failure replaces the response begun at (mark, seq) with an ERR packet, unless part of it was
+   * flushed already (flushes changed), then the ERR follows it.
+   */
+  private commandFailed(e: unknown, mark: number, seq: number, flushes: number): void {
+    if (e instanceof MalformedPacketError || e instanceof ConnectionClosed) throw e;
+    this.recordError(e);
+    if (this.flushes === flushes) {
+      // Nothing of this response reached the socket yet: replace it with the error.
+      this.w.len = mark;
+      this.w.seq = seq;
+    }
+    this.sendErr(toErrPacket(e));
   }
 
   private recordError(e: unknown): void {
@@ -779,7 +806,7 @@ export class MysqlConnection {
       ps = await session.prepare(sql);
     }
     const id = this.nextStatementId++;
-    this.statements.set(id, { ps, sql, paramCount: ps.paramCount, types: null, plans: new ColumnPlanCache(), longData: new Map(), longDataBytes: 0, header: null });
+    this.statements.set(id, { ps, sql, trimmedSql: sql.trim(), paramCount: ps.paramCount, types: null, plans: new ColumnPlanCache(), longData: new Map(), longDataBytes: 0, header: null });
     const columns = planResultColumns(ps.columns, session.database ?? '');
     writeStmtPrepareOk(this.w, id, columns.length, ps.paramCount, 0);
     if (ps.paramCount > 0) {
@@ -805,29 +832,49 @@ export class MysqlConnection {
     e.longData.set(paramIndex, parts);
   }
 
-  private async comStmtExecute(payload: Buffer): Promise<void> {
+  /**
+   * COM_STMT_EXECUTE, start to flush, in one async frame (the OLTP path: a prepared point select
+   * or single-row INSERT per round trip). What guard() and tracked() do for other commands is
+   * inlined: an expected failure replaces the unsent response with an ERR packet, and the statement
+   * shows in SHOW PROCESSLIST while it runs.
+   */
+  private async comStmtExecute(p: LogicalPacket): Promise<void> {
+    this.expectSeq(p, 0);
+    this.w.seq = p.nextSeq;
+    const payload = p.payload;
+    this.ctx.countQuestion();
     const id = peekStatementId(payload);
     const e = this.statements.get(id);
     if (e === undefined) {
       this.sendErr({ ...SERVER_ERRORS.unknownStatement, message: `Unknown prepared statement handler (${id}) given to mysqld_stmt_execute` });
-      return;
+    } else {
+      let longData: ReadonlyMap<number, Buffer> = NO_LONG_DATA;
+      if (e.longData.size > 0) {
+        const m = new Map<number, Buffer>();
+        for (const [k, parts] of e.longData) m.set(k, Buffer.concat(parts));
+        longData = m;
+      }
+      const req = decodeStmtExecute(payload, e.paramCount, e.types, longData);
+      e.types = req.types; // a fresh array per decode (copied from e.types when the client did not re-bind)
+      e.longData.clear();
+      e.longDataBytes = 0;
+      const mark = this.w.len;
+      const seq = this.w.seq;
+      const flushes = this.flushes;
+      this.running = { sql: e.trimmedSql, startedMs: Date.now(), command: 'Execute' };
+      try {
+        const result = await e.ps.execute(req.values, { signal: this.statementSignal() });
+        this.noteResult(result, false);
+        if (result.kind === 'ok') this.sendOk(result.affectedRows, false, result);
+        else await this.sendRows(result, 'binary', false, e);
+      } catch (err) {
+        this.commandFailed(err, mark, seq, flushes);
+      } finally {
+        this.running = null;
+        this.idleSinceMs = Date.now();
+      }
     }
-    let longData: ReadonlyMap<number, Buffer> = NO_LONG_DATA;
-    if (e.longData.size > 0) {
-      const m = new Map<number, Buffer>();
-      for (const [k, parts] of e.longData) m.set(k, Buffer.concat(parts));
-      longData = m;
-    }
-    const req = decodeStmtExecute(payload, e.paramCount, e.types, longData);
-    e.types = [...req.types];
-    e.longData.clear();
-    e.longDataBytes = 0;
-    await this.guard(() => this.tracked(e.sql, 'Execute', async () => {
-      const result = await e.ps.execute(req.values, { signal: this.statementSignal() });
-      this.noteResult(result, false);
-      if (result.kind === 'ok') this.sendOk(result.affectedRows, false, result);
-      else await this.sendRows(result, 'binary', false, e);
-    }));
+    if (!this.flushNow()) await this.drained();
   }
 }
 
