@@ -28,10 +28,12 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  * The encode workers live as long as the process: the first export pays their start and V8's
  * tier-up of parquet-wasm, the second (warmMs) does not.
  *
- * Import only (`--import_from FILE [--sf N]`, for iterating on COPY FROM): when FILE does not
- * exist, the export above writes it once (Saiga's COPY lineitem TO of SF N); then only
- * `COPY lineitem2 FROM FILE` runs, into a fresh data directory, without DuckDB. It prints
- * saiga.copy_from_parquet_only (ms, cpuMs, rows/s).
+ * Import only (`--import_from FILE [--sf N] [--duckdb]`, for iterating on COPY FROM): when FILE
+ * does not exist, the export above writes it once (Saiga's COPY lineitem TO of SF N); then only
+ * `COPY lineitem2 FROM FILE` runs, into a fresh data directory. It prints
+ * saiga.copy_from_parquet_only (ms, cpuMs, rows/s, per-thread CPU). With --duckdb, DuckDB's
+ * `COPY lineitem2 FROM FILE` of the same file runs next in the same process (the peer measured in
+ * the same run: duckdbMs, duckdbCpuMs, saigaTimeOverDuckdb).
  *
  * Flush only (`--flush_only FILE [--rows N]`, for iterating on the DiskRowSet writer): the first
  * N rows (default 1,500,000: about one of the 4 tablets' share) of FILE go into one tablet's
@@ -130,7 +132,21 @@ function ioBytes(): { wcharBytes: number; storageWriteBytes: number } {
   }
 }
 
-async function importOnly(sf: number, file: string): Promise<void> {
+/** DuckDB's COPY FROM of `file` into an empty table of the file's schema: wall and process CPU. */
+async function duckdbImport(file: string, threads: number): Promise<{ ms: number; cpuMs: number; rows: number }> {
+  const inst = await DuckDBInstance.create(':memory:', { threads: String(threads) });
+  const duck = await inst.connect();
+  try {
+    await duck.run(`CREATE TABLE lineitem2 AS SELECT * FROM read_parquet('${file}') LIMIT 0`);
+    const imp = await timed(() => duck.run(`COPY lineitem2 FROM '${file}' (FORMAT PARQUET)`));
+    const count = await duck.runAndReadAll('SELECT COUNT(*) FROM lineitem2');
+    return { ms: imp.ms, cpuMs: imp.cpuMs, rows: Number(count.getRows()[0]?.[0]) };
+  } finally {
+    duck.closeSync();
+  }
+}
+
+async function importOnly(sf: number, file: string, duckThreads: number | undefined): Promise<void> {
   if (!existsSync(file)) await exportLineitem(sf, file);
   const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-parquet-'));
   const storage = await openEmbeddedStorage({ dataDir: join(dir, 'saiga') });
@@ -148,9 +164,15 @@ async function importOnly(sf: number, file: string): Promise<void> {
     const rows = r?.kind === 'ok' ? r.affectedRows : -1;
     // Per-thread CPU: the main (writing) thread's tid is the pid.
     const mainCpuMs = threads.find((t) => t.tid === process.pid)?.cpuMs ?? 0;
+    const duck = duckThreads === undefined ? undefined : await duckdbImport(file, duckThreads);
+    if (duck !== undefined && duck.rows !== rows) throw new Error(`DuckDB loaded ${duck.rows} rows from ${file}, Saiga ${rows}`);
     emit({ name: 'saiga.copy_from_parquet_only', value: Math.round(rows / (imp.ms / 1000)), unit: 'rows/s', ms: Math.round(imp.ms), cpuMs: imp.cpuMs, mainCpuMs, rows, file,
       writtenMB: Math.round((io1.wcharBytes - io0.wcharBytes) / 1e6), storageWrittenMB: Math.round((io1.storageWriteBytes - io0.storageWriteBytes) / 1e6),
-      threadCpuMs: threads.slice(0, 16).map((t) => `${t.tid === process.pid ? 'main' : t.name}:${t.cpuMs}`).join(' ') });
+      threadCpuMs: threads.slice(0, 16).map((t) => `${t.tid === process.pid ? 'main' : t.name}:${t.cpuMs}`).join(' '),
+      ...(duck === undefined ? {} : {
+        duckdbThreads: duckThreads, duckdbMs: Math.round(duck.ms), duckdbCpuMs: duck.cpuMs,
+        saigaTimeOverDuckdb: Number((imp.ms / duck.ms).toFixed(2)), saigaCpuOverDuckdb: Number((imp.cpuMs / Math.max(1, duck.cpuMs)).toFixed(2)),
+      }) });
   } finally {
     await engine.close();
     await storage.close();
@@ -198,8 +220,8 @@ export async function main(args: string[]): Promise<void> {
   const flushFrom = stringArg(args, '--flush_only');
   if (flushFrom !== undefined) return flushOnly(flushFrom, arg(args, '--rows', 1_500_000));
   const importFrom = stringArg(args, '--import_from');
-  if (importFrom !== undefined) return importOnly(sf, importFrom);
   const duckThreads = arg(args, '--duckdb_threads', availableParallelism());
+  if (importFrom !== undefined) return importOnly(sf, importFrom, args.includes('--duckdb') ? duckThreads : undefined);
   const dir = mkdtempSync(join(tmpdir(), 'saiga-bench-parquet-'));
   console.log(`parquet bench: sf ${sf}, ${JSON.stringify(machine())}`);
   const data = generateTpch(sf, 1);
