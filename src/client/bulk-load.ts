@@ -5,7 +5,8 @@ import type { Limits } from '../common/limits.js';
 import type { BulkLoad, RowError, WriteOpKind, WriteResult } from '../common/storage-api.js';
 import type { Schema } from '../common/types.js';
 import type { BulkStage } from '../tablet/bulk-stage.js';
-import { prepareArrowBatch, takePrepared } from '../tablet/prepare-batch.js';
+import { prepareArrowBatch, takePrepared, takePreparedForLog } from '../tablet/prepare-batch.js';
+import { WRITE_BATCH_ENTRY_RESERVE_BYTES } from '../wal/batch-codec.js';
 import type { PreparedBatch } from '../tablet/tablet-api.js';
 import type { ReplicaWriteResult, TabletReplica } from '../tserver/index.js';
 import { routePrepared, type RoutedPart, type TableRuntime } from './route-prepared.js';
@@ -115,20 +116,21 @@ export class EmbeddedBulkLoad implements BulkLoad {
   }
 
   private async writePart(tl: TabletLoad, schema: Schema, prepared: PreparedBatch, part: RoutedPart): Promise<PartResult> {
-    // The load keeps no view on the caller's batch: the rows are copied into buffers of their
+    // The load keeps no view on the caller's batch: staged rows are copied into buffers of their
     // own (shared, so a staged MemRowSet goes to the flush worker without another copy).
-    if (tl.bulk) tl.stage ??= tl.replica.tablet.beginBulkStage();
-    const taken = takePrepared(schema, prepared, part.rows ?? identityRows(prepared.rowCount), tl.stage?.alloc);
     let committed: ReplicaWriteResult | undefined;
-    if (tl.bulk && tl.stage !== undefined) {
+    if (tl.bulk) {
       const tablet = tl.replica.tablet;
-      if (tl.stage.schema === tablet.schema && tl.stage.accepts(taken)) {
-        await tl.stage.append(taken);
+      const stage = (tl.stage ??= tablet.beginBulkStage());
+      if (stage.schema === tablet.schema && stage.accepts(prepared, part.rows)) {
+        const taken = takePrepared(schema, prepared, part.rows ?? identityRows(prepared.rowCount), stage.alloc);
+        await stage.append(taken);
         return { appliedCount: 0, rowErrors: [], stagedCount: taken.rowCount, committedCount: 0, timestamp: 0n };
       }
       committed = await this.leave(tl);
     }
-    const r = await tl.replica.writePrepared(taken);
+    // As writeArrow: one copy per row, into the tablet's log entry, which the MemRowSet keeps.
+    const r = await tl.replica.writePrepared(takePreparedForLog(schema, prepared, part.rows, WRITE_BATCH_ENTRY_RESERVE_BYTES));
     return {
       appliedCount: r.appliedCount,
       rowErrors: committed === undefined ? r.rowErrors : [...committed.rowErrors, ...r.rowErrors],

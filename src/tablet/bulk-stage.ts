@@ -99,17 +99,25 @@ export class BulkStage {
   }
 
   /**
-   * Whether the prepared insert batch can be staged: keys strictly increasing, above the last
-   * staged key, and (for the first rows) above every key the tablet holds now.
+   * Whether the prepared insert batch (its rows listed in `rows`, else all) can be staged: keys
+   * strictly increasing, above the last staged key, and (for the first rows) above every key the
+   * tablet holds now.
    */
-  accepts(p: PreparedBatch): boolean {
-    if (this.closed || p.rowCount === 0 || p.kind !== 'insert') return false;
+  accepts(p: PreparedBatch, rows?: Int32Array): boolean {
+    const n = rows === undefined ? p.rowCount : rows.length;
+    if (this.closed || n === 0 || p.kind !== 'insert') return false;
     const kb = p.keyBytes;
     const ko = p.keyOffsets;
-    const first = kb.subarray(ko[0] as number, ko[1] as number);
+    // Row j of the candidate rows is prepared row rows[j] (or j).
+    const at = (j: number): number => (rows === undefined ? j : (rows[j] as number));
+    const r0 = at(0);
+    const first = kb.subarray(ko[r0] as number, ko[r0 + 1] as number);
     if (this.lastKey === undefined ? !this.host.isAboveAllKeys(first) : compareBytes(first, this.lastKey) <= 0) return false;
-    for (let j = 1; j < p.rowCount; j++) {
-      if (compareRuns(kb, ko[j - 1] as number, ko[j] as number, ko[j] as number, ko[j + 1] as number) >= 0) return false;
+    let prev = r0;
+    for (let j = 1; j < n; j++) {
+      const r = at(j);
+      if (compareRuns(kb, ko[prev] as number, ko[prev + 1] as number, ko[r] as number, ko[r + 1] as number) >= 0) return false;
+      prev = r;
     }
     return true;
   }
