@@ -269,6 +269,41 @@ function tallyPart(acc: PartsTally, kind: WriteOpKind, start: number, r: WriteRe
   return acc;
 }
 
+/** The OK result of an INSERT ... VALUES. */
+function writeResult(r: WriteSummary): StatementResult & { kind: 'ok' } {
+  return r.lastId !== undefined
+    ? { kind: 'ok', affectedRows: r.appliedCount, warnings: r.warnings, lastInsertId: r.lastId }
+    : { kind: 'ok', affectedRows: r.appliedCount, warnings: r.warnings };
+}
+
+/**
+ * True when every parameter is one paramValue converts exactly as the pre-pass would parse its
+ * sqlLiteral (paramLiteral): no binary values (hex literals) and no numbers whose text would be
+ * in exponent notation (|v| >= 1e21 or below 1e-6).
+ */
+function plainParams(params: readonly Value[]): boolean {
+  for (const v of params) {
+    if (v instanceof Uint8Array) return false;
+    if (typeof v === 'number' && Number.isFinite(v) && v !== 0 && (Math.abs(v) >= 1e21 || Math.abs(v) < 1e-6)) return false;
+  }
+  return true;
+}
+
+/**
+ * A parameter as its column's value, equal to literalToValue(paramLiteral(v), col) for
+ * plainParams: toColumnValue of the number itself converts like its decimal text except for
+ * dates and timestamps (and a bigint like its text nowhere in general), which take the text.
+ */
+function paramValue(v: Value, col: ColumnSchema): Value | undefined {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return toColumnValue(null, col);
+    if (v === 0) v = 0; // -0 is written '0'
+    return col.type === 'date' || col.type === 'timestamp' ? toColumnValue(String(v), col) : toColumnValue(v, col);
+  }
+  if (typeof v === 'bigint') return toColumnValue(v.toString(), col);
+  return toColumnValue(v, col);
+}
+
 /** A result stream of at most one batch. */
 async function* oneBatch(batch: (() => arrow.RecordBatch) | null): AsyncGenerator<arrow.RecordBatch> {
   if (batch !== null) yield batch();
@@ -424,6 +459,9 @@ class SessionImpl implements Session {
         if (insert !== null && !this.closed && !this.state.closed) {
           // Prepared INSERT ... VALUES: the parameters become the literals the pre-pass would have
           // parsed from the substituted text, without tokenizing or parsing anything per execution.
+          if (insert.slots.length === 1 && (insert.st.op === 'insert' || insert.st.op === 'insert_ignore') && params.length === insert.paramCount && plainParams(params)) {
+            return this.executePreparedRow(sql, insert, params, insertTarget);
+          }
           const rows = bindInsert(insert, params);
           if (rows !== null) return this.executePreparedInsert(sql, insert.st, rows, insertTarget);
         }
@@ -443,6 +481,39 @@ class SessionImpl implements Session {
     this.startStatement(sql);
     const r = await this.insertValues(st, rows, this.currentInsertTarget(insertTarget));
     if (r.kind === 'ok' && r.warnings.length > 0) this.warnings = [...r.warnings];
+    return r;
+  }
+
+  /**
+   * A prepared single-row INSERT [IGNORE] (plainParams): each parameter becomes its column's
+   * value as the literal the pre-pass would parse from it would (paramValue), with no literal
+   * objects, and the row goes to storage.write from this one async frame.
+   */
+  private async executePreparedRow(sql: string, insert: InsertTemplate, params: readonly Value[], insertTarget: InsertTarget | null): Promise<StatementResult> {
+    this.warnings = [];
+    this.startStatement(sql);
+    const resolved = this.currentInsertTarget(insertTarget);
+    if (resolved === undefined) {
+      // The table changed since PREPARE (or is gone): the general path resolves it again and reports.
+      const lits = bindInsert(insert, params);
+      assert(lits !== null, 'plain parameters of the right count bind as literals');
+      return this.insertValues(insert.st, lits, resolved);
+    }
+    const { db, info, target } = resolved;
+    const slots = insert.slots[0]!;
+    if (slots.length !== target.length) throw new SaigaError('InvalidArgument', `expected ${target.length} values per row but found ${slots.length}`);
+    const cols = info.schema.columns;
+    const row: (Value | undefined)[] = new Array(cols.length).fill(undefined);
+    for (let k = 0; k < target.length; k++) {
+      const col = cols[target[k]!]!;
+      const x = slots[k]!;
+      row[target[k]!] = typeof x === 'number' ? paramValue(params[x]!, col) : literalToValue(x, col);
+    }
+    this.checkRequired(info, row);
+    const op = insert.st.op;
+    const w = await this.state.storage.write(db, info.name, op, [row]);
+    const r = writeResult(this.partsDone(tallyPart({ applied: 0, warnings: [], lastId: undefined, firstDup: null }, op, 0, w)));
+    if (r.warnings.length > 0) this.warnings = [...r.warnings];
     return r;
   }
 
@@ -976,9 +1047,7 @@ class SessionImpl implements Session {
       : rows.length <= this.state.limits.writeBatchRowsMax
         ? this.partsDone(tallyPart({ applied: 0, warnings: [], lastId: undefined, firstDup: null }, st.op, 0, await this.state.storage.write(db, info.name, st.op, rows)))
         : await this.writeRows(db, info.name, st.op, rows);
-    const extra: { lastInsertId?: bigint; warnings: Warning[] } = { warnings: r.warnings };
-    if (r.lastId !== undefined) extra.lastInsertId = r.lastId;
-    return okResult(r.appliedCount, extra);
+    return writeResult(r);
   }
 
   private evalConstant(text: string, col: ColumnSchema): Value | undefined {

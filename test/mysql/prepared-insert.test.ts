@@ -74,3 +74,36 @@ describe('prepared INSERT with the table resolved at prepare', () => {
     expect(await h.q('SELECT count(*) FROM c')).toEqual([['4']]);
   });
 });
+
+describe('prepared single-row INSERT: parameters to column values', () => {
+  it('stores what the unprepared statement with the same parameters stores, for every column type', async () => {
+    const h = await harness();
+    const types = ['INT', 'BIGINT', 'DOUBLE', 'DECIMAL(10,2)', 'VARCHAR(40)', 'BOOLEAN', 'DATE', 'TIMESTAMP'];
+    const values: unknown[] = [
+      0, -0, 7, -12, 1.5, 2.675, 123456789, 1e20, 1e-7, 1e21, NaN, Infinity, 9007199254740993n, -5n,
+      '42', ' 17 ', '3.25', 'abc', '2024-02-29', '2024-02-29 12:34:56.5', '', true, false, null,
+    ];
+    const seen = new Set<string>();
+    let id = 0;
+    for (let t = 0; t < types.length; t++) {
+      await h.exec(`CREATE TABLE p${t} (id INT PRIMARY KEY, v ${types[t]})`);
+      const sql = `INSERT INTO p${t} VALUES (?, ?)`;
+      const ins = await h.session.prepare(sql);
+      for (const v of values) {
+        const a = ++id;
+        const b = ++id;
+        const [x, y] = await both(h, sql, ins, [a, v], [b, v]);
+        const where = `${types[t]} <- ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`;
+        expect(x, where).toBe(y);
+        seen.add(x);
+        if (x !== 'ok') continue;
+        const rows = await h.q(`SELECT id, v FROM p${t} WHERE id IN (${a}, ${b}) ORDER BY id`);
+        expect(rows.map((r) => r[1]), where).toEqual([rows[1]?.[1], rows[1]?.[1]]);
+        expect(rows.length, where).toBe(2);
+      }
+    }
+    // Both outcomes occur: the comparison covers conversions and their errors.
+    expect(seen.has('ok')).toBe(true);
+    expect([...seen].some((o) => o.startsWith('error'))).toBe(true);
+  });
+});

@@ -111,6 +111,8 @@ export class MysqlConnection {
   private authenticated = false;
   /** Counts flush() calls, so a failed command knows whether its partial response already left. */
   private flushes = 0;
+  /** When bytes last arrived or a command last finished (the idle sweep's clock, checkIdle). */
+  private lastActivityMs = Date.now();
 
   constructor(
     private readonly socket: Socket,
@@ -149,6 +151,7 @@ export class MysqlConnection {
           else if (!(await this.dispatch(p))) break;
         } finally {
           this.busy = false;
+          this.lastActivityMs = Date.now();
         }
       }
     } catch (e) {
@@ -245,6 +248,7 @@ export class MysqlConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.failure !== null) return;
+    this.lastActivityMs = Date.now();
     this.framer.push(chunk);
     try {
       for (let p = this.framer.next(); p !== null; p = this.framer.next()) this.queue.push(p);
@@ -377,7 +381,18 @@ export class MysqlConnection {
     if (!ok) throw new ConnectionClosed();
     await this.startSession(resp.user, resp.database);
     this.authenticated = true;
-    this.socket.setTimeout(this.ctx.limits.idleTimeoutMs);
+    // From here the server's idle sweep (checkIdle) judges idleness: a socket timeout would be
+    // re-armed on every read and write (two timer-list moves per statement at OLTP rates).
+    this.socket.setTimeout(0);
+    this.lastActivityMs = Date.now();
+  }
+
+  /**
+   * Called by the server's idle sweep: ends an authenticated connection that has had no
+   * command running and no bytes arriving for idleTimeoutMs (MySQL's wait_timeout).
+   */
+  checkIdle(nowMs: number): void {
+    if (this.authenticated && !this.busy && !this.closed && nowMs - this.lastActivityMs >= this.ctx.limits.idleTimeoutMs) this.onIdle();
   }
 
   private expectSeq(p: LogicalPacket, seq: number): void {

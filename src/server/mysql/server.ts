@@ -28,6 +28,10 @@ export interface MysqlServer {
   close(): Promise<void>;
 }
 
+/** Bounds of the idle sweep's period (a quarter of idleTimeoutMs within them). */
+const IDLE_SWEEP_MS_MIN = 10;
+const IDLE_SWEEP_MS_MAX = 1000;
+
 /** Starts the MySQL wire endpoint. One connection's failure never affects the others. */
 export async function startMysqlServer(options: MysqlServerOptions): Promise<MysqlServer> {
   const limits = validateLimits({ ...DEFAULT_LIMITS, ...options.limits });
@@ -88,6 +92,15 @@ export async function startMysqlServer(options: MysqlServerOptions): Promise<Mys
       resolve();
     });
   });
+  // Idle connections are found by one sweep (a quarter of the timeout, 10 ms to 1 s apart) rather
+  // than a socket timeout per connection, which Node re-arms on every read and write.
+  const sweepMs = Math.max(IDLE_SWEEP_MS_MIN, Math.min(IDLE_SWEEP_MS_MAX, Math.floor(limits.idleTimeoutMs / 4)));
+  const idleSweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of [...connections]) c.checkIdle(now);
+  }, sweepMs);
+  idleSweep.unref();
+  server.once('close', () => clearInterval(idleSweep));
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
 
