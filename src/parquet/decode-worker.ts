@@ -7,8 +7,9 @@ import * as pw from 'parquet-wasm';
  * parent as Arrow IPC stream bytes: copied into a free slot of the job's SharedArrayBuffers when
  * it has slots (the parent's thread then allocates nothing per batch, and V8 sees no new
  * external memory: no GC it would trigger), else as an ArrayBuffer transferred, not copied. The
- * parent acknowledges every batch it consumed; at most `aheadMax` batches are unacknowledged, so
- * a slow consumer bounds the memory the worker fills. A slot is the parent's until it releases it.
+ * parent acknowledges every transferred batch it consumed; at most `aheadMax` of them are
+ * unacknowledged, so a slow consumer bounds the memory the worker fills. A slot is the parent's
+ * until it releases it.
  *
  * | message (worker -> parent) | meaning |
  * |---|---|
@@ -18,8 +19,12 @@ import * as pw from 'parquet-wasm';
  * | `{ kind: 'group-end', group }` | row group `group` is complete (only when the job names row groups) |
  * | `{ kind: 'end' }` | the file (or the job's row groups) is exhausted |
  * | `{ kind: 'error', message }` | decoding failed; nothing follows |
- * The parent sends `'ack'` once per batch it took, and `{ release: slot }` when it no longer
- * reads a slot's bytes (anything still viewing them would see the next batch).
+ * The parent sends `{ release: slot }` when it no longer reads a slot's bytes (anything still
+ * viewing them would see the next batch), and `'ack'` once per transferred batch it took. A batch
+ * goes into a free slot that holds it; when none is free it is transferred if the worker has a
+ * credit (`aheadMax` at the start, one more per 'ack'), else the worker waits for a slot or a
+ * credit. So a worker holds at most its slots plus `aheadMax` transferred batches ahead, and
+ * a consumer that keeps every slot leased still gets batches.
  *
  * A job with `columnLayout` (its columns all have types columnBufferSpec knows; the parent
  * decides from the file's schema) skips the IPC stream: each batch is exported through the Arrow C
@@ -234,11 +239,8 @@ if (port !== null) {
   const slots = job.slots ?? [];
   const freeSlots = slots.map((_, i) => slots.length - 1 - i);
   port.on('message', (m: DecodeControl) => {
-    if (m !== 'ack') {
-      freeSlots.push(m.release);
-      return;
-    }
-    credits++;
+    if (m === 'ack') credits++;
+    else freeSlots.push(m.release);
     const w = wake;
     wake = undefined;
     w?.();
@@ -253,19 +255,37 @@ if (port !== null) {
     }
     return best < 0 ? undefined : freeSlots.splice(best, 1)[0];
   };
-  const postColumns = (batch: pw.RecordBatch): void => {
+  /**
+   * Where a batch of `bytes` goes: a free slot that holds it (slots bound what the worker holds
+   * ahead), else -1, transferred, which takes a credit (the parent acknowledges transferred batches
+   * only). Waits for whichever comes first; a consumer holding every slot still gets batches.
+   */
+  const placement = async (bytes: number): Promise<number> => {
+    const fits = slots.some((b) => b.byteLength >= bytes);
+    for (;;) {
+      const slot = fits ? takeSlot(bytes) : undefined;
+      if (slot !== undefined) return slot;
+      if (credits > 0) {
+        credits--;
+        return -1;
+      }
+      await new Promise<void>((resolve) => { wake = resolve; });
+    }
+  };
+  const wasmBuffer = (): ArrayBuffer => (pw.wasmMemory() as unknown as { readonly buffer: ArrayBuffer }).buffer;
+  const postColumns = async (batch: pw.RecordBatch): Promise<void> => {
     const ffi = batch.intoFFI();
     try {
-      const mem = (pw.wasmMemory() as unknown as { readonly buffer: ArrayBuffer }).buffer;
-      const plan = planColumns(mem, ffi.schemaAddr(), ffi.arrayAddr());
+      const plan = planColumns(wasmBuffer(), ffi.schemaAddr(), ffi.arrayAddr());
       const bytes = plannedBytes(plan.columns);
-      const slot = takeSlot(bytes);
-      if (slot !== undefined) {
-        const columns = copyColumns(mem, plan.columns, new Uint8Array(slots[slot] as SharedArrayBuffer, 0, bytes));
+      const slot = await placement(bytes);
+      // Read wasm memory again: it may have grown (a new buffer) while waiting.
+      if (slot >= 0) {
+        const columns = copyColumns(wasmBuffer(), plan.columns, new Uint8Array(slots[slot] as SharedArrayBuffer, 0, bytes));
         post({ kind: 'batch-columns', slot, numRows: plan.numRows, columns });
       } else {
         const buffer = new ArrayBuffer(bytes);
-        const columns = copyColumns(mem, plan.columns, new Uint8Array(buffer));
+        const columns = copyColumns(wasmBuffer(), plan.columns, new Uint8Array(buffer));
         post({ kind: 'batch-columns', slot: -1, buffer, numRows: plan.numRows, columns }, [buffer]);
       }
     } finally {
@@ -283,15 +303,13 @@ if (port !== null) {
       for (;;) {
         const next = (await reader.read()) as { done: boolean; value?: pw.RecordBatch };
         if (next.done || next.value === undefined) break;
-        while (credits === 0) await new Promise<void>((resolve) => { wake = resolve; });
-        credits--;
         if (job.columnLayout === true) {
-          postColumns(next.value);
+          await postColumns(next.value);
           continue;
         }
         let ipc = next.value.intoIPCStream();
-        const slot = freeSlots.length > 0 && ipc.byteLength <= (slots[freeSlots[freeSlots.length - 1] as number] as SharedArrayBuffer).byteLength ? freeSlots.pop() : undefined;
-        if (slot !== undefined) {
+        const slot = await placement(ipc.byteLength);
+        if (slot >= 0) {
           new Uint8Array(slots[slot] as SharedArrayBuffer, 0, ipc.byteLength).set(ipc);
           post({ kind: 'batch-slot', slot, byteLength: ipc.byteLength });
           continue;

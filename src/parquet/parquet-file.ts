@@ -637,7 +637,7 @@ async function* streamBatchesInWorkers(
         const m = await w.next(path);
         if (m.kind === 'end') return;
         assert(m.kind === 'batch' || m.kind === 'batch-slot' || m.kind === 'batch-columns', `a decode worker sends batches, then end; found ${m.kind}`);
-        w.worker.postMessage('ack' satisfies DecodeControl);
+        if (m.kind === 'batch' || (m.kind === 'batch-columns' && m.slot < 0)) w.worker.postMessage('ack' satisfies DecodeControl);
         yield* w.leased(m);
       }
     }
@@ -655,7 +655,7 @@ async function* streamBatchesInWorkers(
           break;
         }
         assert(m.kind === 'batch' || m.kind === 'batch-slot' || m.kind === 'batch-columns', `row group ${g}: expected a batch or its end, found ${m.kind}`);
-        w.worker.postMessage('ack' satisfies DecodeControl);
+        if (m.kind === 'batch' || (m.kind === 'batch-columns' && m.slot < 0)) w.worker.postMessage('ack' satisfies DecodeControl);
         yield* w.leased(m);
       }
     }
