@@ -150,6 +150,23 @@ interface RowSink {
   storeRun(keys: Uint8Array, offsets: Int32Array, lo: number, count: number, rowBase: number, ts: HybridTime | BigUint64Array): void;
 }
 
+/**
+ * The column arrays of the last file written on this thread, kept for the next file of the same
+ * layout (a flush worker writes file after file: ~10 MB of fresh arrays per file were page faults
+ * and GC work). writeRows is synchronous and keeps no view on them once it returns.
+ */
+let spareAssembler: { readonly key: string; readonly cap: number; readonly assembler: BaseColumnAssembler } | undefined;
+
+function takeAssembler(columns: readonly StoredColumn[], cap: number): NonNullable<typeof spareAssembler> {
+  const key = columns.map((c) => `${c.id}:${c.type}:${c.nullable ? 1 : 0}:${c.precision ?? ''}:${c.scale ?? ''}`).join('|');
+  const s = spareAssembler;
+  if (s !== undefined && s.key === key && s.cap === cap) {
+    spareAssembler = undefined;
+    return s;
+  }
+  return { key, cap, assembler: new BaseColumnAssembler(columns, cap) };
+}
+
 function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCount: number, rowsPerBatch: number,
   store: MrsColumns | undefined, feed: (sink: RowSink) => void): WriteResult {
   const fd = openSync(path, 'w');
@@ -197,7 +214,8 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
   const insertTs = new BigUint64Array(cap);
   // The same insert timestamps as (lo, hi) words: copied and compared without BigInt.
   const tsWords = new Uint32Array(insertTs.buffer);
-  const assembler = new BaseColumnAssembler(columns, cap);
+  const held = takeAssembler(columns, cap);
+  const assembler = held.assembler;
   let n = 0;
   let batchStart = 0;
   let rowCount = 0;
@@ -366,6 +384,7 @@ function writeRows(path: string, columns: readonly StoredColumn[], keyColumnCoun
     trailer.write(TRAILER_MAGIC, 8, 'latin1');
     write(trailer);
     fsyncSync(fd);
+    spareAssembler = held;
   } finally {
     closeSync(fd);
   }

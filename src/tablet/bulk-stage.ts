@@ -61,7 +61,7 @@ export interface StagedFiles {
  * (`SlabAllocator`): reused memory instead of fresh pages (page faults and the kernel zeroing
  * them on the writing thread). At most this many bytes are kept per stage.
  */
-const RECYCLED_BYTES_MAX = 64 * 1024 * 1024;
+const RECYCLED_BYTES_MAX = 32 * 1024 * 1024;
 
 interface StagedFile {
   readonly file: string;
