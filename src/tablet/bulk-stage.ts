@@ -209,7 +209,7 @@ export class BulkStage {
 
   /**
    * SlabAllocator for takes of rows this stage will append: a recycled slab of [bytes, 1.5 bytes]
-   * zeroed, else undefined. A take the stage then refuses keeps its slab (the ordinary path's
+   * (not zeroed: a take overwrites what it uses), else undefined. A take the stage then refuses keeps its slab (the ordinary path's
    * MemRowSet holds it); it is never recycled since only appended slabs are.
    */
   readonly alloc = (bytes: number): SharedArrayBuffer | undefined => {
@@ -219,7 +219,6 @@ export class BulkStage {
       if (b.byteLength < bytes || b.byteLength > 1.5 * bytes) continue;
       this.recycled.splice(i, 1);
       this.recycledBytes -= b.byteLength;
-      new Uint8Array(b).fill(0);
       this.slabsReused++;
       return b;
     }

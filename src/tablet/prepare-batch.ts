@@ -612,6 +612,8 @@ function takeCanonical(
   if (d.nullCount > 0 && keptNulls > 0) {
     // Padded to 8 bytes: the IPC writer takes a bitmap of a multiple of 8 bytes as it is (a view).
     nullBitmap = slab.take(Uint8Array, Slab.bytes((m + 7) >> 3, 1));
+    // The slab may be recycled memory (SlabAllocator): bits are only ever set below.
+    nullBitmap.fill(0);
     for (let j = 0; j < m; j++) {
       if (canonicalIsNull(d, keep[j] as number)) nullCount++;
       else bitSet(nullBitmap, j);
@@ -647,6 +649,7 @@ function takeCanonical(
       const offs = d.valueOffsets as Int32Array;
       const src = d.values as Uint8Array;
       const ends = slab.take(Int32Array, m + 1);
+      ends[0] = 0;
       let total = 0;
       for (let r = 0; r < runCount; r++) {
         const s = runs[2 * r] as number;
@@ -750,9 +753,11 @@ export function preparedToIpcChunks(schema: Schema, p: PreparedBatch): IpcChunks
 }
 
 /**
- * Gives a take its one buffer: an all-zero SharedArrayBuffer of at least `bytes` bytes that no
- * one else holds, or undefined (a new one is allocated). Bulk staging recycles the buffers of
- * staged rows once their file is written (bulk-stage.ts), saving the page faults of fresh memory.
+ * Gives a take its one buffer: a SharedArrayBuffer of at least `bytes` bytes that no one else
+ * holds, or undefined (a new one is allocated). Its contents need not be zero: takeCanonical
+ * writes every value, offset and bitmap byte it hands out (only alignment padding keeps old
+ * bytes). Bulk staging recycles the buffers of staged rows once their file is written
+ * (bulk-stage.ts), saving the page faults of fresh memory.
  */
 export type SlabAllocator = (bytes: number) => SharedArrayBuffer | undefined;
 
