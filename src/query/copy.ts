@@ -418,27 +418,32 @@ async function copyFromCsv(storage: StorageApi, db: string, info: TableInfo, col
 }
 
 /**
- * CREATE TABLE ... AS SELECT into a storage with a bulk load: the result chunks, cast to the new
- * table's column types, go into one bulk load as Arrow batches instead of rows. Results and errors
+ * CREATE TABLE ... AS SELECT into a storage with a bulk load: the result chunks, streamed from the
+ * executor and cast to the new table's column types, go into one bulk load as Arrow batches
+ * instead of rows (the query runs while earlier batches are written; nothing is materialized).
+ * A query that fails midway aborts the load. Results and errors
  * are the row path's (Session.writeParts for 'insert'): a rejected row fails the statement with the
  * rows written so far (the load is aborted: its uncommitted rows are not), duplicate keys fail it
  * after the other rows are written. Returns the rows written.
  */
 export async function bulkInsertChunks(
-  storage: StorageApi, db: string, info: TableInfo, target: readonly number[], chunks: readonly Chunk[],
+  storage: StorageApi, db: string, info: TableInfo, target: readonly number[], chunks: AsyncIterable<Chunk> | Iterable<Chunk>,
 ): Promise<number> {
   const cols = info.schema.columns;
   const targetCols = target.map((i) => cols[i]!);
-  if (chunks.some((c) => c.length > 0)) {
-    cols.forEach((c, i) => {
-      if (target.includes(i) || c.autoIncrement === true || c.name === AUTO_INCREMENT_COLUMN || c.defaultValue !== undefined || c.nullable) return;
-      throw new SaigaError('InvalidArgument', `column '${c.name}' has no default and was not given a value`);
-    });
-  }
   const types = targetCols.map((c) => columnType(c));
   const schema = new arrow.Schema(targetCols.map((c, k) => new arrow.Field(c.name, arrowTypeOf(types[k]!), true)));
   async function* batches(): AsyncIterable<InsertBatch> {
-    for (const c of chunks) {
+    let checked = false;
+    for await (const c of chunks) {
+      if (c.length === 0) continue;
+      if (!checked) {
+        checked = true;
+        cols.forEach((col, i) => {
+          if (target.includes(i) || col.autoIncrement === true || col.name === AUTO_INCREMENT_COLUMN || col.defaultValue !== undefined || col.nullable) return;
+          throw new SaigaError('InvalidArgument', `column '${col.name}' has no default and was not given a value`);
+        });
+      }
       const cast = { length: c.length, columns: c.columns.map((v, k) => castVector(v, types[k]!)) };
       yield { batch: chunkToRecordBatch(cast, schema, types), release: NO_RELEASE };
     }

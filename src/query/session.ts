@@ -298,6 +298,8 @@ function paramValue(v: Value, col: ColumnSchema): Value | undefined {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return toColumnValue(null, col);
     if (v === 0) v = 0; // -0 is written '0'
+    // A safe integer's decimal text parses to the same bigint (the common BIGINT key parameter).
+    if (col.type === 'int64' && Number.isSafeInteger(v)) return BigInt(v);
     return col.type === 'date' || col.type === 'timestamp' ? toColumnValue(String(v), col) : toColumnValue(v, col);
   }
   if (typeof v === 'bigint') return toColumnValue(v.toString(), col);
@@ -1200,9 +1202,9 @@ class SessionImpl implements Session {
         if (i < 0) throw new SaigaError('UnknownColumn', `CREATE TABLE ... AS SELECT: column '${c.name}' is not in the new table`);
         return i;
       });
+      // A storage with a bulk load takes the streamed result as Arrow batches (copy.ts), the same errors.
+      if (storage.bulkLoad !== undefined) return okResult(await bulkInsertChunks(storage, db, info, target, run(optimize(selectRel.plan), this.execContext(options))));
       const chunks = await this.collectRows(selectRel.plan, options);
-      // A storage with a bulk load takes the result as Arrow batches (copy.ts), the same errors.
-      if (storage.bulkLoad !== undefined) return okResult(await bulkInsertChunks(storage, db, info, target, chunks));
       const rows = this.chunksToRows(chunks, info, target);
       const r = await this.writeRows(db, info.name, 'insert', rows);
       return okResult(r.appliedCount);
