@@ -197,6 +197,26 @@ describe('bulk commit', () => {
     t.close();
   });
 
+  it('a commit entry replayed after a crash before its apply finds the staged files (open keeps them)', async () => {
+    const dir = tempDir();
+    const t = openTablet({ dir, tabletId: 't6', schema, limits: { memRowSetFlushBytes: 64 * 1024 } });
+    t.applyPrepared({ term: 1, index: 1 }, ts(1), prepared(0, 10));
+    t.flush();
+    const files = await stage(t, [[10, 3000]]);
+    // The entry was logged, the process died before applying it: reopen and replay.
+    t.close();
+    const t2 = openTablet({ dir, tabletId: 't6', schema, limits: { memRowSetFlushBytes: 64 * 1024 } });
+    for (const f of files) expect(existsSync(join(dir, f))).toBe(true);
+    expect(t2.durableOpIndex()).toBe(1);
+    expect(t2.commitBulk({ term: 1, index: 2 }, ts(5), files)).toEqual({ appliedCount: 3000, rowErrors: [] });
+    expect(t2.removeStaleBulkFiles()).toBe(0);
+    expect(keysAt(t2, ts(4)).length).toBe(10);
+    expect(keysAt(t2, ts(5)).length).toBe(3010);
+    // Nothing else in memory: the entry itself is durable now (the log may be trimmed past it).
+    expect(t2.durableOpIndex()).toBe(2);
+    t2.close();
+  });
+
   it('removeStaleBulkFiles deletes uncommitted staged files only', async () => {
     const dir = tempDir();
     const t = openTablet({ dir, tabletId: 't4', schema, limits: { memRowSetFlushBytes: 64 * 1024 } });
