@@ -68,6 +68,8 @@ interface StagedFile {
   readonly rowCount: number;
   /** Take buffers (slabs) holding this file's rows: free once the file is written. */
   readonly slabs: readonly SharedArrayBuffer[];
+  /** The flush worker's job writing it (undefined: written on this thread). */
+  readonly job: FlushJob | undefined;
   /** Settles once the file is written and synced (rejects with the reason it was not). */
   readonly done: Promise<void>;
   settled: boolean;
@@ -156,14 +158,14 @@ export class BulkStage {
     this.mrs = new MemRowSet(this.host.columns);
     const file = `${BULK_FILE_PREFIX}${this.tag}-${++this.seq}.drs`;
     const path = join(this.host.dir, file);
-    const entry: StagedFile = { file, rowCount: mrs.size, slabs: this.slabs, done: Promise.resolve(), settled: false };
-    this.slabs = [];
     let job: FlushJob | undefined;
     try {
       job = submitFlush({ path, columns: this.host.columns, keyColumnCount: this.host.keyColumnCount, rowsPerBatch: this.host.rowsPerBatch, image: mrs.toImage() });
     } catch {
       job = undefined;
     }
+    const entry: StagedFile = { file, rowCount: mrs.size, slabs: this.slabs, job, done: Promise.resolve(), settled: false };
+    this.slabs = [];
     let done: Promise<void>;
     if (job === undefined) {
       // No worker (running from source): write on this thread.
@@ -234,6 +236,27 @@ export class BulkStage {
     this.closed = true;
     for (const s of this.staged) await s.done;
     return { files: this.staged.map((s) => s.file), rowCount: this.rowCount };
+  }
+
+  /** Sealed or discarded: takes no more rows (a sealed stage's files may be named by a commit entry). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * The tablet closes with this stage unsealed (a load that can no longer commit here): waits
+   * for the files being written (blocking) and deletes every staged file, so none appears after
+   * a reopen has cleaned the directory.
+   */
+  discardSync(): void {
+    this.closed = true;
+    this.mrs = new MemRowSet(this.host.columns);
+    for (const s of this.staged) s.job?.wait();
+    for (const s of this.staged) {
+      const path = join(this.host.dir, s.file);
+      if (existsSync(path)) unlinkSync(path);
+    }
+    this.staged.length = 0;
   }
 
   /** Deletes every staged file (after any write still running finished). */

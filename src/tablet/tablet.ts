@@ -89,6 +89,8 @@ export class TabletImpl implements Tablet {
    * commit entry reads them) until durableOpIndex reaches the entry, in entry order.
    */
   private readonly bulkTrash: BulkTrash[] = [];
+  /** Bulk stages begun here and not yet sealed or discarded (close() discards them). */
+  private readonly stages = new Set<BulkStage>();
 
   constructor(private readonly dir: string, tabletId: string, schema: Schema, limits: Partial<Limits> | undefined) {
     this.tabletId = tabletId;
@@ -548,10 +550,13 @@ export class TabletImpl implements Tablet {
 
   beginBulkStage(): BulkStage {
     this.checkOpen();
-    return new BulkStage({
+    for (const st of this.stages) if (st.isClosed) this.stages.delete(st);
+    const stage = new BulkStage({
       dir: this.dir, tabletId: this.tabletId, columns: this.columns, keyColumnCount: this.keyColumnCount, schema: this.schemaCache,
       rowsPerBatch: this.limits.rowsPerBatchMax, flushBytes: Math.min(this.limits.memRowSetFlushBytes, BULK_STAGE_FILE_BYTES_MAX), isAboveAllKeys: (k) => this.isAboveAllKeys(k),
     });
+    this.stages.add(stage);
+    return stage;
   }
 
   commitBulk(opId: OpId, timestamp: HybridTime, files: readonly string[]): ApplyResult {
@@ -1059,6 +1064,10 @@ export class TabletImpl implements Tablet {
     if (this.closed) return;
     // A running background flush finishes first (its file and the metadata naming it).
     this.completeFlush();
+    // Loads still staging here cannot commit any more: their files go (sealed ones stay: a
+    // commit entry may name them; the next open's replay decides).
+    for (const st of this.stages) if (!st.isClosed) st.discardSync();
+    this.stages.clear();
     this.closed = true;
     for (const r of this.rowsets) r.drs.close();
   }

@@ -228,7 +228,9 @@ describe('bulk load', () => {
     const load = loadOf(s, 't');
     for (let b = 1; b < 4; b++) await load.write(toBatch(range(b * 3000, 3000)));
     expect(files(dir, 'bulk-').length).toBeGreaterThan(0);
+    // Closing the tablets discards stages still open (files being written included).
     await s.close();
+    expect(files(dir, 'bulk-')).toEqual([]);
     const s2 = await open(dir);
     expect(files(dir, 'bulk-')).toEqual([]);
     expect(await contents(s2, 't')).toEqual(expected(range(0, 10)));
