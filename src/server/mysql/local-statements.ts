@@ -164,6 +164,9 @@ function toCell(v: Value): LocalCell {
 function autocommitOn(session: Session): boolean {
   const v = session.variables.get('autocommit');
   if (v === undefined || v === null) return true;
+  // The usual values without a string conversion (this runs twice per statement).
+  if (v === 1n || v === 1 || v === true) return true;
+  if (v === 0n || v === 0 || v === false) return false;
   const s = String(v).toUpperCase();
   return s === '1' || s === 'ON' || s === 'TRUE';
 }
