@@ -16,8 +16,8 @@ import * as pw from 'parquet-wasm';
  * | `{ kind: 'batch', ipc: Uint8Array }` | one record batch (schema + batch, IPC stream) |
  * | `{ kind: 'batch-slot', slot, byteLength }` | the same, in `slots[slot]` bytes [0, byteLength) |
  * | `{ kind: 'batch-columns', slot, buffer?, numRows, columns }` | one record batch as its Arrow buffers (below) |
- * | `{ kind: 'group-end', group }` | row group `group` is complete (only when the job names row groups) |
- * | `{ kind: 'end' }` | the file (or the job's row groups) is exhausted |
+ * | `{ kind: 'group-end', file, group }` | row group `group` of file `file` is complete (only for files whose row groups the job names) |
+ * | `{ kind: 'end' }` | the job's files are exhausted |
  * | `{ kind: 'error', message }` | decoding failed; nothing follows |
  * The parent sends `{ release: slot }` when it no longer reads a slot's bytes (anything still
  * viewing them would see the next batch), and `'ack'` once per transferred batch it took. A batch
@@ -35,22 +35,30 @@ import * as pw from 'parquet-wasm';
  * (a copy inside wasm memory) and its copy out to a fresh buffer.
  */
 
-export interface DecodeJob {
+/** One file of a decode job: its row groups (in this order, each followed by 'group-end'), or all of it. */
+export interface DecodeFile {
   readonly path: string;
+  /**
+   * An open descriptor of `path` to read with (positional reads, so workers may share it); the
+   * parent owns it and closes it after the worker ends. Without it the worker opens a Blob.
+   */
+  readonly fd?: number;
   readonly columns?: readonly string[];
   /** Decode only these row groups, in this order, each followed by a 'group-end' message. */
   readonly rowGroups?: readonly number[];
+  /** The file's index in the parent's list ('group-end' names it). */
+  readonly file: number;
+}
+
+export interface DecodeJob {
+  /** Decoded in this order: one worker serves the row groups of many files (COPY FROM a directory). */
+  readonly files: readonly DecodeFile[];
   readonly batchRowCount: number;
   readonly aheadMax: number;
   /** Buffers to pass batches in (each at most one batch, until the parent releases it). */
   readonly slots?: readonly SharedArrayBuffer[];
   /** Pass batches as column buffers ('batch-columns') instead of IPC streams. */
   readonly columnLayout?: boolean;
-  /**
-   * An open descriptor of `path` to read with (positional reads, so workers may share it); the
-   * parent owns it and closes it after the worker ends. Without it the worker opens a Blob.
-   */
-  readonly fd?: number;
 }
 
 /** The part of Blob parquet-wasm's ParquetFile.fromFile uses (size, slice, arrayBuffer). */
@@ -131,7 +139,7 @@ export type DecodeMessage =
     readonly numRows: number;
     readonly columns: readonly ColumnBuffers[];
   }
-  | { readonly kind: 'group-end'; readonly group: number }
+  | { readonly kind: 'group-end'; readonly file: number; readonly group: number }
   | { readonly kind: 'end' }
   | { readonly kind: 'error'; readonly message: string };
 
@@ -292,39 +300,42 @@ if (port !== null) {
       ffi.free();
     }
   };
+  const decode = async (file: pw.ParquetFile, columns: readonly string[] | undefined, rowGroups: number[] | undefined): Promise<void> => {
+    const options: pw.ReaderOptions = { batchSize: job.batchRowCount };
+    if (columns !== undefined) options.columns = [...columns];
+    if (rowGroups !== undefined) options.rowGroups = rowGroups;
+    const reader = (await file.stream(options)).getReader();
+    for (;;) {
+      const next = (await reader.read()) as { done: boolean; value?: pw.RecordBatch };
+      if (next.done || next.value === undefined) break;
+      if (job.columnLayout === true) {
+        await postColumns(next.value);
+        continue;
+      }
+      let ipc = next.value.intoIPCStream();
+      const slot = await placement(ipc.byteLength);
+      if (slot >= 0) {
+        new Uint8Array(slots[slot] as SharedArrayBuffer, 0, ipc.byteLength).set(ipc);
+        post({ kind: 'batch-slot', slot, byteLength: ipc.byteLength });
+        continue;
+      }
+      // intoIPCStream copies out of wasm memory into a buffer of its own: transfer it whole.
+      if (ipc.byteOffset !== 0 || ipc.byteLength !== ipc.buffer.byteLength) ipc = ipc.slice();
+      post({ kind: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
+    }
+  };
   const run = async (): Promise<void> => {
-    const source = job.fd !== undefined ? fileRange(job.fd, 0, fstatSync(job.fd).size) : await openAsBlob(job.path);
-    const file = await pw.ParquetFile.fromFile(source as Blob);
-    const decode = async (rowGroups: number[] | undefined): Promise<void> => {
-      const options: pw.ReaderOptions = { batchSize: job.batchRowCount };
-      if (job.columns !== undefined) options.columns = [...job.columns];
-      if (rowGroups !== undefined) options.rowGroups = rowGroups;
-      const reader = (await file.stream(options)).getReader();
-      for (;;) {
-        const next = (await reader.read()) as { done: boolean; value?: pw.RecordBatch };
-        if (next.done || next.value === undefined) break;
-        if (job.columnLayout === true) {
-          await postColumns(next.value);
-          continue;
+    for (const part of job.files) {
+      const source = part.fd !== undefined ? fileRange(part.fd, 0, fstatSync(part.fd).size) : await openAsBlob(part.path);
+      const file = await pw.ParquetFile.fromFile(source as Blob);
+      if (part.rowGroups === undefined) await decode(file, part.columns, undefined);
+      else {
+        for (const group of part.rowGroups) {
+          await decode(file, part.columns, [group]);
+          post({ kind: 'group-end', file: part.file, group });
         }
-        let ipc = next.value.intoIPCStream();
-        const slot = await placement(ipc.byteLength);
-        if (slot >= 0) {
-          new Uint8Array(slots[slot] as SharedArrayBuffer, 0, ipc.byteLength).set(ipc);
-          post({ kind: 'batch-slot', slot, byteLength: ipc.byteLength });
-          continue;
-        }
-        // intoIPCStream copies out of wasm memory into a buffer of its own: transfer it whole.
-        if (ipc.byteOffset !== 0 || ipc.byteLength !== ipc.buffer.byteLength) ipc = ipc.slice();
-        post({ kind: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
       }
-    };
-    if (job.rowGroups === undefined) await decode(undefined);
-    else {
-      for (const group of job.rowGroups) {
-        await decode([group]);
-        post({ kind: 'group-end', group });
-      }
+      file.free();
     }
     post({ kind: 'end' });
   };

@@ -8,7 +8,7 @@ import { AsyncByteQueue, RecordBatch, RecordBatchStreamWriter, type Schema as Ar
 import * as pw from 'parquet-wasm';
 import { assert } from '../common/assert.js';
 import { SaigaError } from '../common/errors.js';
-import type { ColumnBuffers, DecodeControl, DecodeJob, DecodeMessage } from './decode-worker.js';
+import type { ColumnBuffers, DecodeControl, DecodeFile, DecodeJob, DecodeMessage } from './decode-worker.js';
 import { parquetEncodePool, type ParquetEncodePool } from './encode-pool.js';
 import { createParquetMerger } from './parquet-merge.js';
 import { ROW_GROUP_ROWS_DEFAULT, writerProperties, type ParquetCompression, type ParquetEncodeSettings } from './writer-properties.js';
@@ -404,7 +404,8 @@ export async function openParquetFile(path: string): Promise<ParquetReader> {
       : options.worker === true || rowCount >= DECODE_WORKER_ROWS_MIN ? parquetDecodeWorkerFile() : null;
     return workerFile === null
       ? ownedBatches(streamBatches(file, path, options))
-      : streamBatchesInWorkers(workerFile, path, options, rowGroupCount, options.decodeWorkers ?? DECODE_WORKERS_DEFAULT, leased,
+      : streamFilesInWorkers(workerFile, [{ path, rowGroupCount, ...(options.columns !== undefined ? { columns: options.columns } : {}) }], options,
+        options.decodeWorkers ?? DECODE_WORKERS_DEFAULT, leased,
         leased && options.columnLayout !== false && columnLayoutCarries(options.columns === undefined ? schema.fields : schema.fields.filter((f) => options.columns!.includes(f.name))));
   }
 }
@@ -594,84 +595,160 @@ class DecodeWorkerHandle {
   }
 }
 
+/** One file of a read on workers: its path, projection and row-group count. */
+interface WorkerFileRead {
+  readonly path: string;
+  readonly columns?: readonly string[];
+  readonly rowGroupCount: number;
+}
+
 /**
- * streamBatches on worker threads: with one worker, it decodes the whole file; with more, worker k
- * decodes row groups k, k + n, k + 2n, ... and the consumer takes the groups in file order from
- * the worker that holds each. Every worker stays at most DECODE_AHEAD_BATCHES_MAX batches ahead of
- * the consumer; batches arrive as transferred IPC buffers (no copy).
+ * streamBatches of one or more files on worker threads: the row groups of all files, in order, are
+ * dealt round-robin to the workers (worker k decodes groups k, k + n, k + 2n, ... of that sequence,
+ * across file boundaries: one set of workers per read, however many files), and the consumer takes
+ * them in order from the worker that holds each. Each batch comes with the index of its file.
+ * The files are opened here (one descriptor each, shared by the workers) and closed once the
+ * workers have ended. Batches come in slots (leased) or as transferred buffers (no copy); a
+ * worker holds at most its slots plus DECODE_AHEAD_BATCHES_MAX transferred batches ahead.
  */
-async function* streamBatchesInWorkers(
+async function* streamFilesInWorkers(
   workerFile: string,
-  path: string,
+  files: readonly WorkerFileRead[],
   options: ParquetReadOptions,
-  rowGroupCount: number,
   workerCount: number,
   leased: boolean,
   columnLayout: boolean,
-): AsyncIterable<LeasedBatch> {
-  const n = Math.max(1, Math.min(workerCount, rowGroupCount));
-  // One descriptor for every worker (positional reads), closed once they have ended.
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SaigaError('NotFound', `no such Parquet file: ${path}`);
-    throw new SaigaError('Corruption', `cannot decode ${path}: ${errorText(e)}`, { file: path });
-  }
-  const base = {
-    path,
-    fd,
-    batchRowCount: options.batchRowCount ?? 65_536,
-    aheadMax: DECODE_AHEAD_BATCHES_MAX,
-    columnLayout,
-    ...(options.columns !== undefined ? { columns: [...options.columns] } : {}),
-  };
+): AsyncIterable<LeasedBatch & { readonly file: number }> {
+  const items: { file: number; group: number }[] = [];
+  files.forEach((f, file) => { for (let group = 0; group < f.rowGroupCount; group++) items.push({ file, group }); });
+  if (items.length === 0) return;
+  const n = Math.max(1, Math.min(workerCount, items.length));
+  const fds: number[] = [];
   const slots = (): { slots?: SharedArrayBuffer[] } =>
     (leased ? { slots: Array.from({ length: DECODE_SLOTS_PER_WORKER }, () => new SharedArrayBuffer(DECODE_SLOT_BYTES)) } : {});
   const workers: DecodeWorkerHandle[] = [];
   try {
-    if (n === 1) {
-      const w = new DecodeWorkerHandle(workerFile, { ...base, ...slots() });
-      workers.push(w);
-      for (;;) {
-        const m = await w.next(path);
-        if (m.kind === 'end') return;
-        assert(m.kind === 'batch' || m.kind === 'batch-slot' || m.kind === 'batch-columns', `a decode worker sends batches, then end; found ${m.kind}`);
-        if (m.kind === 'batch' || (m.kind === 'batch-columns' && m.slot < 0)) w.worker.postMessage('ack' satisfies DecodeControl);
-        yield* w.leased(m);
+    for (const f of files) {
+      try {
+        fds.push(openSync(f.path, 'r'));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SaigaError('NotFound', `no such Parquet file: ${f.path}`);
+        throw new SaigaError('Corruption', `cannot decode ${f.path}: ${errorText(e)}`, { file: f.path });
       }
     }
     for (let k = 0; k < n; k++) {
-      const rowGroups: number[] = [];
-      for (let g = k; g < rowGroupCount; g += n) rowGroups.push(g);
-      workers.push(new DecodeWorkerHandle(workerFile, { ...base, rowGroups, ...slots() }));
+      // This worker's items, consecutive ones of one file joined into one part.
+      const parts: DecodeFile[] = [];
+      for (let i = k; i < items.length; i += n) {
+        const { file, group } = items[i]!;
+        const last = parts[parts.length - 1];
+        if (last?.file === file) (last.rowGroups as number[]).push(group);
+        else {
+          const f = files[file]!;
+          parts.push({ path: f.path, fd: fds[file]!, file, rowGroups: [group], ...(f.columns !== undefined ? { columns: [...f.columns] } : {}) });
+        }
+      }
+      workers.push(new DecodeWorkerHandle(workerFile, {
+        files: parts, batchRowCount: options.batchRowCount ?? 65_536, aheadMax: DECODE_AHEAD_BATCHES_MAX, columnLayout, ...slots(),
+      }));
     }
-    for (let g = 0; g < rowGroupCount; g++) {
-      const w = workers[g % n]!;
+    for (let i = 0; i < items.length; i++) {
+      const { file, group } = items[i]!;
+      const path = files[file]!.path;
+      const w = workers[i % n]!;
       for (;;) {
         const m = await w.next(path);
         if (m.kind === 'group-end') {
-          assert(m.group === g, `decode worker ${g % n} ended row group ${m.group}, expected ${g}`);
+          assert(m.file === file && m.group === group, () => `decode worker ${i % n} ended row group ${m.group} of file ${m.file}, expected ${group} of ${file}`);
           break;
         }
-        assert(m.kind === 'batch' || m.kind === 'batch-slot' || m.kind === 'batch-columns', `row group ${g}: expected a batch or its end, found ${m.kind}`);
+        assert(m.kind === 'batch' || m.kind === 'batch-slot' || m.kind === 'batch-columns', `${path} row group ${group}: expected a batch or its end, found ${m.kind}`);
         if (m.kind === 'batch' || (m.kind === 'batch-columns' && m.slot < 0)) w.worker.postMessage('ack' satisfies DecodeControl);
-        yield* w.leased(m);
+        for (const lb of w.leased(m)) yield { ...lb, file };
       }
     }
   } finally {
     await Promise.all(workers.map((w) => w.close()));
-    closeSync(fd);
+    for (const fd of fds) closeSync(fd);
   }
 }
+
+/** A file of a multi-file read: its reader and the columns to read (default all). */
+export interface ParquetFileRead {
+  readonly reader: ParquetReader;
+  readonly columns?: readonly string[];
+}
+
+/** A leased batch of a multi-file read and the index of its file. */
+export interface LeasedFileBatch extends LeasedBatch {
+  readonly file: number;
+}
+
+/**
+ * leasedBatches of several files, in file order: on one set of decode workers for all of them
+ * when they hold DECODE_WORKER_ROWS_MIN rows or more together (a directory of small files decodes
+ * off the calling thread too, without starting workers per file), else on the calling thread.
+ */
+export async function* leasedBatchesOfFiles(files: readonly ParquetFileRead[], options: Omit<ParquetReadOptions, 'columns'> = {}): AsyncIterable<LeasedFileBatch> {
+  const rows = files.reduce((a, f) => a + f.reader.rowCount, 0);
+  const workerFile = options.worker === false ? null
+    : typeof options.worker === 'string' ? options.worker
+    : options.worker === true || rows >= DECODE_WORKER_ROWS_MIN ? parquetDecodeWorkerFile() : null;
+  if (workerFile === null) {
+    for (const [file, f] of files.entries()) {
+      const read: ParquetReadOptions = { ...options, worker: false, ...(f.columns !== undefined ? { columns: f.columns } : {}) };
+      for await (const lb of f.reader.leasedBatches(read)) yield { ...lb, file };
+    }
+    return;
+  }
+  const projected = (f: ParquetFileRead): arrow.Field[] => (f.columns === undefined ? f.reader.schema.fields : f.reader.schema.fields.filter((x) => f.columns!.includes(x.name)));
+  const columnLayout = options.columnLayout !== false && files.every((f) => columnLayoutCarries(projected(f)));
+  for (let at = 0; at < files.length; at += FILES_PER_DECODE_READ_MAX) {
+    const part = files.slice(at, at + FILES_PER_DECODE_READ_MAX);
+    const reads = part.map((f) => ({ path: f.reader.path, rowGroupCount: f.reader.rowGroupCount, ...(f.columns !== undefined ? { columns: f.columns } : {}) }));
+    for await (const lb of streamFilesInWorkers(workerFile, reads, options, options.decodeWorkers ?? DECODE_WORKERS_DEFAULT, true, columnLayout)) {
+      yield { ...lb, file: at + lb.file };
+    }
+  }
+}
+
+/** Files one set of decode workers reads (each holds a descriptor open until the set ends). */
+const FILES_PER_DECODE_READ_MAX = 256;
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
 /**
+ * File-name order with digit runs compared as numbers (`data_2` before `data_10`): writers that
+ * number their parts (DuckDB's `data_N.parquet`, Spark's `part-N`) list them in the order they
+ * wrote them, so rows keep their order (keys in increasing order take the bulk-load path).
+ */
+export function compareFileNames(a: string, b: string): number {
+  const ra = a.match(/\d+|\D+/g) ?? [];
+  const rb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(ra.length, rb.length); i++) {
+    const x = ra[i]!;
+    const y = rb[i]!;
+    if (x === y) continue;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) {
+      // Longer digit runs (leading zeros aside) are larger numbers; equal values: fewer zeros first.
+      const tx = x.replace(/^0+(?=\d)/, '');
+      const ty = y.replace(/^0+(?=\d)/, '');
+      if (tx.length !== ty.length) return tx.length - ty.length;
+      if (tx !== ty) return tx < ty ? -1 : 1;
+      return x.length - y.length;
+    }
+    return x < y ? -1 : 1;
+  }
+  return ra.length - rb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
  * Expands a path whose last component may hold `*` and `?` wildcards (as DuckDB's and Impala's
- * file globs do) into the sorted list of matching files. A path without wildcards that names
+ * file globs do) into the list of matching files in compareFileNames order. A path without wildcards that names
  * a directory expands to the Parquet files in it.
  */
 export async function expandParquetGlob(pattern: string): Promise<string[]> {
@@ -681,14 +758,14 @@ export async function expandParquetGlob(pattern: string): Promise<string[]> {
     const st = await stat(pattern).catch(() => undefined);
     if (st === undefined) throw new SaigaError('NotFound', `no such file or directory: ${pattern}`);
     if (!st.isDirectory()) return [pattern];
-    return (await readdir(pattern)).filter((n) => n.endsWith('.parquet') && !n.startsWith('.')).sort().map((n) => join(pattern, n));
+    return (await readdir(pattern)).filter((n) => n.endsWith('.parquet') && !n.startsWith('.')).sort(compareFileNames).map((n) => join(pattern, n));
   }
   if (/[*?]/.test(dir)) throw new SaigaError('NotSupported', `wildcards are supported in the file name only, not in the directory: ${pattern}`);
   const re = new RegExp(`^${base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
   const names = await readdir(dir).catch(() => {
     throw new SaigaError('NotFound', `no such directory: ${dir}`);
   });
-  const files = names.filter((n) => re.test(n) && !n.startsWith('.')).sort().map((n) => join(dir, n));
+  const files = names.filter((n) => re.test(n) && !n.startsWith('.')).sort(compareFileNames).map((n) => join(dir, n));
   if (files.length === 0) throw new SaigaError('NotFound', `no files match ${pattern}`);
   return files;
 }

@@ -3,7 +3,9 @@ import { SaigaError } from '../common/errors.js';
 import { arrowTypeFor, columnFromArrow, columnToArrowData } from '../columnar/index.js';
 import type { StorageApi, TableInfo, WriteResult } from '../common/storage-api.js';
 import { AUTO_INCREMENT_COLUMN, type ColumnSchema, type DataType } from '../common/types.js';
-import { expandParquetGlob, openParquetFile, writeParquetFile, type ParquetCompression, type ParquetReader } from '../parquet/parquet-file.js';
+import {
+  expandParquetGlob, leasedBatchesOfFiles, openParquetFile, writeParquetFile, type ParquetCompression, type ParquetReader,
+} from '../parquet/parquet-file.js';
 import type { StatementResult } from './api.js';
 import { conformBatch, mapColumns, type ColumnMapping } from './arrow-conform.js';
 import { columnType } from './bind.js';
@@ -383,20 +385,20 @@ async function copyFromParquet(storage: StorageApi, db: string, info: TableInfo,
     }
     opened.push({ f, mapping });
   }
-  // Batches are leased from the reader (their buffers are reused once released).
+  // Batches are leased from the reader (their buffers are reused once released); all files are
+  // decoded by one set of decode workers.
+  const reads = opened.map(({ f, mapping }) => ({ reader: f, columns: mapping.fileIndex.map((i) => f.schema.fields[i]!.name) }));
   async function* conformed(): AsyncIterable<InsertBatch> {
-    for (const { f, mapping } of opened) {
-      const names = mapping.fileIndex.map((i) => f.schema.fields[i]!.name);
-      for await (const { batch, release } of f.leasedBatches({ columns: names, batchRowCount: PARQUET_READ_BATCH_ROWS })) {
-        let out: arrow.RecordBatch;
-        try {
-          out = batch.numRows === 0 ? batch : conformBatch(batch, mapping, f.schema);
-        } catch (e) {
-          release();
-          throw e;
-        }
-        yield { batch: out, release };
+    for await (const { batch, release, file } of leasedBatchesOfFiles(reads, { batchRowCount: PARQUET_READ_BATCH_ROWS })) {
+      const { f, mapping } = opened[file]!;
+      let out: arrow.RecordBatch;
+      try {
+        out = batch.numRows === 0 ? batch : conformBatch(batch, mapping, f.schema);
+      } catch (e) {
+        release();
+        throw e;
       }
+      yield { batch: out, release };
     }
   }
   const tally = new WriteTally();

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openParquetFile, writeParquetFile, type LeasedBatch } from '../../src/parquet/parquet-file.js';
+import { leasedBatchesOfFiles, openParquetFile, writeParquetFile, type LeasedBatch } from '../../src/parquet/parquet-file.js';
 
 // The worker runs compiled JS: transpile src/parquet/decode-worker.ts next to this test (so that
 // 'parquet-wasm' resolves from the repository's node_modules).
@@ -161,6 +161,50 @@ describe('Parquet decoding on a worker thread', () => {
     expect(openFds()).toBe(0);
     for await (const lb of f.leasedBatches({ worker: workerFile, decodeWorkers: 2 })) { lb.release(); break; }
     expect(openFds()).toBe(0);
+  });
+
+  it('several files on one set of workers: every row group in file order, each batch naming its file, descriptors closed', async () => {
+    const sizes = [12_000, 0, 3_000, 25_001];
+    const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+    const paths: string[] = [];
+    let offset = 0;
+    for (const [i, n] of sizes.entries()) {
+      const path = join(dir, `multi-${i}.parquet`);
+      await writeParquetFile(path, batch(0, 10).schema, n === 0 ? [] : [batch(offset, n)], { rowGroupRows: 4_000, workers: false });
+      paths.push(path);
+      offset += n;
+    }
+    const readers = await Promise.all(paths.map((p) => openParquetFile(p)));
+    const reads = readers.map((reader) => ({ reader, columns: ['id', 'v', 's'] }));
+    const openFds = (): number => readdirSync('/proc/self/fd').filter((fd) => { try { return paths.includes(readlinkSync(`/proc/self/fd/${fd}`)); } catch { return false; } }).length;
+    const collect = async (worker: string | false, decodeWorkers: number): Promise<{ files: number[]; ids: number[]; sLen: number; during: number }> => {
+      const files: number[] = [];
+      const ids: number[] = [];
+      let sLen = 0;
+      let during = 0;
+      for await (const { batch: b, file, release } of leasedBatchesOfFiles(reads, { worker, decodeWorkers, batchRowCount: 3_000 })) {
+        files.push(file);
+        // The batch's rows are its file's: ids [starts[file], starts[file] + sizes[file]).
+        const first = (b.getChild('id')!.data[0]!.values as Int32Array)[0]!;
+        expect(first >= starts[file]! && first < starts[file]! + sizes[file]!, `batch of file ${file} starts at id ${first}`).toBe(true);
+        for (const d of b.getChild('id')!.data) for (let i = 0; i < d.length; i++) ids.push((d.values as Int32Array)[i]!);
+        for (const d of b.getChild('s')!.data) sLen += (d.valueOffsets as Int32Array)[d.length]! - (d.valueOffsets as Int32Array)[0]!;
+        during = Math.max(during, openFds());
+        release();
+      }
+      return { files, ids, sLen, during };
+    };
+    const local = await collect(false, 1);
+    expect(local.ids).toEqual(Array.from({ length: offset }, (_, i) => i));
+    expect(new Set(local.files)).toEqual(new Set([0, 2, 3]));
+    for (const decodeWorkers of [1, 2, 3]) {
+      const got = await collect(workerFile, decodeWorkers);
+      expect({ ...got, during: 0 }, `${decodeWorkers} decode workers`).toEqual({ ...local, files: got.files, during: 0 });
+      // Same file order as the rows (a batch never mixes files), every batch names its own file.
+      expect([...new Set(got.files)]).toEqual([0, 2, 3]);
+      expect(got.during, 'one descriptor per file while reading').toBe(paths.length);
+      expect(openFds()).toBe(0);
+    }
   });
 
   it('reports a file that vanished under the worker as an error naming it', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,7 +7,7 @@ import {
 } from 'apache-arrow';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expandParquetGlob, openParquetFile, writeParquetFile } from '../../src/parquet/parquet-file.js';
+import { compareFileNames, expandParquetGlob, openParquetFile, writeParquetFile } from '../../src/parquet/parquet-file.js';
 import { isSaigaError } from '../../src/common/errors.js';
 
 let dir: string;
@@ -171,6 +171,20 @@ describe('parquet files', () => {
     expect(await expandParquetGlob(join(dir, 'g*.parquet'))).toEqual([join(dir, 'g1.parquet'), join(dir, 'g2.parquet')]);
     await expect(expandParquetGlob(join(sub, 'none*.parquet'))).rejects.toSatisfy((e) => isSaigaError(e, 'NotFound'));
     await expect(openParquetFile(join(dir, 'missing.parquet'))).rejects.toSatisfy((e) => isSaigaError(e, 'NotFound'));
+  });
+
+  it('lists numbered parts in number order (data_2 before data_10), in globs and directories', async () => {
+    const names = ['data_10.parquet', 'data_2.parquet', 'data_0.parquet', 'data_1.parquet', 'data_01.parquet', 'data_1a.parquet', 'a.parquet', 'data_.parquet', 'data_100.parquet', 'data_9.parquet'];
+    expect([...names].sort(compareFileNames)).toEqual([
+      // Runs compare one by one: digits by value (then fewer leading zeros first), the rest as strings.
+      'a.parquet', 'data_0.parquet', 'data_1.parquet', 'data_1a.parquet', 'data_01.parquet', 'data_2.parquet', 'data_9.parquet', 'data_10.parquet', 'data_100.parquet', 'data_.parquet',
+    ]);
+    const parts = join(dir, 'parts');
+    mkdirSync(parts);
+    for (const i of [10, 2, 0, 1, 11]) writeFileSync(join(parts, `data_${i}.parquet`), '');
+    const want = [0, 1, 2, 10, 11].map((i) => join(parts, `data_${i}.parquet`));
+    expect(await expandParquetGlob(parts)).toEqual(want);
+    expect(await expandParquetGlob(join(parts, 'data_*.parquet'))).toEqual(want);
   });
 
   it('rejects a file that is not Parquet with a typed error', async () => {
