@@ -82,8 +82,8 @@ async function turns(n = 6): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 }
 
-async function loneLeader(holdMsMax: number): Promise<{ driver: RaftDriver; target: ManualPersist; sm: Recorder; propose: (n: number) => void }> {
-  const driver = new RaftDriver({ serverId: 's1', tickMs: 1000, holdMsMax, transport: { send: () => Promise.reject(new Error('no peers')) } });
+async function loneLeader(holdMsMax: number, nowMs?: () => number): Promise<{ driver: RaftDriver; target: ManualPersist; sm: Recorder; propose: (n: number) => void }> {
+  const driver = new RaftDriver({ serverId: 's1', tickMs: 1000, holdMsMax, transport: { send: () => Promise.reject(new Error('no peers')) }, ...(nowMs === undefined ? {} : { nowMs }) });
   drivers.push(driver);
   const storage = MemoryStorage.bootstrap(['s1']);
   const node = newRaftNode({ id: 's1', storage, random: new SeededRandom(7), electionTicks: 10, heartbeatTicks: 1 });
@@ -142,6 +142,32 @@ describe('RaftDriver group-commit hold (lone voter)', () => {
     await turns();
     expect(target.persists.slice(before)).toEqual([1, 1]);
     expect(raftHoldStats().holds).toBe(stats1.holds);
+  });
+
+  it('a hold that starts after one its writers ended gets its whole holdMsMax (the one timer is re-armed)', async () => {
+    // The driver's clock stands still (writers are never forgotten); the hold bound is a real timer.
+    const { target, sm, propose } = await loneLeader(200, () => 0);
+    propose(8);
+    await turns();
+    const before = target.persists.length;
+    const stats0 = raftHoldStats();
+    propose(1); // hold 1 starts: its bound is 200 ms from now
+    await turns();
+    propose(6); // 7 of 8 writers back: released by the writers, the timer stays armed
+    await turns();
+    expect(target.persists.slice(before)).toEqual([7]);
+    await new Promise((r) => setTimeout(r, 120));
+    propose(1); // hold 2 starts ~120 ms later
+    await turns();
+    await new Promise((r) => setTimeout(r, 120)); // past hold 1's bound, within hold 2's
+    await turns();
+    expect(target.persists.slice(before)).toEqual([7]);
+    await new Promise((r) => setTimeout(r, 200));
+    await turns();
+    expect(target.persists.slice(before)).toEqual([7, 1]);
+    expect(sm.applied.length).toBe(16);
+    const stats1 = raftHoldStats();
+    expect([stats1.holds - stats0.holds, stats1.releasedByWriters - stats0.releasedByWriters, stats1.releasedByTimer - stats0.releasedByTimer]).toEqual([2, 1, 1]);
   });
 
   it('never holds back the answers of a finished persist', async () => {
