@@ -203,4 +203,20 @@ describe('COPY FROM through bulkLoad or writeArrow', () => {
       expect(await q(h.session, 'SELECT COUNT(*) FROM d'), mode).toEqual([['150000']]);
     });
   });
+
+  it('COPY FROM a glob of files with different column orders and types: one set of decode workers, each batch conformed by its own file\'s mapping', async () => {
+    // 3 x 100000 rows (past the decode-worker threshold together, not alone); numbered parts in number order.
+    const parts = join(dir, 'parts');
+    await duck.run(`COPY (SELECT i::INTEGER AS k, (i * 3)::INTEGER AS v, 'a' || i AS s FROM range(0, 100000) t(i)) TO '${parts}-data_2.parquet' (FORMAT PARQUET)`);
+    await duck.run(`COPY (SELECT 'b' || i AS s, (i * 3)::BIGINT AS v, i::BIGINT AS k FROM range(100000, 200000) t(i)) TO '${parts}-data_10.parquet' (FORMAT PARQUET)`);
+    await duck.run(`COPY (SELECT (i % 30000)::SMALLINT AS v, i::INTEGER AS k FROM range(200000, 300000) t(i)) TO '${parts}-data_9.parquet' (FORMAT PARQUET)`);
+    let vSum = 3 * (199999 * 200000) / 2;
+    for (let i = 200000; i < 300000; i++) vSum += i % 30000;
+    await onEveryPath('g', async (h, mode, outcomes) => {
+      await h.session.execute('CREATE TABLE t (k BIGINT PRIMARY KEY, v BIGINT, s STRING) PARTITION BY HASH (k) PARTITIONS 2');
+      outcomes.push(await outcome(h.session, `COPY t FROM '${parts}-data_*.parquet'`));
+      expect(await q(h.session, "SELECT COUNT(*), SUM(k), SUM(v), COUNT(s), SUM(CASE WHEN s = CONCAT('a', k) OR s = CONCAT('b', k) THEN 1 ELSE 0 END) FROM t"), mode)
+        .toEqual([['300000', String((299999 * 300000) / 2), String(vSum), '200000', '200000']]);
+    });
+  });
 });
