@@ -1,16 +1,18 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Data, RecordBatch } from 'apache-arrow';
 import { openEmbeddedStorage } from '../src/client/index.js';
+import type { StorageApi } from '../src/common/storage-api.js';
 import { createQueryEngine } from '../src/query/index.js';
 import { FlightClient } from '../src/server/flight/client.js';
 import { startFlightServer } from '../src/server/flight/server.js';
 import { pageWarmerStats } from '../src/tablet/page-warmer.js';
 import { emit, machine } from './report.js';
 import { generateTpch } from './tpch/dbgen.js';
+import { tpchQueries } from './tpch/queries.js';
 import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
 
 /**
@@ -30,6 +32,11 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  * `--no-storage-peer`): the same batches written with storage.writeArrow in this process, no
  * Flight (`storage_peer`, final flush reported apart), and through storage.bulkLoad when the
  * storage has one (`storage_peer_bulk`, finish() included).
+ *
+ * `--no-bulk`: the Flight server sees the storage without `bulkLoad` (DoPut inserts through
+ * writeArrow, the WAL path), for A/Bs of what the loading path leaves for scans. `--q6`: after
+ * the DoGets, TPC-H Q6 over the DoPut table through the query engine (`reps` runs, best wall,
+ * with server CPU). The DoPut figure names the DiskRowSet files the table has after the load.
  */
 export async function main(args: string[]): Promise<void> {
   const flag = (name: string, dflt: number): number => {
@@ -45,9 +52,22 @@ export async function main(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'saiga-flight-bench-'));
   const storage = await openEmbeddedStorage({ dataDir: dir });
   const engine = createQueryEngine({ storage });
-  const server = await startFlightServer({ storage, engine, port: 0 });
+  // Without bulkLoad, DoPut inserts take the WAL path (writeArrow + MemRowSet flushes).
+  const noBulk = args.includes('--no-bulk');
+  const served: StorageApi = noBulk
+    ? new Proxy(storage, {
+      get: (t, p) => {
+        if (p === 'bulkLoad') return undefined;
+        const v: unknown = Reflect.get(t, p, t);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    })
+    : storage;
+  const server = await startFlightServer({ storage: served, engine, port: 0 });
   const clients: ClientProcess[] = [];
-  for (let i = 0; i < clientProcs; i++) clients.push(new ClientProcess(fork(fileURLToPath(import.meta.url), [CLIENT_FLAG], { stdio: 'inherit' })));
+  // The clients run with V8's default GC (a server-process flag under test stays in the server).
+  const execArgv = process.execArgv.filter((a) => a !== '--single-threaded-gc');
+  for (let i = 0; i < clientProcs; i++) clients.push(new ClientProcess(fork(fileURLToPath(import.meta.url), [CLIENT_FLAG], { stdio: 'inherit', execArgv })));
   const client = clients[0] as ClientProcess;
   const common = { machine: machine(), sf, tablets };
   try {
@@ -83,6 +103,8 @@ export async function main(args: string[]): Promise<void> {
       ...(mainCpu === undefined ? {} : { mainThreadCpuRowsPerS: Math.round(rows / mainCpu) }),
       withFinalFlushRowsPerS: Math.round(rows / (put.seconds + flushSeconds)), serverCpuWithFinalFlushRowsPerS: Math.round(rows / cpuWithFlush),
       pageWarmer: pageWarmerStats(),
+      // DiskRowSet files of the table after the load (bulk-staged ones apart): what scans open.
+      drsFiles: drsFiles(dir), bulkFiles: drsFiles(dir, 'bulk-'), path: noBulk ? 'wal' : 'bulk',
       target: 1_000_000, rows, putBatchRows, clientProcesses: 1, ...common,
     });
 
@@ -117,7 +139,29 @@ export async function main(args: string[]): Promise<void> {
         name: mode.name, value: Math.round(best.rows / best.seconds), unit: 'rows/s', mbPerS: Math.round(best.bodyBytes / best.seconds / 1e6),
         endpoints: best.endpoints, rowsRead: best.rows, reps, clientProcesses: mode.procs,
         serverCpuRowsPerS: Math.round(best.rows / best.serverCpu), clientCpuRowsPerS: Math.round(best.rows / best.clientCpu),
-        target: 5_000_000, ...common,
+        target: 5_000_000, path: noBulk ? 'wal' : 'bulk', ...common,
+      });
+    }
+    if (args.includes('--q6') && !putOnly) {
+      const q6 = tpchQueries(sf).find((q) => q.id === 6);
+      if (q6 === undefined) throw new Error('TPC-H Q6 not found');
+      const session = engine.openSession({ user: 'root', database: 'tpch', connectionId: 1 });
+      let best: { seconds: number; cpu: number } | undefined;
+      let revenue: unknown;
+      for (let r = 0; r < Math.max(2, reps); r++) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const first = (await session.execute(q6.sql))[0];
+        if (first?.kind !== 'rows') throw new Error('Q6 returned no rows');
+        for await (const b of first.batches) if (b.numRows > 0) revenue = b.getChildAt(0)?.get(0);
+        const seconds = (performance.now() - t0) / 1000;
+        const cpu = cpuSeconds(process.cpuUsage(c0));
+        if (best === undefined || seconds < best.seconds) best = { seconds, cpu };
+      }
+      session.close();
+      if (best !== undefined) emit({
+        name: 'flight.table_scan.q6.rows_per_s', value: Math.round(rows / best.seconds), unit: 'rows/s', ms: Math.round(best.seconds * 1000),
+        cpuRowsPerS: Math.round(rows / best.cpu), revenue: String(revenue), path: noBulk ? 'wal' : 'bulk', ...common,
       });
     }
 
@@ -216,6 +260,15 @@ function mainThreadCpuSeconds(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** DiskRowSet files (`.drs`, names starting with `prefix`) under `dir`. */
+function drsFiles(dir: string, prefix = ''): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile() && e.name.endsWith('.drs') && e.name.startsWith(prefix)) n++;
+  }
+  return n;
 }
 
 function cpuSeconds(u: NodeJS.CpuUsage): number {

@@ -9,7 +9,8 @@ import { mulberry32 } from '../../bench/random.js';
 /**
  * The flush's specialised min/max loops (batchMinMax) must give exactly the footer stats of the
  * general columnMinMax: same min, max and NULL count, for every column type, with and without
- * NULLs, values near the int64 / 2^53 / decimal word boundaries, NaN, -0 and empty strings.
+ * NULLs, values near the int64 / 2^53 / decimal word boundaries, NaN, -0, empty strings and
+ * binary cells sharing 4-byte prefixes (the string loop's integer prefix compare).
  */
 
 const show = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v));
@@ -51,13 +52,24 @@ function randomData(rand: () => number, col: ColumnSchema, n: number, nulls: boo
       for (let i = 0; i < n; i++) offsets[i + 1] = (offsets[i] as number) + new TextEncoder().encode(strs[i]).length;
       return arrow.makeData({ type: new arrow.Utf8(), data: bytes, valueOffsets: offsets, ...base });
     }
+    case 'binary': {
+      // Short cells over a tiny alphabet (0x00 included): many equal 4-byte prefixes, cells
+      // shorter than 4 bytes next to their zero-padded longer twins.
+      const alphabet = [0, 1, 0x61, 0xff];
+      const cells = Array.from({ length: n }, () => Uint8Array.from({ length: ri(8) }, () => alphabet[ri(4)] as number));
+      const offsets = new Int32Array(n + 1);
+      for (let i = 0; i < n; i++) offsets[i + 1] = (offsets[i] as number) + (cells[i] as Uint8Array).length;
+      const bytes = new Uint8Array(offsets[n] as number);
+      cells.forEach((c, i) => bytes.set(c, offsets[i] as number));
+      return arrow.makeData({ type: new arrow.Binary(), data: bytes, valueOffsets: offsets, ...base });
+    }
     default: throw new Error(`no generator for ${col.type}`);
   }
 }
 
 describe('batchMinMax', () => {
   const base = Number(process.env['SAIGA_SEED'] ?? 1);
-  for (const type of ['int32', 'date', 'double', 'int64', 'timestamp', 'decimal', 'string'] as const) {
+  for (const type of ['int32', 'date', 'double', 'int64', 'timestamp', 'decimal', 'string', 'binary'] as const) {
     it(`equals columnMinMax for ${type} columns`, () => {
       const col = column(type);
       for (let s = 0; s < 40; s++) {
