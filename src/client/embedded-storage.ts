@@ -257,8 +257,44 @@ class EmbeddedStorage implements StorageApi {
 
   // --- writes ---
 
+  /**
+   * Rows that all go to one tablet, valid for routing and needing no hidden key (a single-row
+   * INSERT) take the tablet's write directly: its result is the write's (row errors index the
+   * ops, which are the rows), without grouping, index maps or a promise per tablet. Anything
+   * else takes doWrite.
+   */
   write(database: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<WriteResult> {
+    try {
+      const rt = this.runtime(database, table);
+      const tabletId = this.oneTabletOf(rt, kind, rows);
+      if (tabletId !== undefined) {
+        const ops: WriteOp[] = rows.length === 1 ? [{ kind, row: rows[0] as Row }] : rows.map((row) => ({ kind, row }));
+        return this.track(this.tablets.get(tabletId).write(ops));
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.track(this.doWrite(database, table, kind, rows));
+  }
+
+  /**
+   * The tablet of every row when they all route to the same one, each has the table's column
+   * count and none needs a hidden auto-increment key; undefined otherwise (doWrite reports).
+   */
+  private oneTabletOf(rt: TableRuntime, kind: WriteOpKind, rows: readonly Row[]): string | undefined {
+    const n = rows.length;
+    if (n === 0 || n > this.limits.writeBatchRowsMax) return undefined;
+    const columns = rt.info.schema.columns;
+    const assignsKeys = columns[0]?.autoIncrement === true && (kind === 'insert' || kind === 'insert_ignore' || kind === 'upsert');
+    let tabletId: string | undefined;
+    for (let i = 0; i < n; i++) {
+      const row = rows[i] as Row;
+      if (row.length !== columns.length || (assignsKeys && (row[0] === undefined || row[0] === null))) return undefined;
+      const res = rt.router.route(row);
+      if (!res.ok || (tabletId !== undefined && res.tabletId !== tabletId)) return undefined;
+      tabletId = res.tabletId;
+    }
+    return tabletId;
   }
 
   private async doWrite(database: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<WriteResult> {

@@ -58,6 +58,21 @@ function rowError(rowIndex: number, code: RowError['code'], message: string): Ro
   return { rowIndex, code, message };
 }
 
+/** The row errors of a write without any (shared: nothing may add to it). */
+const NO_ROW_ERRORS: readonly RowError[] = Object.freeze([]);
+
+/** `[0, n]` by key length n: the keyOffsets of one-op PreparedOps (shared, read only). */
+const ONE_KEY_OFFSETS: Int32Array[] = [];
+
+function oneKeyOffsets(n: number): Int32Array {
+  let o = ONE_KEY_OFFSETS[n];
+  if (o === undefined) {
+    o = Int32Array.of(0, n);
+    if (n <= MAX_KEY_SIZE_BYTES) ONE_KEY_OFFSETS[n] = o;
+  }
+  return o;
+}
+
 type Location =
   | { readonly kind: 'mrs'; readonly entry: MrsEntry }
   | { readonly kind: 'drs'; readonly rs: OpenRowSet; readonly ord: number };
@@ -266,6 +281,7 @@ export class TabletImpl implements Tablet {
   prepareOps(ops: readonly WriteOp[]): PreparedOps {
     this.checkOpen();
     const n = ops.length;
+    if (n === 1) return this.prepareOneOp(ops);
     const rowErrors: RowError[] = [];
     const rows: Value[][] = [];
     const kept: WriteOp[] = [];
@@ -304,6 +320,21 @@ export class TabletImpl implements Tablet {
     };
   }
 
+  /**
+   * prepareOps of a single op (the single-row INSERT): the input array is the kept ops, the key
+   * an exact copy (no scratch-sized buffer, no views).
+   */
+  private prepareOneOp(ops: readonly WriteOp[]): PreparedOps {
+    const p = this.prepare(ops[0] as WriteOp, 0);
+    if ('code' in p) return { ops: [], rowErrors: [p], rows: [], keyBytes: new Uint8Array(0), keyOffsets: new Int32Array(1), schema: this.schemaCache, inputIndex: new Int32Array(0) };
+    const keyBytes = new Uint8Array(p.key.length);
+    keyBytes.set(p.key);
+    return { ops, rowErrors: NO_ROW_ERRORS, rows: [p.row], keyBytes, keyOffsets: oneKeyOffsets(keyBytes.length), schema: this.schemaCache };
+  }
+
+  /** touched rowsets of the apply in progress (applies are synchronous: one set for all of them). */
+  private readonly touchedScratch = new Set<DiskRowSet>();
+
   applyPreparedOps(opId: OpId, timestamp: HybridTime, prepared: PreparedOps): ApplyResult {
     this.checkOpen();
     assert(opId.index > this.lastApplied, () => `op index ${opId.index} follows the last applied ${this.lastApplied}`);
@@ -314,13 +345,19 @@ export class TabletImpl implements Tablet {
     assert(prepared.rows.length === ops.length && ko.length === ops.length + 1, 'prepared ops, rows and keys agree');
     const rowErrors: RowError[] = [];
     let applied = 0;
-    const touched = new Set<DiskRowSet>();
+    const touched = this.touchedScratch;
+    touched.clear();
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as WriteOp;
-      const p: PreparedOp = { key: kb.subarray(ko[i] as number, ko[i + 1] as number), row: prepared.rows[i] as Value[], src: op.row };
+      const from = ko[i] as number;
+      const to = ko[i + 1] as number;
+      // A key that is all of keyBytes (one op) needs no view.
+      const p: PreparedOp = { key: from === 0 && to === kb.length ? kb : kb.subarray(from, to), row: prepared.rows[i] as Value[], src: op.row };
       if (this.applyOne(op.kind, p, i, timestamp, touched, rowErrors)) applied++;
     }
-    return this.finishApply(opId, touched, applied, rowErrors);
+    const result = this.finishApply(opId, touched, applied, rowErrors);
+    touched.clear();
+    return result;
   }
 
   /** Where the row with this key lives at the latest state, if it exists; and its MemRowSet entry. */

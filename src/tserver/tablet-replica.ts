@@ -17,7 +17,7 @@ import { openTablet } from '../tablet/index.js';
 import { pinCopy, recoverCopyDirs, swapInCopy } from './tablet-copy.js';
 import { preparedToIpcChunks } from '../tablet/prepare-batch.js';
 import { WRITE_BATCH_ENTRY_RESERVE_BYTES, writeWriteBatchArrowHeader } from '../wal/batch-codec.js';
-import type { ApplyResult, PreparedBatch, Tablet, WriteOp } from '../tablet/tablet-api.js';
+import type { ApplyResult, OpId, PreparedBatch, PreparedOps, Tablet, WriteOp } from '../tablet/tablet-api.js';
 import {
   decodeBulkCommit, decodeSchema, decodeWriteBatch, decodeWriteBatchArrow, encodeBulkCommit, encodeSchema, encodeWriteBatch, encodeWriteBatchArrowChunks,
   MetaFile, openLog, type Log, type LogEntry,
@@ -71,15 +71,86 @@ export interface ReplicaWriteResult extends ApplyResult {
   readonly timestamp: HybridTime;
 }
 
+/**
+ * A proposal of this replica, from the moment it is queued (pending) until it is applied or
+ * fails: one object per write (the queue entry is the waiter; term and deadline are set when
+ * it is proposed).
+ */
 interface Waiter {
-  readonly term: number;
+  /** The entry's Raft data; dropped (empty) once proposed. */
+  data: Uint8Array;
+  term: number;
   readonly timestamp: HybridTime;
-  /** Applies this replica's own proposal (no decode); undefined: decode the entry. */
-  readonly apply: () => unknown;
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: unknown) => void;
+  /** Applies this replica's own proposal (no decode) as `opId`; returns what the write resolves with. */
+  apply(opId: OpId): unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
   /** performance.now() after which the write fails with TimedOut (swept, see sweepWaiters). */
-  readonly deadlineMs: number;
+  deadlineMs: number;
+}
+
+const NO_DATA = new Uint8Array(0);
+
+/** Fields every waiter starts with (term and deadline are set when proposed). */
+abstract class QueuedWaiter implements Waiter {
+  term = 0;
+  deadlineMs = 0;
+  resolve: (v: unknown) => void = noop;
+  reject: (e: unknown) => void = noop;
+  constructor(
+    public data: Uint8Array,
+    readonly timestamp: HybridTime,
+  ) {}
+
+  abstract apply(opId: OpId): unknown;
+}
+
+/** A waiter whose apply is a closure (alter, bulk commit, columnar writes). */
+class CallbackWaiter extends QueuedWaiter {
+  constructor(data: Uint8Array, timestamp: HybridTime, private readonly callback: () => unknown) {
+    super(data, timestamp);
+  }
+
+  apply(): unknown {
+    return this.callback();
+  }
+}
+
+/**
+ * The waiter of a row write (TabletReplica.write): no closure per write; apply() applies the
+ * prepared ops and builds the write's result (row errors indexing the written ops).
+ */
+class OpsWaiter extends QueuedWaiter {
+  constructor(
+    data: Uint8Array,
+    timestamp: HybridTime,
+    private readonly replica: TabletReplica,
+    private readonly prepared: PreparedOps,
+  ) {
+    super(data, timestamp);
+  }
+
+  apply(opId: OpId): ReplicaWriteResult {
+    const prepared = this.prepared;
+    const tablet = this.replica.tablet;
+    // An ALTER logged by an earlier leader may have applied in between: apply the logged ops
+    // the way every other replica does (applyWrite validates them against the schema now).
+    const applied = prepared.schema === tablet.schema ? tablet.applyPreparedOps(opId, this.timestamp, prepared) : tablet.applyWrite(opId, this.timestamp, prepared.ops);
+    return { appliedCount: applied.appliedCount, rowErrors: mergeRowErrors(prepared.rowErrors, prepared.inputIndex, applied.rowErrors), timestamp: this.timestamp };
+  }
+}
+
+function noop(): void {}
+
+/**
+ * Row errors of a prepared write by input index: the errors of the rows left out by prepare
+ * (`prepareErrors`, by input index) and the apply errors (`applyErrors`, by kept-row index,
+ * mapped through `inputIndex` when rows were left out), in input order.
+ */
+function mergeRowErrors(prepareErrors: readonly RowError[], inputIndex: Int32Array | undefined, applyErrors: readonly RowError[]): readonly RowError[] {
+  if (applyErrors.length === 0) return prepareErrors;
+  const mapped = inputIndex === undefined ? applyErrors : applyErrors.map((e) => ({ ...e, rowIndex: inputIndex[e.rowIndex] as number }));
+  return prepareErrors.length === 0 ? mapped : [...prepareErrors, ...mapped].sort((a, b) => a.rowIndex - b.rowIndex);
 }
 
 /** The configuration for any log snapshot marker in [from, to]. */
@@ -297,7 +368,7 @@ export class TabletReplica implements GroupStateMachine {
       const w = this.waiters.get(e.index);
       let result: unknown;
       this.applyingOpId = { term: e.term, index: e.index };
-      if (w !== undefined && w.term === e.term) result = w.apply();
+      if (w !== undefined && w.term === e.term) result = w.apply(this.applyingOpId);
       else result = this.applyEntry(e);
       this.appliedIndex = e.index;
       if (w !== undefined) {
@@ -421,8 +492,9 @@ export class TabletReplica implements GroupStateMachine {
   }
 
   /** Writes queued for the next proposeBatch (one Raft append message per follower for all of them). */
-  private pending: { data: Uint8Array; timestamp: HybridTime; apply: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private pending: Waiter[] = [];
   private pendingScheduled = false;
+  private readonly proposePendingNow = (): void => this.proposePending();
 
   /**
    * Queues one entry and resolves with `apply()`'s result once it is committed and applied here.
@@ -430,13 +502,28 @@ export class TabletReplica implements GroupStateMachine {
    * larger Append messages and Readies under concurrent writers.
    */
   private proposeThenApply<T>(data: Uint8Array, timestamp: HybridTime, apply: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ data, timestamp, apply, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.pendingScheduled) {
-        this.pendingScheduled = true;
-        setImmediate(() => this.proposePending());
-      }
-    });
+    return this.propose(new CallbackWaiter(data, timestamp, apply)) as Promise<T>;
+  }
+
+  /** Set by takeResolvers (the Promise executor runs synchronously): no executor closure per write. */
+  private takenResolve: (v: unknown) => void = noop;
+  private takenReject: (e: unknown) => void = noop;
+  private readonly takeResolvers = (resolve: (v: unknown) => void, reject: (e: unknown) => void): void => {
+    this.takenResolve = resolve;
+    this.takenReject = reject;
+  };
+
+  /** Queues `w` for the next proposeBatch; the promise settles with its apply's result. */
+  private propose(w: Waiter): Promise<unknown> {
+    const p = new Promise<unknown>(this.takeResolvers);
+    w.resolve = this.takenResolve;
+    w.reject = this.takenReject;
+    this.pending.push(w);
+    if (!this.pendingScheduled) {
+      this.pendingScheduled = true;
+      setImmediate(this.proposePendingNow);
+    }
+    return p;
   }
 
   /** Proposes the queued entries in one batch and registers their waiters. */
@@ -455,14 +542,17 @@ export class TabletReplica implements GroupStateMachine {
     }
     const deadlineMs = performance.now() + this.opTimeoutMs;
     for (let i = 0; i < batch.length; i++) {
-      const p = batch[i] as (typeof batch)[number];
+      const w = batch[i] as Waiter;
       const stale = this.waiters.get(at.firstIndex + i);
       if (stale !== undefined) {
         // An earlier term's proposal at this index was overwritten before it was applied here.
         this.waiters.delete(at.firstIndex + i);
         stale.reject(new SaigaError('NotLeader', `tablet ${this.tabletId}: the write at index ${at.firstIndex + i} was replaced by a newer proposal (term ${at.term})`, this.leaderDetails()));
       }
-      this.waiters.set(at.firstIndex + i, { term: at.term, timestamp: p.timestamp, apply: p.apply, resolve: p.resolve, reject: p.reject, deadlineMs });
+      w.data = NO_DATA;
+      w.term = at.term;
+      w.deadlineMs = deadlineMs;
+      this.waiters.set(at.firstIndex + i, w);
     }
     if (this.sweepTimer === undefined) this.sweepTimer = setInterval(() => this.sweepWaiters(), Math.max(10, Math.min(1000, this.opTimeoutMs / 4)));
   }
@@ -493,27 +583,31 @@ export class TabletReplica implements GroupStateMachine {
    * the entry (so an op that makes the tablet throw never reaches the log, where every replica
    * would hit it on apply); the prepared form of the rest is applied once the entry commits.
    * Other replicas (and replay) apply the logged ops with applyWrite. Row errors index `ops`.
+   * Not async: one promise per write (the waiter's), settled by the apply.
    */
-  async write(ops: readonly WriteOp[]): Promise<ReplicaWriteResult> {
-    this.requireLeader();
-    // Ops are prepared against the schema they are applied with: let a pending ALTER apply first
-    // (no await otherwise: one microtask hop less per write).
-    if (this.altersInFlight > 0) await this.altersApplied();
+  write(ops: readonly WriteOp[]): Promise<ReplicaWriteResult> {
+    try {
+      this.requireLeader();
+      // Ops are prepared against the schema they are applied with: let a pending ALTER apply first.
+      if (this.altersInFlight > 0) return this.writeAfterAlters(ops);
+      return this.proposeOps(ops);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private async writeAfterAlters(ops: readonly WriteOp[]): Promise<ReplicaWriteResult> {
+    await this.altersApplied();
+    return this.proposeOps(ops);
+  }
+
+  private proposeOps(ops: readonly WriteOp[]): Promise<ReplicaWriteResult> {
     const prepared = this.tablet.prepareOps(ops);
-    const good = prepared.ops;
-    if (good.length === 0) return { appliedCount: 0, rowErrors: prepared.rowErrors, timestamp: this.clock.now() };
     const timestamp = this.clock.now();
-    const data = encodeEntryData('write', encodeWriteBatch({ timestamp, ops: good }));
-    const applied = await this.proposeThenApply(data, timestamp, () => {
-      const opId = this.currentOpId();
-      // An ALTER logged by an earlier leader may have applied in between: apply the logged ops
-      // the way every other replica does (applyWrite validates them against the schema now).
-      return prepared.schema === this.tablet.schema ? this.tablet.applyPreparedOps(opId, timestamp, prepared) : this.tablet.applyWrite(opId, timestamp, good);
-    });
-    const map = prepared.inputIndex;
-    const applyErrors: RowError[] = map === undefined ? [...applied.rowErrors] : applied.rowErrors.map((e) => ({ ...e, rowIndex: map[e.rowIndex] as number }));
-    const rowErrors = prepared.rowErrors.length === 0 ? applyErrors : [...prepared.rowErrors, ...applyErrors].sort((a, b) => a.rowIndex - b.rowIndex);
-    return { appliedCount: applied.appliedCount, rowErrors, timestamp };
+    if (prepared.ops.length === 0) return Promise.resolve({ appliedCount: 0, rowErrors: prepared.rowErrors, timestamp });
+    const data = encodeWriteBatch({ timestamp, ops: prepared.ops }, 1);
+    data[0] = WAL_KIND.write;
+    return this.propose(new OpsWaiter(data, timestamp, this, prepared)) as Promise<ReplicaWriteResult>;
   }
 
   /** Waits until no ALTER this replica proposed (or queued) is still unapplied. */
