@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSaigaError, SaigaError } from '../common/errors.js';
@@ -39,6 +40,17 @@ interface Proc {
 
 const READY_TIMEOUT_MS = 15_000;
 
+/**
+ * Node flags every server process starts with. On a machine with at most 2 cores,
+ * `--single-threaded-gc`: V8's parallel GC helper threads cost more CPU than they save there
+ * (session-5 A/Bs on 2 cores: DoPut server CPU rows/s 493-619k -> 596-707k, DoGet and Q6 CPU per
+ * row lower, MySQL point select c1 10.4-11.1k -> 13.2-14.8k QPS). A V8 flag, so it must be given
+ * at process start. SAIGA_SERVER_GC=parallel keeps V8's default (as bin/saiga.js).
+ */
+export function serverNodeFlags(cores = availableParallelism(), env: NodeJS.ProcessEnv = process.env): string[] {
+  return cores <= 2 && env['SAIGA_SERVER_GC'] !== 'parallel' ? ['--single-threaded-gc'] : [];
+}
+
 function entryPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // From dist/src/tserver this file's sibling; from src/tserver (vitest) the compiled one.
@@ -63,7 +75,7 @@ export class ProcessCluster {
   async start(id: string): Promise<number> {
     const p = this.proc(id);
     mkdirSync(p.dataDir, { recursive: true });
-    const args = [...(this.o.nodeArgs ?? []), entryPath(), '--id', id, '--data-dir', p.dataDir, '--port', String(p.port)];
+    const args = [...serverNodeFlags(), ...(this.o.nodeArgs ?? []), entryPath(), '--id', id, '--data-dir', p.dataDir, '--port', String(p.port)];
     if (this.o.tickMs !== undefined) args.push('--tick-ms', String(this.o.tickMs));
     if (this.o.electionTicks !== undefined) args.push('--election-ticks', String(this.o.electionTicks));
     if (this.o.logSegmentBytes !== undefined) args.push('--segment-bytes', String(this.o.logSegmentBytes));
