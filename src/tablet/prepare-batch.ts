@@ -361,6 +361,61 @@ function constantCanonical(col: ColumnSchema, n: number, v: Value): arrow.Data {
 
 const FAST_KEY_WIDTH: Partial<Record<ColumnSchema['type'], number>> = { int8: 1, int16: 2, int32: 4, date: 4, int64: 8, timestamp: 8 };
 
+/**
+ * encodeKeys of fixed-width key columns when no row is in error: every key is `width` bytes at
+ * i * width, so each column is written by a loop of its own (no per-row dispatch over the key
+ * columns' types). Same bytes as the row loop.
+ */
+function encodeFixedKeysByColumn(
+  types: readonly ColumnSchema['type'][], i32: readonly (Int32Array | undefined)[], f64: readonly (Float64Array | undefined)[],
+  width: number, n: number, bytes: Uint8Array, offsets: Int32Array,
+): void {
+  for (let i = 1; i <= n; i++) offsets[i] = i * width;
+  let at = 0;
+  for (let c = 0; c < types.length; c++) {
+    const type = types[c] as ColumnSchema['type'];
+    if (type === 'int64') {
+      const w = i32[c] as Int32Array;
+      for (let i = 0, p = at; i < n; i++, p += width) {
+        const hi = ((w[2 * i + 1] as number) ^ 0x80000000) >>> 0;
+        const lo = (w[2 * i] as number) >>> 0;
+        bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
+        bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
+      }
+      at += 8;
+      continue;
+    }
+    const x = f64[c] as Float64Array;
+    if (type === 'timestamp') {
+      for (let i = 0, p = at; i < n; i++, p += width) {
+        const v = x[i] as number;
+        const h = Math.floor(v / TWO32);
+        const hi = ((h | 0) ^ 0x80000000) >>> 0;
+        const lo = (v - h * TWO32) >>> 0;
+        bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
+        bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
+      }
+      at += 8;
+    } else if (type === 'int8') {
+      for (let i = 0, p = at; i < n; i++, p += width) bytes[p] = ((x[i] as number) & 0xff) ^ 0x80;
+      at += 1;
+    } else if (type === 'int16') {
+      for (let i = 0, p = at; i < n; i++, p += width) {
+        const y = (x[i] as number) & 0xffff;
+        bytes[p] = (y >>> 8) ^ 0x80;
+        bytes[p + 1] = y & 0xff;
+      }
+      at += 2;
+    } else {
+      for (let i = 0, p = at; i < n; i++, p += width) {
+        const y = (((x[i] as number) | 0) ^ 0x80000000) >>> 0;
+        bytes[p] = y >>> 24; bytes[p + 1] = y >>> 16; bytes[p + 2] = y >>> 8; bytes[p + 3] = y;
+      }
+      at += 4;
+    }
+  }
+}
+
 /** Encodes the keys of every row (rows in error get an empty key). Same bytes as encodeKey. */
 function encodeKeys(schema: Schema, cols: readonly arrow.Data[], kinds: readonly CanonicalKind[], n: number, err: Errors): { bytes: Uint8Array; offsets: Int32Array } {
   const kc = schema.keyColumnCount;
@@ -405,6 +460,10 @@ function encodeKeys(schema: Schema, cols: readonly arrow.Data[], kinds: readonly
         offsets[i + 1] = p;
       }
       return { bytes: bytes.subarray(0, p), offsets };
+    }
+    if (err.list.length === 0) {
+      encodeFixedKeysByColumn(types, i32, f64, width, n, bytes, offsets);
+      return { bytes, offsets };
     }
     for (let i = 0; i < n; i++) {
       if (err.bad[i] === 1) { offsets[i + 1] = p; continue; }
