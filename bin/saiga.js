@@ -14,11 +14,13 @@ if (!existsSync(fileURLToPath(main))) {
 // Server commands on a machine with at most 2 cores run with V8's single-threaded GC (its
 // parallel GC helper threads cost more CPU than they save there: src/tserver/process-cluster.ts
 // serverNodeFlags has the figures). A V8 flag must be given at process start, so this process
-// starts the server as a child with the flag (SAIGA_SERVER_GC=parallel: V8's default, no child).
+// starts the server as a child with the flag (SAIGA_SERVER_GC=parallel: V8's default, no child;
+// =single: the flag on any machine).
 const SERVER_COMMANDS = new Set(['start']);
 const GC_FLAG = '--single-threaded-gc';
-const wantsFlag = SERVER_COMMANDS.has(process.argv[2] ?? '') && availableParallelism() <= 2
-  && process.env['SAIGA_SERVER_GC'] !== 'parallel' && !process.execArgv.includes(GC_FLAG);
+const gc = process.env['SAIGA_SERVER_GC'];
+const wantsFlag = SERVER_COMMANDS.has(process.argv[2] ?? '') && !process.execArgv.includes(GC_FLAG)
+  && (gc === 'single' || (availableParallelism() <= 2 && gc !== 'parallel'));
 
 if (wantsFlag) {
   // The IPC channel tells the child when this process is gone (even by SIGKILL): it exits then,
