@@ -141,6 +141,12 @@ class EmbeddedStorage implements StorageApi {
     if (this.closed) throw new SaigaError('IllegalState', 'storage is closed');
   }
 
+  /** Waits for the writes in flight now: tracked ones and those the replicas hold. */
+  private async writesSettled(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+    await Promise.all(this.tablets.all().map((r) => r.writesSettled()));
+  }
+
   private track<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p);
     const done = (): void => {
@@ -261,7 +267,8 @@ class EmbeddedStorage implements StorageApi {
    * Rows that all go to one tablet, valid for routing and needing no hidden key (a single-row
    * INSERT) take the tablet's write directly: its result is the write's (row errors index the
    * ops, which are the rows), without grouping, index maps or a promise per tablet. Anything
-   * else takes doWrite.
+   * else takes doWrite. flush / close / maintenance see direct writes through the replicas
+   * (writesInFlight / writesSettled), the others through `inflight`.
    */
   write(database: string, table: string, kind: WriteOpKind, rows: readonly Row[]): Promise<WriteResult> {
     try {
@@ -269,7 +276,8 @@ class EmbeddedStorage implements StorageApi {
       const tabletId = this.oneTabletOf(rt, kind, rows);
       if (tabletId !== undefined) {
         const ops: WriteOp[] = rows.length === 1 ? [{ kind, row: rows[0] as Row }] : rows.map((row) => ({ kind, row }));
-        return this.track(this.tablets.get(tabletId).write(ops));
+        // Not tracked here: the replica holds the write from now until it settles (writesSettled).
+        return this.tablets.get(tabletId).write(ops);
       }
     } catch (e) {
       return Promise.reject(e);
@@ -503,7 +511,7 @@ class EmbeddedStorage implements StorageApi {
     else if (table === undefined) {
       replicas = this.catalog.listTables(database).flatMap((n) => this.catalog.getTable(database, n).tablets.map((t) => this.tablets.get(t.tabletId)));
     } else replicas = this.runtime(database, table).info.tablets.map((t) => this.tablets.get(t.tabletId));
-    await Promise.allSettled([...this.inflight]);
+    await this.writesSettled();
     for (const r of replicas) r.flush();
   }
 
@@ -519,7 +527,7 @@ class EmbeddedStorage implements StorageApi {
           // flush): while writes are in flight (a bulk load) that stalls them for seconds, so the
           // round waits for a quiet moment, at most compactionDeferralsMax rounds in a row.
           const r = all[this.compactCursor % Math.max(1, all.length)];
-          const busy = r !== undefined && (this.inflight.size > 0 || backgroundFlushInFlight(r));
+          const busy = r !== undefined && (this.inflight.size > 0 || all.some((x) => x.writesInFlight() > 0) || backgroundFlushInFlight(r));
           if (busy && this.compactionDeferrals < COMPACTION_DEFERRALS_MAX) {
             this.compactionDeferrals++;
           } else {
@@ -556,7 +564,7 @@ class EmbeddedStorage implements StorageApi {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.ddl.run(async () => undefined);
-    await Promise.allSettled([...this.inflight]);
+    await this.writesSettled();
     await this.tablets.closeAll();
   }
 }

@@ -77,6 +77,7 @@ export interface ReplicaWriteResult extends ApplyResult {
  * it is proposed).
  */
 interface Waiter {
+  seq: number;
   /** The entry's Raft data; dropped (empty) once proposed. */
   data: Uint8Array;
   term: number;
@@ -93,6 +94,8 @@ const NO_DATA = new Uint8Array(0);
 
 /** Fields every waiter starts with (term and deadline are set when proposed). */
 abstract class QueuedWaiter implements Waiter {
+  /** Order of queueing on its replica (writesSettled). */
+  seq = 0;
   term = 0;
   deadlineMs = 0;
   resolve: (v: unknown) => void = noop;
@@ -513,11 +516,35 @@ export class TabletReplica implements GroupStateMachine {
     this.takenReject = reject;
   };
 
+  /** Waiters queued so far (their seq). */
+  private queuedSeq = 0;
+
+  /** Writes (and other proposals) of this replica not settled yet. */
+  writesInFlight(): number {
+    return this.pending.length + this.waiters.size;
+  }
+
+  /**
+   * Resolves once every proposal queued here before the call has settled (applied, failed or
+   * timed out: at most opTimeoutMs). Waiters leave `waiters` / `pending` when they settle and
+   * enter them in seq order, so the first one left is the oldest unsettled. Polls (1 ms): for
+   * flush / close, not for the write path.
+   */
+  async writesSettled(): Promise<void> {
+    const last = this.queuedSeq;
+    for (;;) {
+      const oldest = this.waiters.size > 0 ? (this.waiters.values().next().value as Waiter).seq : (this.pending[0]?.seq ?? Infinity);
+      if (oldest > last) return;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
   /** Queues `w` for the next proposeBatch; the promise settles with its apply's result. */
   private propose(w: Waiter): Promise<unknown> {
     const p = new Promise<unknown>(this.takeResolvers);
     w.resolve = this.takenResolve;
     w.reject = this.takenReject;
+    w.seq = ++this.queuedSeq;
     this.pending.push(w);
     if (!this.pendingScheduled) {
       this.pendingScheduled = true;

@@ -159,6 +159,21 @@ describe('EmbeddedStorage.write: direct single-tablet path vs the general path',
     expect((await contents(s, 'h')).length).toBe(3);
   });
 
+  it('flush waits for the direct writes in flight when it is called', async () => {
+    const s = await open();
+    await createTables(s);
+    let settled = 0;
+    const writes = Array.from({ length: 40 }, (_, i) => s.write('default', i % 2 === 0 ? 'one' : 'many', 'insert', [[BigInt(i), 'f', i]]).then((r) => {
+      settled++;
+      return r;
+    }));
+    await s.flush();
+    // Each write's own continuation runs before flush's (its promise settled first).
+    expect(settled).toBe(40);
+    expect((await Promise.all(writes)).every((r) => r.appliedCount === 1)).toBe(true);
+    expect((await contents(s, 'one')).length + (await contents(s, 'many')).length).toBe(40);
+  });
+
   it('rejects (never throws synchronously) for an unknown table or a closed storage', async () => {
     const s = await open();
     await createTables(s);
