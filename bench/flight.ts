@@ -1,4 +1,4 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import type { StorageApi } from '../src/common/storage-api.js';
 import { createQueryEngine } from '../src/query/index.js';
 import { FlightClient } from '../src/server/flight/client.js';
 import { startFlightServer } from '../src/server/flight/server.js';
-import { serverNodeFlags } from '../src/tserver/process-cluster.js';
+import { rerunWithServerFlags, serverGcMode } from './server-flags.js';
 import { pageWarmerStats } from '../src/tablet/page-warmer.js';
 import { emit, machine } from './report.js';
 import { generateTpch } from './tpch/dbgen.js';
@@ -43,15 +43,8 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  */
 export async function main(args: string[]): Promise<void> {
   // The server (this process) runs with the node flags Saiga's server launchers give it
-  // (serverNodeFlags: --single-threaded-gc on <= 2 cores; SAIGA_SERVER_GC=parallel for V8's
-  // default). V8 flags only apply at start: rerun this bench in a process that has them.
-  const missing = serverNodeFlags().filter((f) => !process.execArgv.includes(f));
-  if (missing.length > 0) {
-    const child = spawn(process.execPath, [...process.execArgv, ...missing, ...process.argv.slice(1)], { stdio: 'inherit' });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    if (code !== 0) throw new Error(`bench flight (rerun with ${missing.join(' ')}) exited with ${String(code)}`);
-    return;
-  }
+  // (bench/server-flags.ts).
+  if (await rerunWithServerFlags('flight')) return;
   const flag = (name: string, dflt: number): number => {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? Number(args[i + 1]) : dflt;
@@ -82,7 +75,7 @@ export async function main(args: string[]): Promise<void> {
   const execArgv = process.execArgv.filter((a) => a !== '--single-threaded-gc');
   for (let i = 0; i < clientProcs; i++) clients.push(new ClientProcess(fork(fileURLToPath(import.meta.url), [CLIENT_FLAG], { stdio: 'inherit', execArgv })));
   const client = clients[0] as ClientProcess;
-  const common = { machine: machine(), sf, tablets, serverGc: process.execArgv.includes('--single-threaded-gc') ? 'single-threaded' : 'parallel' };
+  const common = { machine: machine(), sf, tablets, serverGc: serverGcMode() };
   try {
     await storage.createDatabase('tpch', true);
     await storage.createTable({ database: 'tpch', name: 'lineitem', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', tablets) });

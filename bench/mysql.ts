@@ -13,6 +13,7 @@ import { openUserStore } from '../src/server/auth/index.js';
 import { startMysqlServer } from '../src/server/mysql/index.js';
 import { logSyncStats, type LogSyncStats } from '../src/wal/index.js';
 import { raftHoldStats, type RaftHoldStats } from '../src/replication/raft-driver.js';
+import { serverNodeFlags } from '../src/tserver/process-cluster.js';
 import { emit, machine } from './report.js';
 import { generateTpch } from './tpch/dbgen.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE } from './tpch/columns.js';
@@ -410,7 +411,8 @@ async function serve(dataDir: string): Promise<void> {
 async function startSaigaProcess(dataDir: string): Promise<SaigaHost> {
   const runJs = fileURLToPath(new URL('./run.js', import.meta.url));
   // SAIGA_SERVER_NODE_ARGS (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server process.
-  const nodeArgs = (process.env['SAIGA_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  // The node flags Saiga's server launchers give a server (serverNodeFlags), then any extra.
+  const nodeArgs = [...serverNodeFlags(), ...(process.env['SAIGA_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
   const proc = spawn(process.execPath, [...nodeArgs, runJs, 'mysql', '--serve', dataDir], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let waiter: (() => void) | null = null;

@@ -8,6 +8,7 @@ import { openParquetFile } from '../src/parquet/parquet-file.js';
 import { openTablet } from '../src/tablet/index.js';
 import { prepareArrowBatch } from '../src/tablet/prepare-batch.js';
 import { emit, machine } from './report.js';
+import { rerunWithServerFlags, serverGcMode } from './server-flags.js';
 import { generateTpch } from './tpch/dbgen.js';
 import { loadDuckDb, loadSaiga } from './tpch/load.js';
 import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
@@ -216,6 +217,8 @@ async function flushOnly(file: string, rows: number): Promise<void> {
 }
 
 export async function main(args: string[]): Promise<void> {
+  // Saiga runs in this process as its server would: with the server's node flags.
+  if (await rerunWithServerFlags('parquet')) return;
   const sf = arg(args, '--sf', 0.1);
   const flushFrom = stringArg(args, '--flush_only');
   if (flushFrom !== undefined) return flushOnly(flushFrom, arg(args, '--rows', 1_500_000));

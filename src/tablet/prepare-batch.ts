@@ -590,23 +590,6 @@ function takeBytes(kind: CanonicalKind, d: arrow.Data, m: number, runs: Int32Arr
   }
 }
 
-/** The largest fresh slab a take under a SlabAllocator got, per table schema (freshSlab). */
-const largestFreshSlabBytes = new WeakMap<Schema, number>();
-
-/**
- * A fresh slab for a take of `bytes` under a SlabAllocator: Slab.freshBytes, or the largest slab
- * this schema's takes got so far when that is at most 4x larger. The first take of a tablet's
- * load is often a part of a batch (rows before the next tablet's) and its slab, recycled, would
- * be too small for every later take of that tablet, yet hold a place among the recycled ones.
- */
-function freshSlab(schema: Schema, bytes: number): SharedArrayBuffer {
-  let size = Slab.freshBytes(bytes);
-  const largest = largestFreshSlabBytes.get(schema) ?? 0;
-  if (largest > size && largest <= 4 * bytes) size = largest;
-  if (size > largest) largestFreshSlabBytes.set(schema, size);
-  return new SharedArrayBuffer(size);
-}
-
 /** The kept rows of every column (and of the keys) in one slab. */
 function takeAll(schema: Schema, columns: readonly arrow.Data[], keyData: arrow.Data, keep: Int32Array, alloc?: SlabAllocator): { columns: arrow.Data[]; keys: arrow.Data } {
   const { runs, count } = runsOf(keep);
@@ -614,7 +597,7 @@ function takeAll(schema: Schema, columns: readonly arrow.Data[], keyData: arrow.
   const kinds = schema.columns.map(canonicalKind);
   let bytes = takeBytes('bin', keyData, m, runs, count);
   columns.forEach((d, ci) => { bytes += takeBytes(kinds[ci] as CanonicalKind, d, m, runs, count); });
-  const slab = new Slab(bytes, 0, alloc === undefined ? undefined : alloc(bytes) ?? freshSlab(schema, bytes));
+  const slab = new Slab(bytes, 0, alloc === undefined ? undefined : alloc(bytes) ?? new SharedArrayBuffer(Slab.freshBytes(bytes)));
   const keys = takeCanonical({ type: 'binary' }, 'bin', keyData, keep, runs, count, slab);
   return { keys, columns: columns.map((d, ci) => takeCanonical(schema.columns[ci] as ColumnSchema, kinds[ci] as CanonicalKind, d, keep, runs, count, slab)) };
 }

@@ -72,22 +72,17 @@ describe('take slabs under a SlabAllocator', () => {
     expect(got.getChild('v')!.get(19_999)).toBe(19_999 * 0.5);
   });
 
-  it('a part of a batch gets a slab as large as the full takes of the same table, so it is reused by them', () => {
-    const own: Schema = { ...schema, columns: [...schema.columns] };
+  it('a part of a batch gets a slab sized from its own take (headroom only), not the table\'s full takes', () => {
     const pool: SharedArrayBuffer[] = [];
     const r = recycler(pool);
-    const full = prepareArrowBatch(own, 'insert', batch(20_000, 40));
-    const first = takePrepared(own, full, identity(full.rowCount), r.alloc).keyBytes.buffer as SharedArrayBuffer;
-    // A part of 8,000 rows (40% of a full take) for the next tablet.
-    const part = takePrepared(own, full, identity(8_000), r.alloc).keyBytes.buffer as SharedArrayBuffer;
+    const full = prepareArrowBatch(schema, 'insert', batch(20_000, 40));
+    const first = takePrepared(schema, full, identity(full.rowCount), r.alloc).keyBytes.buffer as SharedArrayBuffer;
+    // A part of 8,000 rows (40% of a full take) for the next tablet: sizing it like the full takes
+    // cost DoPut (many part-sized takes) a third of its server CPU in page faults (session 5).
+    const part = takePrepared(schema, full, identity(8_000), r.alloc).keyBytes.buffer as SharedArrayBuffer;
     expect(r.asked[1]!).toBeLessThan(0.5 * r.asked[0]!);
-    expect(part.byteLength).toBe(first.byteLength);
-    pool.push(part);
-    const next = takePrepared(own, full, identity(full.rowCount), r.alloc);
-    expect(next.keyBytes.buffer).toBe(part);
-    // A take under a quarter of the largest gets its own size (no 4x waste).
-    const tiny = takePrepared(own, full, identity(4_000), r.alloc).keyBytes.buffer as SharedArrayBuffer;
-    expect(tiny.byteLength).toBeLessThan(first.byteLength);
+    expect(part.byteLength).toBeLessThan(first.byteLength);
+    expect(part.byteLength).toBeGreaterThanOrEqual(r.asked[1]!);
   });
 
   it('small takes and takes without an allocator get a slab of exactly their size', () => {
