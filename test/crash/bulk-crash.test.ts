@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedStorage } from '../../src/client/index.js';
 import { mulberry32 as rng } from '../../bench/random.js';
+import { ensureDistBuilt, runUntilKilled } from './kill-child.js';
 
 /**
  * Bulk loads across SIGKILLs: a child runs loads of BATCHES x ROWS rows into a hashed table
@@ -19,52 +19,24 @@ const CHILD = join(__dirname, 'bulk-child.mjs');
 const BATCHES = 3;
 const ROWS = 4000;
 
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'client', 'index.js'))) {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-  }
-}, 120_000);
+beforeAll(() => ensureDistBuilt(ROOT), 120_000);
 
 interface Progress { readonly staged: Set<number>; readonly finishing: Set<number>; readonly finished: Map<number, number> }
 
 /** Runs the child until `events` progress lines were printed, waits `killDelayMs`, SIGKILLs it. */
-function runAndKill(dataDir: string, startLoad: number, events: number, killDelayMs: number): Promise<Progress> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CHILD, dataDir, String(startLoad), String(BATCHES), String(ROWS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const p: Progress = { staged: new Set(), finishing: new Set(), finished: new Map() };
-    let seen = 0;
-    let buf = '';
-    let stderr = '';
-    let killing = false;
-    const kill = (): void => {
-      if (killing) return;
-      killing = true;
-      setTimeout(() => child.kill('SIGKILL'), killDelayMs);
-    };
-    const guard = setTimeout(kill, 20_000);
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const [what, a, b] = buf.slice(0, nl).split(' ');
-        buf = buf.slice(nl + 1);
-        if (what === 'STAGED') p.staged.add(Number(a));
-        else if (what === 'FINISHING') p.finishing.add(Number(a));
-        else if (what === 'FIN') p.finished.set(Number(a), Number(b));
-        else if (what === 'ERROR') reject(new Error(`child: ${a}`));
-        else continue;
-        if (++seen >= events) kill();
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString('utf8');
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard);
-      if (signal !== 'SIGKILL') reject(new Error(`child exited with ${code} ${signal}: ${stderr}`));
-      else resolvePromise(p);
-    });
-  });
+async function runAndKill(dataDir: string, startLoad: number, events: number, killDelayMs: number): Promise<Progress> {
+  const p: Progress = { staged: new Set(), finishing: new Set(), finished: new Map() };
+  let seen = 0;
+  await runUntilKilled(CHILD, [dataDir, String(startLoad), String(BATCHES), String(ROWS)], (line) => {
+    const [what, a, b] = line.split(' ');
+    if (what === 'STAGED') p.staged.add(Number(a));
+    else if (what === 'FINISHING') p.finishing.add(Number(a));
+    else if (what === 'FIN') p.finished.set(Number(a), Number(b));
+    else if (what === 'ERROR') throw new Error(`child: ${a}`);
+    else return false;
+    return ++seen >= events;
+  }, killDelayMs, 20_000);
+  return p;
 }
 
 /** `bulk-*` files of every tablet directory that its tablet-meta.json does not name. */

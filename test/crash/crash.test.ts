@@ -1,58 +1,28 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedStorage } from '../../src/client/index.js';
 import { isSaigaError, type SaigaError } from '../../src/common/errors.js';
 import { mulberry32 as rng } from '../../bench/random.js';
+import { ensureDistBuilt, runUntilKilled } from './kill-child.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CHILD = join(__dirname, 'ingest-child.mjs');
 const ROWS_PER_BATCH = 500;
 
-beforeAll(() => {
-  // CI builds before vitest; a local run without dist/ builds here.
-  if (!existsSync(join(ROOT, 'dist', 'src', 'client', 'index.js'))) {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-  }
-}, 120_000);
+beforeAll(() => ensureDistBuilt(ROOT), 120_000);
 
-/** Runs the child until it has acknowledged `ackTarget` batches (or `maxMs` passed), then SIGKILLs it. */
-function runAndKill(dataDir: string, startBatch: number, ackTarget: number, killDelayMs: number): Promise<number[]> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CHILD, dataDir, String(startBatch), String(ROWS_PER_BATCH)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acked: number[] = [];
-    let buf = '';
-    let stderr = '';
-    let killing = false;
-    const kill = (): void => {
-      if (killing) return;
-      killing = true;
-      setTimeout(() => child.kill('SIGKILL'), killDelayMs);
-    };
-    const guard = setTimeout(kill, 15_000);
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('ACK ')) {
-          acked.push(Number(line.slice(4)));
-          if (acked.length >= ackTarget) kill();
-        } else if (line.startsWith('ERROR')) reject(new Error(`child: ${line}`));
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString('utf8');
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard);
-      if (signal !== 'SIGKILL') reject(new Error(`child exited with ${code} ${signal}: ${stderr}`));
-      else resolvePromise(acked);
-    });
-  });
+/** Runs the child until it has acknowledged `ackTarget` batches (or 15 s passed), then SIGKILLs it. */
+async function runAndKill(dataDir: string, startBatch: number, ackTarget: number, killDelayMs: number): Promise<number[]> {
+  const acked: number[] = [];
+  await runUntilKilled(CHILD, [dataDir, String(startBatch), String(ROWS_PER_BATCH)], (line) => {
+    if (line.startsWith('ERROR')) throw new Error(`child: ${line}`);
+    if (!line.startsWith('ACK ')) return false;
+    acked.push(Number(line.slice(4)));
+    return acked.length >= ackTarget;
+  }, killDelayMs, 15_000);
+  return acked;
 }
 
 describe('crash recovery', () => {
