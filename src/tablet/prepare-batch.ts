@@ -361,6 +361,30 @@ function constantCanonical(col: ColumnSchema, n: number, v: Value): arrow.Data {
 
 const FAST_KEY_WIDTH: Partial<Record<ColumnSchema['type'], number>> = { int8: 1, int16: 2, int32: 4, date: 4, int64: 8, timestamp: 8 };
 
+// Memcomparable fixed-width key fields (encodeKey's bytes), shared by encodeKeys' loops.
+/** `u` (unsigned 32-bit) big-endian at bytes[p, p + 4). */
+function putBE32(bytes: Uint8Array, p: number, u: number): void {
+  bytes[p] = u >>> 24; bytes[p + 1] = u >>> 16; bytes[p + 2] = u >>> 8; bytes[p + 3] = u;
+}
+/** A 64-bit field from its signed high word and unsigned low word: sign bit flipped, big-endian. */
+function putKey64(bytes: Uint8Array, p: number, hi: number, lo: number): void {
+  putBE32(bytes, p, ((hi | 0) ^ 0x80000000) >>> 0);
+  putBE32(bytes, p + 4, lo >>> 0);
+}
+/** A timestamp (µs as a double within 2^53). */
+function putTimestampKey(bytes: Uint8Array, p: number, x: number): void {
+  const h = Math.floor(x / TWO32);
+  putKey64(bytes, p, h, x - h * TWO32);
+}
+function putInt16Key(bytes: Uint8Array, p: number, x: number): void {
+  const y = x & 0xffff;
+  bytes[p] = (y >>> 8) ^ 0x80;
+  bytes[p + 1] = y & 0xff;
+}
+function putInt32Key(bytes: Uint8Array, p: number, x: number): void {
+  putBE32(bytes, p, ((x | 0) ^ 0x80000000) >>> 0);
+}
+
 /**
  * encodeKeys of fixed-width key columns when no row is in error: every key is `width` bytes at
  * i * width, so each column is written by a loop of its own (no per-row dispatch over the key
@@ -376,41 +400,22 @@ function encodeFixedKeysByColumn(
     const type = types[c] as ColumnSchema['type'];
     if (type === 'int64') {
       const w = i32[c] as Int32Array;
-      for (let i = 0, p = at; i < n; i++, p += width) {
-        const hi = ((w[2 * i + 1] as number) ^ 0x80000000) >>> 0;
-        const lo = (w[2 * i] as number) >>> 0;
-        bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
-        bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
-      }
+      for (let i = 0, p = at; i < n; i++, p += width) putKey64(bytes, p, w[2 * i + 1] as number, w[2 * i] as number);
       at += 8;
       continue;
     }
     const x = f64[c] as Float64Array;
     if (type === 'timestamp') {
-      for (let i = 0, p = at; i < n; i++, p += width) {
-        const v = x[i] as number;
-        const h = Math.floor(v / TWO32);
-        const hi = ((h | 0) ^ 0x80000000) >>> 0;
-        const lo = (v - h * TWO32) >>> 0;
-        bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
-        bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
-      }
+      for (let i = 0, p = at; i < n; i++, p += width) putTimestampKey(bytes, p, x[i] as number);
       at += 8;
     } else if (type === 'int8') {
       for (let i = 0, p = at; i < n; i++, p += width) bytes[p] = ((x[i] as number) & 0xff) ^ 0x80;
       at += 1;
     } else if (type === 'int16') {
-      for (let i = 0, p = at; i < n; i++, p += width) {
-        const y = (x[i] as number) & 0xffff;
-        bytes[p] = (y >>> 8) ^ 0x80;
-        bytes[p + 1] = y & 0xff;
-      }
+      for (let i = 0, p = at; i < n; i++, p += width) putInt16Key(bytes, p, x[i] as number);
       at += 2;
     } else {
-      for (let i = 0, p = at; i < n; i++, p += width) {
-        const y = (((x[i] as number) | 0) ^ 0x80000000) >>> 0;
-        bytes[p] = y >>> 24; bytes[p + 1] = y >>> 16; bytes[p + 2] = y >>> 8; bytes[p + 3] = y;
-      }
+      for (let i = 0, p = at; i < n; i++, p += width) putInt32Key(bytes, p, x[i] as number);
       at += 4;
     }
   }
@@ -452,10 +457,7 @@ function encodeKeys(schema: Schema, cols: readonly arrow.Data[], kinds: readonly
       const bad = err.bad;
       for (let i = 0; i < n; i++) {
         if (bad[i] === 1) { offsets[i + 1] = p; continue; }
-        const hi = ((w[2 * i + 1] as number) ^ 0x80000000) >>> 0;
-        const lo = (w[2 * i] as number) >>> 0;
-        bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
-        bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
+        putKey64(bytes, p, w[2 * i + 1] as number, w[2 * i] as number);
         p += 8;
         offsets[i + 1] = p;
       }
@@ -471,30 +473,21 @@ function encodeKeys(schema: Schema, cols: readonly arrow.Data[], kinds: readonly
         const type = types[c] as ColumnSchema['type'];
         if (type === 'int64') {
           const w = i32[c] as Int32Array;
-          const hi = ((w[2 * i + 1] as number) ^ 0x80000000) >>> 0;
-          const lo = (w[2 * i] as number) >>> 0;
-          bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
-          bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
+          putKey64(bytes, p, w[2 * i + 1] as number, w[2 * i] as number);
           p += 8;
           continue;
         }
         const x = (f64[c] as Float64Array)[i] as number;
         if (type === 'timestamp') {
-          const h = Math.floor(x / TWO32);
-          const hi = ((h | 0) ^ 0x80000000) >>> 0;
-          const lo = (x - h * TWO32) >>> 0;
-          bytes[p] = hi >>> 24; bytes[p + 1] = hi >>> 16; bytes[p + 2] = hi >>> 8; bytes[p + 3] = hi;
-          bytes[p + 4] = lo >>> 24; bytes[p + 5] = lo >>> 16; bytes[p + 6] = lo >>> 8; bytes[p + 7] = lo;
+          putTimestampKey(bytes, p, x);
           p += 8;
         } else if (type === 'int8') {
           bytes[p++] = (x & 0xff) ^ 0x80;
         } else if (type === 'int16') {
-          const y = x & 0xffff;
-          bytes[p++] = (y >>> 8) ^ 0x80;
-          bytes[p++] = y & 0xff;
+          putInt16Key(bytes, p, x);
+          p += 2;
         } else {
-          const y = ((x | 0) ^ 0x80000000) >>> 0;
-          bytes[p] = y >>> 24; bytes[p + 1] = y >>> 16; bytes[p + 2] = y >>> 8; bytes[p + 3] = y;
+          putInt32Key(bytes, p, x);
           p += 4;
         }
       }
