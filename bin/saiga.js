@@ -2,7 +2,6 @@
 // The `saiga` command. The TypeScript sources compile to dist/ (npm run build).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const main = new URL('../dist/src/cli/main.js', import.meta.url);
@@ -12,20 +11,19 @@ if (!existsSync(fileURLToPath(main))) {
 }
 
 // Server commands on a machine with at most 2 cores run with V8's single-threaded GC (its
-// parallel GC helper threads cost more CPU than they save there: src/tserver/process-cluster.ts
-// serverNodeFlags has the figures). A V8 flag must be given at process start, so this process
+// parallel GC helper threads cost more CPU than they save there: src/tserver/node-flags.ts has the
+// figures). A V8 flag must be given at process start, so this process
 // starts the server as a child with the flag (SAIGA_SERVER_GC=parallel: V8's default, no child;
 // =single: the flag on any machine).
 const SERVER_COMMANDS = new Set(['start']);
-const GC_FLAG = '--single-threaded-gc';
-const gc = process.env['SAIGA_SERVER_GC'];
-const wantsFlag = SERVER_COMMANDS.has(process.argv[2] ?? '') && !process.execArgv.includes(GC_FLAG)
-  && (gc === 'single' || (availableParallelism() <= 2 && gc !== 'parallel'));
+const { serverNodeFlags } = await import(new URL('../dist/src/tserver/node-flags.js', import.meta.url).href);
+const missingFlags = SERVER_COMMANDS.has(process.argv[2] ?? '') ? serverNodeFlags().filter((f) => !process.execArgv.includes(f)) : [];
+const wantsFlag = missingFlags.length > 0;
 
 if (wantsFlag) {
   // The IPC channel tells the child when this process is gone (even by SIGKILL): it exits then,
   // so a killed launcher leaves no server behind.
-  const child = spawn(process.execPath, [...process.execArgv, GC_FLAG, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const child = spawn(process.execPath, [...process.execArgv, ...missingFlags, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, SAIGA_LAUNCHER_CHILD: '1' },
   });

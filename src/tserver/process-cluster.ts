@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSaigaError, SaigaError } from '../common/errors.js';
@@ -10,6 +9,7 @@ import type { WriteOpKind } from '../common/storage-api.js';
 import type { WriteOp } from '../tablet/tablet-api.js';
 import type { TabletConfig } from './tablet-server.js';
 import { TabletServerClient } from './tserver-client.js';
+import { serverNodeFlags } from './node-flags.js';
 
 /**
  * A local multi-process cluster of tablet servers on 127.0.0.1 (tests and benchmarks): spawns
@@ -38,20 +38,9 @@ interface Proc {
   stderr: string;
 }
 
-const READY_TIMEOUT_MS = 15_000;
+export { serverNodeFlags };
 
-/**
- * Node flags every server process starts with. On a machine with at most 2 cores,
- * `--single-threaded-gc`: V8's parallel GC helper threads cost more CPU than they save there
- * (session-5 A/Bs on 2 cores: DoPut server CPU rows/s 493-619k -> 596-707k, DoGet and Q6 CPU per
- * row lower, MySQL point select c1 10.4-11.1k -> 13.2-14.8k QPS). A V8 flag, so it must be given
- * at process start. SAIGA_SERVER_GC=parallel keeps V8's default, =single sets the flag on any
- * machine (bin/saiga.js reads it the same way).
- */
-export function serverNodeFlags(cores = availableParallelism(), env: NodeJS.ProcessEnv = process.env): string[] {
-  const gc = env['SAIGA_SERVER_GC'];
-  return gc === 'single' || (cores <= 2 && gc !== 'parallel') ? ['--single-threaded-gc'] : [];
-}
+const READY_TIMEOUT_MS = 15_000;
 
 function entryPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
