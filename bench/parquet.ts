@@ -11,7 +11,7 @@ import { emit, machine } from './report.js';
 import { rerunWithServerFlags, serverGcMode } from './server-flags.js';
 import { generateTpch } from './tpch/dbgen.js';
 import { loadDuckDb, loadSaiga } from './tpch/load.js';
-import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
+import { TPCH_TABLES, saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
 
 /**
  * Parquet import / export (`npm run bench -- parquet [--sf 1] [--duckdb_threads N]`):
@@ -19,9 +19,12 @@ import { saigaPartitionSchema, saigaSchema } from './tpch/schema.js';
  * (loadDuckDb); then, in the same run,
  * - `COPY lineitem TO 'x.parquet' WITH (FORMAT PARQUET, COMPRESSION 'snappy')`: rows/s, file size
  *   (value/ms: the first export in the process, wasm not yet optimized; warmMs: a second export)
- * - `COPY lineitem2 FROM 'x.parquet'` into an empty table (4 hash buckets): rows/s
- * and DuckDB's `COPY lineitem TO ... (FORMAT PARQUET, COMPRESSION snappy)` and
- * `COPY lineitem2 FROM ...` of the same data. Ratios are Saiga's time over DuckDB's (target <= 3).
+ * - `COPY lineitem_import_<k> FROM 'x.parquet'` into an empty table (4 hash buckets, primary key
+ *   enforced, durable when COPY returns): rows/s, median of `--import_reps` rounds (default 3)
+ * and DuckDB's `COPY lineitem TO ... (FORMAT PARQUET, COMPRESSION snappy)` of the same data, and
+ * in every import round DuckDB's `COPY lineitem2 FROM 'x.parquet'` (Saiga's file) into three
+ * peers: in memory without a key, a database file without a key, a database file with
+ * lineitem's primary key (DUCK_IMPORT_PEERS). Ratios are Saiga's time over DuckDB's (target <= 3).
  * DuckDB runs with one thread per core by default (as a DuckDB user gets it; Saiga's COPY TO encodes
  * row groups on 2 worker threads while the calling thread scans, and its COPY FROM decodes on 2
  * worker threads beside the writing thread); --duckdb_threads N changes it. cpuMs counts every
@@ -133,18 +136,76 @@ function ioBytes(): { wcharBytes: number; storageWriteBytes: number } {
   }
 }
 
-/** DuckDB's COPY FROM of `file` into an empty table of the file's schema: wall and process CPU. */
-async function duckdbImport(file: string, threads: number): Promise<{ ms: number; cpuMs: number; rows: number }> {
-  const inst = await DuckDBInstance.create(':memory:', { threads: String(threads) });
+/**
+ * DuckDB's import peers, each a fresh database loading the same file into an empty table of the
+ * file's schema with `COPY ... FROM`:
+ * - memory: an in-memory database, no key (the fastest DuckDB load: nothing reaches a disk);
+ * - durable: a database file, no key; COPY returns committed (its WAL is synced);
+ * - durable_pk: a database file and lineitem's primary key (l_orderkey, l_linenumber), which
+ *   DuckDB checks with an ART index: what Saiga's COPY FROM does (a durable load into a table
+ *   whose primary key is enforced).
+ */
+type DuckImportPeer = 'memory' | 'durable' | 'durable_pk';
+const DUCK_IMPORT_PEERS: readonly DuckImportPeer[] = ['memory', 'durable', 'durable_pk'];
+
+interface Step { ms: number; cpuMs: number }
+
+async function duckdbImport(file: string, threads: number, peer: DuckImportPeer, dir: string): Promise<Step & { rows: number }> {
+  const path = peer === 'memory' ? ':memory:' : join(dir, `duckdb-import-${peer}.db`);
+  const inst = await DuckDBInstance.create(path, { threads: String(threads) });
   const duck = await inst.connect();
   try {
     await duck.run(`CREATE TABLE lineitem2 AS SELECT * FROM read_parquet('${file}') LIMIT 0`);
+    if (peer === 'durable_pk') await duck.run(`ALTER TABLE lineitem2 ADD PRIMARY KEY (${TPCH_TABLES.lineitem.primaryKey.join(', ')})`);
     const imp = await timed(() => duck.run(`COPY lineitem2 FROM '${file}' (FORMAT PARQUET)`));
     const count = await duck.runAndReadAll('SELECT COUNT(*) FROM lineitem2');
     return { ms: imp.ms, cpuMs: imp.cpuMs, rows: Number(count.getRows()[0]?.[0]) };
   } finally {
     duck.closeSync();
+    inst.closeSync();
+    if (peer !== 'memory') for (const f of [path, `${path}.wal`]) rmSync(f, { force: true });
   }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/**
+ * `reps` rounds, each Saiga's import (`saiga()`, returning its rows) then every DuckDB peer's, of
+ * the same file; the BENCH fields are medians over the rounds (ms, cpuMs), with the ratio of
+ * Saiga's median time to each peer's (saigaTimeOverDuckdb: the in-memory peer, as before;
+ * saigaTimeOverDuckdbDurable, saigaTimeOverDuckdbDurablePk) and every round's figures.
+ */
+async function compareImports(file: string, reps: number, duckThreads: number, dir: string,
+  saiga: (rep: number) => Promise<Step & { rows: number }>): Promise<{ value: number; unit: string; [field: string]: unknown }> {
+  const ours: Step[] = [];
+  const theirs = new Map<DuckImportPeer, Step[]>(DUCK_IMPORT_PEERS.map((p) => [p, []]));
+  let rows = -1;
+  for (let rep = 0; rep < reps; rep++) {
+    const s = await saiga(rep);
+    rows = s.rows;
+    ours.push(s);
+    for (const peer of DUCK_IMPORT_PEERS) {
+      const d = await duckdbImport(file, duckThreads, peer, dir);
+      if (d.rows !== s.rows) throw new Error(`DuckDB (${peer}) loaded ${d.rows} rows from ${file}, Saiga ${s.rows}`);
+      theirs.get(peer)?.push(d);
+    }
+  }
+  const ms = median(ours.map((s) => s.ms));
+  const out: { value: number; unit: string; [field: string]: unknown } = { value: Math.round(rows / (ms / 1000)), unit: 'rows/s', ms: Math.round(ms), cpuMs: Math.round(median(ours.map((s) => s.cpuMs))), rows, reps, duckdbThreads: duckThreads };
+  const field = (peer: DuckImportPeer): string => ({ memory: '', durable: 'Durable', durable_pk: 'DurablePk' })[peer];
+  for (const peer of DUCK_IMPORT_PEERS) {
+    const steps = theirs.get(peer) ?? [];
+    const dms = median(steps.map((s) => s.ms));
+    out[`duckdb${field(peer)}Ms`] = Math.round(dms);
+    out[`duckdb${field(peer)}CpuMs`] = Math.round(median(steps.map((s) => s.cpuMs)));
+    out[`saigaTimeOverDuckdb${field(peer)}`] = Number((ms / dms).toFixed(2));
+  }
+  out.rounds = ours.map((s, i) => ({ saigaMs: Math.round(s.ms), ...Object.fromEntries(DUCK_IMPORT_PEERS.map((p) => [`duckdb${field(p)}Ms`, Math.round(theirs.get(p)?.[i]?.ms ?? -1)])) }));
+  return out;
 }
 
 async function importOnly(sf: number, file: string, duckThreads: number | undefined): Promise<void> {
@@ -165,7 +226,7 @@ async function importOnly(sf: number, file: string, duckThreads: number | undefi
     const rows = r?.kind === 'ok' ? r.affectedRows : -1;
     // Per-thread CPU: the main (writing) thread's tid is the pid.
     const mainCpuMs = threads.find((t) => t.tid === process.pid)?.cpuMs ?? 0;
-    const duck = duckThreads === undefined ? undefined : await duckdbImport(file, duckThreads);
+    const duck = duckThreads === undefined ? undefined : await duckdbImport(file, duckThreads, 'memory', dir);
     if (duck !== undefined && duck.rows !== rows) throw new Error(`DuckDB loaded ${duck.rows} rows from ${file}, Saiga ${rows}`);
     emit({ name: 'saiga.copy_from_parquet_only', value: Math.round(rows / (imp.ms / 1000)), unit: 'rows/s', ms: Math.round(imp.ms), cpuMs: imp.cpuMs, mainCpuMs, rows, file,
       writtenMB: Math.round((io1.wcharBytes - io0.wcharBytes) / 1e6), storageWrittenMB: Math.round((io1.storageWriteBytes - io0.storageWriteBytes) / 1e6),
@@ -240,10 +301,6 @@ export async function main(args: string[]): Promise<void> {
     // The first COPY TO is the process's first use of parquet-wasm: V8 still runs the module's baseline
     // (Liftoff) code while it compiles the hot functions; a second export shows the steady state.
     const warm = await timed(() => session.execute(`COPY lineitem TO '${join(dir, 'saiga-lineitem-2.parquet')}' WITH (FORMAT PARQUET, COMPRESSION 'snappy')`));
-    await storage.createTable({ database: 'tpch', name: 'lineitem2', schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', 4) });
-    const imp = await timed(() => session.execute(`COPY lineitem2 FROM '${ours}'`));
-    const r = imp.value[0];
-    if (r?.kind !== 'ok' || r.affectedRows !== rows) throw new Error(`COPY FROM loaded ${r?.kind === 'ok' ? r.affectedRows : '?'} rows, expected ${rows}`);
 
     const inst = await DuckDBInstance.create(':memory:', { threads: String(duckThreads) });
     const duck = await inst.connect();
@@ -251,8 +308,6 @@ export async function main(args: string[]): Promise<void> {
     const theirs = join(dir, 'duckdb-lineitem.parquet');
     const dExp = await timed(() => duck.run(`COPY lineitem TO '${theirs}' (FORMAT PARQUET, COMPRESSION snappy)`));
     const theirSize = statSync(theirs).size;
-    await duck.run('CREATE TABLE lineitem2 AS SELECT * FROM lineitem LIMIT 0');
-    const dImp = await timed(() => duck.run(`COPY lineitem2 FROM '${theirs}' (FORMAT PARQUET)`));
     // Cross-check: DuckDB reads Saiga's file and finds every row.
     const check = await duck.runAndReadAll(`SELECT COUNT(*) FROM read_parquet('${ours}')`);
     const duckCount = Number(check.getRows()[0]?.[0]);
@@ -263,12 +318,22 @@ export async function main(args: string[]): Promise<void> {
       duckdbRowsPerSec: Math.round(rows / (dExp.ms / 1000)), duckdbMs: Math.round(dExp.ms), duckdbCpuMs: dExp.cpuMs, duckdbSizeBytes: theirSize,
       saigaTimeOverDuckdb: Number((exp.ms / dExp.ms).toFixed(2)),
       warmMs: Math.round(warm.ms), warmSaigaTimeOverDuckdb: Number((warm.ms / dExp.ms).toFixed(2)) });
-    // cpuMs: CPU time of the whole process during the step (less sensitive than wall time to other
-    // load on the machine; Saiga's includes its Parquet decode worker and WAL fsync threads).
-    emit({ name: 'saiga.copy_from_parquet', value: Math.round(rows / (imp.ms / 1000)), unit: 'rows/s', ms: Math.round(imp.ms), cpuMs: imp.cpuMs, ...base,
-      duckdbRowsPerSec: Math.round(rows / (dImp.ms / 1000)), duckdbMs: Math.round(dImp.ms), duckdbCpuMs: dImp.cpuMs,
-      saigaTimeOverDuckdb: Number((imp.ms / dImp.ms).toFixed(2)), saigaCpuOverDuckdb: Number((imp.cpuMs / Math.max(1, dImp.cpuMs)).toFixed(2)) });
     duck.closeSync();
+    inst.closeSync();
+    // Import: Saiga's COPY FROM of its own export into an empty table (4 hash buckets, primary key
+    // enforced, durable when COPY returns) and each DuckDB peer's COPY FROM of the same file,
+    // alternating, `--import_reps` rounds. cpuMs: CPU time of the whole process during the step
+    // (steadier than wall time on a shared machine; Saiga's includes its decode and flush workers).
+    const imports = await compareImports(ours, arg(args, '--import_reps', 3), duckThreads, dir, async (rep) => {
+      const name = `lineitem_import_${rep}`;
+      await storage.createTable({ database: 'tpch', name, schema: saigaSchema('lineitem'), partitionSchema: saigaPartitionSchema('lineitem', 4) });
+      const imp = await timed(() => session.execute(`COPY ${name} FROM '${ours}'`));
+      const r = imp.value[0];
+      if (r?.kind !== 'ok' || r.affectedRows !== rows) throw new Error(`COPY FROM loaded ${r?.kind === 'ok' ? r.affectedRows : '?'} rows, expected ${rows}`);
+      await storage.dropTable('tpch', name);
+      return { ms: imp.ms, cpuMs: imp.cpuMs, rows: r.affectedRows };
+    });
+    emit({ name: 'saiga.copy_from_parquet', ...imports, sf });
   } finally {
     await engine.close();
     await storage.close();
