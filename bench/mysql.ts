@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -331,11 +332,17 @@ function writeTsvFiles(dir: string, batches: readonly RecordBatch[], rowsPerFile
 }
 
 /** WAL counters plus the server process's CPU time (user + system µs, process.cpuUsage()). */
-type ServerStats = LogSyncStats & { readonly cpuUs: number; readonly hold: RaftHoldStats };
+type ServerStats = LogSyncStats & { readonly cpuUs: number; readonly hold: RaftHoldStats; readonly elu: EventLoopUtilization };
 
 function serverStats(): ServerStats {
   const u = process.cpuUsage();
-  return { ...logSyncStats(), cpuUs: u.user + u.system, hold: raftHoldStats() };
+  return { ...logSyncStats(), cpuUs: u.user + u.system, hold: raftHoldStats(), elu: performance.eventLoopUtilization() };
+}
+
+/** The share of `elu1 - elu0`'s wall time the event loop was busy (0..1, two decimals). */
+function busyShare(elu0: EventLoopUtilization, elu1: EventLoopUtilization): number {
+  const d = performance.eventLoopUtilization(elu1, elu0);
+  return Math.round(d.utilization * 100) / 100;
 }
 
 /** Where the Saiga server runs: its own process (as `saiga start` deploys it, like mariadbd) or inside the bench process. */
@@ -494,6 +501,11 @@ export async function main(args: string[]): Promise<void> {
       const cpu: Record<string, { serverUserUsPerOp: number[]; serverSysUsPerOp: number[]; serverThreadUsPerOp: Record<string, number>[]; clientUsPerOp: number[] }> = {};
       /** WAL group commits (fdatasyncs) per second of the Saiga server, per round (warm-up included). */
       const syncsPerS: number[] = [];
+      /**
+       * Per round, the share of wall time the Saiga server's event loop was busy, the bench
+       * (client) process's, and the share a group-commit hold was running.
+       */
+      const busy: { server: number[]; client: number[]; holding: number[] } = { server: [], client: [], holding: [] };
       for (let r = 0; r < rounds; r++) {
         for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
           const before = t.name === 'saiga' ? await host.syncStats() : undefined;
@@ -501,10 +513,12 @@ export async function main(args: string[]): Promise<void> {
           const serverCpu0 = procCpuUs(t.pid);
           const threads0 = threadCpuUs(t.pid);
           const clientCpu0 = process.cpuUsage();
+          const clientElu0 = performance.eventLoopUtilization();
           const wall0 = performance.now();
           samples[t.name]?.push(await rate(t, w, seconds, warmupSeconds, counted));
           const wallS = (performance.now() - wall0) / 1000;
           const clientCpu = process.cpuUsage(clientCpu0);
+          const clientBusy = busyShare(clientElu0, performance.eventLoopUtilization());
           const serverCpu1 = procCpuUs(t.pid);
           const threads1 = threadCpuUs(t.pid);
           if (counted.ops > 0) {
@@ -528,6 +542,9 @@ export async function main(args: string[]): Promise<void> {
             syncsPerS.push(Math.round((after.syncs - before.syncs) / wallS));
             if (counted.ops > 0) cpuUsPerOp.push(Math.round((after.cpuUs - before.cpuUs) / counted.ops));
             holds.push([after.hold.holds - before.hold.holds, after.hold.releasedByWriters - before.hold.releasedByWriters, after.hold.releasedByTimer - before.hold.releasedByTimer]);
+            busy.server.push(busyShare(before.elu, after.elu));
+            busy.client.push(clientBusy);
+            busy.holding.push(Math.round((after.hold.heldMs - before.hold.heldMs) / (wallS * 10)) / 100);
             const syncs = after.syncs - before.syncs;
             if (syncs > 0) {
               (walPerFsync[w.name] ??= []).push(Math.round(((after.entries - before.entries) / syncs) * 10) / 10);
@@ -541,7 +558,7 @@ export async function main(args: string[]): Promise<void> {
         unit: w.unit,
         saiga: median(samples['saiga'] as number[]),
         mariadb: m.length > 0 ? median(m) : null,
-        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], walSyncMs: walSyncMs[w.name] ?? [], serverCpuUsPerOp: placement === 'process' ? cpuUsPerOp : [], cpu, syncsPerS, holds, rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
+        extra: { conns: w.conns, placement, walEntriesPerFsync: walPerFsync[w.name] ?? [], walSyncMs: walSyncMs[w.name] ?? [], serverCpuUsPerOp: placement === 'process' ? cpuUsPerOp : [], cpu, syncsPerS, holds, busy, rounds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])) },
       });
     }
 

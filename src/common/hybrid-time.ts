@@ -7,6 +7,7 @@ export type HybridTime = bigint;
 
 export const LOGICAL_BITS = 12n;
 const LOGICAL_MASK = (1n << LOGICAL_BITS) - 1n;
+const LOGICAL_MAX = (1 << Number(LOGICAL_BITS)) - 1;
 /** Sorts before every real timestamp. */
 export const HT_MIN: HybridTime = 0n;
 /** Sorts after every real timestamp; a scan at HT_MAX reads the latest committed data. */
@@ -43,22 +44,43 @@ export const systemClock: PhysicalClock = {
  */
 export class HybridClock {
   private last: HybridTime = HT_MIN;
+  /**
+   * `last` split into its physical and logical parts as numbers (physical < 2^52 fits a double
+   * exactly), so now() compares in numbers and builds one bigint instead of four.
+   */
+  private lastPhysical = 0;
+  private lastLogical = 0;
 
   constructor(private readonly physical: PhysicalClock = systemClock) {}
 
   now(): HybridTime {
-    const candidate = htFromPhysical(this.physical.nowMicros());
-    this.last = candidate > this.last ? candidate : this.last + 1n;
+    const p = Math.floor(this.physical.nowMicros());
+    // (p, 0) > last exactly when p > last's physical part; else last + 1 (the logical part carries).
+    if (p > this.lastPhysical) {
+      this.lastPhysical = p;
+      this.lastLogical = 0;
+      this.last = BigInt(p) << LOGICAL_BITS;
+    } else {
+      if (++this.lastLogical > LOGICAL_MAX) {
+        this.lastPhysical++;
+        this.lastLogical = 0;
+      }
+      this.last = (BigInt(this.lastPhysical) << LOGICAL_BITS) | BigInt(this.lastLogical);
+    }
     return this.last;
   }
 
   /** Current time without advancing (a safe upper bound for reads of what is committed). */
   peek(): HybridTime {
-    const candidate = htFromPhysical(this.physical.nowMicros());
-    return candidate > this.last ? candidate : this.last;
+    const p = Math.floor(this.physical.nowMicros());
+    return p > this.lastPhysical ? BigInt(p) << LOGICAL_BITS : this.last;
   }
 
   update(observed: HybridTime): void {
-    if (observed > this.last) this.last = observed;
+    if (observed > this.last) {
+      this.last = observed;
+      this.lastPhysical = htPhysicalMicros(observed);
+      this.lastLogical = htLogical(observed);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { assert } from './assert.js';
 import { SaigaError } from './errors.js';
-import { compareBytes, encodeKey } from './key-encoding.js';
+import { compareBytes, encodeKey, encodeKeyView } from './key-encoding.js';
 import type { HashLevel, PartitionSchema, RangeBounds } from './partition.js';
 import type { ColumnPredicate } from './scan-spec.js';
 import type { TabletInfo } from './storage-api.js';
@@ -85,7 +85,7 @@ export function normalizeKeyValue(col: ColumnSchema, v: Value | undefined): Valu
       return typeof n === 'number' && Number.isInteger(n) && n >= r[0] && n <= r[1] ? n : undefined;
     }
     case 'int64': case 'timestamp': {
-      if (typeof v === 'bigint') return v >= -(2n ** 63n) && v < 2n ** 63n ? v : undefined;
+      if (typeof v === 'bigint') return v >= INT64_MIN && v <= INT64_MAX ? v : undefined;
       return typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined;
     }
     case 'float': case 'double':
@@ -99,6 +99,9 @@ export function normalizeKeyValue(col: ColumnSchema, v: Value | undefined): Valu
       return v instanceof Uint8Array ? v : undefined;
   }
 }
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 function subSchema(schema: Schema, names: readonly string[]): { schema: Schema; positions: number[] } {
   const positions = names.map((n) => {
@@ -143,8 +146,16 @@ export class PartitionRouter {
   private readonly rangePositions: number[];
   /** Distinct ranges sorted by lower bound. */
   private readonly ranges: Range[];
-  private readonly byPartition = new Map<string, TabletInfo>();
   private readonly tabletRangeKeys: string[] = [];
+  /**
+   * route()'s lookup: per distinct range (the objects in `ranges`), the tablet of each bucket
+   * combination by its mixed-radix index (level 0 most significant), so routing a row builds no
+   * string (a hex range key and a bucket list per row were ~0.5 KB of garbage per insert).
+   */
+  private readonly byRangeCombo = new Map<Range, (TabletInfo | undefined)[]>();
+  /** Per hash level, a reused array for the level's normalized values (hashed at once). */
+  private readonly levelScratch: Value[][];
+  private readonly rangeScratch: Value[];
 
   constructor(
     private readonly schema: Schema,
@@ -161,9 +172,32 @@ export class PartitionRouter {
       const rk = rangeKey(range);
       if (!seen.has(rk)) seen.set(rk, range);
       this.tabletRangeKeys.push(rk);
-      this.byPartition.set(`${t.hashBuckets.join(',')}|${rk}`, t);
     }
     this.ranges = [...seen.values()].sort((a, b) => compareLower(a.lower, b.lower));
+    this.levelScratch = this.levels.map((l) => new Array<Value>(l.positions.length));
+    this.rangeScratch = new Array<Value>(this.rangePositions.length);
+    for (let ti = 0; ti < tablets.length; ti++) {
+      const t = tablets[ti] as TabletInfo;
+      const idx = this.comboIndex(t.hashBuckets);
+      if (idx === undefined) continue; // bucket list that does not fit the levels: route() finds no tablet for it, as before
+      const range = seen.get(this.tabletRangeKeys[ti] as string) as Range;
+      let combos = this.byRangeCombo.get(range);
+      if (combos === undefined) this.byRangeCombo.set(range, (combos = []));
+      combos[idx] = t; // a combination named twice: the last tablet wins (as the string-keyed map did)
+    }
+  }
+
+  /** Mixed-radix index of a bucket combination; undefined when it does not fit the levels. */
+  private comboIndex(buckets: readonly number[]): number | undefined {
+    if (buckets.length !== this.levels.length) return undefined;
+    let idx = 0;
+    for (let i = 0; i < buckets.length; i++) {
+      const n = (this.levels[i] as { level: HashLevel }).level.buckets;
+      const b = buckets[i] as number;
+      if (!Number.isInteger(b) || b < 0 || b >= n) return undefined;
+      idx = idx * n + b;
+    }
+    return idx;
   }
 
   encodeRange(bounds: RangeBounds): Range {
@@ -193,39 +227,45 @@ export class PartitionRouter {
   hashBucket(levelIndex: number, row: Row): number | undefined {
     const l = this.levels[levelIndex];
     assert(l !== undefined, `hash level ${levelIndex} exists`);
-    const vals: Value[] = [];
+    const vals = this.levelScratch[levelIndex] as Value[];
     for (let i = 0; i < l.positions.length; i++) {
       const v = normalizeKeyValue(l.schema.columns[i] as ColumnSchema, row[l.positions[i] as number]);
       if (v === undefined) return undefined;
-      vals.push(v);
+      vals[i] = v;
     }
-    return murmur3_32(encodeKey(l.schema, vals), l.level.seed) % l.level.buckets;
+    // The view is hashed before anything else encodes a key.
+    return murmur3_32(encodeKeyView(l.schema, vals), l.level.seed) % l.level.buckets;
   }
 
   /** Routes a row aligned with the table schema. */
   route(row: Row): RouteResult {
-    const buckets: number[] = [];
+    let combo = 0;
     for (let i = 0; i < this.levels.length; i++) {
       const b = this.hashBucket(i, row);
       if (b === undefined) return { ok: false, code: 'InvalidArgument', message: `a hash partition column of the row is missing or not of its type` };
-      buckets.push(b);
+      combo = combo * (this.levels[i] as { level: HashLevel }).level.buckets + b;
     }
     let range: Range | undefined;
     if (this.rangePositions.length === 0) {
       range = this.ranges[0];
     } else {
-      const vals: Value[] = [];
+      const vals = this.rangeScratch;
       for (let i = 0; i < this.rangePositions.length; i++) {
         const col = this.rangeSchema.columns[i] as ColumnSchema;
         const v = normalizeKeyValue(col, row[this.rangePositions[i] as number]);
         if (v === undefined) return { ok: false, code: 'InvalidArgument', message: `range partition column ${col.name} is missing or not a ${col.type}` };
-        vals.push(v);
+        vals[i] = v;
       }
-      range = this.findRange(encodeKey(this.rangeSchema, vals));
+      // findRange only compares the view.
+      range = this.findRange(encodeKeyView(this.rangeSchema, vals));
     }
     if (range === undefined) return { ok: false, code: 'NotFound', message: 'no range partition covers the row' };
-    const t = this.byPartition.get(`${buckets.join(',')}|${rangeKey(range)}`);
-    if (t === undefined) return { ok: false, code: 'NotFound', message: `no tablet for hash buckets [${buckets.join(', ')}] in the row's range partition` };
+    const t = this.byRangeCombo.get(range)?.[combo];
+    if (t === undefined) {
+      const buckets: number[] = [];
+      for (let i = 0; i < this.levels.length; i++) buckets.push(this.hashBucket(i, row) as number);
+      return { ok: false, code: 'NotFound', message: `no tablet for hash buckets [${buckets.join(', ')}] in the row's range partition` };
+    }
     return { ok: true, tabletId: t.tabletId };
   }
 

@@ -40,6 +40,19 @@ function newId(): string {
   return randomUUID().replace(/-/g, '');
 }
 
+/** Catalog.lookupIndex(): name lookups of one catalog state. */
+interface CatalogIndex {
+  readonly of: CatalogState;
+  /** Lower-cased name -> stored name. */
+  readonly databases: Map<string, string>;
+  /** Stored names. */
+  readonly databasesExact: Set<string>;
+  /** Lower-cased `database\0table` -> table. */
+  readonly tables: Map<string, TableInfo>;
+  /** Stored database name -> stored table name -> table. */
+  readonly tablesExact: Map<string, Map<string, TableInfo>>;
+}
+
 function lc(s: string): string {
   return s.toLowerCase();
 }
@@ -48,6 +61,12 @@ export class Catalog {
   private state: CatalogState;
   /** tableId -> next id to hand out (in memory; the reserved bound is persisted). */
   private readonly nextAutoId = new Map<string, bigint>();
+  /**
+   * Lookups by name (every statement resolves its table, twice per prepared INSERT), built from
+   * `state` when first needed after it changed (a linear scan lower-casing every name was per
+   * lookup). Names are case-insensitive; a name spelled as stored is found without lower-casing.
+   */
+  private index: CatalogIndex | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -103,7 +122,34 @@ export class Catalog {
   }
 
   private findDatabase(name: string): string | undefined {
-    return this.state.databases.find((d) => lc(d) === lc(name));
+    const ix = this.lookupIndex();
+    return ix.databasesExact.has(name) ? name : ix.databases.get(lc(name));
+  }
+
+  private lookupIndex(): CatalogIndex {
+    const state = this.state;
+    if (this.index?.of === state) return this.index;
+    // The first match in state order wins, as the scans did; the exact-spelling maps hold only
+    // those winners, so a hit there is the case-insensitive answer too.
+    const databases = new Map<string, string>();
+    const databasesExact = new Set<string>();
+    for (const d of state.databases) {
+      if (databases.has(lc(d))) continue;
+      databases.set(lc(d), d);
+      databasesExact.add(d);
+    }
+    const tables = new Map<string, TableInfo>();
+    const tablesExact = new Map<string, Map<string, TableInfo>>();
+    for (const t of state.tables) {
+      const k = `${lc(t.database)}\0${lc(t.name)}`;
+      if (tables.has(k)) continue;
+      tables.set(k, t);
+      let m = tablesExact.get(t.database);
+      if (m === undefined) tablesExact.set(t.database, (m = new Map()));
+      m.set(t.name, t);
+    }
+    this.index = { of: state, databases, databasesExact, tables, tablesExact };
+    return this.index;
   }
 
   requireDatabase(name: string): string {
@@ -156,7 +202,8 @@ export class Catalog {
 
   findTable(database: string, name: string): TableInfo | undefined {
     const d = this.requireDatabase(database);
-    return this.state.tables.find((t) => lc(t.database) === lc(d) && lc(t.name) === lc(name));
+    const ix = this.lookupIndex();
+    return ix.tablesExact.get(d)?.get(name) ?? ix.tables.get(`${lc(d)}\0${lc(name)}`);
   }
 
   getTable(database: string, name: string): TableInfo {

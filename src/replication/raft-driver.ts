@@ -100,8 +100,10 @@ export interface RaftHoldStats {
   releasedByWriters: number;
   /** holdMsMax passed first. */
   releasedByTimer: number;
+  /** Wall milliseconds during which a hold ran (the sum over holds of start to end). */
+  heldMs: number;
 }
-const holdCounters: RaftHoldStats = { holds: 0, releasedByWriters: 0, releasedByTimer: 0 };
+const holdCounters: RaftHoldStats = { holds: 0, releasedByWriters: 0, releasedByTimer: 0, heldMs: 0 };
 
 /** Process-wide Ready counters (every RaftDriver): how the work of the groups was batched. */
 export interface RaftReadyStats {
@@ -149,6 +151,8 @@ export class RaftDriver {
   private readonly heldGroups = new Set<Group>();
   /** A hold is running (its bound is holdTimer's next firing). */
   private holding = false;
+  /** When the running hold started (nowMs). */
+  private holdStartMs = 0;
   /**
    * One timer for every hold, re-armed by refresh() when a hold starts (a Timeout per hold was
    * ~1% of the server's CPU under single-row INSERTs). A release by the writers leaves it armed;
@@ -417,6 +421,7 @@ export class RaftDriver {
     if (!this.holding) {
       holdCounters.holds++;
       this.holding = true;
+      this.holdStartMs = this.nowMs();
       if (this.holdTimer === undefined) this.holdTimer = setTimeout(() => this.holdExpired(), this.holdMsMax);
       else this.holdTimer.refresh();
     }
@@ -436,6 +441,7 @@ export class RaftDriver {
 
   /** Ends every hold; with `run`, the held groups are scheduled. */
   private releaseHeld(run: boolean): void {
+    if (this.holding) holdCounters.heldMs += this.nowMs() - this.holdStartMs;
     this.holding = false;
     const held = [...this.heldGroups];
     this.heldGroups.clear();
