@@ -367,9 +367,12 @@ async function clientMain(): Promise<void> {
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         // A streaming consumer: every batch is decoded (apache-arrow RecordBatch over the
-        // received buffer), its rows counted, then dropped.
+        // received buffer), its rows counted, then released (the client reuses its buffer).
         let rowsSeen = 0;
-        const fetch = (t: Uint8Array): Promise<{ rowCount: number; bodyBytes: number }> => f.doGetEach(t, (b) => { rowsSeen += b.numRows; });
+        const fetch = (t: Uint8Array): Promise<{ rowCount: number; bodyBytes: number }> => f.doGetLeased(t, (b) => {
+          rowsSeen += b.batch.numRows;
+          b.release();
+        });
         const parts = req.parallel
           ? await Promise.all(tickets.map(fetch))
           : await (async () => { const out = []; for (const t of tickets) out.push(await fetch(t)); return out; })();

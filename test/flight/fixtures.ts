@@ -1,7 +1,16 @@
 /** Test helpers: build Arrow record batches from Saiga rows and read them back, straight from the buffers. */
 import { Field, RecordBatch, Schema as ArrowSchema, Struct, makeData, type Data } from 'apache-arrow';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedStorage } from '../../src/client/index.js';
+import type { StorageApi } from '../../src/common/storage-api.js';
 import type { ColumnSchema, DataType, Row, Value } from '../../src/common/types.js';
+import type { QueryEngine } from '../../src/query/api.js';
+import { createQueryEngine } from '../../src/query/index.js';
 import { arrowTypeOf } from '../../src/server/flight/arrow-schema.js';
+import { FlightClient } from '../../src/server/flight/client.js';
+import { startFlightServer, type FlightServer, type FlightServerOptions } from '../../src/server/flight/server.js';
 
 // ---------------------------------------------------------------------------------------
 // Arrow <-> Saiga values, straight from the buffers (builders would reinterpret units).
@@ -96,4 +105,36 @@ export function buildBatch(columns: readonly ColumnSchema[], rows: readonly Row[
 export function batchRows(batch: RecordBatch, types: readonly DataType[]): Value[][] {
   const cols = types.map((t, i) => readColumn(batch.getChildAt(i)!.data[0] as Data, t));
   return Array.from({ length: batch.numRows }, (_, r) => cols.map((c) => c[r] as Value));
+}
+
+// ---------------------------------------------------------------------------------------
+// A Flight server over a fresh embedded storage, and a client of it.
+
+export interface FlightTestbed {
+  readonly dir: string;
+  readonly storage: StorageApi;
+  readonly engine: QueryEngine;
+  readonly server: FlightServer;
+  readonly client: FlightClient;
+  close(): Promise<void>;
+}
+
+/** `setup` fills the storage before the server starts; `serverOptions` adds to { storage, engine, port: 0 }. */
+export async function openFlightTestbed(prefix: string, setup: (storage: StorageApi) => Promise<void>, serverOptions: Partial<FlightServerOptions> = {}): Promise<FlightTestbed> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const storage = await openEmbeddedStorage({ dataDir: dir });
+  const engine = createQueryEngine({ storage });
+  await setup(storage);
+  const server = await startFlightServer({ storage, engine, port: 0, ...serverOptions });
+  const client = new FlightClient(`127.0.0.1:${server.port}`);
+  return {
+    dir, storage, engine, server, client,
+    close: async () => {
+      client.close();
+      await server.close();
+      await engine.close();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -2,9 +2,11 @@ import * as grpc from '@grpc/grpc-js';
 import type { RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
 import { SaigaError } from '../../common/errors.js';
 import {
-  IpcStreamDecoder, IpcStreamEncoder, decodeSchemaMessage, type FlightDataIn, type FlightDataOut, type FlightDescriptor,
+  IpcStreamDecoder, IpcStreamEncoder, decodeFlightData, decodeSchemaMessage, type FlightDataOut, type FlightDescriptor,
 } from './codec.js';
-import { encodeSqlMessage, flightService, packAny } from './proto.js';
+import { GrpcStreamSession } from './h2-receive.js';
+import { encodeFlightMessage, encodeSqlMessage, flightService, packAny } from './proto.js';
+import { FRESH_MESSAGE_BUFFERS, MessageBufferPool, type MessageBufferSource } from './put-receive.js';
 import { DEFAULT_FLIGHT_LIMITS, grpcChannelOptions } from './server.js';
 
 /**
@@ -24,6 +26,27 @@ export interface DoGetResult {
   readonly bodyBytes: number;
 }
 
+/**
+ * A DoGet batch on a reused receive buffer: the batch's column buffers are views on it until
+ * `release()`, after which the client reassembles a later message into it. Call release once
+ * nothing reads the batch any more (or never, and the buffer is collected with the batch).
+ */
+export interface LeasedBatch {
+  readonly batch: RecordBatch;
+  release(): void;
+}
+
+export interface DoGetSummary {
+  readonly schema: ArrowSchema;
+  readonly rowCount: number;
+  readonly bodyBytes: number;
+}
+
+/** Free DoGet receive buffers a client keeps for reuse (one per parallel DoGet, and some held). */
+const DOGET_FREE_BUFFERS_MAX = 8;
+
+const DOGET_PATH = '/arrow.flight.protocol.FlightService/DoGet';
+
 type Rpc = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 function descriptorMessage(d: FlightDescriptor): Record<string, unknown> {
@@ -32,16 +55,27 @@ function descriptorMessage(d: FlightDescriptor): Record<string, unknown> {
 
 export class FlightClient {
   private readonly rpc: Rpc;
+  /** DoGet's own HTTP/2 connection (h2-receive.ts): its messages are reassembled as they arrive. */
+  private readonly streams: GrpcStreamSession;
+  /** Receive buffers of leased DoGet batches, given back by LeasedBatch.release. */
+  private readonly leasePool = new MessageBufferPool(DOGET_FREE_BUFFERS_MAX);
   private token: string | undefined;
 
-  /** `options` are added to (and override) the grpc-js channel options of DEFAULT_FLIGHT_LIMITS. */
+  /**
+   * `options` are added to (and override) the grpc-js channel options of DEFAULT_FLIGHT_LIMITS;
+   * DoGet's connection takes 'grpc-node.flow_control_window' and 'grpc.max_receive_message_length' from them.
+   */
   constructor(address: string, options: grpc.ChannelOptions = {}) {
     const Ctor = flightService().client;
-    this.rpc = new Ctor(address, grpc.credentials.createInsecure(), { ...grpcChannelOptions(DEFAULT_FLIGHT_LIMITS), ...options }) as Rpc;
+    const channel: grpc.ChannelOptions = { ...grpcChannelOptions(DEFAULT_FLIGHT_LIMITS), ...options };
+    this.rpc = new Ctor(address, grpc.credentials.createInsecure(), channel) as Rpc;
+    const maxMessage = Number(channel['grpc.max_receive_message_length']);
+    this.streams = new GrpcStreamSession(address, Number(channel['grpc-node.flow_control_window']), maxMessage < 0 ? -1 : maxMessage);
   }
 
   close(): void {
     this.rpc.close();
+    this.streams.close();
   }
 
   /** Use this bearer token (or Basic credentials) on every call from now on. */
@@ -103,29 +137,49 @@ export class FlightClient {
 
   /**
    * Streams a DoGet: `onBatch` sees each decoded batch as it arrives (and may drop it, so a
-   * scan needs memory for a few batches, not the whole result).
+   * scan needs memory for a few batches, not the whole result). Each batch has buffers of its own.
    */
-  async doGetEach(ticket: Uint8Array, onBatch: (batch: RecordBatch) => void): Promise<{ schema: ArrowSchema; rowCount: number; bodyBytes: number }> {
-    const call = (this.rpc['DoGet'] as (r: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<FlightDataIn>)({ ticket: Buffer.from(ticket) }, this.md());
+  doGetEach(ticket: Uint8Array, onBatch: (batch: RecordBatch) => void): Promise<DoGetSummary> {
+    return this.readDoGet(ticket, FRESH_MESSAGE_BUFFERS, (batch) => onBatch(batch));
+  }
+
+  /**
+   * Streams a DoGet whose batches lie on receive buffers the client reuses once released (see
+   * LeasedBatch): a reader that releases each batch after reading it receives into the same few
+   * buffers, with no fresh memory per message. A batch never released stays valid.
+   */
+  doGetLeased(ticket: Uint8Array, onBatch: (leased: LeasedBatch) => void): Promise<DoGetSummary> {
+    const pool = this.leasePool;
+    return this.readDoGet(ticket, pool, (batch, body) => {
+      let released = false;
+      onBatch({
+        batch,
+        release: () => {
+          if (released) return;
+          released = true;
+          pool.release(body);
+        },
+      });
+    });
+  }
+
+  private async readDoGet(ticket: Uint8Array, buffers: MessageBufferSource, onBatch: (batch: RecordBatch, body: Uint8Array) => void): Promise<DoGetSummary> {
     const dec = new IpcStreamDecoder();
     let bodyBytes = 0;
     let rowCount = 0;
-    let complete = false;
-    try {
-      for await (const fd of call as AsyncIterable<FlightDataIn>) {
-        bodyBytes += fd.dataBody.byteLength;
-        const m = dec.push(fd.dataHeader, fd.dataBody);
-        if (m.kind === 'batch') {
-          rowCount += m.batch.numRows;
-          onBatch(m.batch);
-        }
+    const headers: Record<string, string> = this.token === undefined ? {} : { authorization: this.token };
+    await this.streams.serverStream(DOGET_PATH, encodeFlightMessage('Ticket', { ticket }), { headers, buffers }, (message) => {
+      const fd = decodeFlightData(message);
+      bodyBytes += fd.dataBody.byteLength;
+      const m = dec.push(fd.dataHeader, fd.dataBody);
+      if (m.kind === 'batch') {
+        rowCount += m.batch.numRows;
+        onBatch(m.batch, fd.dataBody);
+      } else if (buffers instanceof MessageBufferPool) {
+        // The decoder copied the schema: nothing reads this message any more.
+        buffers.release(message);
       }
-      complete = true;
-    } finally {
-      // Leaving the loop early destroys the stream object but not the call: cancel it, or the
-      // server keeps the stream open, blocked on flow control.
-      if (!complete) call.cancel();
-    }
+    });
     if (dec.schema === undefined) throw new SaigaError('InvalidArgument', 'DoGet stream had no schema');
     return { schema: dec.schema, rowCount, bodyBytes };
   }

@@ -36,8 +36,17 @@ const CAPACITY_STEP_BYTES = 1024 * 1024;
 
 const PREFIX_BYTES = 5;
 
+/** Where a PooledMessageDecoder gets the buffer of a large message. */
+export interface MessageBufferSource {
+  /** A buffer of exactly `bytes` bytes, starting 8-aligned in its memory. */
+  take(bytes: number): Buffer;
+}
+
+/** A fresh buffer per message (the reader keeps it as long as it likes). */
+export const FRESH_MESSAGE_BUFFERS: MessageBufferSource = { take: (bytes) => Buffer.allocUnsafeSlow(bytes) };
+
 /** Message buffers handed out by `take` and given back by `release` once unused. */
-export class MessageBufferPool {
+export class MessageBufferPool implements MessageBufferSource {
   private readonly free: Buffer[] = [];
   /** Buffers handed out, by their memory. */
   private readonly inUse = new Map<ArrayBufferLike, Buffer>();
@@ -45,6 +54,9 @@ export class MessageBufferPool {
   allocated = 0;
   /** Takes served from the free list. */
   reused = 0;
+
+  /** `freeBuffersMax`: free buffers kept for reuse (more readers at once want more). */
+  constructor(private readonly freeBuffersMax = POOL_FREE_BUFFERS_MAX) {}
 
   /** A buffer of exactly `bytes` bytes (a view on a pooled buffer of at least that capacity). */
   take(bytes: number): Buffer {
@@ -77,7 +89,7 @@ export class MessageBufferPool {
     const buf = this.inUse.get(view.buffer);
     if (buf === undefined) return;
     this.inUse.delete(view.buffer);
-    if (this.free.length < POOL_FREE_BUFFERS_MAX) this.free.push(buf);
+    if (this.free.length < this.freeBuffersMax) this.free.push(buf);
   }
 
   /** Buffers handed out and not given back. */
@@ -89,7 +101,8 @@ export class MessageBufferPool {
 /**
  * A gRPC message reassembler (StreamDecoder's contract): `write(chunk)` returns the messages the
  * chunk completes, framed ([flag][u32 BE length][message]), each in one buffer: from `pool` when
- * at least POOLED_MESSAGE_BYTES_MIN long.
+ * at least POOLED_MESSAGE_BYTES_MIN long. Each chunk is copied as it arrives, so no chunk (a
+ * view on a socket read buffer) outlives the write() that received it.
  */
 export class PooledMessageDecoder {
   private readonly prefix = Buffer.alloc(PREFIX_BYTES);
@@ -97,7 +110,7 @@ export class PooledMessageDecoder {
   private msg: Buffer | undefined;
   private msgHave = 0;
 
-  constructor(private readonly pool: MessageBufferPool, private readonly maxMessageBytes: number) {}
+  constructor(private readonly pool: MessageBufferSource, private readonly maxMessageBytes: number) {}
 
   /** 0 between messages (as StreamDecoder's NO_DATA). */
   get readState(): number {
@@ -106,6 +119,15 @@ export class PooledMessageDecoder {
 
   write(data: Buffer): Buffer[] {
     const out: Buffer[] = [];
+    this.writeEach(data, (m) => out.push(m));
+    return out;
+  }
+
+  /**
+   * As write, handing each message to `onMessage` as soon as it is complete: a reader that gives
+   * it back to the pool there has its buffer reused for a next message begun in the same chunk.
+   */
+  writeEach(data: Buffer, onMessage: (framed: Buffer) => void): void {
     let at = 0;
     while (at < data.length) {
       if (this.msg === undefined) {
@@ -130,11 +152,10 @@ export class PooledMessageDecoder {
       this.msgHave += n;
       at += n;
       if (this.msgHave === msg.length) {
-        out.push(msg);
         this.msg = undefined;
+        onMessage(msg);
       }
     }
-    return out;
   }
 }
 
